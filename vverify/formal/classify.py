@@ -1,0 +1,431 @@
+"""The Popek & Goldberg questions, asked of z3 one instruction at a time.
+
+For each instruction (or each value of its ``variants`` operand) this module
+asks a fixed set of existential questions.  A *yes* comes with a model that
+is turned into plain data (a :class:`Witness`); a *no* is an unsat answer to
+the stated query; a timeout or ``unknown`` is :data:`UNKNOWN` and is never
+read as a no.  Which answers make an instruction privileged or sensitive is
+decided in :mod:`vverify.check.verdicts`; the definitions are in
+``docs/theory.md``.
+
+Every query fixes the mode(s) to concrete values, one query per mode, which
+lets :mod:`.symexec` fold the instruction's privilege checks away before z3
+sees them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import z3
+
+from ..spec import ir
+from . import symexec as sx
+from .symexec import AND, NOT, OR, ZState, fresh_state, known
+
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+
+# The questions.  Each key is answered per mode (or per mode pair).
+QUESTIONS = {
+    "runs_in_user": "is there a user-mode state in which it neither traps for privilege nor memory-traps?",
+    "runs_in_supervisor": "is there a supervisor-mode state in which it runs without trapping?",
+    "control": "is there a state in which it runs without trapping and changes control state?",
+    "mode": "are there two states differing only in mode, neither trapping, whose results differ?",
+    "location": "is there a state and a relocation x, neither run trapping, whose results differ once relocated back?",
+    "placement": "is there a guest state and a placement under which the placed run does not trap "
+                 "yet the guest's view differs from running it natively? (trap-or-commute)",
+    "timing": "do two placed guest states differing only in timing state, neither trapping, give different results?",
+}
+
+
+@dataclass
+class Witness:
+    """A model, as plain data: the states, operands and parameters, and what differs."""
+
+    question: str
+    modes: list
+    operands: dict
+    states: list  # [state dict]; see state_to_dict
+    params: dict = field(default_factory=dict)
+    fields: list = field(default_factory=list)  # what the solver says differs
+    outcomes: list = field(default_factory=list)  # solver's view of each run: ok/trap:cause/halt
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(**d)
+
+
+@dataclass
+class Answer:
+    question: str
+    status: str  # yes | no | unknown
+    modes: list
+    witness: Witness | None = None
+    seconds: float = 0.0
+    reason: str = ""
+
+    def to_dict(self):
+        d = asdict(self)
+        d["witness"] = self.witness.to_dict() if self.witness else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        d = dict(d)
+        d["witness"] = Witness.from_dict(d["witness"]) if d.get("witness") else None
+        return cls(**d)
+
+
+@dataclass
+class Unit:
+    """One classified unit: an instruction, or one value of its variants operand."""
+
+    instruction: str
+    member: str | None = None  # enum member name, "other", or None
+    value: int | None = None  # the operand value for a member
+
+    @property
+    def id(self):
+        return self.instruction if self.member is None else f"{self.instruction}.{self.member}"
+
+
+def units_of(spec) -> list:
+    out = []
+    for name, instr in spec.instructions.items():
+        if instr.variants is None:
+            out.append(Unit(name))
+            continue
+        enum = spec.enums[spec.operands[instr.variants].enum]
+        width = instr.operands[instr.variants]
+        for member, value in enum.items():
+            if value <= ir.mask(width):
+                out.append(Unit(name, member, value))
+        if len({v for v in enum.values() if v <= ir.mask(width)}) < (1 << width):
+            out.append(Unit(name, "other"))
+    return out
+
+
+# ------------------------------------------------------------ concretising
+
+
+def _val(model, v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    r = model.eval(v, model_completion=True)
+    if z3.is_true(r):
+        return 1
+    if z3.is_false(r):
+        return 0
+    return r.as_long()
+
+
+def _array(model, arr):
+    """(entries, default) of an array value in ``model``."""
+    v = model.eval(arr, model_completion=True)
+    entries: dict = {}
+    while True:
+        if z3.is_store(v):
+            entries.setdefault(v.arg(1).as_long(), v.arg(2).as_long())
+            v = v.arg(0)
+        elif z3.is_const_array(v):
+            return entries, v.arg(0).as_long()
+        elif z3.is_as_array(v):
+            f = model[z3.get_as_array_func(v)]
+            for idx, val in f.as_list()[:-1]:
+                entries.setdefault(idx.as_long(), val.as_long())
+            return entries, f.else_value().as_long()
+        else:
+            raise ValueError(f"cannot read array value {v}")
+
+
+def state_to_dict(spec, model, st: ZState) -> dict:
+    regs = {n: _val(model, v) for n, v in st.regs.items()}
+    files = {}
+    for n, f in spec.files.items():
+        vals = []
+        for i in range(f.count):
+            vals.append(f.hardwired.get(i, _val(model, z3.Select(st.files[n], i))))
+        files[n] = vals
+    mem, default = {}, 0
+    if spec.memory:
+        entries, default = _array(model, st.mem)
+        mem = {str(a): v for a, v in sorted(entries.items()) if v != default}
+    return {"regs": regs, "files": files, "mem": mem, "mem_default": default}
+
+
+# --------------------------------------------------------------- relations
+
+
+def data_diffs(spec, a: ZState, b: ZState, skip=()) -> dict:
+    """Field -> "differs" condition over the non-control part of two states."""
+    out = {}
+    for n, r in spec.registers.items():
+        if r.data_mask and n not in skip:
+            va, vb = a.regs[n], b.regs[n]
+            if known(va) and known(vb):
+                d = (va & r.data_mask) != (vb & r.data_mask)
+            else:
+                d = (sx.const(va, r.width) & r.data_mask) != (sx.const(vb, r.width) & r.data_mask)
+            out[n] = d
+    for n in spec.files:
+        out[n] = False if a.files[n] is b.files[n] else a.files[n] != b.files[n]
+    if spec.memory:
+        out["memory"] = False if a.mem is b.mem else a.mem != b.mem
+    return out
+
+
+def control_diffs(spec, a: ZState, b: ZState) -> dict:
+    out = {}
+    for n, r in spec.registers.items():
+        if r.control_mask:
+            va, vb = a.regs[n], b.regs[n]
+            if known(va) and known(vb):
+                out[n] = (va & r.control_mask) != (vb & r.control_mask)
+            else:
+                out[n] = (sx.const(va, r.width) & r.control_mask) != (sx.const(vb, r.width) & r.control_mask)
+    return out
+
+
+def _any(conds):
+    out = False
+    for c in conds:
+        out = OR(out, c)
+    return out
+
+
+def _ne_bool(a, b):
+    if known(a) and known(b):
+        return bool(a) != bool(b)
+    return sx.const(a, ir.BOOL) != sx.const(b, ir.BOOL)
+
+
+# ------------------------------------------------------------- the queries
+
+
+class UnitClassifier:
+    """Asks every question about one unit; caches the symbolic runs it shares."""
+
+    def __init__(self, spec, unit: Unit, timeout_ms: int = 20000):
+        self.spec = spec
+        self.unit = unit
+        self.instr = spec.instructions[unit.instruction]
+        self.timeout_ms = timeout_ms
+        self.ops = {}
+        self.op_constraints = []
+        for name, width in self.instr.operands.items():
+            if name == self.instr.variants and unit.member != "other":
+                self.ops[name] = unit.value
+            else:
+                self.ops[name] = z3.BitVec(f"op.{name}", width)
+        if unit.member == "other":
+            enum = spec.enums[spec.operands[self.instr.variants].enum]
+            sym = self.ops[self.instr.variants]
+            for v in enum.values():
+                if v <= ir.mask(self.instr.operands[self.instr.variants]):
+                    self.op_constraints.append(sym != v)
+        self._runs: dict = {}
+        self.vmap = spec.virtualization
+
+    # state helpers
+    def guest(self, tag, mode):
+        st = fresh_state(self.spec, tag, {"mode": self.spec.modes[mode]})
+        return st, self.valid(st)
+
+    def valid(self, st):
+        cons = []
+        m = st.regs["mode"]
+        if not known(m):
+            cons.append(_any(m == v for v in self.spec.modes.values()))
+        for inv in self.spec.invariants:
+            cons.append(sx.eval_pure(self.spec, st, inv, {}))
+        return cons
+
+    def run(self, key, st):
+        if key not in self._runs:
+            self._runs[key] = sx.step(self.spec, st, self.instr, self.ops)
+        return self._runs[key]
+
+    def params(self, tag="theta"):
+        return {p: z3.BitVec(f"{tag}.{p}", w) for p, w in (self.vmap.params.items() if self.vmap else ())}
+
+    def relocate(self, st: ZState, params) -> ZState:
+        out = st.copy()
+        for reg, pe in self.vmap.relocate.items():
+            out.regs[reg] = sx.eval_pure(self.spec, st, pe, params)
+        if self.vmap.memory_offset is not None:
+            out.offset = sx.eval_pure(self.spec, st, self.vmap.memory_offset, params)
+        return out
+
+    def place(self, st: ZState, params, guest_mode) -> ZState:
+        rel = self.relocate(st, params)
+        out = rel.copy()
+        for reg, pe in self.vmap.shadow.items():
+            out.regs[reg] = sx.eval_pure(self.spec, rel, pe, params)
+        out.regs["mode"] = self.spec.modes[self.vmap.modes[guest_mode]]
+        return out
+
+    def assume(self, st, params):
+        if self.vmap and self.vmap.assume is not None:
+            return [sx.eval_pure(self.spec, st, self.vmap.assume, params)]
+        return []
+
+    # solving
+    def solve(self, question, modes, constraints, decode) -> Answer:
+        t0 = time.perf_counter()
+        cons = []
+        for c in list(constraints) + self.op_constraints:
+            if c is False:
+                return Answer(question, NO, modes, seconds=time.perf_counter() - t0, reason="refuted by evaluation")
+            if c is not True:
+                cons.append(c)
+        s = z3.Solver()
+        s.set(timeout=self.timeout_ms)
+        s.add(*cons)
+        r = s.check()
+        dt = time.perf_counter() - t0
+        if r == z3.sat:
+            return Answer(question, YES, modes, decode(s.model()), dt)
+        if r == z3.unsat:
+            return Answer(question, NO, modes, seconds=dt)
+        return Answer(question, UNKNOWN, modes, seconds=dt, reason=s.reason_unknown() or "unknown")
+
+    def outcome(self, model, res):
+        if _val(model, res.trapped):
+            return "trap:" + self.spec.cause_by_index(_val(model, res.cause)).name
+        return "halt" if _val(model, res.halted) else "ok"
+
+    def ops_of(self, model):
+        return {n: _val(model, v) for n, v in self.ops.items()}
+
+    def diffs_in(self, model, diffs: dict):
+        return [n for n, d in diffs.items() if _val(model, d)]
+
+    def kind_is(self, res, kinds):
+        conds = [sx.EQ(res.cause, c.index, max(1, (len(self.spec.causes) - 1).bit_length()))
+                 for c in self.spec.causes.values() if c.kind in kinds]
+        return AND(res.trapped, _any(conds))
+
+    # questions
+    def runs_in_user(self, mode) -> Answer:
+        g, valid = self.guest("g", mode)
+        n = self.run(("native", mode), g)
+        cond = NOT(self.kind_is(n, ("privilege", "memory")))
+        return self.solve("runs_in_user", [mode], valid + [cond], lambda m: Witness(
+            "runs_in_user", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)], outcomes=[self.outcome(m, n)]))
+
+    def runs_in_supervisor(self, mode) -> Answer:
+        g, valid = self.guest("g", mode)
+        n = self.run(("native", mode), g)
+        return self.solve("runs_in_supervisor", [mode], valid + [NOT(n.trapped)], lambda m: Witness(
+            "runs_in_supervisor", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)], outcomes=[self.outcome(m, n)]))
+
+    def control(self, mode) -> Answer:
+        g, valid = self.guest("g", mode)
+        n = self.run(("native", mode), g)
+        diffs = control_diffs(self.spec, g, n.state)
+        return self.solve("control", [mode], valid + [NOT(n.trapped), _any(diffs.values())], lambda m: Witness(
+            "control", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)],
+            fields=self.diffs_in(m, diffs), outcomes=[self.outcome(m, n)]))
+
+    def mode_pair(self, m1, m2) -> Answer:
+        g1, valid = self.guest("g", m1)
+        g2 = g1.copy()
+        g2.regs["mode"] = self.spec.modes[m2]
+        valid = valid + self.valid(g2)
+        n1 = self.run(("native", m1), g1)
+        n2 = self.run(("native", m2), g2)
+        diffs = data_diffs(self.spec, n1.state, n2.state)
+        differ = OR(_any(diffs.values()), _ne_bool(n1.halted, n2.halted))
+        return self.solve("mode", [m1, m2], valid + [NOT(n1.trapped), NOT(n2.trapped), differ], lambda m: Witness(
+            "mode", [m1, m2], self.ops_of(m), [state_to_dict(self.spec, m, g1), state_to_dict(self.spec, m, g2)],
+            fields=self.diffs_in(m, diffs) + (["halted"] if _val(m, _ne_bool(n1.halted, n2.halted)) else []),
+            outcomes=[self.outcome(m, n1), self.outcome(m, n2)]))
+
+    def location(self, mode) -> Answer:
+        g, valid = self.guest("g", mode)
+        th = self.params()
+        r = self.relocate(g, th)
+        n = self.run(("native", mode), g)
+        nr = sx.step(self.spec, r, self.instr, self.ops)
+        diffs = data_diffs(self.spec, n.state, nr.state)
+        differ = OR(_any(diffs.values()), _ne_bool(n.halted, nr.halted))
+        cons = valid + self.assume(g, th) + [NOT(n.trapped), NOT(nr.trapped), differ]
+        return self.solve("location", [mode], cons, lambda m: Witness(
+            "location", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)],
+            params={p: _val(m, v) for p, v in th.items()},
+            fields=self.diffs_in(m, diffs) + (["halted"] if _val(m, _ne_bool(n.halted, nr.halted)) else []),
+            outcomes=[self.outcome(m, n), self.outcome(m, nr)]))
+
+    def placement(self, mode) -> Answer:
+        g, valid = self.guest("g", mode)
+        th = self.params()
+        p0 = self.place(g, th, mode)
+        n = self.run(("native", mode), g)
+        p = sx.step(self.spec, p0, self.instr, self.ops)
+        diffs = data_diffs(self.spec, n.state, p.state)
+        diffs.update({f"{k} (control)": v for k, v in control_diffs(self.spec, n.state, g).items()})
+        halted = _ne_bool(n.halted, p.halted)
+        differ = OR(OR(_any(diffs.values()), halted), n.trapped)
+        cons = valid + self.assume(g, th) + [NOT(p.trapped), differ]
+
+        def decode(m):
+            fields = self.diffs_in(m, diffs)
+            if _val(m, halted):
+                fields.append("halted")
+            if _val(m, n.trapped):
+                fields.append("trap")
+            return Witness("placement", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)],
+                           params={k: _val(m, v) for k, v in th.items()}, fields=fields,
+                           outcomes=[self.outcome(m, n), self.outcome(m, p)])
+        return self.solve("placement", [mode], cons, decode)
+
+    def timing(self, mode) -> Answer:
+        timing = [r.name for r in self.spec.timing_registers]
+        g1, valid = self.guest("g", mode)
+        g2 = g1.copy()
+        for t in timing:
+            g2.regs[t] = z3.BitVec(f"g2.{t}", self.spec.registers[t].width)
+        valid = valid + self.valid(g2)
+        th = self.params()
+        p1 = sx.step(self.spec, self.place(g1, th, mode), self.instr, self.ops)
+        p2 = sx.step(self.spec, self.place(g2, th, mode), self.instr, self.ops)
+        diffs = data_diffs(self.spec, p1.state, p2.state, skip=set(timing))
+        differ = OR(_any(diffs.values()), _ne_bool(p1.halted, p2.halted))
+        cons = valid + self.assume(g1, th) + [NOT(p1.trapped), NOT(p2.trapped), differ]
+        return self.solve("timing", [mode], cons, lambda m: Witness(
+            "timing", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g1), state_to_dict(self.spec, m, g2)],
+            params={k: _val(m, v) for k, v in th.items()}, fields=self.diffs_in(m, diffs),
+            outcomes=[self.outcome(m, p1), self.outcome(m, p2)]))
+
+
+def ask_all(spec, unit: Unit, timeout_ms: int = 20000) -> list:
+    """Every question for ``unit``, each mode (and mode pair) separately."""
+    uc = UnitClassifier(spec, unit, timeout_ms)
+    answers = []
+    for m in spec.user:
+        answers.append(uc.runs_in_user(m))
+    for m in spec.supervisor:
+        answers.append(uc.runs_in_supervisor(m))
+    modes = spec.user + spec.supervisor
+    for m in modes:
+        answers.append(uc.control(m))
+    for i, m1 in enumerate(modes):
+        for m2 in modes[i + 1:]:
+            answers.append(uc.mode_pair(m1, m2))
+    vm = spec.virtualization
+    if vm is not None:
+        if vm.relocate or vm.memory_offset is not None:
+            for m in modes:
+                answers.append(uc.location(m))
+        for m in modes:
+            answers.append(uc.placement(m))
+        if spec.timing_registers:
+            for m in modes:
+                answers.append(uc.timing(m))
+    return answers

@@ -1,0 +1,452 @@
+"""IR -> z3: symbolic execution of one instruction.
+
+Values are either Python ints/bools (known) or z3 terms (symbolic).  Known
+values are folded as they go, so fixing the mode or an operand (as the
+classifier does for every query) prunes whole branches before z3 sees them.
+
+Control flow is merged, not forked: every write is guarded by the path
+condition and by "the instruction has not trapped or halted yet", so one
+pass yields one term per state field with no path explosion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from ..spec import ir
+from ..spec.ir import BOOL, mask, to_signed
+
+
+# ---------------------------------------------------------------- values
+
+
+def const(v, width):
+    """A z3 term for ``v`` (known or not)."""
+    if isinstance(v, bool) or width == BOOL:
+        return z3.BoolVal(bool(v)) if isinstance(v, (bool, int)) else v
+    return z3.BitVecVal(v, width) if isinstance(v, int) else v
+
+
+def known(v) -> bool:
+    return isinstance(v, (int, bool))
+
+
+def AND(a, b):
+    if a is False or b is False:
+        return False
+    if a is True:
+        return b
+    if b is True:
+        return a
+    return z3.And(a, b)
+
+
+def OR(a, b):
+    if a is True or b is True:
+        return True
+    if a is False:
+        return b
+    if b is False:
+        return a
+    return z3.Or(a, b)
+
+
+def NOT(a):
+    if known(a):
+        return not a
+    return z3.Not(a)
+
+
+def ITE(c, a, b, width):
+    if known(c):
+        return a if c else b
+    if known(a) and known(b) and a == b:
+        return a
+    if a is b:
+        return a
+    return z3.If(c, const(a, width), const(b, width))
+
+
+def ITE_ARRAY(c, a, b):
+    if known(c):
+        return a if c else b
+    if a is b:
+        return a
+    return z3.If(c, a, b)
+
+
+def EQ(a, b, width):
+    if known(a) and known(b):
+        return a == b
+    return const(a, width) == const(b, width)
+
+
+def simplify_value(v):
+    if known(v):
+        return v
+    s = z3.simplify(v)
+    if z3.is_bv_value(s):
+        return s.as_long()
+    if z3.is_true(s):
+        return True
+    if z3.is_false(s):
+        return False
+    return s
+
+
+# ----------------------------------------------------------------- state
+
+
+@dataclass
+class ZState:
+    """A (partly) symbolic machine state.
+
+    ``mem`` holds memory in *guest* coordinates: physical address ``p`` is
+    ``mem[p - offset]``.  A placement that moves the guest's storage by x
+    therefore keeps the same array and sets ``offset = x``, which makes
+    "seen back through the map" the identity on memory and keeps every
+    query free of quantifiers.
+    """
+
+    regs: dict
+    files: dict
+    mem: object = None
+    offset: object = 0
+
+    def copy(self):
+        return ZState(dict(self.regs), dict(self.files), self.mem, self.offset)
+
+
+@dataclass
+class ZResult:
+    state: ZState
+    trapped: object  # bool or z3 Bool
+    cause: object  # cause index (int or BV)
+    tval: object
+    halted: object  # halted (and did not trap)
+
+
+def fresh_state(spec, tag: str, fixed: dict | None = None) -> ZState:
+    """A fully symbolic state named ``tag``; ``fixed`` pins some registers."""
+    fixed = fixed or {}
+    regs = {}
+    for name, r in spec.registers.items():
+        regs[name] = fixed[name] if name in fixed else z3.BitVec(f"{tag}.{name}", r.width)
+    files = {name: z3.Array(f"{tag}.{name}", z3.BitVecSort(f.index_width), z3.BitVecSort(f.width))
+             for name, f in spec.files.items()}
+    mem = None
+    if spec.memory:
+        mem = z3.Array(f"{tag}.mem", z3.BitVecSort(spec.memory.address), z3.BitVecSort(spec.memory.unit))
+    return ZState(regs, files, mem, 0)
+
+
+# -------------------------------------------------------------- executor
+
+
+class _Exec:
+    def __init__(self, spec, state: ZState, operands: dict, next_pc):
+        self.spec = spec
+        self.s = state
+        self.pc = state.regs["pc"]
+        self.next_pc = next_pc
+        self.ops = operands
+        self.locals: dict = {}
+        self.alive = True
+        self.trapped = False
+        self.cause = 0
+        self.tval = 0
+        self.halted = False
+        self.cause_w = max(1, (len(spec.causes) - 1).bit_length())
+
+    def run(self, stmts, guard=True):
+        for st in stmts:
+            g = AND(guard, self.alive)
+            if g is False:
+                return
+            self.stmt(st, guard, g)
+
+    def stmt(self, st, guard, g):
+        t = type(st)
+        if t is ir.SetLocal:
+            v = self.expr(st.value)
+            old = self.locals.get(st.name, False if st.value.width == BOOL else 0)
+            self.locals[st.name] = ITE(g, v, old, st.value.width)
+        elif t is ir.SetReg:
+            v = self.expr(st.value)
+            if st.name == "pc":
+                self.next_pc = ITE(g, v, self.next_pc, st.value.width)
+            else:
+                self.s.regs[st.name] = ITE(g, v, self.s.regs[st.name], st.value.width)
+        elif t is ir.SetFile:
+            f = self.spec.files[st.file]
+            idx = self.expr(st.index)
+            v = self.expr(st.value)
+            writable = g
+            for hi in f.hardwired:
+                writable = AND(writable, NOT(EQ(idx, hi, f.index_width)))
+            if writable is not False:
+                arr = self.s.files[st.file]
+                new = z3.Store(arr, const(idx, f.index_width), const(v, f.width))
+                self.s.files[st.file] = ITE_ARRAY(writable, new, arr)
+        elif t is ir.Load:
+            addr = self.expr(st.addr)
+            ok = self.range_ok(addr, st.units, g)
+            m = self.spec.memory
+            parts = [self.read_mem(addr, k) for k in range(st.units)]
+            v = parts[0] if len(parts) == 1 else z3.Concat(*reversed([const(p, m.unit) for p in parts]))
+            v = simplify_value(v) if all(known(p) for p in parts) else v
+            self.locals[st.local] = ITE(AND(g, ok), v, self.locals.get(st.local, 0), st.width)
+        elif t is ir.Store:
+            addr = self.expr(st.addr)
+            ok = self.range_ok(addr, st.units, g)
+            w = AND(g, ok)
+            if w is False:
+                return
+            m = self.spec.memory
+            v = const(self.expr(st.value), st.units * m.unit)
+            arr = self.s.mem
+            new = arr
+            for k in range(st.units):
+                part = z3.Extract((k + 1) * m.unit - 1, k * m.unit, v) if st.units > 1 else v
+                new = z3.Store(new, self.mem_index(addr, k), part)
+            self.s.mem = ITE_ARRAY(w, new, arr)
+        elif t is ir.If:
+            c = self.expr(st.cond)
+            if known(c):
+                self.run(st.then if c else st.orelse, guard)
+            else:
+                self.run(st.then, AND(guard, c))
+                self.run(st.orelse, AND(guard, NOT(c)))
+        elif t is ir.Trap:
+            self.raise_trap(g, self.spec.causes[st.cause].index, self.expr(st.tval))
+        elif t is ir.Halt:
+            self.halted = OR(self.halted, g)
+            self.alive = AND(self.alive, NOT(g))
+        else:  # pragma: no cover
+            raise TypeError(t)
+
+    def raise_trap(self, g, cause_index, tval):
+        self.trapped = OR(self.trapped, g)
+        self.cause = ITE(g, cause_index, self.cause, self.cause_w)
+        self.tval = ITE(g, tval, self.tval, self.spec.tval_width)
+        self.alive = AND(self.alive, NOT(g))
+
+    def mem_index(self, addr, k):
+        aw = self.spec.memory.address
+        off = self.s.offset
+        if known(addr) and known(off):
+            return z3.BitVecVal((addr + k - off) & mask(aw), aw)
+        return const(addr, aw) + k - const(off, aw)
+
+    def read_mem(self, addr, k):
+        return z3.Select(self.s.mem, self.mem_index(addr, k))
+
+    def range_ok(self, addr, units, g):
+        """Check a physical access; raise the memory fault (under ``g``) when outside."""
+        m = self.spec.memory
+        if m.size >= (1 << m.address):
+            return True
+        if known(addr):
+            ok = addr + units <= m.size
+        else:
+            ok = z3.ULE(addr, z3.BitVecVal(max(m.size - units, 0), m.address)) if m.size >= units else False
+        bad = AND(g, NOT(ok))
+        if bad is not False:
+            tw = self.spec.tval_width
+            tv = self._fit(addr, m.address, tw)
+            self.raise_trap(bad, self.spec.causes[m.fault].index, tv)
+        return ok
+
+    @staticmethod
+    def _fit(v, w, tw):
+        if known(v):
+            return v & mask(tw)
+        if tw == w:
+            return v
+        return z3.Extract(tw - 1, 0, v) if tw < w else z3.ZeroExt(tw - w, v)
+
+    # expressions
+    def expr(self, e):
+        t = type(e)
+        if t is ir.Const:
+            return bool(e.value) if e.width == BOOL else e.value
+        if t is ir.Reg:
+            return self.pc if e.name == "pc" else self.s.regs[e.name]
+        if t is ir.Operand:
+            return self.ops[e.name]
+        if t is ir.Local:
+            return self.locals[e.name]
+        if t is ir.FileRead:
+            f = self.spec.files[e.file]
+            idx = self.expr(e.index)
+            v = z3.Select(self.s.files[e.file], const(idx, f.index_width))
+            for hi, hv in f.hardwired.items():
+                v = ITE(EQ(idx, hi, f.index_width), hv, v, f.width)
+            return v
+        if t is ir.Unary:
+            a = self.expr(e.a)
+            if e.op == "lnot":
+                return NOT(a)
+            if known(a):
+                return (-a if e.op == "neg" else ~a) & mask(e.width)
+            return -a if e.op == "neg" else ~a
+        if t is ir.Binary:
+            return self.binary(e)
+        if t is ir.Ite:
+            c = self.expr(e.cond)
+            if known(c):
+                return self.expr(e.a) if c else self.expr(e.b)
+            return ITE(c, self.expr(e.a), self.expr(e.b), e.width)
+        if t is ir.Extract:
+            a = self.expr(e.a)
+            if known(a):
+                return (a >> e.lo) & mask(e.width)
+            return z3.Extract(e.hi, e.lo, a)
+        if t is ir.Concat:
+            parts = [self.expr(p) for p in e.parts]
+            if all(known(p) for p in parts):
+                v = 0
+                for p, node in zip(parts, e.parts):
+                    v = (v << node.width) | p
+                return v
+            return z3.Concat(*[const(p, node.width) for p, node in zip(parts, e.parts)])
+        if t is ir.Extend:
+            a = self.expr(e.a)
+            if known(a):
+                return to_signed(a, e.a.width) & mask(e.width) if e.signed else a
+            n = e.width - e.a.width
+            return z3.SignExt(n, a) if e.signed else z3.ZeroExt(n, a)
+        raise TypeError(t)  # pragma: no cover
+
+    def binary(self, e):
+        op = e.op
+        if op == "land":
+            a = self.expr(e.a)
+            return False if a is False else AND(a, self.expr(e.b))
+        if op == "lor":
+            a = self.expr(e.a)
+            return True if a is True else OR(a, self.expr(e.b))
+        a, b = self.expr(e.a), self.expr(e.b)
+        w = e.a.width
+        if known(a) and known(b):
+            return _fold(op, a, b, w)
+        if w == BOOL:
+            za, zb = const(a, BOOL), const(b, BOOL)
+            return za == zb if op == "eq" else za != zb
+        za, zb = const(a, w), const(b, w)
+        if op == "add":
+            return za + zb
+        if op == "sub":
+            return za - zb
+        if op == "mul":
+            return za * zb
+        if op == "and":
+            return za & zb
+        if op == "or":
+            return za | zb
+        if op == "xor":
+            return za ^ zb
+        if op == "shl":
+            return za << zb
+        if op == "lshr":
+            return z3.LShR(za, zb)
+        if op == "ashr":
+            return za >> zb
+        if op == "eq":
+            return za == zb
+        if op == "ne":
+            return za != zb
+        if op == "ult":
+            return z3.ULT(za, zb)
+        if op == "ule":
+            return z3.ULE(za, zb)
+        if op == "ugt":
+            return z3.UGT(za, zb)
+        if op == "uge":
+            return z3.UGE(za, zb)
+        if op == "slt":
+            return za < zb
+        if op == "sle":
+            return za <= zb
+        if op == "sgt":
+            return za > zb
+        if op == "sge":
+            return za >= zb
+        raise ValueError(op)  # pragma: no cover
+
+
+def _fold(op, a, b, w):
+    if op == "add":
+        return (a + b) & mask(w)
+    if op == "sub":
+        return (a - b) & mask(w)
+    if op == "mul":
+        return (a * b) & mask(w)
+    if op == "and":
+        return a & b
+    if op == "or":
+        return a | b
+    if op == "xor":
+        return a ^ b
+    if op == "shl":
+        return (a << b) & mask(w) if b < w else 0
+    if op == "lshr":
+        return a >> b if b < w else 0
+    if op == "ashr":
+        return (to_signed(a, w) >> min(b, w - 1)) & mask(w)
+    if op == "eq":
+        return a == b
+    if op == "ne":
+        return a != b
+    if op == "ult":
+        return a < b
+    if op == "ule":
+        return a <= b
+    if op == "ugt":
+        return a > b
+    if op == "uge":
+        return a >= b
+    sa, sb = to_signed(a, w), to_signed(b, w)
+    return {"slt": sa < sb, "sle": sa <= sb, "sgt": sa > sb, "sge": sa >= sb}[op]
+
+
+# ------------------------------------------------------------------ step
+
+
+def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
+    """Symbolically execute one instruction (precise traps, as in the interpreter)."""
+    instr = spec.instructions[instruction] if isinstance(instruction, str) else instruction
+    pcw = spec.pc_width
+    pc = state.regs["pc"]
+    next_pc = (pc + instr.units) & mask(pcw) if known(pc) else pc + instr.units
+    ex = _Exec(spec, state.copy(), operands, next_pc)
+    ex.run(instr.body)
+    body_state = ex.s
+    body_state.regs["pc"] = ex.next_pc
+    if ex.trapped is False:
+        return ZResult(body_state, False, 0, 0, ex.halted)
+    # the trap entry, on the state before the instruction, with the cause's code
+    code = 0
+    for c in sorted(spec.causes.values(), key=lambda c: c.index):
+        code = ITE(EQ(ex.cause, c.index, ex.cause_w), c.code, code, spec.code_width)
+    entry = _Exec(spec, state.copy(), {"cause": code, "tval": ex.tval}, pc)
+    entry.run(spec.entry)
+    trap_state = entry.s
+    trap_state.regs["pc"] = entry.next_pc
+    t = ex.trapped
+    merged = ZState(
+        {n: ITE(t, trap_state.regs[n], body_state.regs[n], spec.registers[n].width) for n in spec.registers},
+        {n: ITE_ARRAY(t, trap_state.files[n], body_state.files[n]) for n in spec.files},
+        ITE_ARRAY(t, trap_state.mem, body_state.mem) if spec.memory else None,
+        state.offset,
+    )
+    return ZResult(merged, t, ex.cause, ex.tval, AND(ex.halted, NOT(t)))
+
+
+def eval_pure(spec, state: ZState, pure, params: dict):
+    """Evaluate a side-effect-free spec expression on a symbolic state."""
+    ex = _Exec(spec, state.copy(), dict(params), state.regs["pc"])
+    ex.run(pure.prelude)
+    return ex.expr(pure.expr)

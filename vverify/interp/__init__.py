@@ -1,0 +1,10 @@
+"""The reference interpreter: evaluates the semantics IR directly.
+
+Slow and obviously right.  It is the yardstick the z3 model and the
+emulation core are compared with, and the machine that replays every
+witness the solver produces.  It knows nothing of z3 or numba.
+"""
+
+from .machine import MachineState, Outcome, eval_pure, initial_state, step
+
+__all__ = ["MachineState", "Outcome", "eval_pure", "initial_state", "step"]

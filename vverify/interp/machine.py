@@ -1,0 +1,252 @@
+"""Concrete machine state and a tree-walking evaluator of the IR."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..spec import ir
+from ..spec.ir import mask, to_signed
+
+
+@dataclass
+class MachineState:
+    """A concrete state: registers, register files and sparse memory.
+
+    Memory is a dict of the units that differ from ``mem_default``, so an
+    address space of 2**32 units costs nothing until it is written.
+    """
+
+    regs: dict
+    files: dict
+    mem: dict = field(default_factory=dict)
+    mem_default: int = 0
+
+    def copy(self) -> "MachineState":
+        return MachineState(dict(self.regs), {k: list(v) for k, v in self.files.items()}, dict(self.mem), self.mem_default)
+
+    def read_mem(self, addr: int) -> int:
+        return self.mem.get(addr, self.mem_default)
+
+    def normalized_mem(self) -> dict:
+        return {a: v for a, v in self.mem.items() if v != self.mem_default}
+
+    def same_memory(self, other: "MachineState") -> bool:
+        if self.mem_default != other.mem_default:
+            return False
+        return self.normalized_mem() == other.normalized_mem()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an instruction ended: ``kind`` is ``"ok"``, ``"trap"`` or ``"halt"``."""
+
+    kind: str
+    cause: str | None = None
+    tval: int = 0
+
+    @property
+    def trapped(self) -> bool:
+        return self.kind == "trap"
+
+
+def initial_state(spec) -> MachineState:
+    regs = {name: r.reset for name, r in spec.registers.items()}
+    files = {}
+    for name, f in spec.files.items():
+        vals = [0] * f.count
+        for i, v in f.hardwired.items():
+            vals[i] = v
+        files[name] = vals
+    return MachineState(regs, files)
+
+
+class _Trap(Exception):
+    def __init__(self, cause, tval):
+        self.cause, self.tval = cause, tval
+
+
+class _Halt(Exception):
+    pass
+
+
+class _Eval:
+    def __init__(self, spec, state: MachineState, operands: dict, next_pc: int):
+        self.spec = spec
+        self.s = state
+        self.pc = state.regs["pc"]
+        self.next_pc = next_pc
+        self.ops = operands
+        self.locals: dict = {}
+
+    # statements
+    def run(self, stmts):
+        for st in stmts:
+            self.stmt(st)
+
+    def stmt(self, st):
+        t = type(st)
+        if t is ir.SetLocal:
+            self.locals[st.name] = self.expr(st.value)
+        elif t is ir.SetReg:
+            v = self.expr(st.value)
+            if st.name == "pc":
+                self.next_pc = v
+            else:
+                self.s.regs[st.name] = v
+        elif t is ir.SetFile:
+            i = self.expr(st.index)
+            f = self.spec.files[st.file]
+            if i not in f.hardwired:
+                self.s.files[st.file][i] = self.expr(st.value)
+        elif t is ir.Load:
+            addr = self.expr(st.addr)
+            self.check_range(addr, st.units)
+            m = self.spec.memory
+            v = 0
+            for k in range(st.units):
+                v |= self.s.read_mem((addr + k) & mask(m.address)) << (k * m.unit)
+            self.locals[st.local] = v
+        elif t is ir.Store:
+            addr = self.expr(st.addr)
+            self.check_range(addr, st.units)
+            m = self.spec.memory
+            v = self.expr(st.value)
+            for k in range(st.units):
+                self.s.mem[(addr + k) & mask(m.address)] = (v >> (k * m.unit)) & mask(m.unit)
+        elif t is ir.If:
+            self.run(st.then if self.expr(st.cond) else st.orelse)
+        elif t is ir.Trap:
+            raise _Trap(st.cause, self.expr(st.tval))
+        elif t is ir.Halt:
+            raise _Halt()
+        else:  # pragma: no cover - the IR is closed
+            raise TypeError(t)
+
+    def check_range(self, addr, units):
+        m = self.spec.memory
+        if m.size < (1 << m.address) and addr + units > m.size:
+            raise _Trap(m.fault, addr & mask(self.spec.tval_width))
+
+    # expressions
+    def expr(self, e):
+        t = type(e)
+        if t is ir.Const:
+            return bool(e.value) if e.width == ir.BOOL else e.value
+        if t is ir.Reg:
+            return self.pc if e.name == "pc" else self.s.regs[e.name]
+        if t is ir.Operand:
+            return self.ops[e.name]
+        if t is ir.Local:
+            return self.locals[e.name]
+        if t is ir.FileRead:
+            i = self.expr(e.index)
+            f = self.spec.files[e.file]
+            return f.hardwired[i] if i in f.hardwired else self.s.files[e.file][i]
+        if t is ir.Unary:
+            a = self.expr(e.a)
+            if e.op == "lnot":
+                return not a
+            if e.op == "neg":
+                return (-a) & mask(e.width)
+            return (~a) & mask(e.width)
+        if t is ir.Binary:
+            return self.binary(e)
+        if t is ir.Ite:
+            return self.expr(e.a) if self.expr(e.cond) else self.expr(e.b)
+        if t is ir.Extract:
+            return (self.expr(e.a) >> e.lo) & mask(e.width)
+        if t is ir.Concat:
+            v = 0
+            for p in e.parts:
+                v = (v << p.width) | self.expr(p)
+            return v
+        if t is ir.Extend:
+            a = self.expr(e.a)
+            return to_signed(a, e.a.width) & mask(e.width) if e.signed else a
+        raise TypeError(t)  # pragma: no cover
+
+    def binary(self, e):
+        op = e.op
+        if op == "land":
+            return bool(self.expr(e.a)) and bool(self.expr(e.b))
+        if op == "lor":
+            return bool(self.expr(e.a)) or bool(self.expr(e.b))
+        a, b = self.expr(e.a), self.expr(e.b)
+        w = e.a.width
+        if op == "add":
+            return (a + b) & mask(w)
+        if op == "sub":
+            return (a - b) & mask(w)
+        if op == "mul":
+            return (a * b) & mask(w)
+        if op == "and":
+            return a & b
+        if op == "or":
+            return a | b
+        if op == "xor":
+            return a ^ b
+        if op == "shl":
+            return (a << b) & mask(w) if b < w else 0
+        if op == "lshr":
+            return a >> b if b < w else 0
+        if op == "ashr":
+            return (to_signed(a, w) >> min(b, w - 1)) & mask(w)
+        if op == "eq":
+            return a == b
+        if op == "ne":
+            return a != b
+        if op == "ult":
+            return a < b
+        if op == "ule":
+            return a <= b
+        if op == "ugt":
+            return a > b
+        if op == "uge":
+            return a >= b
+        sa, sb = to_signed(a, w), to_signed(b, w)
+        if op == "slt":
+            return sa < sb
+        if op == "sle":
+            return sa <= sb
+        if op == "sgt":
+            return sa > sb
+        if op == "sge":
+            return sa >= sb
+        raise ValueError(op)  # pragma: no cover
+
+
+def step(spec, state: MachineState, instruction: str, operands: dict):
+    """Execute one instruction on a copy of ``state``; return ``(state', Outcome)``.
+
+    A trap is precise: the instruction's own effects are dropped and the
+    spec's trap entry runs on the state as it was before the instruction.
+    """
+    instr = spec.instructions[instruction]
+    work = state.copy()
+    pcw = spec.pc_width
+    ev = _Eval(spec, work, operands, (state.regs["pc"] + instr.units) & mask(pcw))
+    try:
+        ev.run(instr.body)
+        outcome = Outcome("ok")
+    except _Halt:
+        outcome = Outcome("halt")
+    except _Trap as t:
+        return take_trap(spec, state, t.cause, t.tval), Outcome("trap", t.cause, t.tval)
+    work.regs["pc"] = ev.next_pc
+    return work, outcome
+
+
+def take_trap(spec, state: MachineState, cause: str, tval: int) -> MachineState:
+    """Run the spec's trap entry for ``cause`` on a copy of ``state``."""
+    work = state.copy()
+    ev = _Eval(spec, work, {"cause": spec.causes[cause].code, "tval": tval & mask(spec.tval_width)}, state.regs["pc"])
+    ev.run(spec.entry)
+    work.regs["pc"] = ev.next_pc
+    return work
+
+
+def eval_pure(spec, state: MachineState, pure, params: dict | None = None):
+    """Evaluate a side-effect-free spec expression on ``state``."""
+    ev = _Eval(spec, state.copy(), dict(params or {}), state.regs["pc"])
+    ev.run(pure.prelude)
+    return ev.expr(pure.expr)

@@ -1,0 +1,157 @@
+"""Instruction encodings: bit patterns with named fields.
+
+A pattern lists bits most-significant first, separated by spaces::
+
+    "0000000 rs2:5 rs1:5 000 rd:5 0110011"
+    "imm[12|10:5] rs2:5 rs1:5 000 imm[4:1|11] 1100011"
+
+``0``/``1`` runs are fixed bits, ``name:N`` is a whole N-bit field, and
+``name[hi:lo|b|...]`` places pieces of a field (bits of the field not placed
+anywhere are zero, like bit 0 of a RISC-V branch offset).  The instruction
+word is the little-endian value of the units fetched at pc.  Decoders,
+assemblers and overlap checks are all derived from this one description.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .ir import mask
+
+_WHOLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):([0-9]+)$")
+_PIECES = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([0-9:|]+)\]$")
+_FIXED = re.compile(r"^[01_]+$")
+
+
+class EncodingError(ValueError):
+    """A malformed pattern; the loader adds the file and line."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    pos: int  # lowest bit of the piece in the instruction word
+    nbits: int
+    field_lo: int  # lowest bit of the piece within the field value
+
+
+@dataclass
+class Encoding:
+    pattern: str
+    width: int
+    fixed_mask: int
+    fixed_value: int
+    pieces: dict = field(default_factory=dict)  # field name -> [Piece]
+    field_widths: dict = field(default_factory=dict)  # field name -> width in bits
+
+    def matches(self, word: int) -> bool:
+        return (word & self.fixed_mask) == self.fixed_value
+
+    def extract(self, word: int) -> dict:
+        """Field values of ``word`` (which must match)."""
+        out = {}
+        for name, pieces in self.pieces.items():
+            v = 0
+            for p in pieces:
+                v |= ((word >> p.pos) & mask(p.nbits)) << p.field_lo
+            out[name] = v
+        return out
+
+    def encode(self, values: dict) -> int:
+        """The word with ``values`` placed into its fields (values must fit)."""
+        word = self.fixed_value
+        for name, pieces in self.pieces.items():
+            v = values[name]
+            for p in pieces:
+                word |= ((v >> p.field_lo) & mask(p.nbits)) << p.pos
+        return word
+
+    def placed_bits(self, name: str) -> int:
+        """Mask of the field bits that the encoding actually carries."""
+        m = 0
+        for p in self.pieces[name]:
+            m |= mask(p.nbits) << p.field_lo
+        return m
+
+
+def parse_encoding(pattern: str) -> Encoding:
+    tokens = pattern.split()
+    if not tokens:
+        raise EncodingError("empty encoding")
+    parts = []  # (kind, payload, nbits) MSB first
+    for tok in tokens:
+        if _FIXED.match(tok):
+            bits = tok.replace("_", "")
+            if bits:
+                parts.append(("fixed", bits, len(bits)))
+            continue
+        m = _WHOLE.match(tok)
+        if m:
+            n = int(m.group(2))
+            if n < 1:
+                raise EncodingError(f"field '{tok}' has no bits")
+            parts.append(("field", (m.group(1), [(n - 1, 0)]), n))
+            continue
+        m = _PIECES.match(tok)
+        if m:
+            ranges = []
+            for r in m.group(2).split("|"):
+                if not r:
+                    raise EncodingError(f"empty bit range in '{tok}'")
+                if ":" in r:
+                    hi_s, _, lo_s = r.partition(":")
+                    if not hi_s or not lo_s:
+                        raise EncodingError(f"bad bit range '{r}' in '{tok}'")
+                    hi, lo = int(hi_s), int(lo_s)
+                else:
+                    hi = lo = int(r)
+                if hi < lo:
+                    raise EncodingError(f"bit range [{hi}:{lo}] in '{tok}' is reversed")
+                ranges.append((hi, lo))
+            parts.append(("field", (m.group(1), ranges), sum(h - l + 1 for h, l in ranges)))
+            continue
+        raise EncodingError(f"cannot read encoding token '{tok}'")
+    width = sum(p[2] for p in parts)
+    pos = width
+    fixed_mask = fixed_value = 0
+    pieces: dict = {}
+    for kind, payload, nbits in parts:
+        if kind == "fixed":
+            for ch in payload:
+                pos -= 1
+                fixed_mask |= 1 << pos
+                fixed_value |= int(ch) << pos
+            continue
+        name, ranges = payload
+        for hi, lo in ranges:
+            n = hi - lo + 1
+            pos -= n
+            pieces.setdefault(name, []).append(Piece(pos, n, lo))
+    widths = {}
+    for name, ps in pieces.items():
+        seen = 0
+        for p in ps:
+            m = mask(p.nbits) << p.field_lo
+            if seen & m:
+                raise EncodingError(f"field '{name}' places the same bit twice")
+            seen |= m
+        widths[name] = max(p.field_lo + p.nbits for p in ps)
+    return Encoding(pattern, width, fixed_mask, fixed_value, pieces, widths)
+
+
+def overlap(a: Encoding, b: Encoding, low_first: bool = True) -> bool:
+    """Whether some instruction word matches both encodings.
+
+    Encodings of different lengths are compared on the bits fetched first
+    (the low bits, for little-endian fetch), which is where a decoder would
+    have to tell them apart.
+    """
+    w = min(a.width, b.width)
+    if low_first:
+        m = mask(w)
+        am, av, bm, bv = a.fixed_mask & m, a.fixed_value & m, b.fixed_mask & m, b.fixed_value & m
+    else:
+        am, av = a.fixed_mask >> (a.width - w), a.fixed_value >> (a.width - w)
+        bm, bv = b.fixed_mask >> (b.width - w), b.fixed_value >> (b.width - w)
+    common = am & bm
+    return (av & common) == (bv & common)

@@ -1,0 +1,497 @@
+"""Load a spec file into a checked :class:`~vverify.spec.model.Spec`.
+
+The file is TOML read with :mod:`tomllib`, validated against the JSON Schema
+that ships beside this module, then checked for everything a schema cannot
+say (names, widths, encodings, semantics).  Every failure is a
+:class:`~vverify.errors.SpecError` naming the file, the part and the line.
+Loading never executes any of the spec's text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from ..errors import SpecError
+from . import ir, semantics
+from .encoding import EncodingError, overlap, parse_encoding
+from .locate import Locator
+from .model import (Cause, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
+                    TheoremClaim, Instruction, VirtualizationMap)
+
+_CLAIM_PROPS = ("privileged", "sensitive", "control_sensitive", "mode_sensitive", "location_sensitive",
+                "user_sensitive", "safe_supervisor", "safe_user", "timing")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The JSON Schema for spec files (also published for editors)."""
+    return json.loads(resources.files("vverify.spec").joinpath("spec.schema.json").read_text())
+
+
+class _Source:
+    """One file of a spec: its text, parsed data and line locator."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.raw = path.read_bytes()
+            self.text = self.raw.decode("utf-8")
+        except FileNotFoundError:
+            raise SpecError(path, 0, "", "no such spec file") from None
+        except UnicodeDecodeError as e:
+            raise SpecError(path, 0, "", f"not UTF-8 text ({e.reason})") from None
+        except OSError as e:
+            raise SpecError(path, 0, "", f"cannot read: {e.strerror}") from None
+        try:
+            self.data = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as e:
+            m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+            line = int(m.group(1)) if m else 0
+            msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
+            raise SpecError(path, line, "", f"malformed TOML: {msg}") from None
+        self.loc = Locator(self.text)
+        self._validate()
+
+    def _validate(self):
+        import jsonschema
+
+        validator = jsonschema.Draft202012Validator(schema())
+        errors = sorted(validator.iter_errors(self.data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+        if not errors:
+            return
+        err = errors[0]
+        path = tuple(err.absolute_path)
+        key = path
+        if err.validator == "additionalProperties":
+            m = re.search(r"'([^']+)' (?:was|were) unexpected", err.message)
+            if m:
+                key = path + (m.group(1),)
+            where = ".".join(map(str, path)) or "top level"
+            raise SpecError(self.path, self.loc.line(key), _where_of(path),
+                            f"unknown key '{key[-1]}' in [{where}]")
+        dotted = ".".join(map(str, path)) or "spec"
+        if err.validator == "oneOf":
+            msg = f"{dotted}: {_show(err.instance)} is neither a width nor a register table"
+        elif err.validator == "type":
+            msg = f"{dotted}: expected {err.validator_value}, got {_show(err.instance)}"
+        elif err.validator == "enum":
+            msg = f"{dotted}: {_show(err.instance)} is not one of {', '.join(map(str, err.validator_value))}"
+        else:
+            msg = f"{dotted}: {err.message if len(err.message) < 160 else err.message[:157] + '...'}"
+        raise SpecError(self.path, self.loc.line(key), _where_of(path), msg)
+
+
+def _show(v):
+    s = repr(v)
+    return s if len(s) < 60 else s[:57] + "..."
+
+
+def _where_of(path) -> str:
+    if len(path) >= 2 and path[0] == "instructions":
+        return f"instruction '{path[1]}'"
+    if len(path) >= 3 and path[0] == "claims" and path[1] == "instructions":
+        return f"claim '{path[2]}'"
+    return str(path[0]) if path else ""
+
+
+def _merge(base: dict, child: dict) -> dict:
+    out = dict(base)
+    for k, v in child.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+class _Loader:
+    def __init__(self, path: Path):
+        self.sources: list = []  # child first
+        seen = []
+        p = Path(path)
+        while True:
+            resolved = p.resolve()
+            if resolved in seen:
+                raise SpecError(path, 0, "isa", f"'extends' forms a cycle through {p}")
+            seen.append(resolved)
+            src = _Source(p)
+            self.sources.append(src)
+            ext = src.data.get("isa", {}).get("extends")
+            if not ext:
+                break
+            nxt = (p.parent / ext)
+            if not nxt.exists():
+                raise SpecError(p, src.loc.line(("isa", "extends")), "isa", f"extends '{ext}', which does not exist")
+            p = nxt
+        data: dict = {}
+        for src in reversed(self.sources):
+            d = dict(src.data)
+            d.pop("claims", None)  # claims are never inherited: each spec states its own
+            data = _merge(data, d)
+        data["isa"] = dict(data.get("isa", {}))
+        data["isa"]["name"] = self.sources[0].data["isa"]["name"]
+        data.pop("helpers", None)
+        self.data = data
+        self.path = Path(path)
+
+    # ------------------------------------------------------------ locating
+
+    def where(self, keypath) -> tuple:
+        """(file, line) of the innermost file that defines ``keypath``."""
+        keypath = tuple(keypath)
+        for src in self.sources:
+            d = src.data
+            ok = True
+            for k in keypath:
+                if isinstance(d, dict) and k in d:
+                    d = d[k]
+                else:
+                    ok = False
+                    break
+            if ok:
+                return src.path, src.loc.line(keypath)
+        return self.sources[0].path, 0
+
+    def text_where(self, keypath) -> tuple:
+        path, _ = self.where(keypath)
+        for src in self.sources:
+            if src.path == path:
+                return path, src.loc.text_line(keypath)
+        return path, 0
+
+    def fail(self, keypath, where, msg):
+        path, line = self.where(keypath)
+        raise SpecError(path, line, where, msg)
+
+    # -------------------------------------------------------------- build
+
+    def build(self) -> Spec:
+        d = self.data
+        for section in ("state", "traps", "instructions"):
+            if section not in d:
+                self.fail((), section, f"the spec has no [{section}] section")
+        state = d["state"]
+        for key in ("pc", "modes", "supervisor", "user"):
+            if key not in state:
+                self.fail(("state",), "state", f"[state] needs '{key}'")
+
+        ns = semantics.Namespace()
+        registers: dict = {}
+        taken: dict = {}
+
+        def claim_name(name, what, keypath):
+            if not _NAME.match(name):
+                self.fail(keypath, what, f"'{name}' is not a valid name")
+            if name in taken:
+                self.fail(keypath, what, f"'{name}' is already declared as {taken[name]}")
+            taken[name] = what
+
+        # modes
+        modes = dict(state["modes"])
+        mode_width = max(1, max(modes.values()).bit_length())
+        if len(set(modes.values())) != len(modes):
+            self.fail(("state", "modes"), "state", "two modes share one value")
+        for m in modes:
+            claim_name(m, "a mode", ("state", "modes", m))
+        sup, usr = list(state["supervisor"]), list(state["user"])
+        for m in sup + usr:
+            if m not in modes:
+                self.fail(("state",), "state", f"'{m}' is not a declared mode")
+        if set(sup) & set(usr) or set(sup) | set(usr) != set(modes):
+            self.fail(("state",), "state", "every mode must be listed once, under either supervisor or user")
+        if not sup or not usr:
+            self.fail(("state",), "state", "at least one supervisor mode and one user mode are needed")
+        initial = state.get("initial_mode", sup[-1])
+        if initial not in modes:
+            self.fail(("state", "initial_mode"), "state", f"initial_mode '{initial}' is not a declared mode")
+
+        registers["pc"] = Register("pc", state["pc"], 0, False, 0, "program counter")
+        registers["mode"] = Register("mode", mode_width, ir.mask(mode_width), False, modes[initial], "privilege mode")
+        claim_name("pc", "a register", ("state", "pc"))
+        claim_name("mode", "a register", ("state", "modes"))
+        for name, decl in state.get("registers", {}).items():
+            kp = ("state", "registers", name)
+            claim_name(name, "a register", kp)
+            if isinstance(decl, int):
+                decl = {"width": decl}
+            w = decl["width"]
+            cmask = ir.mask(w) if decl.get("control") else decl.get("control_mask", 0)
+            if "control" in decl and "control_mask" in decl:
+                self.fail(kp, "state", f"register '{name}' gives both control and control_mask")
+            if cmask > ir.mask(w):
+                self.fail(kp, "state", f"control_mask of '{name}' does not fit in {w} bits")
+            reset = decl.get("reset", 0)
+            if reset > ir.mask(w):
+                self.fail(kp, "state", f"reset value of '{name}' does not fit in {w} bits")
+            registers[name] = Register(name, w, cmask, bool(decl.get("timing", False)), reset, decl.get("doc", ""))
+
+        files: dict = {}
+        for name, decl in state.get("files", {}).items():
+            kp = ("state", "files", name)
+            claim_name(name, "a register file", kp)
+            hard = {}
+            for k, v in decl.get("hardwired", {}).items():
+                if not k.isdigit() or int(k) >= decl["count"]:
+                    self.fail(kp, "state", f"hardwired entry '{k}' of '{name}' is not an index below {decl['count']}")
+                if v > ir.mask(decl["width"]):
+                    self.fail(kp, "state", f"hardwired value of '{name}[{k}]' does not fit")
+                hard[int(k)] = v
+            names = list(decl.get("names", []))
+            if names and len(names) != decl["count"]:
+                self.fail(kp, "state", f"'{name}' lists {len(names)} names for {decl['count']} registers")
+            aliases = dict(decl.get("aliases", {}))
+            for a, i in aliases.items():
+                if i >= decl["count"]:
+                    self.fail(kp, "state", f"alias '{a}' of '{name}' is out of range")
+            files[name] = RegFile(name, decl["count"], decl["width"], hard, names, aliases, decl.get("doc", ""))
+
+        # traps
+        traps = d["traps"]
+        code_width = traps.get("code", 32)
+        tval_width = traps.get("tval", 32)
+        causes: dict = {}
+        for i, (name, c) in enumerate(traps.get("causes", {}).items()):
+            if not _NAME.match(name):
+                self.fail(("traps", "causes", name), "traps", f"'{name}' is not a valid cause name")
+            if c["code"] > ir.mask(code_width):
+                self.fail(("traps", "causes", name), "traps", f"code of cause '{name}' does not fit in {code_width} bits")
+            causes[name] = Cause(name, c["code"], c["kind"], i, c.get("doc", ""))
+        if not causes:
+            self.fail(("traps",), "traps", "declare at least one trap cause under [traps.causes]")
+        if not any(c.kind == "privilege" for c in causes.values()):
+            self.fail(("traps", "causes"), "traps", "no cause has kind 'privilege', so nothing could ever be privileged")
+
+        memory = None
+        if "memory" in state:
+            m = state["memory"]
+            size = m.get("size", 1 << m["address"])
+            if size > (1 << m["address"]):
+                self.fail(("state", "memory", "size"), "state", f"memory size {size} exceeds the {m['address']}-bit address space")
+            fault = m.get("fault")
+            if fault is not None and fault not in causes:
+                self.fail(("state", "memory", "fault"), "state", f"memory fault cause '{fault}' is not declared")
+            if fault is None and size < (1 << m["address"]):
+                self.fail(("state", "memory"), "state", "a memory smaller than its address space needs a 'fault' cause")
+            memory = Memory(m["unit"], m["address"], size, fault, m.get("doc", ""))
+
+        constants = dict(d.get("constants", {}))
+        for name in constants:
+            claim_name(name, "a constant", ("constants", name))
+        enums = {k: dict(v) for k, v in d.get("enums", {}).items()}
+        for name in enums:
+            claim_name(name, "an enumeration", ("enums", name))
+
+        ns.registers = {n: r.width for n, r in registers.items()}
+        ns.files = {n: (f.count, f.width) for n, f in files.items()}
+        if memory:
+            ns.memory_unit, ns.address_width = memory.unit, memory.address
+        ns.constants = {**constants, **modes}
+        ns.enums = enums
+        ns.causes = set(causes)
+        ns.tval_width = tval_width
+
+        # operands
+        operands: dict = {}
+        for name, o in d.get("operands", {}).items():
+            kp = ("operands", name)
+            claim_name(name, "an operand", kp)
+            if o["kind"] == "reg" and o.get("file") not in files:
+                self.fail(kp, f"operand '{name}'", f"register operand '{name}' names no declared register file")
+            if o["kind"] == "enum" and o.get("enum") not in enums:
+                self.fail(kp, f"operand '{name}'", f"enum operand '{name}' names no declared enumeration")
+            operands[name] = OperandDecl(name, o["kind"], o.get("file"), o.get("enum"), o.get("signed", False),
+                                         o.get("pcrel", False), o.get("doc", ""))
+
+        # helpers, from every file (a child may add or replace helpers)
+        helpers: dict = {}
+        for src in reversed(self.sources):
+            text = src.data.get("helpers", {}).get("code")
+            if text:
+                for name, h in semantics.parse_helpers(text, src.path, src.loc.text_line(("helpers", "code"))).items():
+                    if name in taken:
+                        raise SpecError(src.path, h.line_base + h.node.lineno - 1, f"helper '{name}'",
+                                        f"'{name}' is already declared as {taken[name]}")
+                    helpers[name] = h
+        ns.helpers = helpers
+        for name in helpers:
+            taken[name] = "a helper"
+
+        # trap entry
+        if "entry" not in traps:
+            self.fail(("traps",), "traps", "[traps] needs an 'entry' describing how a trap is taken")
+        epath, eline = self.text_where(("traps", "entry"))
+        entry = semantics.compile_body(ns, traps["entry"], epath, "trap entry", eline,
+                                       {"cause": code_width, "tval": tval_width})
+        if any(isinstance(s, (ir.Trap, ir.Halt)) for s in ir.walk_stmts(entry)):
+            raise SpecError(epath, eline, "trap entry", "the trap entry may not trap or halt")
+
+        # instructions
+        instructions: dict = {}
+        unit = memory.unit if memory else 8
+        for name, idecl in d["instructions"].items():
+            kp = ("instructions", name)
+            where = f"instruction '{name}'"
+            if not _NAME.match(name):
+                self.fail(kp, where, f"'{name}' is not a valid instruction name")
+            ipath, _ = self.where(kp)
+            try:
+                enc = parse_encoding(idecl["encoding"])
+            except EncodingError as e:
+                self.fail(kp + ("encoding",), where, f"encoding: {e}")
+            if enc.width % unit:
+                self.fail(kp + ("encoding",), where, f"encoding is {enc.width} bits, not a whole number of {unit}-bit memory units")
+            ops = {}
+            for fname, fw in enc.field_widths.items():
+                if fname not in operands:
+                    self.fail(kp + ("encoding",), where, f"encoding field '{fname}' is not a declared operand")
+                od = operands[fname]
+                if od.kind == "reg" and fw != files[od.file].index_width:
+                    self.fail(kp + ("encoding",), where,
+                              f"field '{fname}' is {fw} bits but register file '{od.file}' needs {files[od.file].index_width}")
+                ops[fname] = fw
+            for other in instructions.values():
+                if overlap(enc, other.encoding):
+                    self.fail(kp + ("encoding",), where, f"encoding overlaps instruction '{other.name}'")
+            spath, sline = self.text_where(kp + ("semantics",))
+            body = semantics.compile_body(ns, idecl["semantics"], spath, where, sline, ops)
+            variants = idecl.get("variants")
+            if variants is not None and (variants not in ops or operands[variants].kind != "enum"):
+                self.fail(kp + ("variants",), where, f"variants must name an enum operand of this instruction, not '{variants}'")
+            _, iline = self.where(kp)
+            instructions[name] = Instruction(name, enc, body, ops, idecl.get("syntax", ""), idecl.get("doc", ""),
+                                             variants, str(ipath), iline, sline, enc.width // unit)
+        if not instructions:
+            self.fail(("instructions",), "instructions", "the spec declares no instructions")
+
+        invariants = []
+        for i, text in enumerate(state.get("invariants", [])):
+            p, line = self.where(("state", "invariants"))
+            pre, e = semantics.compile_expr(ns, text, p, "invariant", line, {}, ir.BOOL)
+            invariants.append(PureExpr(pre, e, text, line))
+
+        vmap = self._virtualization(ns, registers, memory, modes)
+        theorem_claims, instruction_claims = self._claims(instructions, enums)
+
+        fetch = d["isa"].get("fetch")
+        if fetch is not None and (fetch not in helpers or helpers[fetch].params or not helpers[fetch].returns):
+            self.fail(("isa", "fetch"), "isa", f"fetch names '{fetch}', which is not a helper taking no parameters and returning an address")
+
+        digest = hashlib.sha256()
+        for src in self.sources:
+            digest.update(str(src.path.name).encode() + b"\0" + src.raw + b"\0")
+        spec = Spec(
+            name=d["isa"]["name"], title=self.sources[0].data["isa"].get("title", d["isa"].get("title", "")),
+            summary=self.sources[0].data["isa"].get("summary", ""),
+            path=str(self.path), paths=[str(s.path) for s in self.sources], digest=digest.hexdigest(),
+            registers=registers, files=files, memory=memory, modes=modes, supervisor=sup, user=usr,
+            initial_mode=initial, constants=constants, enums=enums, causes=causes, code_width=code_width,
+            tval_width=tval_width, entry=entry, operands=operands, instructions=instructions,
+            invariants=invariants, virtualization=vmap, theorem_claims=theorem_claims,
+            instruction_claims=instruction_claims, references=dict(d.get("references", {})), namespace=ns,
+            fetch=fetch,
+        )
+        spec.ilen_units = min(i.units for i in instructions.values())
+        return spec
+
+    def _virtualization(self, ns, registers, memory, modes):
+        v = self.data.get("virtualization")
+        if v is None:
+            return None
+        kp = ("virtualization",)
+        where = "virtualization"
+        vmodes = dict(v.get("modes", {}))
+        for g, r in vmodes.items():
+            if g not in modes or r not in modes:
+                self.fail(kp + ("modes",), where, f"mode map '{g} = {r}' names an undeclared mode")
+        if set(vmodes) != set(modes):
+            self.fail(kp + ("modes",), where, "the mode map must give a real mode for every guest mode")
+        params = dict(v.get("params", {}))
+        for p in params:
+            if p in ns.registers or p in ns.constants or p in ns.files or p in ns.enums or p in ns.helpers:
+                self.fail(kp + ("params", p), where, f"placement parameter '{p}' clashes with a declared name")
+
+        def expr(key, text, width):
+            path, line = self.where(kp + key)
+            pre, e = semantics.compile_expr(ns, text, path, f"virtualization {'.'.join(key)}", line, params, width)
+            return PureExpr(pre, e, text, line)
+
+        vm = VirtualizationMap(vmodes, params, summary=v.get("summary", ""), line=self.where(kp)[1])
+        if "memory_offset" in v:
+            if memory is None:
+                self.fail(kp + ("memory_offset",), where, "memory_offset needs a declared memory")
+            if memory.size != (1 << memory.address):
+                self.fail(kp + ("memory_offset",), where,
+                          "relocating memory needs a memory that fills its address space (size = 2**address)")
+            vm.memory_offset = expr(("memory_offset",), v["memory_offset"], memory.address)
+        if "assume" in v:
+            vm.assume = expr(("assume",), v["assume"], ir.BOOL)
+        for table in ("relocate", "shadow"):
+            for reg, text in v.get(table, {}).items():
+                if reg not in registers or reg in ("pc", "mode"):
+                    self.fail(kp + (table, reg), where, f"{table} entry '{reg}' is not a state register (pc and mode excluded)")
+                getattr(vm, table)[reg] = expr((table, reg), text, registers[reg].width)
+        return vm
+
+    def _claims(self, instructions, enums):
+        src = self.sources[0]
+        c = src.data.get("claims", {})
+        refs = self.data.get("references", {})
+        theorem_claims, instruction_claims = {}, {}
+
+        def check_source(kp, source):
+            if source and source not in refs:
+                raise SpecError(src.path, src.loc.line(kp), "claims", f"source '{source}' is not a key of [references]")
+
+        for t in ("theorem1", "theorem2", "theorem3"):
+            if t in c:
+                kp = ("claims", t)
+                check_source(kp, c[t].get("source", ""))
+                theorem_claims[t] = TheoremClaim(t, c[t]["holds"], c[t].get("source", ""), c[t].get("note", ""),
+                                                 str(src.path), src.loc.line(kp))
+        for name, decl in c.get("instructions", {}).items():
+            kp = ("claims", "instructions", name)
+            base, _, member = name.partition(".")
+            if base not in instructions:
+                raise SpecError(src.path, src.loc.line(kp), f"claim '{name}'", f"no instruction '{base}'")
+            if member:
+                var = instructions[base].variants
+                if var is None:
+                    raise SpecError(src.path, src.loc.line(kp), f"claim '{name}'", f"instruction '{base}' has no variants")
+                from .model import OperandDecl  # noqa: F401  (documentation aid)
+                enum = self.data["operands"][var]["enum"]
+                if member != "other" and member not in enums[enum]:
+                    raise SpecError(src.path, src.loc.line(kp), f"claim '{name}'", f"'{member}' is not a member of enumeration '{enum}'")
+            check_source(kp, decl.get("source", ""))
+            expect = {k: v for k, v in decl.items() if k in _CLAIM_PROPS}
+            if not expect:
+                raise SpecError(src.path, src.loc.line(kp), f"claim '{name}'", "the claim states no property")
+            instruction_claims[name] = InstructionClaim(name, expect, decl.get("source", ""), decl.get("note", ""),
+                                                        str(src.path), src.loc.line(kp))
+        return theorem_claims, instruction_claims
+
+
+def load_spec(path) -> Spec:
+    """Load and check the spec at ``path`` (and the specs it extends)."""
+    try:
+        return _Loader(Path(path)).build()
+    except RecursionError:
+        raise SpecError(path, 0, "", "the spec nests too deeply to check") from None
+
+
+def find_specs(paths) -> list:
+    """Expand files and directories into a sorted list of spec files."""
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(p.glob("*.toml")))
+        else:
+            out.append(p)
+    return out

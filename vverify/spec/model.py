@@ -1,0 +1,198 @@
+"""The typed model of a loaded spec.
+
+Plain data: the loader (:mod:`vverify.spec.loader`) builds it, the backends
+read it.  Everything a backend needs to run an instruction is here, already
+checked; nothing here knows about z3, numba or VMMs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .encoding import Encoding
+from .ir import mask
+
+
+@dataclass
+class Register:
+    name: str
+    width: int
+    control_mask: int = 0
+    """Bits that are control state (Popek & Goldberg's M and R, generalised)."""
+    timing: bool = False
+    """Whether this register is timing state (a counter or clock)."""
+    reset: int = 0
+    doc: str = ""
+
+    @property
+    def control(self) -> bool:
+        return self.control_mask != 0
+
+    @property
+    def data_mask(self) -> int:
+        return mask(self.width) & ~self.control_mask
+
+
+@dataclass
+class RegFile:
+    name: str
+    count: int
+    width: int
+    hardwired: dict = field(default_factory=dict)  # index -> constant value
+    names: list = field(default_factory=list)  # assembly names by index
+    aliases: dict = field(default_factory=dict)  # extra assembly names -> index
+    doc: str = ""
+
+    @property
+    def index_width(self) -> int:
+        return max(1, (self.count - 1).bit_length())
+
+
+@dataclass
+class Memory:
+    unit: int  # bits per addressable unit
+    address: int  # address width in bits
+    size: int  # number of units
+    fault: str | None = None  # cause raised by an access outside [0, size)
+    doc: str = ""
+
+
+@dataclass
+class Cause:
+    name: str
+    code: int
+    kind: str  # privilege | memory | illegal | call | fault
+    index: int
+    doc: str = ""
+
+
+@dataclass
+class OperandDecl:
+    name: str
+    kind: str  # reg | imm | enum
+    file: str | None = None
+    enum: str | None = None
+    signed: bool = False
+    pcrel: bool = False
+    doc: str = ""
+
+
+@dataclass
+class Instruction:
+    name: str
+    encoding: Encoding
+    body: tuple
+    operands: dict  # name -> width
+    syntax: str = ""
+    doc: str = ""
+    variants: str | None = None  # an enum operand whose values are classified separately
+    path: str = ""
+    line: int = 0
+    semantics_line: int = 0
+    units: int = 1  # memory units the instruction occupies (pc advance)
+
+
+@dataclass
+class PureExpr:
+    """A side-effect-free expression with the lowered bodies of the helpers it uses."""
+
+    prelude: tuple
+    expr: object
+    text: str = ""
+    line: int = 0
+
+
+@dataclass
+class VirtualizationMap:
+    """How a VMM places a guest on the real machine (see docs/theory.md)."""
+
+    modes: dict  # guest mode name -> real mode name
+    params: dict = field(default_factory=dict)  # placement parameter -> width
+    memory_offset: PureExpr | None = None
+    assume: PureExpr | None = None
+    relocate: dict = field(default_factory=dict)  # register -> PureExpr
+    shadow: dict = field(default_factory=dict)  # register -> PureExpr
+    summary: str = ""
+    line: int = 0
+
+
+@dataclass
+class TheoremClaim:
+    name: str
+    holds: bool
+    source: str = ""
+    note: str = ""
+    path: str = ""
+    line: int = 0
+
+
+@dataclass
+class InstructionClaim:
+    name: str  # instruction name, or "instr.member" for a variant
+    expect: dict  # property -> bool
+    source: str = ""
+    note: str = ""
+    path: str = ""
+    line: int = 0
+
+
+@dataclass
+class Spec:
+    name: str
+    title: str
+    summary: str
+    path: str
+    paths: list  # this file, then the files it extends
+    digest: str
+    registers: dict  # name -> Register, including "pc" and "mode"
+    files: dict  # name -> RegFile
+    memory: Memory | None
+    modes: dict  # name -> value
+    supervisor: list
+    user: list
+    initial_mode: str
+    constants: dict
+    enums: dict
+    causes: dict  # name -> Cause
+    code_width: int
+    tval_width: int
+    entry: tuple
+    operands: dict  # name -> OperandDecl
+    instructions: dict  # name -> Instruction
+    invariants: list  # [PureExpr]
+    virtualization: VirtualizationMap | None
+    theorem_claims: dict  # name -> TheoremClaim
+    instruction_claims: dict  # name -> InstructionClaim
+    references: dict
+    namespace: object = None
+    fetch: str | None = None
+    ilen_units: int = 1
+    line_of: dict = field(default_factory=dict)  # misc key -> (path, line)
+
+    @property
+    def mode_width(self) -> int:
+        return self.registers["mode"].width
+
+    @property
+    def pc_width(self) -> int:
+        return self.registers["pc"].width
+
+    def cause_by_index(self, index: int) -> Cause:
+        for c in self.causes.values():
+            if c.index == index:
+                return c
+        raise KeyError(index)
+
+    def mode_name(self, value: int) -> str:
+        for n, v in self.modes.items():
+            if v == value:
+                return n
+        return f"mode#{value}"
+
+    @property
+    def control_registers(self):
+        return [r for r in self.registers.values() if r.control]
+
+    @property
+    def timing_registers(self):
+        return [r for r in self.registers.values() if r.timing]
