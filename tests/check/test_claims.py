@@ -1,0 +1,70 @@
+"""Claims are checked against derived verdicts, so editing semantics changes the outcome."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import SPEC_DIR
+from vverify.check.run import check_spec
+from vverify.cli.main import main
+
+
+def mutate(tmp_path, old, new, name="pg74.toml"):
+    text = (SPEC_DIR / name).read_text()
+    assert old in text
+    p = tmp_path / name
+    p.write_text(text.replace(old, new, 1))
+    return p
+
+
+LPSW_CHECK = '''semantics = """
+supervisor_only()
+base = zext(a, 16)'''
+LPSW_NO_CHECK = '''semantics = """
+base = zext(a, 16)'''
+
+
+def test_removing_a_privilege_check_fails_the_claim_and_theorem1(tmp_path, capsys):
+    p = mutate(tmp_path, LPSW_CHECK, LPSW_NO_CHECK)
+    r = check_spec(p, use_cache=False)
+    failed = {c.name for c in r.failed_claims}
+    assert "lpsw" in failed and "theorem1" in failed
+    assert r.theorems["theorem1"].violators == ["lpsw"]
+    assert main(["check", str(p)]) == 1
+    out = capsys.readouterr().out
+    assert "claim 'lpsw': privileged: expected true, derived no" in out
+    assert f"{p}:" in out  # points at the claim's line
+
+
+def test_cli_exit_codes(tmp_path, capsys):
+    assert main(["check", str(SPEC_DIR / "pg74.toml")]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[isa\nname = 'x'\n")
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"vverify: {bad}:1:")
+
+
+def test_cli_bad_usage_is_exit_2_without_traceback():
+    for argv in (["check", "--timeout", "zero"], ["frobnicate"], ["check", "/no/such/dir"], ["explain", str(SPEC_DIR / "pg74.toml"), "nosuch"]):
+        p = subprocess.run([sys.executable, "-m", "vverify", *argv], capture_output=True, text=True)
+        assert p.returncode == 2, (argv, p.stderr)
+        assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_json_report(capsys):
+    assert main(["check", "--json", str(SPEC_DIR / "pg74.toml")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rep = data["reports"][0]
+    assert rep["spec"] == "pg74" and rep["ok"] is True
+    assert rep["theorems"]["theorem1"]["status"] == "yes"
+    assert "sufficient" in rep["note"]
+    by_id = {i["id"]: i for i in rep["instructions"]}
+    assert by_id["lpsw"]["privileged"] == "yes"
+
+
+def test_explain_shows_witness_and_proofs(capsys):
+    assert main(["explain", str(SPEC_DIR / "pg74.toml"), "getr"]) == 0
+    out = capsys.readouterr().out
+    assert "location [s]" in out and "differs in: r" in out
+    assert "unsatisfiable" in out

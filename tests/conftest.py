@@ -1,0 +1,38 @@
+"""Shared fixtures: the bundled specs, loaded once, and an isolated proof cache."""
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_DIR = ROOT / "specs"
+SPEC_FILES = sorted(SPEC_DIR.glob("*.toml"))
+
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=60,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, max_examples=100)
+settings.register_profile("fuzz", deadline=None, max_examples=5000)
+settings.load_profile(os.environ.get("VVERIFY_HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own proof cache, so no test depends on another's results."""
+    monkeypatch.setenv("VVERIFY_CACHE_DIR", str(tmp_path / "cache"))
+
+
+_loaded = {}
+
+
+def load(name_or_path):
+    from vverify.spec.loader import load_spec
+
+    p = Path(name_or_path)
+    if not p.suffix:
+        p = SPEC_DIR / f"{name_or_path}.toml"
+    key = str(p)
+    if key not in _loaded:
+        _loaded[key] = load_spec(p)
+    return _loaded[key]

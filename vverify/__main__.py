@@ -1,0 +1,4 @@
+import sys
+from .cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,148 @@
+"""Text rendering of check reports for people (JSON is for machines)."""
+
+from __future__ import annotations
+
+from ..formal.classify import NO, QUESTIONS, UNKNOWN, YES
+
+_CELL = {YES: "yes", NO: "-", UNKNOWN: "?"}
+_COLUMNS = (("priv", "privileged"), ("ctrl", "control_sensitive"), ("mode", "mode_sensitive"),
+            ("loc", "location_sensitive"), ("user", "user_sensitive"), ("timing", "timing"))
+_THEOREM_TITLE = {"theorem1": "Theorem 1", "theorem2": "Theorem 2", "theorem3": "Theorem 3"}
+_STATUS = {YES: "HOLDS", NO: "FAILS", UNKNOWN: "UNKNOWN (solver timeout; not a pass)"}
+
+
+def _safe(v):
+    return {YES: "ok", NO: "UNSAFE", UNKNOWN: "?"}[v]
+
+
+def report_text(r, verbose: bool = False) -> str:
+    s = r.spec
+    lines = []
+    state = "cached" if r.cached else "solved"
+    lines.append(f"{s.name} — {s.title}  ({s.path})")
+    lines.append(f"  {len(s.instructions)} instructions, {len(r.units)} classified units, {state} in {r.seconds:.2f} s")
+    lines.append("")
+    head = ["instruction"] + [c for c, _ in _COLUMNS] + ["safe:S", "safe:U", "classes"]
+    rows = []
+    for u in r.units:
+        if not verbose and u.classes == ["innocuous"] and all(u.props[k] == YES for k in ("safe_supervisor", "safe_user")):
+            continue
+        rows.append([u.id] + [_CELL[u.props[k]] for _, k in _COLUMNS]
+                    + [_safe(u.props["safe_supervisor"]), _safe(u.props["safe_user"]), ", ".join(u.classes)])
+    hidden = len(r.units) - len(rows)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)] if rows else [len(h) for h in head]
+    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
+    lines.append(fmt.format(*head).rstrip())
+    for row in rows:
+        lines.append(fmt.format(*row).rstrip())
+    if hidden:
+        lines.append(f"  (+{hidden} innocuous units, safe under the map; --verbose lists them)")
+    lines.append("")
+    for name in ("theorem1", "theorem3", "theorem2"):
+        t = r.theorems[name]
+        lines.append(f"  {_THEOREM_TITLE[name]} ({t.statement}): {_STATUS[t.status]}")
+        if t.violators:
+            lines.append(f"    violated by: {', '.join(t.violators)}")
+            for uid in t.violators[:8]:
+                w = _first_witness(r, uid, name)
+                if w:
+                    lines.append(f"      {uid}: {w}")
+        if t.undecided:
+            lines.append(f"    undecided (solver timeout): {', '.join(t.undecided)}")
+        if t.detail:
+            lines.append(f"    {t.detail}")
+    lines.append("  These are sufficient conditions (Popek & Goldberg 1974), not necessary ones.")
+    if r.disagreements:
+        lines.append("")
+        lines.append("  Where the classes and the trap-or-commute check under the map disagree:")
+        for d in r.disagreements:
+            lines.append(f"    {d}")
+    lines.append("")
+    ok = sum(c.ok for c in r.claims)
+    lines.append(f"  Claims: {ok}/{len(r.claims)} confirmed")
+    for c in r.claims:
+        if not c.ok:
+            lines.append(f"    FAILED {c.path}:{c.line}: claim '{c.name}': {c.message}")
+    for e in r.replay_errors:
+        lines.append(f"    BACKEND DISAGREEMENT {e}")
+    return "\n".join(lines)
+
+
+def _first_witness(r, uid, theorem) -> str:
+    u = r.unit(uid)
+    user = set(r.spec.user)
+    for q in ("control", "mode", "location"):
+        for a in u.answers:
+            if a.question == q and a.status == YES and (theorem != "theorem3" or set(a.modes) & user):
+                return _witness_line(r.spec, a)
+    for a in u.answers:
+        if a.question == "timing" and a.status == YES:
+            return _witness_line(r.spec, a)
+    return ""
+
+
+def _witness_line(spec, a) -> str:
+    w = a.witness
+    kind = {"control": "control-sensitive", "mode": "mode-sensitive", "location": "location-sensitive",
+            "timing": "observes timing state", "placement": "unsafe under the map"}.get(a.question, a.question)
+    ops = ", ".join(f"{k}={v}" for k, v in w.operands.items())
+    params = (" with " + ", ".join(f"{k}={v:#x}" for k, v in w.params.items())) if w.params else ""
+    return f"{kind} in mode {'/'.join(w.modes)}{params} ({ops or 'no operands'}): differs in {', '.join(w.fields)}"
+
+
+def explain_text(r, uid: str) -> str:
+    spec = r.spec
+    units = [u for u in r.units if u.id == uid or u.instruction == uid]
+    lines = []
+    for u in units:
+        instr = spec.instructions[u.instruction]
+        lines.append(f"{spec.name} {u.id}: {', '.join(u.classes)}   ({instr.path}:{instr.line})")
+        if instr.doc:
+            lines.append(f"  {instr.doc}")
+        lines.append(f"  encoding {instr.encoding.pattern}")
+        for a in u.answers:
+            lines.append("")
+            lines.append(f"  {a.question} [{', '.join(a.modes)}]: {QUESTIONS[a.question]}")
+            if a.status == NO:
+                lines.append(f"    no — z3 proved the query unsatisfiable ({a.seconds * 1000:.0f} ms): no such state exists")
+            elif a.status == UNKNOWN:
+                lines.append(f"    UNKNOWN — the solver gave up ({a.reason}); this is not a pass")
+            else:
+                lines.extend("    " + x for x in _witness_block(spec, a))
+        if u.replay_errors:
+            lines.append("")
+            for e in u.replay_errors:
+                lines.append(f"  BACKEND DISAGREEMENT: {e}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _witness_block(spec, a):
+    w = a.witness
+    out = [f"yes — witness (replayed on the reference interpreter): outcomes {', '.join(w.outcomes)}"]
+    if w.operands:
+        out.append("operands: " + ", ".join(f"{k}={v:#x}" for k, v in w.operands.items()))
+    if w.params:
+        out.append("placement: " + ", ".join(f"{k}={v:#x}" for k, v in w.params.items()))
+    labels = {"mode": ["state 1", "state 2"], "timing": ["state 1", "state 2"]}.get(a.question, ["state"])
+    for label, st in zip(labels, w.states):
+        regs = ", ".join(f"{k}={_reg(spec, k, v)}" for k, v in st["regs"].items())
+        out.append(f"{label}: {regs}")
+        for f, vals in st["files"].items():
+            nz = [f"{f}[{i}]={v:#x}" for i, v in enumerate(vals) if v]
+            if nz:
+                out.append("  " + ", ".join(nz[:16]) + (" ..." if len(nz) > 16 else ""))
+        mem = st["mem"]
+        if mem or st["mem_default"]:
+            cells = [f"[{int(k):#x}]={v:#x}" for k, v in list(mem.items())[:12]]
+            out.append(f"  memory (default {st['mem_default']:#x}): " + (", ".join(cells) or "all default")
+                       + (" ..." if len(mem) > 12 else ""))
+    if w.fields:
+        out.append(f"differs in: {', '.join(w.fields)}")
+    return out
+
+
+def _reg(spec, name, v):
+    if name == "mode":
+        return spec.mode_name(v)
+    return f"{v:#x}"
