@@ -1,0 +1,118 @@
+"""The semantics language: what it means, run on the reference interpreter."""
+
+import pytest
+
+from tests.conftest import SPEC_DIR
+from vverify.errors import SpecError
+from vverify.interp import initial_state, step
+from vverify.spec import ir
+from vverify.spec.loader import load_spec
+
+
+def spec_with(tmp_path, semantics, helpers="", extra=""):
+    (tmp_path / "pg74.toml").write_text((SPEC_DIR / "pg74.toml").read_text())
+    text = '[isa]\nname = "t"\nextends = "pg74.toml"\n\n'
+    if helpers:
+        text += f'[helpers]\ncode = """\n{helpers}\n"""\n\n'
+    text += f'[instructions.t]\nencoding = "1111 rd:2 a:10"\nsemantics = """\n{semantics}\n"""\n{extra}'
+    p = tmp_path / "t.toml"
+    p.write_text(text)
+    return load_spec(p)
+
+
+def run(spec, rd=1, a=5, regs=None, r=None, mode="s"):
+    st = initial_state(spec)
+    st.regs["b"] = 0xFFFF
+    st.regs["mode"] = spec.modes[mode]
+    st.regs.update(regs or {})
+    if r:
+        st.files["r"] = list(r)
+    return step(spec, st, "t", {"rd": rd, "a": a})
+
+
+def test_literals_adapt_and_wrap(tmp_path):
+    s = spec_with(tmp_path, "r[rd] = r[rd] + 0xFFFF")
+    out, o = run(s, r=[0, 3, 0, 0])
+    assert o.kind == "ok" and out.files["r"][1] == 2
+
+
+def test_slices_read_and_write(tmp_path):
+    s = spec_with(tmp_path, "t = r[rd]\nt[15:8] = t[7:0]\nt[0] = 1\nr[rd] = t")
+    out, _ = run(s, r=[0, 0x12AC, 0, 0])
+    assert out.files["r"][1] == 0xACAD
+
+
+def test_signed_operations(tmp_path):
+    s = spec_with(tmp_path, "r[rd] = 1 if slt(r[rd], 0) else 2\nr[0] = sra(r[2], 4)")
+    out, _ = run(s, r=[0, 0x8000, 0xF000, 0])
+    assert out.files["r"][1] == 1 and out.files["r"][0] == 0xFF00
+
+
+def test_helper_early_return_skips_the_rest(tmp_path):
+    helpers = "def pick(x: 16) -> 16:\n    if x == 0:\n        return 7\n    y = x + 1\n    return y * 2"
+    s = spec_with(tmp_path, "r[rd] = pick(r[rd])", helpers)
+    assert run(s, r=[0, 0, 0, 0])[0].files["r"][1] == 7
+    assert run(s, r=[0, 4, 0, 0])[0].files["r"][1] == 10
+
+
+def test_trap_is_precise(tmp_path):
+    s = spec_with(tmp_path, "r[rd] = 99\nl = 5\nif r[0] == 0:\n    trap(svc)")
+    out, o = run(s, r=[0, 1, 2, 3])
+    assert o.trapped and o.cause == "svc"
+    assert out.files["r"] == [0, 1, 2, 3]  # the write before the trap was discarded
+    assert out.regs["l"] == 0  # the entry loaded the new PSW from E[6] (zero)
+    assert out.mem[3] == 0xFFFF  # the old PSW (b) was saved
+
+
+def test_loop_unrolls(tmp_path):
+    s = spec_with(tmp_path, "acc: 16 = 0\nfor i in range(4):\n    acc = acc + r[i]\nr[rd] = acc")
+    assert run(s, r=[1, 2, 3, 4])[0].files["r"][1] == 10
+
+
+def test_pc_reads_current_and_writes_next(tmp_path):
+    s = spec_with(tmp_path, "r[rd] = pc\npc = pc + 10")
+    out, _ = run(s, regs={"pc": 100})
+    assert out.files["r"][1] == 100 and out.regs["pc"] == 110
+    s2 = spec_with(tmp_path, "r[rd] = pc")
+    assert run(s2, regs={"pc": 100})[0].regs["pc"] == 101
+
+
+@pytest.mark.parametrize("semantics,message", [
+    ("r[rd] = zext(a, 8)", "zext to 8 bits from a wider"),
+    ("l = a", "width mismatch"),
+    ("r[rd] = nosuch", "undeclared name 'nosuch'"),
+    ("r[rd] = open(1)", "undeclared function 'open'"),
+    ("import os", "imports are not allowed"),
+    ("while True:\n    pass", "unbounded loop"),
+    ("r[rd] = a.__class__", "attribute access is not allowed"),
+    ("r[rd] = r[rd] / 2", "not allowed"),
+    ("if a == 1:\n    t = 1\nr[rd] = zext(t, 16)", "cannot infer the width"),
+    ("if a == 1:\n    t: 16 = 1\nr[rd] = t", "may be used before it is assigned"),
+    ("r[rd] = load(zext(a, 16), 1) if a == 0 else 0", "not allowed inside a conditional expression"),
+    ("trap(nosuch)", "unknown trap cause"),
+    ("halt()\nr[rd] = 1", "unreachable statement"),
+    ("return", "only allowed inside a helper"),
+    ("r[rd] = 70000", "does not fit in 16 bits"),
+])
+def test_errors_name_the_instruction_and_line(tmp_path, semantics, message):
+    with pytest.raises(SpecError) as e:
+        spec_with(tmp_path, semantics)
+    err = e.value
+    assert message in err.message
+    assert err.where == "instruction 't'"
+    assert str(err).startswith(str(tmp_path / "t.toml"))
+    assert "\n" not in str(err)
+    # the line points into the semantics text, whose first line is line 8 of t.toml
+    assert 8 <= err.line <= 8 + semantics.count("\n")
+
+
+def test_recursive_helper_is_rejected(tmp_path):
+    helpers = "def f(x: 16) -> 16:\n    return f(x)"
+    with pytest.raises(SpecError, match="recursive helper call"):
+        spec_with(tmp_path, "r[rd] = f(r[rd])", helpers)
+
+
+def test_lowered_ir_has_no_helper_calls(tmp_path):
+    s = spec_with(tmp_path, "r[rd] = read(zext(a, 16))")
+    kinds = {type(x).__name__ for x in ir.walk_stmts(s.instructions["t"].body)}
+    assert "Load" in kinds and "Trap" in kinds  # phys() was inlined, with its bound check
