@@ -24,19 +24,22 @@ def report_text(r, verbose: bool = False) -> str:
     lines.append("")
     head = ["instruction"] + [c for c, _ in _COLUMNS] + ["safe:S", "safe:U", "classes"]
     rows = []
+    quiet = {"innocuous": 0, "privileged": 0}
     for u in r.units:
-        if not verbose and u.classes == ["innocuous"] and all(u.props[k] == YES for k in ("safe_supervisor", "safe_user")):
+        plain = len(u.classes) == 1 and u.classes[0] in quiet
+        if not verbose and plain and all(u.props[k] == YES for k in ("safe_supervisor", "safe_user")):
+            quiet[u.classes[0]] += 1
             continue
         rows.append([u.id] + [_CELL[u.props[k]] for _, k in _COLUMNS]
                     + [_safe(u.props["safe_supervisor"]), _safe(u.props["safe_user"]), ", ".join(u.classes)])
-    hidden = len(r.units) - len(rows)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)] if rows else [len(h) for h in head]
     fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
     lines.append(fmt.format(*head).rstrip())
     for row in rows:
         lines.append(fmt.format(*row).rstrip())
-    if hidden:
-        lines.append(f"  (+{hidden} innocuous units, safe under the map; --verbose lists them)")
+    if any(quiet.values()):
+        lines.append(f"  (+{quiet['privileged']} privileged units that are not sensitive, +{quiet['innocuous']} innocuous "
+                     "units, all safe under the map; --verbose lists them)")
     lines.append("")
     for name in ("theorem1", "theorem3", "theorem2"):
         t = r.theorems[name]
