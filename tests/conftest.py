@@ -17,6 +17,11 @@ settings.register_profile("fuzz", deadline=None, max_examples=5000)
 settings.load_profile(os.environ.get("VVERIFY_HYPOTHESIS_PROFILE", "ci"))
 
 
+# Compiled cores are keyed by spec and codegen source, so one directory can serve every
+# test session: a warm machine skips numba compilation.
+os.environ.setdefault("VVERIFY_CORE_CACHE_DIR", str(ROOT / ".vverify-cache" / "core"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own proof cache, so no test depends on another's results."""

@@ -5,6 +5,6 @@ emulation core are compared with, and the machine that replays every
 witness the solver produces.  It knows nothing of z3 or numba.
 """
 
-from .machine import MachineState, Outcome, eval_pure, initial_state, step
+from .machine import Exit, MachineState, Outcome, decode, eval_pure, initial_state, run, step, take_trap
 
-__all__ = ["MachineState", "Outcome", "eval_pure", "initial_state", "step"]
+__all__ = ["Exit", "MachineState", "Outcome", "decode", "eval_pure", "initial_state", "run", "step", "take_trap"]

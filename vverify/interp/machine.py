@@ -250,3 +250,71 @@ def eval_pure(spec, state: MachineState, pure, params: dict | None = None):
     ev = _Eval(spec, state.copy(), dict(params or {}), state.regs["pc"])
     ev.run(pure.prelude)
     return ev.expr(pure.expr)
+
+
+# ------------------------------------------------------------------ programs
+
+
+@dataclass(frozen=True)
+class Exit:
+    """Why :func:`run` returned (the same protocol as the emulation core)."""
+
+    reason: str  # halt | trap | budget | illegal
+    cause: str | None = None
+    tval: int = 0
+    steps: int = 0
+
+
+def _fetch(spec, state: MachineState):
+    """Physical address and word of the instruction at pc, or raise _Trap."""
+    addr = state.regs["pc"]
+    if spec.fetch_body:
+        ev = _Eval(spec, state.copy(), {}, state.regs["pc"])
+        ev.run(spec.fetch_body)
+        addr = ev.locals[spec.fetch_local]
+    m = spec.memory
+    n = spec.max_ilen_units
+    if m.size < (1 << m.address) and addr + n > m.size:
+        raise _Trap(m.fault, addr & mask(spec.tval_width))
+    word = 0
+    for k in range(n):
+        word |= state.read_mem((addr + k) & mask(m.address)) << (k * m.unit)
+    return addr, word
+
+
+def decode(spec, word: int):
+    """The instruction and operands that ``word`` encodes, or None."""
+    for name, instr in spec.instructions.items():
+        enc = instr.encoding
+        if enc.matches(word & mask(enc.width)):
+            return name, enc.extract(word & mask(enc.width))
+    return None
+
+
+def run(spec, state: MachineState, budget: int, trap_exits=frozenset()):
+    """Run a program from ``state.regs['pc']`` for at most ``budget`` instructions.
+
+    Traps whose cause is in ``trap_exits`` return to the caller *before* the
+    trap entry runs (the state is as it was at the faulting instruction);
+    other traps are taken by the spec's trap entry and execution goes on.
+    Returns ``(state, Exit)``.
+    """
+    s = state.copy()
+    for n in range(budget):
+        try:
+            _, word = _fetch(spec, s)
+        except _Trap as t:
+            if t.cause in trap_exits:
+                return s, Exit("trap", t.cause, t.tval, n)
+            s = take_trap(spec, s, t.cause, t.tval)
+            continue
+        d = decode(spec, word)
+        if d is None:
+            return s, Exit("illegal", None, word, n)
+        s2, out = step(spec, s, d[0], d[1])
+        if out.kind == "trap" and out.cause in trap_exits:
+            return s, Exit("trap", out.cause, out.tval, n)
+        s = s2
+        if out.kind == "halt":
+            return s, Exit("halt", None, 0, n + 1)
+    return s, Exit("budget", None, 0, budget)

@@ -8,6 +8,7 @@ checked; nothing here knows about z3, numba or VMMs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .encoding import Encoding
 from .ir import mask
@@ -196,3 +197,21 @@ class Spec:
     @property
     def timing_registers(self):
         return [r for r in self.registers.values() if r.timing]
+
+
+def _fetch_program(spec):
+    """Lower ``[isa] fetch`` into a body that leaves the physical address in a local."""
+    from . import semantics
+
+    if not spec.fetch:
+        return (), None
+    local = "fetch_address_result"
+    text = f"{local}: {spec.memory.address} = {spec.fetch}()"
+    return semantics.compile_body(spec.namespace, text, spec.path, "isa.fetch", 0, {}), local
+
+
+Spec.fetch_body = cached_property(lambda self: _fetch_program(self)[0])
+Spec.fetch_body.__set_name__(Spec, "fetch_body")
+Spec.fetch_local = cached_property(lambda self: _fetch_program(self)[1])
+Spec.fetch_local.__set_name__(Spec, "fetch_local")
+Spec.max_ilen_units = property(lambda self: max(i.units for i in self.instructions.values()))

@@ -1,0 +1,572 @@
+"""Spec IR -> Python source of the emulation core's run loop.
+
+The generated module has one function, ``run``, that fetches, decodes (through
+a pre-decoded code cache), and executes guest instructions until something
+needs the caller: a halt, a trap the caller asked to see, an undecodable
+word, or the end of the instruction budget.  It is the KVM_RUN pattern.
+
+Conventions of the generated code, chosen so that the *same* source is
+exact under numba and as plain Python:
+
+* every bit-vector value is a ``numpy.uint64`` and every result is masked to
+  its width (values are at most 64 bits wide);
+* shifts by the width or more are guarded (LLVM leaves them undefined);
+* signed comparisons flip the sign bit instead of converting types;
+* every guest memory index is either masked to the address space or range
+  checked against the memory size before use, and register-file indices are
+  masked to the file's index width: whatever the guest does, the loop never
+  reads or writes outside its arrays;
+* a trap is precise: writes made before it by the same instruction are
+  journalled and undone, exactly as the reference interpreter discards them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..spec import ir
+from ..spec.ir import BOOL, mask
+
+CODEGEN_VERSION = 1
+
+# status-array slots and exit reasons (documented in docs/core.md)
+ST_REASON, ST_CAUSE, ST_TVAL, ST_STEPS, ST_BUDGET, ST_TRAP_EXITS, ST_TOTAL = range(7)
+ST_SIZE = 8
+REASONS = ("budget", "halt", "trap", "illegal", "double_fault")
+R_BUDGET, R_HALT, R_TRAP, R_ILLEGAL, R_DOUBLE_FAULT = range(5)
+
+MAX_MEMORY_UNITS = 1 << 24
+INLINE_LINES = 40  # instructions up to this many generated lines run inline in the loop
+
+
+class CoreUnsupported(ValueError):
+    """The spec uses something the core cannot run (the interpreter still can)."""
+
+
+def mem_dtype(unit: int) -> str:
+    for bits, name in ((8, "uint8"), (16, "uint16"), (32, "uint32"), (64, "uint64")):
+        if unit <= bits:
+            return name
+    raise CoreUnsupported(f"memory units of {unit} bits are wider than 64")
+
+
+class Layout:
+    """Where each piece of state lives in the core's arrays."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.reg_index = {name: i for i, name in enumerate(spec.registers)}
+        self.files = list(spec.files)
+        self.instr_index = {name: i for i, name in enumerate(spec.instructions)}
+        self.max_fields = max([len(i.operands) for i in spec.instructions.values()] + [1])
+        for r in spec.registers.values():
+            if r.width > 64:
+                raise CoreUnsupported(f"register '{r.name}' is {r.width} bits; the core handles at most 64")
+        for f in spec.files.values():
+            if f.width > 64:
+                raise CoreUnsupported(f"register file '{f.name}' is {f.width} bits wide; the core handles at most 64")
+        if spec.memory is None:
+            raise CoreUnsupported("the spec declares no memory, so there is nothing to fetch from")
+        if spec.memory.size > MAX_MEMORY_UNITS:
+            raise CoreUnsupported(f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
+        self.full_memory = spec.memory.size >= (1 << spec.memory.address)
+
+
+def source_key(spec) -> str:
+    """Names the generated module: changes with the spec and with the code that shapes it."""
+    from pathlib import Path
+
+    h = hashlib.sha256(f"{CODEGEN_VERSION}\0{spec.digest}\0".encode())
+    pkg = Path(__file__).resolve().parent.parent
+    for sub in ("spec", "core"):
+        for p in sorted((pkg / sub).glob("*.py")):
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+    try:
+        import numba
+
+        h.update(numba.__version__.encode())
+    except ImportError:  # pragma: no cover
+        pass
+    return h.hexdigest()[:20]
+
+
+class _Emitter:
+    """Emits the statements of one body (an instruction, the fetch, the trap entry)."""
+
+    def __init__(self, gen, prefix: str, operands: dict, on_exit: str):
+        self.g = gen
+        self.spec = gen.spec
+        self.prefix = prefix
+        self.operands = operands  # operand name -> python expression
+        self.on_exit = on_exit  # statement that leaves the body ("break")
+        self.locals: dict = {}
+        self.local_widths: dict = {}
+        self.journal = False
+        self.journal_regs: list = []
+        self.file_sites = 0
+        self.store_sites: list = []
+        self.file_journal: list = []
+        self.alias: dict = {}
+
+    def prepare(self, stmts):
+        """Find locals that are plain copies of operands or of other single copies.
+
+        Helper inlining leaves chains like ``a = operand; b = a``; replacing
+        them by their source keeps the generated code (and numba's compile
+        time) small.  Only locals assigned exactly once qualify.
+        """
+        counts: dict = {}
+        for st in ir.walk_stmts(stmts):
+            name = st.name if isinstance(st, ir.SetLocal) else (st.local if isinstance(st, ir.Load) else None)
+            if name is not None:
+                counts[name] = counts.get(name, 0) + 1
+        self.alias = {}
+        for st in ir.walk_stmts(stmts):
+            if isinstance(st, ir.SetLocal) and counts[st.name] == 1:
+                v = st.value
+                if isinstance(v, (ir.Operand, ir.Const)) or (isinstance(v, ir.Local) and counts.get(v.name) == 1):
+                    self.alias[st.name] = v
+        return self
+
+    # names
+    def local(self, name, width=None):
+        if name not in self.locals:
+            self.locals[name] = f"{self.prefix}{len(self.locals)}"
+            self.local_widths[self.locals[name]] = width
+        return self.locals[name]
+
+    # expressions
+    def e(self, x) -> str:
+        t = type(x)
+        if t is ir.Const:
+            return ("True" if x.value else "False") if x.width == BOOL else f"U({x.value})"
+        if t is ir.Reg:
+            return "pc" if x.name == "pc" else f"R[{self.g.layout.reg_index[x.name]}]"
+        if t is ir.Operand:
+            return self.operands[x.name]
+        if t is ir.Local:
+            if x.name in self.alias:
+                return self.e(self.alias[x.name])
+            return self.local(x.name, x.width)
+        if t is ir.FileRead:
+            f = self.spec.files[x.file]
+            return f"F_{x.file}[{self.e(x.index)} & U({mask(f.index_width)})]"
+        if t is ir.Unary:
+            a = self.e(x.a)
+            if x.op == "lnot":
+                return f"(not {a})"
+            if x.op == "neg":
+                return self.m(f"(U(0) - {a})", x.width)
+            return self.m(f"(~{a})", x.width)
+        if t is ir.Binary:
+            return self.binary(x)
+        if t is ir.Ite:
+            return f"({self.e(x.a)} if {self.e(x.cond)} else {self.e(x.b)})"
+        if t is ir.Extract:
+            return f"(({self.e(x.a)} >> U({x.lo})) & U({mask(x.width)}))"
+        if t is ir.Concat:
+            parts, shift = [], x.width
+            for p in x.parts:
+                shift -= p.width
+                parts.append(f"({self.e(p)} << U({shift}))" if shift else self.e(p))
+            return "(" + " | ".join(parts) + ")"
+        if t is ir.Extend:
+            a = self.e(x.a)
+            if not x.signed:
+                return a
+            s = 1 << (x.a.width - 1)
+            return self.m(f"(({a} ^ U({s})) - U({s}))", x.width)
+        raise TypeError(t)  # pragma: no cover
+
+    @staticmethod
+    def m(expr, width):
+        return expr if width >= 64 else f"({expr} & U({mask(width)}))"
+
+    def binary(self, x):
+        op, w = x.op, x.a.width
+        if op in ("land", "lor"):
+            return f"({self.e(x.a)} {'and' if op == 'land' else 'or'} {self.e(x.b)})"
+        a, b = self.e(x.a), self.e(x.b)
+        if w == BOOL:
+            return f"({a} {'==' if op == 'eq' else '!='} {b})"
+        simple = {"add": "+", "sub": "-", "mul": "*"}
+        if op in simple:
+            return self.m(f"({a} {simple[op]} {b})", w)
+        bitwise = {"and": "&", "or": "|", "xor": "^"}
+        if op in bitwise:
+            return f"({a} {bitwise[op]} {b})"
+        if op == "shl":
+            return f"({self.m(f'({a} << {b})', w)} if {b} < U({w}) else U(0))"
+        if op == "lshr":
+            return f"(({a} >> {b}) if {b} < U({w}) else U(0))"
+        if op == "ashr":
+            return f"_ashr({a}, {b}, U({w}), U({mask(w)}))"
+        cmp = {"eq": "==", "ne": "!=", "ult": "<", "ule": "<=", "ugt": ">", "uge": ">="}
+        if op in cmp:
+            return f"({a} {cmp[op]} {b})"
+        s = 1 << (w - 1)
+        scmp = {"slt": "<", "sle": "<=", "sgt": ">", "sge": ">="}[op]
+        return f"(({a} ^ U({s})) {scmp} ({b} ^ U({s})))"
+
+    # statements
+    def block(self, stmts, ind) -> list:
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s, ind))
+        return out or [ind + "pass"]
+
+    def stmt(self, s, ind) -> list:
+        t = type(s)
+        p = ind
+        if t is ir.SetLocal:
+            if s.name in self.alias:
+                return []
+            return [f"{p}{self.local(s.name, s.value.width)} = {self.e(s.value)}"]
+        if t is ir.SetReg:
+            if s.name == "pc":
+                return [f"{p}next_pc = {self.e(s.value)}"]
+            i = self.g.layout.reg_index[s.name]
+            if self.journal and i not in self.journal_regs:
+                self.journal_regs.append(i)
+            return [f"{p}R[{i}] = {self.e(s.value)}"]
+        if t is ir.SetFile:
+            f = self.spec.files[s.file]
+            k = self.file_sites
+            self.file_sites += 1
+            idx = f"{self.prefix}fi{k}"
+            out = [f"{p}{idx} = {self.e(s.index)} & U({mask(f.index_width)})"]
+            cond = " and ".join(f"{idx} != U({h})" for h in f.hardwired) or "True"
+            out.append(f"{p}if {cond}:")
+            if self.journal:
+                out += [f"{p}    {self.prefix}jfi{k} = {idx}", f"{p}    {self.prefix}jfv{k} = F_{s.file}[{idx}]",
+                        f"{p}    {self.prefix}jfd{k} = True"]
+                self.g_file_journal(k, s.file)
+            out.append(f"{p}    F_{s.file}[{idx}] = {self.e(s.value)}")
+            return out
+        if t is ir.Load:
+            addr = self.local(f"%addr.{id(s)}", self.spec.memory.address)
+            out = [f"{p}{addr} = {self.e(s.addr)}"]
+            out += self.range_check(addr, s.units, p)
+            m = self.spec.memory
+            parts = []
+            for k in range(s.units):
+                idx = self.mem_index(addr, k)
+                parts.append(f"(U(MEM[{idx}]) << U({k * m.unit}))" if k else f"U(MEM[{idx}])")
+            out.append(f"{p}{self.local(s.local, s.width)} = {' | '.join(parts)}")
+            return out
+        if t is ir.Store:
+            m = self.spec.memory
+            addr = self.local(f"%addr.{id(s)}", m.address)
+            val = self.local(f"%val.{id(s)}", s.units * m.unit)
+            out = [f"{p}{addr} = {self.e(s.addr)}", f"{p}{val} = {self.e(s.value)}"]
+            out += self.range_check(addr, s.units, p)
+            k = len(self.store_sites)
+            self.store_sites.append((addr, s.units))
+            if self.journal:
+                out += [f"{p}{self.prefix}jsv{k}_{u} = MEM[{self.mem_index(addr, u)}]" for u in range(s.units)]
+                out.append(f"{p}{self.prefix}jsd{k} = True")
+            for u in range(s.units):
+                part = f"({val} >> U({u * m.unit}))" if u else val
+                out.append(f"{p}MEM[{self.mem_index(addr, u)}] = MT({part} & U({mask(m.unit)}))")
+            out += self.invalidate(addr, s.units, p)
+            return out
+        if t is ir.If:
+            out = [f"{p}if {self.e(s.cond)}:"]
+            out += self.block(s.then, p + "    ")
+            rest = s.orelse
+            while len(rest) == 1 and isinstance(rest[0], ir.If):  # else-if chains stay flat
+                out.append(f"{p}elif {self.e(rest[0].cond)}:")
+                out += self.block(rest[0].then, p + "    ")
+                rest = rest[0].orelse
+            if rest:
+                out.append(f"{p}else:")
+                out += self.block(rest, p + "    ")
+            return out
+        if t is ir.Trap:
+            c = self.spec.causes[s.cause].index
+            return [f"{p}exc = {c}", f"{p}tval = {self.e(s.tval)}", f"{p}{self.on_exit}"]
+        if t is ir.Halt:
+            return [f"{p}halted = True", f"{p}{self.on_exit}"]
+        raise TypeError(t)  # pragma: no cover
+
+    def g_file_journal(self, k, fname):
+        self.file_journal.append((k, fname))
+
+    def mem_index(self, addr, k):
+        m = self.spec.memory
+        a = f"({addr} + U({k}))" if k else addr
+        return f"({a} & U({mask(m.address)}))" if self.g.layout.full_memory else a
+
+    def range_check(self, addr, units, p):
+        m = self.spec.memory
+        if self.g.layout.full_memory:
+            return []
+        fault = self.spec.causes[m.fault].index
+        limit = m.size - units
+        if limit < 0:
+            return [f"{p}exc = {fault}", f"{p}tval = {self.g.fit_tval(addr, m.address)}", f"{p}{self.on_exit}"]
+        return [f"{p}if {addr} > U({limit}):", f"{p}    exc = {fault}",
+                f"{p}    tval = {self.g.fit_tval(addr, m.address)}", f"{p}    {self.on_exit}"]
+
+    def invalidate(self, addr, units, p):
+        """Stale pre-decoded instructions covering the written units are dropped."""
+        m = self.spec.memory
+        maxlen = self.spec.max_ilen_units
+        out = []
+        for d in range(-(maxlen - 1), units):
+            a = f"({addr} + U({d}))" if d > 0 else (f"({addr} - U({-d}))" if d < 0 else addr)
+            if self.g.layout.full_memory:
+                out.append(f"{p}DEC[{a} & U({mask(m.address)})] = -1")
+            else:
+                out.append(f"{p}if {a} < U({m.size}):")
+                out.append(f"{p}    DEC[{a}] = -1")
+        return out
+
+
+def _needs_journal(stmts, full_memory: bool) -> bool:
+    """Whether some path may trap after an effect (so a trap must undo it)."""
+    effect = False
+
+    def walk(block):
+        nonlocal effect
+        for s in block:
+            if isinstance(s, ir.If):
+                if walk(s.then) or walk(s.orelse):
+                    return True
+                continue
+            may_trap = isinstance(s, ir.Trap) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory)
+            if may_trap and effect:
+                return True
+            if isinstance(s, (ir.SetFile, ir.Store)) or (isinstance(s, ir.SetReg) and s.name != "pc"):
+                effect = True
+        return False
+
+    return walk(stmts)
+
+
+class Generator:
+    def __init__(self, spec):
+        self.spec = spec
+        self.layout = Layout(spec)
+
+    def fit_tval(self, expr, width):
+        tw = self.spec.tval_width
+        return expr if tw >= width else f"({expr} & U({mask(tw)}))"
+
+    def _prologue(self, em, ind) -> list:
+        """Declare every local (numba wants one type per name) and the journal."""
+        out = [f"{ind}{n} = {'False' if w == BOOL else 'U(0)'}" for n, w in em.local_widths.items()]
+        if em.journal:
+            out += [f"{ind}{em.prefix}jr{i} = R[{i}]" for i in em.journal_regs]
+            for fk, _ in em.file_journal:
+                out += [f"{ind}{em.prefix}jfi{fk} = U(0)", f"{ind}{em.prefix}jfv{fk} = U(0)", f"{ind}{em.prefix}jfd{fk} = False"]
+            for sk, (_, units) in enumerate(em.store_sites):
+                out.append(f"{ind}{em.prefix}jsd{sk} = False")
+                out += [f"{ind}{em.prefix}jsv{sk}_{u} = MT(0)" for u in range(units)]
+        return out
+
+    def _rollback(self, em, ind) -> list:
+        """A precise trap: undo this instruction's writes, newest first."""
+        if not em.journal:
+            return []
+        out = [f"{ind}if exc >= 0:"]
+        for sk in reversed(range(len(em.store_sites))):
+            addr, units = em.store_sites[sk]
+            out.append(f"{ind}    if {em.prefix}jsd{sk}:")
+            out += [f"{ind}        MEM[{em.mem_index(addr, u)}] = {em.prefix}jsv{sk}_{u}" for u in range(units)]
+            out += em.invalidate(addr, units, ind + "        ")
+        for fk, fname in reversed(em.file_journal):
+            out += [f"{ind}    if {em.prefix}jfd{fk}:", f"{ind}        F_{fname}[{em.prefix}jfi{fk}] = {em.prefix}jfv{fk}"]
+        out += [f"{ind}    R[{i}] = {em.prefix}jr{i}" for i in em.journal_regs]
+        if len(out) == 1:
+            out.append(f"{ind}    pass")
+        return out
+
+    def source(self, jit: bool) -> str:
+        spec, lay = self.spec, self.layout
+        m = spec.memory
+        maxlen = spec.max_ilen_units
+        files_args = "".join(f", F_{f}" for f in lay.files)
+        L = []
+        w = L.append
+        w(f'"""Emulation core for spec {spec.name!r} ({spec.digest[:16]}), generated by vverify.core.codegen.')
+        w("")
+        w("Do not edit: regenerate from the spec.")
+        w('"""')
+        w("import numpy as np")
+        w("from vverify.core.jit import njit")
+        w("")
+        w("U = np.uint64")
+        w(f"MT = np.{mem_dtype(m.unit)}")
+        w("")
+        w("")
+        w("@njit(cache=True, inline='always')" if jit else "@njit")
+        w("def _ashr(a, b, w, m):")
+        w("    neg = (a >> (w - U(1))) & U(1)")
+        w("    if b >= w:")
+        w("        return m if neg else U(0)")
+        w("    r = a >> b")
+        w("    return (r | (m ^ (m >> b))) if neg else r")
+        w("")
+        w("")
+        w("@njit(cache=True)" if jit else "@njit")
+        w("def decode(word, DECF, slot):")
+        w('    """Index of the instruction ``word`` encodes (its operands go to DECF[slot]), or -2."""')
+        layouts: dict = {}  # field placement -> layout number; encodings of one format share it
+        for k, (name, instr) in enumerate(spec.instructions.items()):
+            key = tuple(tuple((p.pos, p.nbits, p.field_lo) for p in instr.encoding.pieces[op]) for op in instr.operands)
+            layouts.setdefault(key, len(layouts))
+        for k, (name, instr) in enumerate(spec.instructions.items()):
+            enc = instr.encoding
+            key = tuple(tuple((p.pos, p.nbits, p.field_lo) for p in enc.pieces[op]) for op in instr.operands)
+            w(f"    {'if' if k == 0 else 'elif'} (word & U({enc.fixed_mask & mask(enc.width)})) == U({enc.fixed_value}):  # {name}")
+            w(f"        k = {k}")
+            w(f"        layout = {layouts[key]}")
+        w("    else:")
+        w("        return -2")
+        for key, n in layouts.items():
+            w(f"    {'if' if n == 0 else 'elif'} layout == {n}:")
+            if not key:
+                w("        pass")
+            for j, pieces in enumerate(key):
+                parts = [f"(((word >> U({pos})) & U({mask(nb)})) << U({lo}))" for pos, nb, lo in pieces]
+                w(f"        DECF[slot, {j}] = {' | '.join(parts)}")
+        w("    return k")
+        w("")
+        w("")
+        fargs = "".join(f", F_{f}" for f in lay.files)
+        deco = "@njit(cache=True)" if jit else "@njit"
+        self.inline = {}
+        for k, (name, instr) in enumerate(spec.instructions.items()):
+            ops = {op: f"o{j}" for j, op in enumerate(instr.operands)}
+            em = _Emitter(self, "v", ops, "break").prepare(instr.body)
+            em.journal = _needs_journal(instr.body, lay.full_memory)
+            body = em.block(instr.body, "        ")
+            if len(body) <= INLINE_LINES:
+                self.inline[k] = True  # small: emitted inside run(), see below
+                continue
+            w(deco)
+            w(f"def i{k}_{name}(R, MEM, DEC{fargs}, pc{''.join(', ' + o for o in ops.values())}):")
+            w(f'    """{name}: returns (trap cause index or -1, tval, next pc, halted)."""')
+            w(f"    next_pc = {_Emitter.m(f'(pc + U({instr.units}))', spec.pc_width)}")
+            w("    exc = -1")
+            w("    tval = U(0)")
+            w("    halted = False")
+            L.extend(self._prologue(em, "    "))
+            w("    while True:")
+            L.extend(body)
+            w("        break")
+            L.extend(self._rollback(em, "    "))
+            w("    return exc, tval, next_pc, halted")
+            w("")
+            w("")
+        en = _Emitter(self, "v", {"cause": "cause", "tval": "tval"}, "break").prepare(spec.entry)
+        entry_lines = en.block(spec.entry, "        ")
+        w(deco)
+        w(f"def trap_entry(R, MEM, DEC{fargs}, pc, cause, tval):")
+        w('    """The trap entry of the spec; returns (next pc, False if it faulted itself)."""')
+        w("    next_pc = pc")
+        w("    exc = -1")
+        L.extend(self._prologue(en, "    "))
+        w("    while True:")
+        L.extend(entry_lines)
+        w("        break")
+        w("    return next_pc, exc < 0")
+        w("")
+        w("")
+        w("@njit(cache=True)" if jit else "@njit")
+        w(f"def run(R, MEM, DEC, DECF, ST, CC{files_args}):")
+        w('    """Run until an exit; returns the exit reason (see docs/core.md)."""')
+        w(f"    budget = ST[{ST_BUDGET}]")
+        w(f"    trap_exits = ST[{ST_TRAP_EXITS}]")
+        w("    steps = 0")
+        w(f"    reason = {R_BUDGET}")
+        w("    while steps < budget:")
+        I = "        "
+        w(f"{I}pc = R[{lay.reg_index['pc']}]")
+        w(f"{I}next_pc = pc")
+        w(f"{I}exc = -1")
+        w(f"{I}tval = U(0)")
+        w(f"{I}halted = False")
+        w(f"{I}word = U(0)")
+        w(f"{I}fa = pc")
+        # fetch
+        fe = _Emitter(self, "fe", {}, "break").prepare(spec.fetch_body)
+        fetch_lines = fe.block(spec.fetch_body, I + "    ") if spec.fetch_body else []
+        if spec.fetch_body:
+            for name, width in fe.local_widths.items():
+                w(f"{I}{name} = {'False' if width == BOOL else 'U(0)'}")
+            w(f"{I}while True:")
+            L.extend(fetch_lines)
+            w(f"{I}    fa = {fe.e(ir.Local(spec.fetch_local, m.address))}")
+            w(f"{I}    break")
+        if not lay.full_memory:
+            w(f"{I}if exc < 0 and fa > U({m.size - maxlen}):")
+            w(f"{I}    exc = {spec.causes[m.fault].index}")
+            w(f"{I}    tval = {self.fit_tval('fa', m.address)}")
+        w(f"{I}if exc < 0:")
+        J = I + "    "
+        slot = "fa" if not lay.full_memory else f"(fa & U({mask(m.address)}))"
+        w(f"{J}slot = {slot}")
+        w(f"{J}op = DEC[slot]")
+        w(f"{J}if op < 0:")
+        parts = []
+        for k in range(maxlen):
+            idx = f"(slot + U({k}))" if k else "slot"
+            if lay.full_memory and k:
+                idx = f"({idx} & U({mask(m.address)}))"
+            parts.append(f"(U(MEM[{idx}]) << U({k * m.unit}))" if k else f"U(MEM[{idx}])")
+        w(f"{J}    word = {' | '.join(parts)}")
+        w(f"{J}    op = decode(word, DECF, slot)")
+        w(f"{J}    DEC[slot] = op")
+        w(f"{J}if op == -2:")
+        w(f"{J}    word = {' | '.join(parts)}")
+        w(f"{J}    ST[{ST_TVAL}] = np.int64(word)")
+        w(f"{J}    reason = {R_ILLEGAL}")
+        w(f"{J}    break")
+        fargs = "".join(f", F_{f}" for f in lay.files)
+        for k, (name, instr) in enumerate(spec.instructions.items()):
+            w(f"{J}{'if' if k == 0 else 'elif'} op == {k}:  # {name}")
+            if not self.inline.get(k):
+                args = "".join(f", DECF[slot, {j}]" for j in range(len(instr.operands)))
+                w(f"{J}    exc, tval, next_pc, halted = i{k}_{name}(R, MEM, DEC{fargs}, pc{args})")
+                continue
+            K = J + "    "
+            ops = {op: f"i{k}o{j}" for j, op in enumerate(instr.operands)}
+            for op, var in ops.items():
+                w(f"{K}{var} = DECF[slot, {list(instr.operands).index(op)}]")
+            w(f"{K}next_pc = {_Emitter.m(f'(pc + U({instr.units}))', spec.pc_width)}")
+            em = _Emitter(self, f"i{k}v", ops, "break").prepare(instr.body)
+            em.journal = _needs_journal(instr.body, lay.full_memory)
+            body = em.block(instr.body, K + "    ")
+            L.extend(self._prologue(em, K).__iter__())
+            w(f"{K}while True:")
+            L.extend(body)
+            w(f"{K}    break")
+            L.extend(self._rollback(em, K))
+        # traps: exit to the caller, or take them through the spec's trap entry
+        w(f"{I}if exc >= 0:")
+        w(f"{I}    if (trap_exits >> exc) & 1:")
+        w(f"{I}        ST[{ST_CAUSE}] = exc")
+        w(f"{I}        ST[{ST_TVAL}] = np.int64(tval)")
+        w(f"{I}        reason = {R_TRAP}")
+        w(f"{I}        break")
+        w(f"{I}    next_pc, ok = trap_entry(R, MEM, DEC{fargs}, pc, CC[exc], {self.fit_tval('tval', 64)})")
+        w(f"{I}    if not ok:  # the trap entry itself faulted")
+        w(f"{I}        reason = {R_DOUBLE_FAULT}")
+        w(f"{I}        break")
+        w(f"{I}R[{lay.reg_index['pc']}] = next_pc")
+        w(f"{I}steps += 1")
+        w(f"{I}if halted:")
+        w(f"{I}    reason = {R_HALT}")
+        w(f"{I}    break")
+        w(f"    ST[{ST_STEPS}] = steps")
+        w(f"    ST[{ST_TOTAL}] += steps")
+        w(f"    ST[{ST_REASON}] = reason")
+        w("    return reason")
+        return "\n".join(L) + "\n"
+
+
+def generate(spec, jit: bool = True) -> str:
+    """The Python source of ``spec``'s core."""
+    return Generator(spec).source(jit)

@@ -1,0 +1,215 @@
+"""The emulation core: a compiled run loop over numpy arrays, and its exit protocol.
+
+A :class:`Core` holds one machine's state in arrays and runs guest code with
+:meth:`Core.run` until an exit, the way ``ioctl(KVM_RUN)`` does.  The caller
+(a VMM, a test, a benchmark) inspects and changes state between runs.  See
+``docs/core.md`` for the protocol.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import VVerifyError
+from ..spec.ir import mask
+from . import codegen
+from .codegen import REASONS, ST_BUDGET, ST_CAUSE, ST_REASON, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRAP_EXITS, ST_TVAL
+from .jit import jit_enabled
+
+
+@dataclass(frozen=True)
+class CoreExit:
+    """Why :meth:`Core.run` returned.
+
+    ``reason`` is ``budget``, ``halt``, ``trap`` (``cause`` and ``tval`` set; the
+    state is as it was at the faulting instruction, before any trap entry),
+    ``illegal`` (``tval`` is the undecodable word; pc points at it) or
+    ``double_fault`` (the trap entry itself faulted).  ``steps`` counts the
+    instructions completed by this call.
+    """
+
+    reason: str
+    cause: str | None = None
+    tval: int = 0
+    steps: int = 0
+
+
+class GuestMemoryError(VVerifyError):
+    """A host-side access to guest memory outside the machine's memory."""
+
+
+_modules: dict = {}
+
+
+def _core_dir() -> Path:
+    """Where generated cores and numba's compiled code live (``$VVERIFY_CORE_CACHE_DIR``)."""
+    env = os.environ.get("VVERIFY_CORE_CACHE_DIR")
+    if env:
+        return Path(env)
+    from ..check.cache import cache_dir
+
+    return cache_dir() / "core"
+
+
+def load_module(spec, jit: bool | None = None):
+    """Generate (or reuse) and import the core module for ``spec``.
+
+    The source is written to the cache directory under a name derived from
+    the spec digest and vverify's source digest, so numba's on-disk cache
+    (``cache=True``) lets a warm process skip compilation.
+    """
+    jit = jit_enabled() if jit is None else jit
+    key = (codegen.source_key(spec), jit)
+    if key in _modules:
+        return _modules[key]
+    d = _core_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    name = f"vverify_core_{spec.name.replace('-', '_').replace('.', '_')}_{key[0]}{'' if jit else '_py'}"
+    path = d / f"{name}.py"
+    if not path.exists():
+        from ..check.cache import write_atomic
+
+        write_atomic(path, codegen.generate(spec, jit))
+    mspec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(mspec)
+    sys.modules[name] = module
+    mspec.loader.exec_module(module)
+    _modules[key] = module
+    return module
+
+
+class Core:
+    """One machine: state arrays plus the compiled run loop of its spec."""
+
+    def __init__(self, spec, jit: bool | None = None):
+        self.spec = spec
+        self.layout = codegen.Layout(spec)
+        self.jit = jit_enabled() if jit is None else jit
+        self.module = load_module(spec, self.jit)
+        m = spec.memory
+        self.R = np.zeros(len(spec.registers), dtype=np.uint64)
+        for name, r in spec.registers.items():
+            self.R[self.layout.reg_index[name]] = r.reset
+        self.F = {}
+        for name, f in spec.files.items():
+            arr = np.zeros(1 << f.index_width, dtype=np.uint64)
+            for i, v in f.hardwired.items():
+                arr[i] = v
+            self.F[name] = arr
+        self.MEM = np.zeros(m.size, dtype=np.dtype(codegen.mem_dtype(m.unit)))
+        self.DEC = np.full(m.size, -1, dtype=np.int32)
+        self.DECF = np.zeros((m.size, self.layout.max_fields), dtype=np.uint64)
+        self.ST = np.zeros(codegen.ST_SIZE, dtype=np.int64)
+        self.CC = np.array([c.code for c in sorted(spec.causes.values(), key=lambda c: c.index)], dtype=np.uint64)
+        self._files = tuple(self.F[f] for f in self.layout.files)
+        self._cause_names = [c.name for c in sorted(spec.causes.values(), key=lambda c: c.index)]
+        if len(self._cause_names) > 62:
+            raise codegen.CoreUnsupported("more than 62 trap causes")
+
+    # ------------------------------------------------------------ running
+
+    def run(self, budget: int, trap_exits=()) -> CoreExit:
+        """Run at most ``budget`` instructions; traps in ``trap_exits`` return to the caller."""
+        st = self.ST
+        st[ST_BUDGET] = budget
+        st[ST_TRAP_EXITS] = self.trap_mask(trap_exits)
+        if self.jit:
+            reason = self.module.run(self.R, self.MEM, self.DEC, self.DECF, st, self.CC, *self._files)
+        else:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                reason = self.module.run(self.R, self.MEM, self.DEC, self.DECF, st, self.CC, *self._files)
+        reason = REASONS[int(reason)]
+        steps = int(st[ST_STEPS])
+        if reason == "trap":
+            return CoreExit("trap", self._cause_names[int(st[ST_CAUSE])], int(st[ST_TVAL]) & mask(64), steps)
+        if reason == "illegal":
+            return CoreExit("illegal", None, int(st[ST_TVAL]) & mask(64), steps)
+        return CoreExit(reason, None, 0, steps)
+
+    def run_raw(self, budget: int, trap_mask: int) -> int:
+        """The run loop with no Python wrapping: returns the reason code (for hot paths)."""
+        self.ST[ST_BUDGET] = budget
+        self.ST[ST_TRAP_EXITS] = trap_mask
+        return self.module.run(self.R, self.MEM, self.DEC, self.DECF, self.ST, self.CC, *self._files)
+
+    def trap_mask(self, causes) -> int:
+        if causes == "all":
+            return (1 << len(self._cause_names)) - 1
+        out = 0
+        for c in causes:
+            out |= 1 << self.spec.causes[c].index
+        return out
+
+    @property
+    def instructions_executed(self) -> int:
+        return int(self.ST[ST_TOTAL])
+
+    # ------------------------------------------------------------ state
+
+    def reg(self, name) -> int:
+        return int(self.R[self.layout.reg_index[name]])
+
+    def set_reg(self, name, value: int):
+        r = self.spec.registers[name]
+        self.R[self.layout.reg_index[name]] = value & mask(r.width)
+
+    def write_memory(self, addr: int, values):
+        """Copy ``values`` (memory units) into guest memory at ``addr``, bounds-checked."""
+        values = np.asarray(values, dtype=np.uint64)
+        m = self.spec.memory
+        if addr < 0 or addr + len(values) > m.size:
+            raise GuestMemoryError(f"writing {len(values)} units at {addr:#x} runs off the {m.size}-unit memory")
+        self.MEM[addr:addr + len(values)] = values & np.uint64(mask(m.unit))
+        self.flush_code_cache()
+
+    def read_memory(self, addr: int, n: int) -> np.ndarray:
+        m = self.spec.memory
+        if addr < 0 or addr + n > m.size:
+            raise GuestMemoryError(f"reading {n} units at {addr:#x} runs off the {m.size}-unit memory")
+        return self.MEM[addr:addr + n].copy()
+
+    def flush_code_cache(self):
+        self.DEC.fill(-1)
+
+    def load_state(self, s):
+        """Set this core's state from an interpreter :class:`~vverify.interp.MachineState`."""
+        for name in self.spec.registers:
+            self.set_reg(name, s.regs[name])
+        for name, f in self.spec.files.items():
+            self.F[name][:f.count] = np.asarray(s.files[name], dtype=np.uint64)
+        m = self.spec.memory
+        self.MEM.fill(s.mem_default & mask(m.unit))
+        for a, v in s.mem.items():
+            if not 0 <= a < m.size:
+                raise GuestMemoryError(f"state has memory at {a:#x}, outside the {m.size}-unit memory")
+            self.MEM[a] = v
+        self.flush_code_cache()
+
+    def to_state(self, default: int | None = None):
+        """This core's state as an interpreter state (memory made sparse against ``default``)."""
+        from ..interp import MachineState
+
+        regs = {name: self.reg(name) for name in self.spec.registers}
+        files = {name: [int(v) for v in self.F[name][:f.count]] for name, f in self.spec.files.items()}
+        if default is None:
+            vals, counts = np.unique(self.MEM, return_counts=True)
+            default = int(vals[np.argmax(counts)])
+        nz = np.nonzero(self.MEM != default)[0]
+        mem = {int(a): int(self.MEM[a]) for a in nz}
+        return MachineState(regs, files, mem, default)
+
+
+def clear_compiled():
+    """Forget imported core modules (the on-disk cache stays)."""
+    _modules.clear()
+
+
+__all__ = ["Core", "CoreExit", "GuestMemoryError", "load_module", "clear_compiled"]
