@@ -137,7 +137,7 @@ class InstructionClaim:
     line: int = 0
 
 
-@dataclass
+@dataclass(repr=False)
 class Spec:
     name: str
     title: str
@@ -169,6 +169,9 @@ class Spec:
     fetch: str | None = None
     ilen_units: int = 1
     line_of: dict = field(default_factory=dict)  # misc key -> (path, line)
+
+    def __repr__(self):
+        return f"<Spec {self.name} from {self.path}>"
 
     @property
     def mode_width(self) -> int:
