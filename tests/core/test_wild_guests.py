@@ -34,9 +34,9 @@ def test_wild_guest_exits_cleanly(spec_name, seed, budget, exits):
         for i, v in f.hardwired.items():
             core.F[name][i] = v
     core.flush_code_cache()
-    shapes = (core.MEM.shape, core.R.shape, core.DEC.shape)
+    shapes = (core.MEM.shape, core.R.shape, core.DECF.shape)
     ex = core.run(budget, trap_exits="all" if exits else ())
     assert ex.reason in ("budget", "halt", "trap", "illegal", "double_fault")
     assert 0 <= ex.steps <= budget
     assert ex.reason != "budget" or ex.steps == budget
-    assert (core.MEM.shape, core.R.shape, core.DEC.shape) == shapes
+    assert (core.MEM.shape, core.R.shape, core.DECF.shape) == shapes

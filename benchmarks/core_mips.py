@@ -1,0 +1,100 @@
+"""Guest MIPS on the RV32I loop: the compiled core, the reference interpreter and Unicorn.
+
+All three run the same program in one pyperf run, so their ratio is measured
+side by side.  Each value is the time per guest instruction.
+
+    python benchmarks/core_mips.py -o results/core_mips.json
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pyperf  # noqa: E402
+
+from benchmarks.workloads import A0, LOOP_INSTRUCTIONS, SPECS, T0, riscv_loop, to_bytes  # noqa: E402
+
+CORE_ITERATIONS = 2_000_000
+INTERP_ITERATIONS = 200
+UNICORN_ITERATIONS = 200_000
+
+
+def spec():
+    from vverify.spec.loader import load_spec
+
+    return load_spec(SPECS / "riscv32.toml")
+
+
+def bench_core(loops, iterations):
+    from vverify.core import Core
+
+    s = spec()
+    core = Core(s)
+    code = to_bytes(riscv_loop(s))
+    core.write_memory(0, list(code))
+    core.run(1)  # compile (or load the compiled core) before timing
+    t = 0.0
+    for _ in range(loops):
+        core.set_reg("pc", 0)
+        core.F["x"][T0] = iterations
+        core.F["x"][A0] = 0
+        t0 = time.perf_counter()
+        ex = core.run(10 ** 15, trap_exits="all")
+        t += time.perf_counter() - t0
+        assert ex.reason == "trap" and ex.steps == iterations * LOOP_INSTRUCTIONS, ex
+    return t
+
+
+def bench_interp(loops, iterations):
+    from vverify.interp import initial_state, run
+
+    s = spec()
+    st = initial_state(s)
+    for i, b in enumerate(to_bytes(riscv_loop(s))):
+        st.mem[i] = b
+    st.files["x"][T0] = iterations
+    t = 0.0
+    for _ in range(loops):
+        t0 = time.perf_counter()
+        _, ex = run(s, st, iterations * LOOP_INSTRUCTIONS + 1, trap_exits=frozenset(s.causes))
+        t += time.perf_counter() - t0
+        assert ex.reason == "trap" and ex.steps == iterations * LOOP_INSTRUCTIONS, ex
+    return t
+
+
+def bench_unicorn(loops, iterations):
+    import unicorn
+    from unicorn import riscv_const as rc
+
+    code = to_bytes(riscv_loop(spec()))
+    mu = unicorn.Uc(unicorn.UC_ARCH_RISCV, unicorn.UC_MODE_RISCV32)
+    mu.mem_map(0, 0x10000)
+    mu.mem_write(0, code)
+    end = 4 * (len(code) // 4 - 1)  # the ecall
+    t = 0.0
+    for _ in range(loops):
+        mu.reg_write(rc.UC_RISCV_REG_X5, iterations)
+        mu.reg_write(rc.UC_RISCV_REG_X10, 0)
+        t0 = time.perf_counter()
+        mu.emu_start(0, end)
+        t += time.perf_counter() - t0
+        assert mu.reg_read(rc.UC_RISCV_REG_X5) == 0
+    return t
+
+
+def main():
+    runner = pyperf.Runner()
+    runner.metadata["spec"] = "riscv32"
+    runner.metadata["workload"] = "rv32i 9-instruction loop (lw add slli xor sw addi andi addi bne)"
+    runner.metadata["unit_of_value"] = "seconds per guest instruction"
+    runner.bench_time_func("core", bench_core, CORE_ITERATIONS, inner_loops=CORE_ITERATIONS * LOOP_INSTRUCTIONS)
+    runner.bench_time_func("interpreter", bench_interp, INTERP_ITERATIONS, inner_loops=INTERP_ITERATIONS * LOOP_INSTRUCTIONS)
+    runner.bench_time_func("unicorn", bench_unicorn, UNICORN_ITERATIONS, inner_loops=UNICORN_ITERATIONS * LOOP_INSTRUCTIONS)
+
+
+if __name__ == "__main__":
+    main()

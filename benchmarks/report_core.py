@@ -1,0 +1,78 @@
+"""Summarise the core benchmarks (pyperf JSON in results/) into results/CORE.md.
+
+Medians only, and ratios between benchmarks of the same pyperf run.
+
+    python benchmarks/report_core.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pyperf  # noqa: E402
+
+from vverify.check.cache import write_atomic  # noqa: E402
+
+RESULTS = ROOT / "results"
+
+COMMANDS = """\
+python benchmarks/core_mips.py -o results/core_mips.json
+python benchmarks/core_exit.py -o results/core_exit.json
+python benchmarks/core_startup.py -o results/core_startup.json
+python benchmarks/report_core.py"""
+
+
+def medians(path):
+    suite = pyperf.BenchmarkSuite.load(str(path))
+    return {b.get_name(): b.median() for b in suite.get_benchmarks()}, suite
+
+
+def check(ok):
+    return "met" if ok else "**missed**"
+
+
+def main():
+    lines = ["# Emulation core: measurements", "",
+             "Medians from pyperf; every ratio compares benchmarks of one run, side by side.", ""]
+    mips, suite = medians(RESULTS / "core_mips.json")
+    rate = {k: 1 / v / 1e6 for k, v in mips.items()}
+    lines += ["## Guest MIPS on the RV32I loop", "",
+              f"Workload: {suite.get_metadata().get('workload', '')}.", "",
+              "| engine | MIPS (median) |", "|---|---|"]
+    for k in ("core", "unicorn", "interpreter"):
+        lines.append(f"| {k} | {rate[k]:,.2f} |")
+    vs_uni = rate["core"] / rate["unicorn"]
+    vs_int = rate["core"] / rate["interpreter"]
+    lines += ["", "| target | measured | |", "|---|---|---|",
+              f"| core ≥ 400 MIPS | {rate['core']:,.0f} | {check(rate['core'] >= 400)} |",
+              f"| core ≥ 2× Unicorn | {vs_uni:.2f}× | {check(vs_uni >= 2)} |",
+              f"| core ≥ 50× the reference interpreter | {vs_int:,.0f}× | {check(vs_int >= 50)} |", ""]
+    ex, _ = medians(RESULTS / "core_exit.json")
+    lines += ["## Exit round trip (guest trap → Python → resume)", "",
+              "| path | median |", "|---|---|",
+              f"| `Core.run_raw` + a handler that steps pc over the ecall | {ex['exit_round_trip_raw'] * 1e9:,.0f} ns |",
+              f"| `Core.run` (builds a `CoreExit`) + the same handler | {ex['exit_round_trip_core_run'] * 1e9:,.0f} ns |",
+              "", f"Target ≤ 1 µs with a trivial handler: {check(ex['exit_round_trip_raw'] <= 1e-6)} (raw path).", ""]
+    st, _ = medians(RESULTS / "core_startup.json")
+    lines += ["## Start-up (a whole fresh process: import, build the core, run one instruction)", "",
+              "| spec | cold compile | warm start |", "|---|---|---|"]
+    worst_cold = worst_warm = 0.0
+    for name in ("pg74", "pdp10", "riscv32"):
+        c, w = st.get(f"cold_compile_{name}"), st.get(f"warm_start_{name}")
+        if c is None:
+            continue
+        worst_cold, worst_warm = max(worst_cold, c), max(worst_warm, w)
+        lines.append(f"| {name} | {c:.2f} s | {w:.2f} s |")
+    lines += ["", f"Targets: cold compile ≤ 10 s per spec: {check(worst_cold <= 10)}; "
+              f"warm start ≤ 1.5 s: {check(worst_warm <= 1.5)}.", "",
+              "## Regenerate", "", "```sh", COMMANDS, "```", ""]
+    write_atomic(RESULTS / "CORE.md", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
