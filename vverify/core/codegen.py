@@ -23,6 +23,7 @@ exact under numba and as plain Python:
 from __future__ import annotations
 
 import hashlib
+import re
 
 from ..spec import ir
 from ..spec.ir import BOOL, mask
@@ -354,6 +355,32 @@ def _needs_journal(stmts, full_memory: bool) -> bool:
     return walk(stmts)
 
 
+_CONST = re.compile(r"\bU\((\d+)\)")
+
+
+def _hoist_constants(src: str) -> str:
+    """Replace ``U(123)`` calls by module-level uint64 constants.
+
+    numba freezes module globals as compile-time constants, whereas every
+    ``np.uint64(...)`` call is typed and lowered as a call: with thousands of
+    them this halves the compile time, and the machine code is the same.
+    """
+    values = sorted({int(v) for v in _CONST.findall(src)})
+    body = _CONST.sub(lambda m: f"K{m.group(1)}", src)
+    table = "\n".join(f"K{v} = U({v})" for v in values)
+    marker = "\n\n\n@njit"
+    i = body.index(marker)
+    return body[:i] + "\n" + table + body[i:]
+
+
+def _can_exit(stmts, full_memory: bool) -> bool:
+    """Whether the body can end early (trap, halt, or a range-checked memory access)."""
+    for s in ir.walk_stmts(stmts):
+        if isinstance(s, (ir.Trap, ir.Halt)) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory):
+            return True
+    return False
+
+
 class Generator:
     def __init__(self, spec):
         self.spec = spec
@@ -548,9 +575,12 @@ class Generator:
             em.journal = _needs_journal(instr.body, lay.full_memory)
             body = em.block(instr.body, K + "    ")
             L.extend(self._prologue(em, K))
-            w(f"{K}while True:")
-            L.extend(body)
-            w(f"{K}    break")
+            if _can_exit(instr.body, lay.full_memory):
+                w(f"{K}while True:  # one pass; a trap or halt leaves it early")
+                L.extend(body)
+                w(f"{K}    break")
+            else:  # nothing can end it early: no loop for numba to analyse
+                L.extend(line[4:] for line in body)
             L.extend(self._rollback(em, K))
         # traps: exit to the caller, or take them through the spec's trap entry
         w(f"{I}if exc >= 0:")
@@ -572,7 +602,7 @@ class Generator:
         w(f"    R[{st + ST_TOTAL}] += steps")
         w(f"    R[{st + ST_REASON}] = U(reason)")
         w("    return reason")
-        return "\n".join(L) + "\n"
+        return _hoist_constants("\n".join(L) + "\n")
 
 
 def generate(spec, jit: bool = True) -> str:

@@ -81,6 +81,10 @@ def load_module(spec, jit: bool | None = None):
     module = importlib.util.module_from_spec(mspec)
     sys.modules[name] = module
     mspec.loader.exec_module(module)
+    if jit and not any((d / "__pycache__").glob(f"{name}.run-*.nbi")):
+        from .precompile import compile_in_parallel  # cold cache: use both cores
+
+        compile_in_parallel(module, path, codegen.mem_dtype(spec.memory.unit))
     _modules[key] = module
     return module
 
