@@ -155,7 +155,11 @@ def theorems(spec, units: list) -> dict:
     timing_regs = [r.name for r in spec.timing_registers]
     observers = [u.id for u in units if u.props["timing"] == YES]
     t_und = [u.id for u in units if u.props["timing"] == UNKNOWN]
-    if not timing_regs:
+    if s == NO:
+        detail = "its first condition (virtualizable: Theorem 1) fails"
+        if observers:
+            detail += f"; also, placed guest code observes timing state untrapped in: {', '.join(observers)}"
+    elif not timing_regs:
         detail = "the spec declares no timing state, so no VMM can have a timing dependency"
     else:
         detail = (f"timing state: {', '.join(timing_regs)}; an instruction is a timing dependency when guest code "
@@ -168,7 +172,7 @@ def theorems(spec, units: list) -> dict:
         s2 = YES
     out["theorem2"] = TheoremVerdict(
         "theorem2", s2, "Theorem 1 holds and no timing dependency under the map: recursively virtualizable",
-        v + observers, und + t_und, detail)
+        v + [o for o in observers if o not in v], und + t_und, detail)
     return out
 
 
