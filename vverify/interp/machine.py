@@ -13,19 +13,27 @@ class MachineState:
     """A concrete state: registers, register files and sparse memory.
 
     Memory is a dict of the units that differ from ``mem_default``, so an
-    address space of 2**32 units costs nothing until it is written.
+    address space of 2**32 units costs nothing until it is written.  With a
+    ``backing`` function, units not in the dict are read from it instead:
+    that is how a VMM lets the interpreter work on a guest whose memory lives
+    in a core's array, with ``mem`` collecting the writes (copy-on-write).
     """
 
     regs: dict
     files: dict
     mem: dict = field(default_factory=dict)
     mem_default: int = 0
+    backing: object = None
 
     def copy(self) -> "MachineState":
-        return MachineState(dict(self.regs), {k: list(v) for k, v in self.files.items()}, dict(self.mem), self.mem_default)
+        return MachineState(dict(self.regs), {k: list(v) for k, v in self.files.items()}, dict(self.mem),
+                            self.mem_default, self.backing)
 
     def read_mem(self, addr: int) -> int:
-        return self.mem.get(addr, self.mem_default)
+        v = self.mem.get(addr)
+        if v is not None:
+            return v
+        return self.backing(addr) if self.backing is not None else self.mem_default
 
     def normalized_mem(self) -> dict:
         return {a: v for a, v in self.mem.items() if v != self.mem_default}
