@@ -9,8 +9,8 @@ verdict nobody can trust.
 
 from __future__ import annotations
 
-from ..interp import MachineState, eval_pure, step
-from ..spec.ir import mask
+from ..interp import MachineState, step
+from ..interp.placement import place, relocate, shift_memory
 
 
 class ReplayError(AssertionError):
@@ -20,39 +20,6 @@ class ReplayError(AssertionError):
 def state_from_dict(d) -> MachineState:
     return MachineState(dict(d["regs"]), {k: list(v) for k, v in d["files"].items()},
                         {int(a): v for a, v in d["mem"].items()}, d.get("mem_default", 0))
-
-
-def shift_memory(spec, st: MachineState, offset: int) -> MachineState:
-    """The state with its storage moved up by ``offset`` units (modulo the address space)."""
-    out = st.copy()
-    m = mask(spec.memory.address)
-    out.mem = {(a + offset) & m: v for a, v in st.mem.items()}
-    return out
-
-
-def relocate(spec, st: MachineState, params: dict):
-    """Popek & Goldberg's relocation by the map's parameters; returns (state, memory offset)."""
-    vm = spec.virtualization
-    out = st.copy()
-    for reg, pe in vm.relocate.items():
-        out.regs[reg] = eval_pure(spec, st, pe, params)
-    offset = 0
-    if vm.memory_offset is not None:
-        offset = eval_pure(spec, st, vm.memory_offset, params)
-        out = shift_memory(spec, out, offset)
-    return out, offset
-
-
-def place(spec, st: MachineState, params: dict, guest_mode: str):
-    """The real state a VMM builds for guest state ``st``; returns (state, memory offset)."""
-    vm = spec.virtualization
-    rel, offset = relocate(spec, st, params)
-    out = rel.copy()
-    view = shift_memory(spec, rel, -offset) if offset else rel  # shadow expressions see guest storage
-    for reg, pe in vm.shadow.items():
-        out.regs[reg] = eval_pure(spec, view, pe, params)
-    out.regs["mode"] = spec.modes[vm.modes[guest_mode]]
-    return out, offset
 
 
 def data_diff(spec, a: MachineState, b: MachineState, skip=()) -> list:

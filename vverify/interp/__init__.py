@@ -5,6 +5,6 @@ emulation core are compared with, and the machine that replays every
 witness the solver produces.  It knows nothing of z3 or numba.
 """
 
-from .machine import Exit, MachineState, Outcome, decode, eval_pure, initial_state, run, step, take_trap
+from .machine import Exit, MachineState, Outcome, Step, decode, eval_pure, initial_state, run, step, step_once, take_trap
 
-__all__ = ["Exit", "MachineState", "Outcome", "decode", "eval_pure", "initial_state", "run", "step", "take_trap"]
+__all__ = ["Exit", "MachineState", "Outcome", "decode", "eval_pure", "initial_state", "run", "step", "step_once", "take_trap", "Step"]

@@ -299,30 +299,65 @@ def decode(spec, word: int):
     return None
 
 
+@dataclass(frozen=True)
+class Step:
+    """What one program step did (see :func:`step_once`)."""
+
+    kind: str  # ok | halt | trap (delivered to the guest) | exit (a trap left to the caller) | illegal | double_fault
+    instruction: str | None = None
+    operands: dict = field(default_factory=dict)
+    cause: str | None = None
+    tval: int = 0
+
+
+def step_once(spec, state: MachineState, trap_exits=frozenset()):
+    """Fetch, decode and execute one instruction; return ``(state', Step)``.
+
+    A trap whose cause is in ``trap_exits`` is not taken: the state is left as
+    it was and the step's kind is ``exit``.  Other traps are taken by the
+    spec's trap entry (kind ``trap``).  An undecodable word leaves the state
+    as it was (kind ``illegal``).
+    """
+    try:
+        _, word = _fetch(spec, state)
+    except _Trap as t:
+        return _deliver(spec, state, None, {}, t.cause, t.tval, trap_exits)
+    d = decode(spec, word)
+    if d is None:
+        return state, Step("illegal", tval=word)
+    s2, out = step(spec, state, d[0], d[1])
+    if out.kind == "trap":
+        return _deliver(spec, state, d[0], d[1], out.cause, out.tval, trap_exits, s2)
+    return s2, Step(out.kind, d[0], d[1])
+
+
+def _deliver(spec, state, instr, ops, cause, tval, trap_exits, taken=None):
+    if cause in trap_exits:
+        return state, Step("exit", instr, ops, cause, tval)
+    try:
+        s2 = taken if taken is not None else take_trap(spec, state, cause, tval)
+    except _Trap:
+        return state, Step("double_fault", instr, ops, cause, tval)
+    return s2, Step("trap", instr, ops, cause, tval)
+
+
 def run(spec, state: MachineState, budget: int, trap_exits=frozenset()):
     """Run a program from ``state.regs['pc']`` for at most ``budget`` instructions.
 
     Traps whose cause is in ``trap_exits`` return to the caller *before* the
     trap entry runs (the state is as it was at the faulting instruction);
     other traps are taken by the spec's trap entry and execution goes on.
-    Returns ``(state, Exit)``.
+    Returns ``(state, Exit)``, the same protocol as the emulation core.
     """
-    s = state.copy()
+    s = state
     for n in range(budget):
-        try:
-            _, word = _fetch(spec, s)
-        except _Trap as t:
-            if t.cause in trap_exits:
-                return s, Exit("trap", t.cause, t.tval, n)
-            s = take_trap(spec, s, t.cause, t.tval)
-            continue
-        d = decode(spec, word)
-        if d is None:
-            return s, Exit("illegal", None, word, n)
-        s2, out = step(spec, s, d[0], d[1])
-        if out.kind == "trap" and out.cause in trap_exits:
-            return s, Exit("trap", out.cause, out.tval, n)
-        s = s2
-        if out.kind == "halt":
+        s, st = step_once(spec, s, trap_exits)
+        if st.kind == "exit":
+            return s, Exit("trap", st.cause, st.tval, n)
+        if st.kind == "illegal":
+            return s, Exit("illegal", None, st.tval, n)
+        if st.kind == "double_fault":
+            return s, Exit("double_fault", st.cause, st.tval, n)
+        if st.kind == "halt":
             return s, Exit("halt", None, 0, n + 1)
     return s, Exit("budget", None, 0, budget)

@@ -1,0 +1,173 @@
+"""Binary translation: guest-supervisor code runs as translated blocks.
+
+Before a guest-supervisor basic block runs, the VMM translates it: innocuous
+instructions run directly on the real core (deprivileged, placed by the map),
+and every instruction that would be unsafe there, or that would trap,
+becomes a call into the VMM that acts on the virtual state with no trap.
+Translations live in a translation cache keyed by guest pc and mode; a
+translation remembers the code words it was made from and is thrown away
+when they change (self-modifying code).  Consecutive blocks are chained, so
+a hot loop finds its successor without a cache lookup.  Guest-user code runs
+directly, as in trap-and-emulate.
+
+Which instructions to translate is data the caller passes in (the units
+that the classifier found unsafe from supervisor mode, or privileged): the
+VMM itself knows nothing of the solver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core import Core
+from ..interp.machine import _fetch, _Trap, decode
+from ..spec import ir
+from .base import GuestExit, guest_mode_is_user
+from .trap_emulate import TrapAndEmulate
+
+MAX_BLOCK = 32
+
+
+def unit_id(spec, name: str, operands: dict) -> str:
+    """The classified unit an instruction belongs to (``csrrs.mstatus``, ``add``, ...)."""
+    instr = spec.instructions[name]
+    if instr.variants is None:
+        return name
+    value = operands[instr.variants]
+    for member, v in spec.enums[spec.operands[instr.variants].enum].items():
+        if v == value:
+            return f"{name}.{member}"
+    return f"{name}.other"
+
+
+def _writes_pc(body) -> bool:
+    return any(isinstance(s, ir.SetReg) and s.name == "pc" for s in ir.walk_stmts(body))
+
+
+@dataclass
+class Block:
+    pc: int
+    mode: int
+    segments: list  # ("direct", n) or ("emulate", None)
+    words: list  # (physical address, word) the translation was made from
+    successors: dict = field(default_factory=dict)  # next pc -> Block (chaining)
+
+
+class BinaryTranslation(TrapAndEmulate):
+    technique = "binary-translation"
+    summary = "guest-supervisor blocks are translated; unsafe and privileged instructions become VMM calls"
+    requires = ("virtualization map", "translation set")
+
+    def __init__(self, spec, guest, params=None, core: Core | None = None, translate: frozenset = frozenset()):
+        super().__init__(spec, guest, params, core)
+        self.translate = frozenset(translate)
+        self.cache: dict = {}
+        self._writes_pc = {n: _writes_pc(i.body) for n, i in spec.instructions.items()}
+
+    # translation
+    def translate_block(self, st) -> Block:
+        spec = self.spec
+        s = st.copy()
+        segments, words = [], []
+        run = 0
+        for _ in range(MAX_BLOCK):
+            try:
+                addr, word = _fetch(spec, s)
+            except _Trap:
+                break  # the fetch faults: let the real core find out
+            d = decode(spec, word)
+            if d is None:
+                break
+            words.append((addr, word))
+            name, ops = d
+            if unit_id(spec, name, ops) in self.translate:
+                if run:
+                    segments.append(("direct", run))
+                    run = 0
+                segments.append(("emulate", None))
+            else:
+                run += 1
+            if self._writes_pc[name]:
+                break
+            s.regs["pc"] = (s.regs["pc"] + spec.instructions[name].units) & ((1 << spec.pc_width) - 1)
+        if run:
+            segments.append(("direct", run))
+        self.counters.translations += 1
+        return Block(st.regs["pc"], st.regs["mode"], segments or [("direct", 1)], words)
+
+    def lookup(self, st, prev: Block | None) -> Block:
+        key = (st.regs["pc"], st.regs["mode"])
+        blk = prev.successors.get(key[0]) if prev is not None and prev.mode == key[1] else None
+        if blk is None:
+            blk = self.cache.get(key)
+        if blk is not None and all(self._word_at(st, a) == w for a, w in blk.words):
+            self.counters.tc_hits += 1
+        else:
+            if blk is not None:
+                self.counters.tc_invalidations += 1
+            self.counters.tc_misses += 1
+            blk = self.translate_block(st)
+            self.cache[key] = blk
+        if prev is not None:
+            prev.successors[key[0]] = blk
+        return blk
+
+    def _word_at(self, st, addr):
+        spec = self.spec
+        m = spec.memory
+        w = 0
+        for k in range(spec.max_ilen_units):
+            w |= st.read_mem((addr + k) & ((1 << m.address) - 1)) << (k * m.unit)
+        return w
+
+    # execution
+    def run(self, budget: int) -> GuestExit:
+        steps = 0
+        prev = None
+        while steps < budget:
+            if guest_mode_is_user(self.spec, self.g.virtual["mode"]):
+                prev = None
+                ex = self.g.core.run(budget - steps, trap_exits="all")
+                steps += ex.steps
+                self.counters.direct += ex.steps
+                self.counters.exits[ex.reason] += 1
+                if ex.reason == "budget":
+                    break
+                if ex.reason == "halt":
+                    return self._exit("halt", steps)
+                if ex.reason == "trap":
+                    self.counters.traps[ex.cause] += 1
+                done = self.emulate()
+                steps += done.steps
+                if done.reason != "budget":
+                    return self._exit(done.reason, steps)
+                continue
+            blk = self.lookup(self.g.view(), prev)
+            prev = blk
+            for kind, n in blk.segments:
+                if steps >= budget:
+                    break
+                if kind == "emulate":
+                    done = self.emulate()
+                    steps += done.steps
+                    if done.reason != "budget":
+                        return self._exit(done.reason, steps)
+                    continue
+                want = min(n, budget - steps)
+                ex = self.g.core.run(want, trap_exits="all")
+                steps += ex.steps
+                self.counters.direct += ex.steps
+                if ex.reason == "budget" and ex.steps == want:
+                    continue
+                self.counters.exits[ex.reason] += 1
+                prev = None  # the block was left early: no chaining from it
+                if ex.reason == "halt":
+                    return self._exit("halt", steps)
+                if ex.reason == "trap":
+                    self.counters.traps[ex.cause] += 1
+                done = self.emulate()
+                steps += done.steps
+                if done.reason != "budget":
+                    return self._exit(done.reason, steps)
+                break
+        return self._exit("budget", steps)

@@ -1,0 +1,89 @@
+"""Interpretation: the VMM runs guest instructions through its interpreter routines.
+
+``FullInterpretation`` interprets everything (the Bochs baseline): correct
+on any ISA, and the slowest.  ``Hybrid`` is Popek & Goldberg's hybrid VMM
+(Theorem 3): it interprets all virtual-supervisor code and runs
+virtual-user code directly, so it is correct whenever every user-sensitive
+instruction is privileged.
+"""
+
+from __future__ import annotations
+
+from ..core import Core
+from ..interp import step_once
+from .base import VMM, GuestExit, PlacedGuest, guest_mode_is_user
+from .trap_emulate import TrapAndEmulate
+
+
+def interpret(vmm, budget: int, until_user: bool) -> GuestExit:
+    """Interpret guest instructions on the virtual state (memory copy-on-write over the core)."""
+    g = vmm.g
+    st = g.view()
+    steps = 0
+    reason = "budget"
+    while steps < budget:
+        if until_user and guest_mode_is_user(vmm.spec, st.regs["mode"]):
+            break
+        nxt, step = step_once(vmm.spec, st)
+        if step.kind in ("illegal", "double_fault"):
+            reason = step.kind
+            break
+        steps += 1
+        if step.kind == "trap":
+            vmm.trace.append((step.cause, st.regs["pc"]))
+            vmm.counters.reflected[step.cause] += 1
+        st = nxt
+        if step.kind == "halt":
+            reason = "halt"
+            break
+    vmm.counters.emulated += steps
+    g.commit(st)
+    return GuestExit(reason, steps)
+
+
+class FullInterpretation(VMM):
+    technique = "interpretation"
+    summary = "every guest instruction is interpreted on the virtual state"
+    requires = ("virtualization map",)
+
+    def __init__(self, spec, guest, params=None, core: Core | None = None):
+        super().__init__(spec, guest, params)
+        self.g = PlacedGuest(spec, guest, self.params, core)
+
+    def run(self, budget: int) -> GuestExit:
+        done = interpret(self, budget, until_user=False)
+        return self._exit(done.reason, done.steps)
+
+    def guest_state(self):
+        return self.g.snapshot()
+
+
+class Hybrid(TrapAndEmulate):
+    technique = "hybrid"
+    summary = "virtual-supervisor code is interpreted; virtual-user code runs directly"
+    requires = ("virtualization map", "theorem3")
+
+    def run(self, budget: int) -> GuestExit:
+        steps = 0
+        while steps < budget:
+            if not guest_mode_is_user(self.spec, self.g.virtual["mode"]):
+                done = interpret(self, budget - steps, until_user=True)
+                steps += done.steps
+                if done.reason != "budget":
+                    return self._exit(done.reason, steps)
+                continue
+            ex = self.g.core.run(budget - steps, trap_exits="all")
+            steps += ex.steps
+            self.counters.direct += ex.steps
+            self.counters.exits[ex.reason] += 1
+            if ex.reason == "budget":
+                break
+            if ex.reason == "halt":
+                return self._exit("halt", steps)
+            if ex.reason == "trap":
+                self.counters.traps[ex.cause] += 1
+            done = self.emulate()
+            steps += done.steps
+            if done.reason != "budget":
+                return self._exit(done.reason, steps)
+        return self._exit("budget", steps)
