@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 from .ir import mask
 
-_WHOLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):([0-9]+)$")
+_WHOLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):([0-9]{1,9})$")
 _PIECES = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([0-9:|]+)\]$")
 _FIXED = re.compile(r"^[01_]+$")
+MAX_WIDTH = 4096  # bits in one instruction word, and in any field
 
 
 class EncodingError(ValueError):
@@ -90,28 +91,36 @@ def parse_encoding(pattern: str) -> Encoding:
             n = int(m.group(2))
             if n < 1:
                 raise EncodingError(f"field '{tok}' has no bits")
+            if n > MAX_WIDTH:
+                raise EncodingError(f"field '{tok}' is wider than {MAX_WIDTH} bits")
             parts.append(("field", (m.group(1), [(n - 1, 0)]), n))
             continue
         m = _PIECES.match(tok)
         if m:
             ranges = []
+            if re.search(r"[0-9]{10}", m.group(2)):  # before int(), which has a digit limit
+                raise EncodingError(f"bit number too large in '{tok}'")
             for r in m.group(2).split("|"):
                 if not r:
                     raise EncodingError(f"empty bit range in '{tok}'")
                 if ":" in r:
                     hi_s, _, lo_s = r.partition(":")
-                    if not hi_s or not lo_s:
+                    if not hi_s or not lo_s or ":" in lo_s:
                         raise EncodingError(f"bad bit range '{r}' in '{tok}'")
                     hi, lo = int(hi_s), int(lo_s)
                 else:
                     hi = lo = int(r)
                 if hi < lo:
                     raise EncodingError(f"bit range [{hi}:{lo}] in '{tok}' is reversed")
+                if hi >= MAX_WIDTH:
+                    raise EncodingError(f"bit {hi} in '{tok}' is beyond the {MAX_WIDTH}-bit limit")
                 ranges.append((hi, lo))
             parts.append(("field", (m.group(1), ranges), sum(h - l + 1 for h, l in ranges)))
             continue
         raise EncodingError(f"cannot read encoding token '{tok}'")
     width = sum(p[2] for p in parts)
+    if width > MAX_WIDTH:
+        raise EncodingError(f"encoding is {width} bits, more than {MAX_WIDTH}")
     pos = width
     fixed_mask = fixed_value = 0
     pieces: dict = {}

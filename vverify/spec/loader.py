@@ -42,7 +42,7 @@ class _Source:
         self.path = path
         try:
             self.raw = path.read_bytes()
-            self.text = self.raw.decode("utf-8")
+            self.text = self.raw.decode("utf-8-sig")  # an editor's byte-order mark is not TOML
         except FileNotFoundError:
             raise SpecError(path, 0, "", "no such spec file") from None
         except UnicodeDecodeError as e:
@@ -54,8 +54,16 @@ class _Source:
         except tomllib.TOMLDecodeError as e:
             m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
             line = int(m.group(1)) if m else 0
-            msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
+            if "(at end of document)" in str(e):
+                # the string left open, or else the last line
+                line = Locator(self.text).unclosed if "Unterminated string" in str(e) else 0
+                line = line or len(self.text.rstrip().split("\n"))
+            msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(e))
             raise SpecError(path, line, "", f"malformed TOML: {msg}") from None
+        except ValueError:  # an integer too long for int() (Python's digit limit)
+            m = re.search(r"[0-9_]{4000,}", self.text)
+            line = self.text.count("\n", 0, m.start()) + 1 if m else 0
+            raise SpecError(path, line, "", "malformed TOML: a number has too many digits") from None
         self.loc = Locator(self.text)
         self._validate()
 
@@ -67,12 +75,18 @@ class _Source:
         if not errors:
             return
         err = errors[0]
+        if err.validator == "oneOf" and isinstance(err.instance, dict):
+            # a table where a width or a table may go: say what is wrong with the table
+            sub = [e for e in err.context if e.relative_path or e.validator != "type"]
+            if sub:
+                err = sub[0]
         path = tuple(err.absolute_path)
         key = path
         if err.validator == "additionalProperties":
-            m = re.search(r"'([^']+)' (?:was|were) unexpected", err.message)
-            if m:
-                key = path + (m.group(1),)
+            known = err.schema.get("properties", {})
+            extra = [k for k in err.instance if k not in known] if isinstance(err.instance, dict) else []
+            if extra:
+                key = path + (extra[0],)
             where = ".".join(map(str, path)) or "top level"
             raise SpecError(self.path, self.loc.line(key), _where_of(path),
                             f"unknown key '{key[-1]}' in [{where}]")
@@ -95,9 +109,9 @@ def _show(v):
 
 def _where_of(path) -> str:
     if len(path) >= 2 and path[0] == "instructions":
-        return f"instruction '{path[1]}'"
+        return f"instruction {path[1]!r}"
     if len(path) >= 3 and path[0] == "claims" and path[1] == "instructions":
-        return f"claim '{path[2]}'"
+        return f"claim {path[2]!r}"
     return str(path[0]) if path else ""
 
 
@@ -119,7 +133,8 @@ class _Loader:
         while True:
             resolved = p.resolve()
             if resolved in seen:
-                raise SpecError(path, 0, "isa", f"'extends' forms a cycle through {p}")
+                prev = self.sources[-1]
+                raise SpecError(prev.path, prev.loc.line(("isa", "extends")), "isa", f"'extends' forms a cycle through {p}")
             seen.append(resolved)
             src = _Source(p)
             self.sources.append(src)
@@ -127,8 +142,12 @@ class _Loader:
             if not ext:
                 break
             nxt = (p.parent / ext)
-            if not nxt.exists():
-                raise SpecError(p, src.loc.line(("isa", "extends")), "isa", f"extends '{ext}', which does not exist")
+            try:
+                found = nxt.is_file()
+            except (OSError, ValueError):  # a name too long, a NUL...
+                found = False
+            if not found:
+                raise SpecError(p, src.loc.line(("isa", "extends")), "isa", f"extends '{ext}', which is not an existing file")
             p = nxt
         data: dict = {}
         for src in reversed(self.sources):
@@ -160,11 +179,17 @@ class _Loader:
         return self.sources[0].path, 0
 
     def text_where(self, keypath) -> tuple:
+        """(file, line, flat) of the string at ``keypath``: the line its text starts on, and whether
+        its lines are not the file's (newlines written as escapes), so all of it is placed on that line."""
         path, _ = self.where(keypath)
         for src in self.sources:
             if src.path == path:
-                return path, src.loc.text_line(keypath)
-        return path, 0
+                first, last = src.loc.text_span(keypath)
+                value = src.data
+                for k in keypath:
+                    value = value[k]
+                return path, first, value.count("\n") != last - first
+        return path, 0, True
 
     def fail(self, keypath, where, msg):
         path, line = self.where(keypath)
@@ -201,13 +226,16 @@ class _Loader:
         for m in modes:
             claim_name(m, "a mode", ("state", "modes", m))
         sup, usr = list(state["supervisor"]), list(state["user"])
-        for m in sup + usr:
-            if m not in modes:
-                self.fail(("state",), "state", f"'{m}' is not a declared mode")
+        for key in ("supervisor", "user"):
+            for m in state[key]:
+                if m not in modes:
+                    self.fail(("state", key), "state", f"'{m}' is not a declared mode")
         if set(sup) & set(usr) or set(sup) | set(usr) != set(modes):
-            self.fail(("state",), "state", "every mode must be listed once, under either supervisor or user")
+            self.fail(("state", "user" if set(sup) & set(usr) else "modes"), "state",
+                      "every mode must be listed once, under either supervisor or user")
         if not sup or not usr:
-            self.fail(("state",), "state", "at least one supervisor mode and one user mode are needed")
+            self.fail(("state", "user" if sup else "supervisor"), "state",
+                      "at least one supervisor mode and one user mode are needed")
         initial = state.get("initial_mode", sup[-1])
         if initial not in modes:
             self.fail(("state", "initial_mode"), "state", f"initial_mode '{initial}' is not a declared mode")
@@ -226,30 +254,33 @@ class _Loader:
             if "control" in decl and "control_mask" in decl:
                 self.fail(kp, "state", f"register '{name}' gives both control and control_mask")
             if cmask > ir.mask(w):
-                self.fail(kp, "state", f"control_mask of '{name}' does not fit in {w} bits")
+                self.fail(kp + ("control_mask",), "state", f"control_mask of '{name}' does not fit in {w} bits")
             reset = decl.get("reset", 0)
             if reset > ir.mask(w):
-                self.fail(kp, "state", f"reset value of '{name}' does not fit in {w} bits")
+                self.fail(kp + ("reset",), "state", f"reset value of '{name}' does not fit in {w} bits")
             registers[name] = Register(name, w, cmask, bool(decl.get("timing", False)), reset, decl.get("doc", ""))
 
         files: dict = {}
         for name, decl in state.get("files", {}).items():
             kp = ("state", "files", name)
             claim_name(name, "a register file", kp)
+            if decl["count"] & (decl["count"] - 1):
+                self.fail(kp + ("count",), "state", f"register file '{name}' has {decl['count']} entries; use a power of "
+                          "two (declare the spare entries) so that every index the encoding can hold exists")
             hard = {}
             for k, v in decl.get("hardwired", {}).items():
-                if not k.isdigit() or int(k) >= decl["count"]:
-                    self.fail(kp, "state", f"hardwired entry '{k}' of '{name}' is not an index below {decl['count']}")
+                if not (k.isascii() and k.isdigit()) or int(k) >= decl["count"]:
+                    self.fail(kp + ("hardwired", k), "state", f"hardwired entry '{k}' of '{name}' is not an index below {decl['count']}")
                 if v > ir.mask(decl["width"]):
-                    self.fail(kp, "state", f"hardwired value of '{name}[{k}]' does not fit")
+                    self.fail(kp + ("hardwired", k), "state", f"hardwired value of '{name}[{k}]' does not fit")
                 hard[int(k)] = v
             names = list(decl.get("names", []))
             if names and len(names) != decl["count"]:
-                self.fail(kp, "state", f"'{name}' lists {len(names)} names for {decl['count']} registers")
+                self.fail(kp + ("names",), "state", f"'{name}' lists {len(names)} names for {decl['count']} registers")
             aliases = dict(decl.get("aliases", {}))
             for a, i in aliases.items():
                 if i >= decl["count"]:
-                    self.fail(kp, "state", f"alias '{a}' of '{name}' is out of range")
+                    self.fail(kp + ("aliases", a), "state", f"alias '{a}' of '{name}' is out of range")
             files[name] = RegFile(name, decl["count"], decl["width"], hard, names, aliases, decl.get("doc", ""))
 
         # traps
@@ -261,7 +292,7 @@ class _Loader:
             if not _NAME.match(name):
                 self.fail(("traps", "causes", name), "traps", f"'{name}' is not a valid cause name")
             if c["code"] > ir.mask(code_width):
-                self.fail(("traps", "causes", name), "traps", f"code of cause '{name}' does not fit in {code_width} bits")
+                self.fail(("traps", "causes", name, "code"), "traps", f"code of cause '{name}' does not fit in {code_width} bits")
             causes[name] = Cause(name, c["code"], c["kind"], i, c.get("doc", ""))
         if not causes:
             self.fail(("traps",), "traps", "declare at least one trap cause under [traps.causes]")
@@ -303,9 +334,9 @@ class _Loader:
             kp = ("operands", name)
             claim_name(name, "an operand", kp)
             if o["kind"] == "reg" and o.get("file") not in files:
-                self.fail(kp, f"operand '{name}'", f"register operand '{name}' names no declared register file")
+                self.fail(kp, f"operand {name!r}", f"register operand '{name}' names no declared register file")
             if o["kind"] == "enum" and o.get("enum") not in enums:
-                self.fail(kp, f"operand '{name}'", f"enum operand '{name}' names no declared enumeration")
+                self.fail(kp, f"operand {name!r}", f"enum operand '{name}' names no declared enumeration")
             operands[name] = OperandDecl(name, o["kind"], o.get("file"), o.get("enum"), o.get("signed", False),
                                          o.get("pcrel", False), o.get("doc", ""))
 
@@ -314,7 +345,8 @@ class _Loader:
         for src in reversed(self.sources):
             text = src.data.get("helpers", {}).get("code")
             if text:
-                for name, h in semantics.parse_helpers(text, src.path, src.loc.text_line(("helpers", "code"))).items():
+                first, last = src.loc.text_span(("helpers", "code"))
+                for name, h in semantics.parse_helpers(text, src.path, first, text.count("\n") != last - first).items():
                     if name in taken:
                         raise SpecError(src.path, h.line_base + h.node.lineno - 1, f"helper '{name}'",
                                         f"'{name}' is already declared as {taken[name]}")
@@ -326,18 +358,22 @@ class _Loader:
         # trap entry
         if "entry" not in traps:
             self.fail(("traps",), "traps", "[traps] needs an 'entry' describing how a trap is taken")
-        epath, eline = self.text_where(("traps", "entry"))
+        epath, eline, flat = self.text_where(("traps", "entry"))
         entry = semantics.compile_body(ns, traps["entry"], epath, "trap entry", eline,
-                                       {"cause": code_width, "tval": tval_width})
-        if any(isinstance(s, (ir.Trap, ir.Halt)) for s in ir.walk_stmts(entry)):
-            raise SpecError(epath, eline, "trap entry", "the trap entry may not trap or halt")
+                                       {"cause": code_width, "tval": tval_width}, flat)
+        bad = [s for s in ir.walk_stmts(entry) if isinstance(s, (ir.Trap, ir.Halt))]
+        if bad:
+            # the trap's own line when it is written in the entry (not in a helper it calls)
+            eend = eline + traps["entry"].count("\n")
+            line = next((s.line for s in bad if eline <= s.line <= eend), eline)
+            raise SpecError(epath, line, "trap entry", "the trap entry may not trap or halt")
 
         # instructions
         instructions: dict = {}
         unit = memory.unit if memory else 8
         for name, idecl in d["instructions"].items():
             kp = ("instructions", name)
-            where = f"instruction '{name}'"
+            where = f"instruction {name!r}"  # repr: a quoted TOML key may hold a newline
             if not _NAME.match(name):
                 self.fail(kp, where, f"'{name}' is not a valid instruction name")
             ipath, _ = self.where(kp)
@@ -359,8 +395,8 @@ class _Loader:
             for other in instructions.values():
                 if overlap(enc, other.encoding):
                     self.fail(kp + ("encoding",), where, f"encoding overlaps instruction '{other.name}'")
-            spath, sline = self.text_where(kp + ("semantics",))
-            body = semantics.compile_body(ns, idecl["semantics"], spath, where, sline, ops)
+            spath, sline, flat = self.text_where(kp + ("semantics",))
+            body = semantics.compile_body(ns, idecl["semantics"], spath, where, sline, ops, flat)
             variants = idecl.get("variants")
             if variants is not None and (variants not in ops or operands[variants].kind != "enum"):
                 self.fail(kp + ("variants",), where, f"variants must name an enum operand of this instruction, not '{variants}'")
@@ -459,19 +495,19 @@ class _Loader:
             kp = ("claims", "instructions", name)
             base, _, member = name.partition(".")
             if base not in instructions:
-                raise SpecError(src.path, src.loc.line(kp), f"claim '{name}'", f"no instruction '{base}'")
+                raise SpecError(src.path, src.loc.line(kp), f"claim {name!r}", f"no instruction '{base}'")
             if member:
                 var = instructions[base].variants
                 if var is None:
-                    raise SpecError(src.path, src.loc.line(kp), f"claim '{name}'", f"instruction '{base}' has no variants")
+                    raise SpecError(src.path, src.loc.line(kp), f"claim {name!r}", f"instruction '{base}' has no variants")
                 from .model import OperandDecl  # noqa: F401  (documentation aid)
                 enum = self.data["operands"][var]["enum"]
                 if member != "other" and member not in enums[enum]:
-                    raise SpecError(src.path, src.loc.line(kp), f"claim '{name}'", f"'{member}' is not a member of enumeration '{enum}'")
+                    raise SpecError(src.path, src.loc.line(kp), f"claim {name!r}", f"'{member}' is not a member of enumeration '{enum}'")
             check_source(kp, decl.get("source", ""))
             expect = {k: v for k, v in decl.items() if k in _CLAIM_PROPS}
             if not expect:
-                raise SpecError(src.path, src.loc.line(kp), f"claim '{name}'", "the claim states no property")
+                raise SpecError(src.path, src.loc.line(kp), f"claim {name!r}", "the claim states no property")
             instruction_claims[name] = InstructionClaim(name, expect, decl.get("source", ""), decl.get("note", ""),
                                                         str(src.path), src.loc.line(kp))
         return theorem_claims, instruction_claims

@@ -27,6 +27,8 @@ from . import ir
 from .ir import BOOL
 
 MAX_UNROLL = 256
+MAX_STATEMENTS = 20000  # after unrolling and inlining: keeps nested loops from hanging the loader
+MAX_WIDTH = 4096
 
 
 @dataclass
@@ -104,22 +106,35 @@ _FORBIDDEN_STMT = {
 }
 
 
-def parse_text(text: str, path, where: str, line_base: int) -> list:
-    """Parse semantics text into ast statements, with errors pointing into ``path``."""
+def parse_text(text: str, path, where: str, line_base: int, flat: bool = False) -> list:
+    """Parse semantics text into ast statements, with errors pointing into ``path``.
+
+    ``flat`` says the text's lines are not the file's (newlines written as
+    escapes in a TOML string): every node is then placed on ``line_base``.
+    """
     src = textwrap.dedent(text)
     try:
         tree = ast.parse(src, mode="exec")
     except SyntaxError as e:
-        raise SpecError(path, line_base + (e.lineno or 1) - 1, where, f"syntax error: {e.msg}") from None
+        line = line_base if flat else line_base + (e.lineno or 1) - 1
+        raise SpecError(path, line, where, f"syntax error: {e.msg}") from None
     except (ValueError, RecursionError) as e:
         raise SpecError(path, line_base, where, f"cannot parse semantics: {e}") from None
+    if flat:
+        _flatten(tree)
     return tree.body
 
 
-def parse_helpers(text: str, path, line_base: int) -> dict:
+def _flatten(tree):
+    for node in ast.walk(tree):
+        if hasattr(node, "lineno"):
+            node.lineno = node.end_lineno = 1
+
+
+def parse_helpers(text: str, path, line_base: int, flat: bool = False) -> dict:
     """Parse the ``helpers`` text: a sequence of annotated ``def`` statements."""
     helpers = {}
-    for node in parse_text(text, path, "helpers", line_base):
+    for node in parse_text(text, path, "helpers", line_base, flat):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             continue
         if not isinstance(node, ast.FunctionDef):
@@ -181,6 +196,7 @@ class Compiler:
         self.ret = None  # (ir local name, width) while inlining a helper with a value
         self.call_stack: list = []
         self.fresh = 0
+        self.lowered = 0
         self.line = line_base
 
     # ------------------------------------------------------------------ api
@@ -232,6 +248,10 @@ class Compiler:
         """Lower a block; return True when every path through it exits."""
         exits = False
         for node in stmts:
+            self.lowered += 1
+            if self.lowered > MAX_STATEMENTS:
+                self._fail(node, f"the semantics grow past {MAX_STATEMENTS} statements once loops are unrolled and "
+                                 "helpers inlined; simplify them")
             if exits:
                 self._fail(node, "unreachable statement (the block already ended with a trap, halt or return)")
             exits = self._stmt(node)
@@ -318,9 +338,14 @@ class Compiler:
         bounds = [self._const_int(a) for a in it.args]
         if not 1 <= len(bounds) <= 3:
             self._fail(node, "range takes 1 to 3 constant arguments")
+        if len(bounds) == 3 and bounds[2] == 0:
+            self._fail(node, "range step must not be zero")
         values = range(*bounds)
-        if len(values) > MAX_UNROLL:
-            self._fail(node, f"loop of {len(values)} iterations exceeds the unroll limit of {MAX_UNROLL}")
+        count = -((values.start - values.stop) // values.step)  # len() overflows on huge ranges
+        if count > MAX_UNROLL:
+            self._fail(node, f"loop of {count} iterations exceeds the unroll limit of {MAX_UNROLL}")
+        if any(isinstance(n, ast.Return) for b in node.body for n in ast.walk(b)):
+            self._fail(node, "`return` inside a loop is not allowed (loops are unrolled); return after the loop")
         name = node.target.id
         self._check_new_name(name, node)
         old = self.loop_consts.get(name)
@@ -553,6 +578,12 @@ class Compiler:
             self._fail(node, f"`{self._src(node)}` must be a constant integer")
         return e.value
 
+    def _width_arg(self, node) -> int:
+        w = self._const_int(node)
+        if not 1 <= w <= MAX_WIDTH:
+            self._fail(node, f"width {w} is out of range 1..{MAX_WIDTH}")
+        return w
+
     def _cond(self, node):
         e = self._expr(node)
         if isinstance(e, _Lit):
@@ -573,6 +604,8 @@ class Compiler:
     def _coerce(self, e, width, node):
         if isinstance(e, _Lit):
             v = e.value
+            if width == BOOL:
+                self._fail(node, f"`{self._src(node)}` is a number, not a condition")
             if not -(1 << (width - 1)) <= v < (1 << width) if width > 0 else True:
                 self._fail(node, f"constant {v} does not fit in {width} bits")
             return ir.Const(v & ir.mask(width), width)
@@ -660,6 +693,8 @@ class Compiler:
             if isinstance(a, _Lit) and isinstance(b, _Lit):
                 if b.value < 0:
                     self._fail(node, "negative shift amount")
+                if op == "shl" and b.value > MAX_WIDTH:
+                    self._fail(node, f"shift amount {b.value} is more than {MAX_WIDTH}")
                 return _Lit(_FOLD[op](a.value, b.value))
             if isinstance(a, _Lit):
                 if expect is None:
@@ -788,7 +823,7 @@ class Compiler:
         if f in ("zext", "sext"):
             if len(args) != 2:
                 self._fail(node, f"{f} takes a value and a width: {f}(x, 32)")
-            width = self._const_int(args[1])
+            width = self._width_arg(args[1])
             a = self._expr(args[0])
             if isinstance(a, _Lit):
                 return self._coerce(a, width, node)
@@ -800,7 +835,7 @@ class Compiler:
         if f == "bits":
             if len(args) != 2:
                 self._fail(node, "bits takes a constant and a width: bits(1, 8)")
-            return self._coerce(_Lit(self._const_int(args[0])), self._const_int(args[1]), node)
+            return self._coerce(_Lit(self._const_int(args[0])), self._width_arg(args[1]), node)
         if f == "concat":
             if len(args) < 2:
                 self._fail(node, "concat takes two or more values")
@@ -925,9 +960,14 @@ def _wname(w):
     return "a condition" if w == BOOL else f"{w} bits"
 
 
-def compile_body(ns: Namespace, text: str, path, where: str, line_base: int, operands: dict) -> tuple:
+def compile_body(ns: Namespace, text: str, path, where: str, line_base: int, operands: dict,
+                 flat: bool = False) -> tuple:
     comp = Compiler(ns, path, where, line_base, operands)
-    return comp.body(parse_text(text, path, where, line_base))
+    stmts = parse_text(text, path, where, line_base, flat)
+    try:
+        return comp.body(stmts)
+    except RecursionError:
+        raise SpecError(path, line_base, where, "the semantics nest too deeply to check") from None
 
 
 def compile_expr(ns: Namespace, text: str, path, where: str, line: int, operands: dict, expect=None):
@@ -941,5 +981,11 @@ def compile_expr(ns: Namespace, text: str, path, where: str, line: int, operands
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
         raise SpecError(path, line, where, f"syntax error in `{text.strip()}`: {e.msg}") from None
+    except (ValueError, RecursionError) as e:
+        raise SpecError(path, line, where, f"cannot parse the expression: {e}") from None
+    _flatten(tree)  # the expression is reported at the line of its key
     comp = Compiler(ns, path, where, line, operands)
-    return comp.pure_expr(tree.body, expect)
+    try:
+        return comp.pure_expr(tree.body, expect)
+    except RecursionError:
+        raise SpecError(path, line, where, "the expression nests too deeply to check") from None
