@@ -2,19 +2,21 @@
 
 Exit codes: 0 when every claim holds, 1 when a claim fails (or a witness
 does not replay), 2 on a bad spec or bad usage.  Errors are one line on
-stderr, never a traceback.
+stderr, never a traceback.  Reports written with ``-o`` appear whole or not
+at all (they are written atomically), so a CI job never uploads half a file.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from ..errors import SpecError, UsageError, VVerifyError
 
 EXIT_OK, EXIT_CLAIMS, EXIT_USAGE = 0, 1, 2
+# the names of vverify.cli.formats.FORMATS, repeated so that `vverify lint` and `--help` do not import z3
+FORMATS = ("text", "json", "junit", "sarif", "github")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="classify every instruction and check the spec's claims")
     c.add_argument("paths", nargs="*", help="spec files or directories (default: the bundled specs/)")
-    c.add_argument("--json", action="store_true", help="print a JSON report instead of text")
+    c.add_argument("--format", "-f", choices=FORMATS, default="text",
+                   help="report format: text (default), json, junit (JUnit XML), sarif (SARIF 2.1.0) "
+                        "or github (GitHub Actions annotations)")
+    c.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
+    c.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     c.add_argument("--verbose", "-v", action="store_true", help="list innocuous instructions too")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
     c.add_argument("--timeout", type=_positive_seconds, default=20.0, help="seconds per solver query (default 20)")
@@ -88,37 +94,69 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="load specs and report errors, without solving")
     lint.add_argument("paths", nargs="*")
 
+    n = sub.add_parser("new", help="write a commented skeleton spec NAME.toml to start from")
+    n.add_argument("name", help="the ISA's name (letters, digits, _ . -); the file is NAME.toml")
+    n.add_argument("-o", "--output-dir", metavar="DIR", default=".", help="directory to write it in (default: here)")
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of spec files (for editors: taplo, Even Better TOML)")
+    sc.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
+
     ca = sub.add_parser("cache", help="manage the proof cache")
     ca.add_argument("action", choices=["clear", "dir"])
     return p
 
 
+def _check_output_path(path) -> Path:
+    """Fail before solving, not after, when the report could not be written."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{path}: is a directory")
+    if not p.parent.is_dir():
+        raise UsageError(f"{path}: no such directory '{p.parent}'")
+    return p
+
+
+def write_output(path, text: str) -> None:
+    """Write a report whole or not at all (an old file stays as it was on failure)."""
+    from ..check.cache import write_atomic
+
+    try:
+        write_atomic(Path(path), text)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+
+
 def cmd_check(args, out) -> int:
     from ..check.run import check_spec
     from ..spec.loader import load_spec
+    from .formats import BadSpec, render
     from .render import report_text
 
+    target = _check_output_path(args.output) if args.output else None
+    stream = args.format == "text" and target is None  # people watching a terminal see each spec as it is done
     status = EXIT_OK
-    reports = []
+    entries = []
     for path in _spec_paths(args.paths):
         try:
             spec = load_spec(path)
         except SpecError as e:
             print(f"vverify: {e.one_line()}", file=sys.stderr)
-            reports.append({"path": str(path), "error": e.one_line()})
+            entries.append(BadSpec.from_error(path, e))
             status = EXIT_USAGE
             continue
         r = check_spec(spec, timeout_ms=int(args.timeout * 1000), use_cache=not args.no_cache, jobs=args.jobs)
         if not r.ok and status == EXIT_OK:
             status = EXIT_CLAIMS
-        if args.json:
-            reports.append(r.to_dict())
-        else:
+        entries.append(r)
+        if stream:
             print(report_text(r, verbose=args.verbose), file=out)
             print(file=out)
-    if args.json:
-        json.dump({"reports": reports, "exit": status}, out, indent=2)
-        print(file=out)
+    if not stream:
+        text = render(args.format, entries, status=status, verbose=args.verbose)
+        if target is not None:
+            write_output(target, text)
+        else:
+            out.write(text)
     return status
 
 
@@ -153,6 +191,42 @@ def cmd_lint(args, out) -> int:
     return status
 
 
+def cmd_new(args, out) -> int:
+    import re
+
+    from .skeleton import skeleton
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", args.name):
+        raise UsageError(f"'{args.name}' is not a spec name (a letter, then letters, digits, '_', '.' or '-')")
+    d = Path(args.output_dir)
+    if d.exists() and not d.is_dir():
+        raise UsageError(f"{d}: not a directory")
+    path = d / f"{args.name}.toml"
+    if path.exists():
+        raise UsageError(f"{path} already exists; not overwriting it")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{d}: cannot create: {e.strerror or e}") from None
+    write_output(path, skeleton(args.name))
+    print(f"wrote {path}", file=out)
+    print(f"next: edit it, then `vverify lint {path}` and `vverify check {path}`", file=out)
+    return EXIT_OK
+
+
+def cmd_schema(args, out) -> int:
+    from importlib import resources
+
+    text = resources.files("vverify.spec").joinpath("spec.schema.json").read_text(encoding="utf-8")
+    if not text.endswith("\n"):
+        text += "\n"
+    if args.output:
+        write_output(_check_output_path(args.output), text)
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
 def cmd_cache(args, out) -> int:
     from ..check import cache
 
@@ -168,21 +242,26 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     out = sys.stdout
     try:
-        return {"check": cmd_check, "explain": cmd_explain, "lint": cmd_lint, "cache": cmd_cache}[args.command](args, out)
+        return {"check": cmd_check, "explain": cmd_explain, "lint": cmd_lint, "new": cmd_new, "schema": cmd_schema,
+                "cache": cmd_cache}[args.command](args, out)
     except SpecError as e:
         print(f"vverify: {e.one_line()}", file=sys.stderr)
         return EXIT_USAGE
     except VVerifyError as e:
         print(f"vverify: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("vverify: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # e.g. `vverify check | head`: the reader left, nothing is wrong
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as e:  # a file we were told to read or write: still one line, never a traceback
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"vverify: {where}{e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("vverify: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

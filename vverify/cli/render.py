@@ -149,3 +149,141 @@ def _reg(spec, name, v):
     if name == "mode":
         return spec.mode_name(v)
     return f"{v:#x}"
+
+
+# ------------------------------------------------------------ failures, for the CI faces
+#
+# The pytest plugin, JUnit, SARIF and GitHub annotations all say the same thing about a
+# failure: where it is (the claim's or instruction's line), what was expected and derived,
+# and the evidence (witness states, or the unsat proofs, or the timeouts) behind the verdict.
+
+# property -> (questions that decide it, which modes count: None = all, "user", "supervisor")
+_DECIDED_BY = {
+    "privileged": (("runs_in_user", "runs_in_supervisor"), None),
+    "control_sensitive": (("control",), None),
+    "mode_sensitive": (("mode",), None),
+    "location_sensitive": (("location",), None),
+    "sensitive": (("control", "mode", "location"), None),
+    "user_sensitive": (("control", "location"), "user"),
+    "safe_supervisor": (("placement",), "supervisor"),
+    "safe_user": (("placement",), "user"),
+    "timing": (("timing",), None),
+}
+_WORD = {YES: "yes", NO: "no", UNKNOWN: "unknown"}
+_HOLDS = {YES: "holds", NO: "fails", UNKNOWN: "unknown (solver timeout or backend disagreement)"}
+_MAX_UNITS = 3  # evidence shown for at most this many units of a variant claim
+
+
+def display_path(path, base=None) -> str:
+    """``path`` relative to ``base`` (default: the working directory) when it lies below it."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        return Path(os.path.abspath(p)).relative_to(Path(os.path.abspath(base or os.getcwd()))).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def _value(v) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def instruction_location(spec, uid: str, base=None) -> str:
+    instr = spec.instructions[uid.partition(".")[0]]
+    return f"{display_path(instr.path, base)}:{instr.line}"
+
+
+def evidence_lines(spec, unit, prop: str) -> list:
+    """The answers behind ``unit.props[prop]``: witnesses for yes, proofs for no, timeouts for unknown."""
+    questions, modes = _DECIDED_BY[prop]
+    user = set(spec.user)
+    if prop == "privileged" and unit.props.get(prop) == NO and any(
+            a.question == "runs_in_user" and a.status == YES for a in unit.answers):
+        questions = ("runs_in_user",)  # it runs in user mode: that alone makes it unprivileged
+
+    def counts(a):
+        if modes is None:
+            return True
+        return bool(set(a.modes) & user) == (modes == "user")
+
+    relevant = [a for a in unit.answers if a.question in questions and counts(a)]
+    out, proved = [], []
+    for a in relevant:
+        head = f"{a.question} [{', '.join(a.modes)}]"
+        if a.status == YES:
+            out.append(f"{head}: {QUESTIONS[a.question]}")
+            out.extend("  " + x for x in _witness_block(spec, a))
+        elif a.status == UNKNOWN:
+            out.append(f"{head}: UNKNOWN, the solver gave up ({a.reason or 'no reason given'}); not a pass")
+        else:
+            proved.append(head)
+    if proved:
+        out.append(f"no (z3 proved unsatisfiable): {', '.join(proved)}")
+    for e in unit.replay_errors:
+        out.append(f"BACKEND DISAGREEMENT {e}")
+    return out
+
+
+def claim_failure_text(r, claim, base=None) -> str:
+    """Why one claim failed, several lines: the message, expected vs derived, and the evidence."""
+    spec = r.spec
+    lines = [f"{display_path(claim.path, base)}:{claim.line}: claim '{claim.name}' does not hold: {claim.message}"]
+    if claim.name in r.theorems:  # {"holds": bool} vs {"holds": yes/no/unknown}
+        lines.append(f"  expected: {'holds' if claim.expected['holds'] else 'fails'}")
+        lines.append(f"  derived:  {_HOLDS[claim.derived['holds']]}")
+    else:
+        lines.append("  expected: " + ", ".join(f"{k} = {_value(v)}" for k, v in claim.expected.items()))
+        lines.append("  derived:  " + ", ".join(f"{k} = {_WORD.get(v, v)}" for k, v in claim.derived.items()))
+    if claim.source:
+        cite = (spec.references.get(claim.source) or {}).get("cite")
+        lines.append(f"  source: {claim.source}" + (f" ({cite})" if cite else ""))
+    if claim.name in r.theorems:
+        t = r.theorems[claim.name]
+        lines.append(f"  {_THEOREM_TITLE[claim.name]}: {t.statement}: {_STATUS[t.status]}")
+        if t.violators:
+            lines.append("  violated by:")
+            for uid in t.violators[:8]:
+                w = _first_witness(r, uid, claim.name) or "(see vverify explain)"
+                lines.append(f"    {uid} ({instruction_location(spec, uid, base)}): {w}")
+        if t.undecided:
+            lines.append(f"  undecided (solver timeout or backend disagreement): {', '.join(t.undecided)}")
+        if not t.violators and not t.undecided:
+            lines.append("  no unit violates it: every query behind it was answered and none found a violator")
+        return "\n".join(lines)
+    units = [u for u in r.units if u.id == claim.name or (u.instruction == claim.name and u.member is not None)]
+    wanted = {k: (YES if v else NO) for k, v in claim.expected.items()}
+    for prop, want in wanted.items():
+        bad = [u for u in units if u.props[prop] != want]
+        for u in bad[:_MAX_UNITS]:
+            lines.append(f"  {prop} of {u.id} ({instruction_location(spec, u.id, base)}) is {u.props[prop]}:")
+            lines.extend("    " + x for x in evidence_lines(spec, u, prop))
+        if len(bad) > _MAX_UNITS:
+            lines.append(f"  ... and {len(bad) - _MAX_UNITS} more units of {claim.name}")
+    return "\n".join(lines)
+
+
+def unit_problems(unit) -> list:
+    """What makes a unit's verdicts untrustworthy: unknown answers and witnesses that do not replay."""
+    out = [f"{a.question} [{', '.join(a.modes)}]: UNKNOWN, the solver gave up ({a.reason or 'no reason given'})"
+           for a in unit.answers if a.status == UNKNOWN]
+    out += [f"BACKEND DISAGREEMENT {e}" for e in unit.replay_errors]
+    return out
+
+
+def unit_failure_text(r, unit, base=None) -> str:
+    """Why a unit's verdicts cannot be relied on (empty when they can)."""
+    problems = unit_problems(unit)
+    if not problems:
+        return ""
+    what = []
+    if any(a.status == UNKNOWN for a in unit.answers):
+        what.append("rest on unknown answers (solver timeout; never read as a pass)")
+    if unit.replay_errors:
+        what.append("have a witness the reference interpreter does not reproduce")
+    lines = [f"{instruction_location(r.spec, unit.id, base)}: instruction '{unit.id}': its verdicts "
+             + " and ".join(what)]
+    lines.append("  verdicts: " + ", ".join(f"{k} = {v}" for k, v in unit.props.items()))
+    lines.extend("  " + p for p in problems)
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""docs/writing-a-spec.md does what it says: its shell blocks run, in order, in an empty directory.
+
+Each ```sh block runs as one `bash -e` script with the venv's `vverify` and
+`pytest` first on PATH; its exit status must be the `# exit N` on its last
+command (0 when there is none).  A ```text block right after a ```sh block
+shows that block's output: each of its lines (but `...`) must appear in
+the output, with solve times normalised.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+DOC = ROOT / "docs" / "writing-a-spec.md"
+FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```\s*$", re.S | re.M)
+TIME = re.compile(r"\d+\.\d+ s\b")
+
+
+def blocks():
+    """[(language, body)] of the fenced blocks of the walkthrough, in order."""
+    return [(m.group(1), m.group(2)) for m in FENCE.finditer(DOC.read_text())]
+
+
+def expected_exit(script: str) -> int:
+    last = [line for line in script.strip().splitlines() if line.strip()][-1]
+    m = re.search(r"#\s*exit\s+(\d+)", last)
+    return int(m.group(1)) if m else 0
+
+
+def test_the_walkthrough_runs_as_written(tmp_path):
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("PYTEST_ADDOPTS", None)
+    work = tmp_path / "walkthrough"
+    work.mkdir()
+    bs = blocks()
+    scripts = [b for lang, b in bs if lang == "sh"]
+    assert len(scripts) >= 8 and any("vverify explain" in s for s in scripts)
+    for i, (lang, body) in enumerate(bs):
+        if lang != "sh":
+            continue
+        p = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", body], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=120)
+        want = expected_exit(body)
+        assert p.returncode == want, f"block {body!r} exited {p.returncode}, not {want}:\n{p.stdout}\n{p.stderr}"
+        assert "Traceback" not in p.stderr
+        if i + 1 < len(bs) and bs[i + 1][0] == "text":
+            shown = TIME.sub("T s", p.stdout + p.stderr)
+            for line in bs[i + 1][1].splitlines():
+                if line.strip() and line.strip() != "...":
+                    assert TIME.sub("T s", line) in shown, f"the doc shows {line!r}; {body!r} printed:\n{shown}"
+    assert (work / "demo.toml").exists() and (work / "demo.sarif").exists() and (work / "spec.schema.json").exists()

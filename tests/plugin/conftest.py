@@ -1,0 +1,70 @@
+"""Fixtures for the pytest plugin's tests: a project holding a copy of specs/, and a warm proof cache.
+
+The tests run pytest inside pytest (``pytester``) on a temporary project.
+Solving riscv32 from cold takes 20-40 seconds, so the bundled specs are
+solved into a shared proof cache that lives in pytest's own cache directory
+(``.pytest_cache/d/vverify-proofs``) and so survives between runs.  That is
+safe for the same reason the proof cache is: an entry is keyed by the bytes
+of the spec, of vverify's source and z3's version, so a changed spec or a
+changed checker never meets an old verdict (the first run after an edit to
+vverify/ pays the cold solve again).  Without the cache provider
+(``-p no:cacheprovider``) the cache is per session.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import SPEC_FILES
+
+
+@pytest.fixture(scope="session")
+def warm_cache(request, tmp_path_factory):
+    from vverify.check.run import check_spec
+
+    cache = getattr(request.config, "cache", None)
+    d = cache.mkdir("vverify-proofs") if cache is not None else tmp_path_factory.mktemp("vverify-cache")
+    _prune(d)
+    old = os.environ.get("VVERIFY_CACHE_DIR")
+    os.environ["VVERIFY_CACHE_DIR"] = str(d)
+    try:
+        for p in SPEC_FILES:
+            check_spec(p, use_cache=True, jobs=2)
+    finally:
+        if old is None:
+            del os.environ["VVERIFY_CACHE_DIR"]
+        else:
+            os.environ["VVERIFY_CACHE_DIR"] = old
+    return d
+
+
+def copy_specs(pytester, names=None):
+    """Copy the bundled specs (or those named) to ``specs/`` of the pytester project; returns that dir."""
+    d = pytester.path / "specs"
+    d.mkdir(exist_ok=True)
+    for p in SPEC_FILES:
+        if names is None or p.stem in names:
+            shutil.copy(p, d / p.name)
+    pytester.makeini("[pytest]\n")  # makes the project dir the rootdir
+    return d
+
+
+@pytest.fixture
+def spec_project(pytester, monkeypatch, warm_cache):
+    """A pytester project with a copy of every bundled spec, checked against the warm cache."""
+    monkeypatch.setenv("VVERIFY_CACHE_DIR", str(warm_cache))
+    copy_specs(pytester)
+    return pytester
+
+
+def _prune(d):
+    """Keep only the bundled specs' current entries, so the directory does not grow with every edit."""
+    from vverify.check import cache
+    from vverify.check.run import DEFAULT_TIMEOUT_MS
+    from vverify.spec.loader import load_spec
+
+    keep = {f"{cache.key(load_spec(p).digest, DEFAULT_TIMEOUT_MS)}.json" for p in SPEC_FILES}
+    for f in d.glob("*.json"):
+        if f.name not in keep:
+            f.unlink(missing_ok=True)
