@@ -22,6 +22,7 @@ from pathlib import Path
 import vverify
 
 FORMAT = 1
+VERDICT_CODE = ("spec", "formal", "interp", "check")
 
 
 def cache_dir() -> Path:
@@ -34,11 +35,17 @@ def cache_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
+    """A digest of the code that decides verdicts (spec, formal, interp, check).
+
+    Editing a report formatter or the CLI does not invalidate proofs; editing
+    anything that could change a verdict does.
+    """
     h = hashlib.sha256()
     root = Path(vverify.__file__).parent
-    for p in sorted(root.rglob("*")):
-        if p.suffix in (".py", ".json") and "__pycache__" not in p.parts:
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    for sub in VERDICT_CODE:
+        for p in sorted((root / sub).rglob("*")):
+            if p.suffix in (".py", ".json") and "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()
 
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 import z3
 
 from ..spec import ir
+from ..spec.units import Unit, units_of  # noqa: F401  (re-exported)
 from . import symexec as sx
 from .symexec import AND, NOT, OR, ZState, fresh_state, known
 
@@ -78,35 +79,6 @@ class Answer:
         d = dict(d)
         d["witness"] = Witness.from_dict(d["witness"]) if d.get("witness") else None
         return cls(**d)
-
-
-@dataclass
-class Unit:
-    """One classified unit: an instruction, or one value of its variants operand."""
-
-    instruction: str
-    member: str | None = None  # enum member name, "other", or None
-    value: int | None = None  # the operand value for a member
-
-    @property
-    def id(self):
-        return self.instruction if self.member is None else f"{self.instruction}.{self.member}"
-
-
-def units_of(spec) -> list:
-    out = []
-    for name, instr in spec.instructions.items():
-        if instr.variants is None:
-            out.append(Unit(name))
-            continue
-        enum = spec.enums[spec.operands[instr.variants].enum]
-        width = instr.operands[instr.variants]
-        for member, value in enum.items():
-            if value <= ir.mask(width):
-                out.append(Unit(name, member, value))
-        if len({v for v in enum.values() if v <= ir.mask(width)}) < (1 << width):
-            out.append(Unit(name, "other"))
-    return out
 
 
 # ------------------------------------------------------------ concretising
@@ -238,13 +210,51 @@ class UnitClassifier:
         return st, self.valid(st)
 
     def valid(self, st):
+        """States worth asking about: a declared mode, the spec's invariants, and the
+        instruction itself fetchable at pc (so every witness is a runnable program)."""
         cons = []
         m = st.regs["mode"]
         if not known(m):
             cons.append(_any(m == v for v in self.spec.modes.values()))
         for inv in self.spec.invariants:
             cons.append(sx.eval_pure(self.spec, st, inv, {}))
+        cons.extend(self.fetchable(st))
         return cons
+
+    def fetchable(self, st):
+        spec = self.spec
+        if spec.memory is None:
+            return []
+        ex = sx._Exec(spec, st.copy(), {}, st.regs["pc"])
+        if spec.fetch_body:
+            ex.run(spec.fetch_body)
+            addr = ex.locals[spec.fetch_local]
+        else:
+            addr = st.regs["pc"]
+        m = spec.memory
+        cons = [NOT(ex.trapped)]
+        n = self.instr.units
+        if m.size < (1 << m.address):
+            limit = m.size - spec.max_ilen_units
+            cons.append(addr <= limit if known(addr) else z3.ULE(addr, z3.BitVecVal(limit, m.address)))
+        word = self.symbolic_word()
+        for k in range(n):
+            unit = z3.Extract((k + 1) * m.unit - 1, k * m.unit, word)
+            cons.append(z3.Select(st.mem, ex.mem_index(addr, k)) == unit)
+        return cons
+
+    def symbolic_word(self):
+        """The instruction's encoding as a term over its (symbolic) operands."""
+        enc = self.instr.encoding
+        w = z3.BitVecVal(enc.fixed_value, enc.width)
+        for name, pieces in enc.pieces.items():
+            op = sx.const(self.ops[name], self.instr.operands[name])
+            ow = self.instr.operands[name]
+            for p in pieces:
+                part = z3.Extract(p.field_lo + p.nbits - 1, p.field_lo, op)
+                part = z3.ZeroExt(enc.width - p.nbits, part) if enc.width > p.nbits else part
+                w = w | (part << p.pos) if ow else w
+        return w
 
     def run(self, key, st):
         if key not in self._runs:

@@ -5,7 +5,8 @@ Each technique states what it requires of the ISA (``VMM.requires``);
 """
 
 from .base import Counters, GuestExit, PlacedGuest, VMM
-from .binary_translation import BinaryTranslation, unit_id
+from ..spec.units import unit_id
+from .binary_translation import BinaryTranslation
 from .interpret import FullInterpretation, Hybrid
 from .native import Native
 from .trap_emulate import TrapAndEmulate

@@ -22,22 +22,11 @@ from dataclasses import dataclass, field
 from ..core import Core
 from ..interp.machine import _fetch, _Trap, decode
 from ..spec import ir
+from ..spec.units import unit_id
 from .base import GuestExit, guest_mode_is_user
 from .trap_emulate import TrapAndEmulate
 
 MAX_BLOCK = 32
-
-
-def unit_id(spec, name: str, operands: dict) -> str:
-    """The classified unit an instruction belongs to (``csrrs.mstatus``, ``add``, ...)."""
-    instr = spec.instructions[name]
-    if instr.variants is None:
-        return name
-    value = operands[instr.variants]
-    for member, v in spec.enums[spec.operands[instr.variants].enum].items():
-        if v == value:
-            return f"{name}.{member}"
-    return f"{name}.other"
 
 
 def _writes_pc(body) -> bool:
