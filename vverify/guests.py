@@ -60,16 +60,20 @@ class GuestTarget:
     stub: str  # the directory under guests/ holding boot.s
     word_units: int  # memory units per word of the info block and the output buffer
     halt: HaltConvention
+    syscall: str = ""  # assembly making system call {n} (the argument register is set separately)
+    jump: str = ""  # assembly jumping to {label}
 
 
 _HALT_INSTRUCTION = HaltConvention(frozenset(), "halt")
 
 GUESTS = {
-    "pg74": GuestTarget("pg74", 1, _HALT_INSTRUCTION),
-    "pg74_rdbase": GuestTarget("pg74", 1, _HALT_INSTRUCTION),  # pg74 plus rdbase: the same stub
-    "pdp10": GuestTarget("pdp10", 1, _HALT_INSTRUCTION),
+    "pg74": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}"),
+    # pg74 plus rdbase: the same stub
+    "pg74_rdbase": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}"),
+    "pdp10": GuestTarget("pdp10", 1, _HALT_INSTRUCTION, "muuo 7, 0, {n}(0)", "jrst {label}(0)"),
     # no halt instruction: the kernel executes ecall in M-mode, a cause U-mode cannot raise
-    "riscv32": GuestTarget("riscv32", 4, HaltConvention(frozenset({"ecall_from_m"}), "trap", "ecall_from_m")),
+    "riscv32": GuestTarget("riscv32", 4, HaltConvention(frozenset({"ecall_from_m"}), "trap", "ecall_from_m"),
+                           "addi a7, zero, {n}\necall", "jal zero, {label}"),
 }
 
 HALT_CONVENTION = {name: g.halt for name, g in GUESTS.items()}
@@ -326,3 +330,13 @@ def exit_status(spec, target) -> GuestExit:
 __all__ = ["GUESTS", "HALT_CONVENTION", "GuestExit", "GuestLayout", "GuestProgram", "GuestTarget",
            "HaltConvention", "boot_state", "build", "exit_status", "guest_source", "layout", "read_info",
            "read_output", "run"]
+
+
+def syscall_text(spec_or_name, number: int) -> str:
+    """Assembly for system call ``number`` in the spec's syscall ABI (see docs/guests.md)."""
+    return _target(spec_or_name).syscall.format(n=number)
+
+
+def jump_text(spec_or_name, label: str) -> str:
+    """Assembly for an unconditional jump to ``label``."""
+    return _target(spec_or_name).jump.format(label=label)

@@ -32,7 +32,15 @@ __all__ = ["Counters", "GuestExit", "PlacedGuest", "VMM", "TECHNIQUES", "require
            "Native", "TrapAndEmulate", "Hybrid", "FullInterpretation", "BinaryTranslation", "unit_id", "translation_set"]
 
 
-def translation_set(report) -> frozenset:
-    """Units binary translation must not run directly: unsafe from supervisor mode, or privileged."""
-    return frozenset(u.id for u in report.units
-                     if u.props["safe_supervisor"] != "yes" or u.props["privileged"] != "no")
+def translation_set(report) -> dict:
+    """Per mode, the units binary translation must not run directly.
+
+    Supervisor code: units unsafe from supervisor mode under the map, or
+    privileged (they would trap).  User code: units unsafe from user mode
+    (empty when Theorem 3's condition holds, so user code runs directly).
+    """
+    return {
+        "supervisor": frozenset(u.id for u in report.units
+                                if u.props["safe_supervisor"] != "yes" or u.props["privileged"] != "no"),
+        "user": frozenset(u.id for u in report.units if u.props["safe_user"] != "yes"),
+    }

@@ -57,9 +57,10 @@ class Counters:
 class GuestExit:
     """How a guest's run ended, from the guest's point of view."""
 
-    reason: str  # budget | halt | illegal | double_fault
+    reason: str  # budget | halt | illegal | double_fault | stop (a trap in stop_on reached the guest)
     steps: int
     trace: tuple = ()  # (cause, pc) of every trap delivered to the guest, in order
+    cause: str | None = None  # for "stop": the trap that ended the run
 
 
 class VMM:
@@ -77,15 +78,25 @@ class VMM:
         self.params = dict(params if params is not None else default_params(spec))
 
     # the interface
-    def run(self, budget: int) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+        """Run at most ``budget`` guest instructions.
+
+        A trap whose cause is in ``stop_on`` ends the run just before it would be
+        delivered to the guest (reason ``stop``): that is how a guest whose halt
+        convention is a trap (riscv32's M-mode ecall) is recognised.
+        """
         raise NotImplementedError
 
     def guest_state(self) -> MachineState:
         raise NotImplementedError
 
-    def _exit(self, reason, steps) -> GuestExit:
+    def _exit(self, reason, steps, cause=None) -> GuestExit:
         self.counters.guest_instructions += steps
-        return GuestExit(reason, steps, tuple(self.trace))
+        return GuestExit(reason, steps, tuple(self.trace), cause)
+
+    def guest_memory(self):
+        """The guest's memory as it sees it, as a numpy array (for comparisons)."""
+        raise NotImplementedError
 
 
 def default_params(spec) -> dict:
@@ -173,6 +184,9 @@ class PlacedGuest:
                 c.DECF[lo:ra + 1, 0] = 0  # pre-decoded instructions covering it are stale
         self.write_registers(st.regs)
         self.place()
+
+    def memory(self):
+        return np.roll(self.core.MEM, -self.offset) if self.offset else self.core.MEM
 
     def snapshot(self) -> MachineState:
         """The guest's whole state with its memory made explicit (for comparisons)."""

@@ -4,15 +4,18 @@ Before a guest-supervisor basic block runs, the VMM translates it: innocuous
 instructions run directly on the real core (deprivileged, placed by the map),
 and every instruction that would be unsafe there, or that would trap,
 becomes a call into the VMM that acts on the virtual state with no trap.
+Guest-user code runs directly, as in trap-and-emulate, unless the ISA has
+instructions that are unsafe from user mode (Theorem 3 fails): then user
+blocks are translated too.
 Translations live in a translation cache keyed by guest pc and mode; a
 translation remembers the code words it was made from and is thrown away
 when they change (self-modifying code).  Consecutive blocks are chained, so
-a hot loop finds its successor without a cache lookup.  Guest-user code runs
-directly, as in trap-and-emulate.
+a hot loop finds its successor without a cache lookup.
 
-Which instructions to translate is data the caller passes in (the units
-that the classifier found unsafe from supervisor mode, or privileged): the
-VMM itself knows nothing of the solver.
+Which instructions to translate is data the caller passes in, per mode
+(``{"supervisor": units, "user": units}``, from the classifier's verdicts:
+see :func:`vverify.vmm.translation_set`): the VMM itself knows nothing of
+the solver.
 """
 
 from __future__ import annotations
@@ -47,15 +50,19 @@ class BinaryTranslation(TrapAndEmulate):
     summary = "guest-supervisor blocks are translated; unsafe and privileged instructions become VMM calls"
     requires = ("virtualization map", "translation set")
 
-    def __init__(self, spec, guest, params=None, core: Core | None = None, translate: frozenset = frozenset()):
+    def __init__(self, spec, guest, params=None, core: Core | None = None, translate=None):
         super().__init__(spec, guest, params, core)
-        self.translate = frozenset(translate)
+        translate = translate or {}
+        if not isinstance(translate, dict):  # a plain set: supervisor code only
+            translate = {"supervisor": translate}
+        self.translate = {k: frozenset(translate.get(k, ())) for k in ("supervisor", "user")}
         self.cache: dict = {}
         self._writes_pc = {n: _writes_pc(i.body) for n, i in spec.instructions.items()}
 
     # translation
     def translate_block(self, st) -> Block:
         spec = self.spec
+        unsafe = self.translate["user" if guest_mode_is_user(spec, st.regs["mode"]) else "supervisor"]
         s = st.copy()
         segments, words = [], []
         run = 0
@@ -69,7 +76,7 @@ class BinaryTranslation(TrapAndEmulate):
                 break
             words.append((addr, word))
             name, ops = d
-            if unit_id(spec, name, ops) in self.translate:
+            if unit_id(spec, name, ops) in unsafe:
                 if run:
                     segments.append(("direct", run))
                     run = 0
@@ -110,11 +117,12 @@ class BinaryTranslation(TrapAndEmulate):
         return w
 
     # execution
-    def run(self, budget: int) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+        self.stop_on = stop_on
         steps = 0
         prev = None
         while steps < budget:
-            if guest_mode_is_user(self.spec, self.g.virtual["mode"]):
+            if guest_mode_is_user(self.spec, self.g.virtual["mode"]) and not self.translate["user"]:
                 prev = None
                 ex = self.g.core.run(budget - steps, trap_exits="all")
                 steps += ex.steps
@@ -129,7 +137,7 @@ class BinaryTranslation(TrapAndEmulate):
                 done = self.emulate()
                 steps += done.steps
                 if done.reason != "budget":
-                    return self._exit(done.reason, steps)
+                    return self._exit(done.reason, steps, done.cause)
                 continue
             blk = self.lookup(self.g.view(), prev)
             prev = blk
@@ -137,10 +145,14 @@ class BinaryTranslation(TrapAndEmulate):
                 if steps >= budget:
                     break
                 if kind == "emulate":
+                    mode = self.g.virtual["mode"]
                     done = self.emulate()
                     steps += done.steps
                     if done.reason != "budget":
-                        return self._exit(done.reason, steps)
+                        return self._exit(done.reason, steps, done.cause)
+                    if self.g.virtual["mode"] != mode:  # the rest of the block was translated for the old mode
+                        prev = None
+                        break
                     continue
                 want = min(n, budget - steps)
                 ex = self.g.core.run(want, trap_exits="all")
@@ -157,6 +169,6 @@ class BinaryTranslation(TrapAndEmulate):
                 done = self.emulate()
                 steps += done.steps
                 if done.reason != "budget":
-                    return self._exit(done.reason, steps)
+                    return self._exit(done.reason, steps, done.cause)
                 break
         return self._exit("budget", steps)

@@ -15,7 +15,7 @@ from .base import VMM, GuestExit, PlacedGuest, guest_mode_is_user
 from .trap_emulate import TrapAndEmulate
 
 
-def interpret(vmm, budget: int, until_user: bool) -> GuestExit:
+def interpret(vmm, budget: int, until_user: bool, stop_on=frozenset()) -> GuestExit:
     """Interpret guest instructions on the virtual state (memory copy-on-write over the core)."""
     g = vmm.g
     st = g.view()
@@ -28,6 +28,10 @@ def interpret(vmm, budget: int, until_user: bool) -> GuestExit:
         if step.kind in ("illegal", "double_fault"):
             reason = step.kind
             break
+        if step.kind == "trap" and step.cause in stop_on:
+            vmm.counters.emulated += steps
+            g.commit(st)
+            return GuestExit("stop", steps, cause=step.cause)
         steps += 1
         if step.kind == "trap":
             vmm.trace.append((step.cause, st.regs["pc"]))
@@ -50,12 +54,15 @@ class FullInterpretation(VMM):
         super().__init__(spec, guest, params)
         self.g = PlacedGuest(spec, guest, self.params, core)
 
-    def run(self, budget: int) -> GuestExit:
-        done = interpret(self, budget, until_user=False)
-        return self._exit(done.reason, done.steps)
+    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+        done = interpret(self, budget, until_user=False, stop_on=stop_on)
+        return self._exit(done.reason, done.steps, done.cause)
 
     def guest_state(self):
         return self.g.snapshot()
+
+    def guest_memory(self):
+        return self.g.memory()
 
 
 class Hybrid(TrapAndEmulate):
@@ -63,14 +70,15 @@ class Hybrid(TrapAndEmulate):
     summary = "virtual-supervisor code is interpreted; virtual-user code runs directly"
     requires = ("virtualization map", "theorem3")
 
-    def run(self, budget: int) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+        self.stop_on = stop_on
         steps = 0
         while steps < budget:
             if not guest_mode_is_user(self.spec, self.g.virtual["mode"]):
-                done = interpret(self, budget - steps, until_user=True)
+                done = interpret(self, budget - steps, until_user=True, stop_on=stop_on)
                 steps += done.steps
                 if done.reason != "budget":
-                    return self._exit(done.reason, steps)
+                    return self._exit(done.reason, steps, done.cause)
                 continue
             ex = self.g.core.run(budget - steps, trap_exits="all")
             steps += ex.steps
@@ -85,5 +93,5 @@ class Hybrid(TrapAndEmulate):
             done = self.emulate()
             steps += done.steps
             if done.reason != "budget":
-                return self._exit(done.reason, steps)
+                return self._exit(done.reason, steps, done.cause)
         return self._exit("budget", steps)

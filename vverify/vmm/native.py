@@ -17,7 +17,7 @@ class Native(VMM):
         self.core.load_state(guest)
         self._default = guest.mem_default
 
-    def run(self, budget: int) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
         core, steps = self.core, 0
         while steps < budget:
             ex = core.run(budget - steps, trap_exits="all")
@@ -25,6 +25,8 @@ class Native(VMM):
             self.counters.direct += ex.steps
             if ex.reason != "trap":
                 return self._exit(ex.reason, steps)
+            if ex.cause in stop_on:
+                return self._exit("stop", steps, ex.cause)
             # record the trap, then let the guest's own handler take it (one step)
             self.trace.append((ex.cause, core.reg("pc")))
             self.counters.reflected[ex.cause] += 1
@@ -37,3 +39,6 @@ class Native(VMM):
 
     def guest_state(self):
         return self.core.to_state(default=self._default)
+
+    def guest_memory(self):
+        return self.core.MEM

@@ -26,7 +26,8 @@ class TrapAndEmulate(VMM):
         self.g = PlacedGuest(spec, guest, self.params, core)
         self.all_traps = self.g.core.trap_mask("all")
 
-    def run(self, budget: int) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+        self.stop_on = stop_on
         steps = 0
         while steps < budget:
             ex = self.g.core.run(budget - steps, trap_exits="all")
@@ -43,7 +44,7 @@ class TrapAndEmulate(VMM):
             done = self.emulate()
             steps += done.steps
             if done.reason != "budget":
-                return self._exit(done.reason, steps)
+                return self._exit(done.reason, steps, done.cause)
         return self._exit("budget", steps)
 
     def emulate(self) -> GuestExit:
@@ -54,6 +55,8 @@ class TrapAndEmulate(VMM):
             return GuestExit("illegal", 0)
         if step.kind == "double_fault":
             return GuestExit("double_fault", 0)
+        if step.kind == "trap" and step.cause in getattr(self, "stop_on", ()):
+            return GuestExit("stop", 0, cause=step.cause)
         self.counters.emulated += 1
         if step.kind == "trap":
             self.trace.append((step.cause, before.regs["pc"]))
@@ -65,3 +68,6 @@ class TrapAndEmulate(VMM):
 
     def guest_state(self):
         return self.g.snapshot()
+
+    def guest_memory(self):
+        return self.g.memory()

@@ -1,0 +1,132 @@
+"""Popek & Goldberg's three properties, checked by running a guest two ways.
+
+* **equivalence**: the guest's final view (registers, files, memory), the
+  exit, and the sequence of traps delivered to the guest are the same under
+  the technique as on bare metal (``native``);
+* **resource control**: after the run, the real control state is exactly
+  what the VMM derives from the guest's virtual state (the guest never set
+  real control state itself), and the guest's memory is its own allocation
+  (each guest runs in a core of its own: the VMM maps nothing else);
+* **efficiency**: the fraction of guest instructions that ran directly.
+
+When runs differ, :func:`culprit` replays both a step at a time and names
+the first instruction after which the guest's views part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import guests as G
+from ..core import Core
+from ..interp.machine import _fetch, _Trap, decode
+from ..interp.placement import placed_regs
+from ..spec.units import unit_id
+from ..vmm import TECHNIQUES, BinaryTranslation, Native
+
+_cores: dict = {}
+
+
+def core_for(spec, slot: str) -> Core:
+    """A reusable core per spec and role (allocating a 64 KiB machine per example is slow)."""
+    key = (spec.name, spec.digest, slot)
+    if key not in _cores:
+        _cores[key] = Core(spec)
+    return _cores[key]
+
+
+def make_vmm(spec, technique: str, guest, translate=None, slot="vmm", params=None):
+    cls = TECHNIQUES[technique]
+    kw = {"translate": translate} if issubclass(cls, BinaryTranslation) else {}
+    return cls(spec, guest, params=params, core=core_for(spec, slot), **kw)
+
+
+@dataclass
+class Comparison:
+    equal: bool
+    differences: list = field(default_factory=list)
+    native_exit: object = None
+    vmm_exit: object = None
+    counters: dict = field(default_factory=dict)
+    direct_fraction: float = 0.0
+    resource_violations: list = field(default_factory=list)
+
+
+def stop_causes(spec) -> frozenset:
+    conv = G.HALT_CONVENTION.get(spec.name)
+    return conv.trap_exits if conv is not None and conv.reason == "trap" else frozenset()
+
+
+def compare_views(spec, a_vmm, b_vmm, a_exit, b_exit) -> list:
+    diffs = []
+    if (a_exit.reason, a_exit.steps, a_exit.cause) != (b_exit.reason, b_exit.steps, b_exit.cause):
+        diffs.append(f"exit: native {a_exit.reason}/{a_exit.steps} steps, virtualized {b_exit.reason}/{b_exit.steps} steps")
+    if a_exit.trace != b_exit.trace:
+        diffs.append(f"traps delivered: native {list(a_exit.trace)}, virtualized {list(b_exit.trace)}")
+    a, b = a_vmm.guest_state(), b_vmm.guest_state()
+    for n in spec.registers:
+        if a.regs[n] != b.regs[n]:
+            diffs.append(f"{n}: native {a.regs[n]:#x}, virtualized {b.regs[n]:#x}")
+    for n in spec.files:
+        if a.files[n] != b.files[n]:
+            idx = [i for i, (x, y) in enumerate(zip(a.files[n], b.files[n])) if x != y]
+            diffs.append(f"{n}[{idx[0]}]: native {a.files[n][idx[0]]:#x}, virtualized {b.files[n][idx[0]]:#x}")
+    ma, mb = a_vmm.guest_memory(), b_vmm.guest_memory()
+    if not np.array_equal(ma, mb):
+        where = int(np.nonzero(ma != mb)[0][0])
+        diffs.append(f"memory[{where:#x}]: native {int(ma[where]):#x}, virtualized {int(mb[where]):#x}")
+    return diffs
+
+
+def resource_violations(spec, vmm) -> list:
+    """Real control state that is not what the map derives from the virtual state."""
+    g = getattr(vmm, "g", None)
+    if g is None:
+        return []
+    view = g.view()
+    want = placed_regs(spec, view, g.params, spec.mode_name(g.virtual["mode"]))
+    out = []
+    for n, r in spec.registers.items():
+        if r.control_mask and (g.core.reg(n) & r.control_mask) != (want[n] & r.control_mask):
+            out.append(f"real {n} is {g.core.reg(n):#x}; the map gives {want[n]:#x}")
+    return out
+
+
+def run_pair(spec, technique: str, guest, budget: int, translate=None, params=None) -> Comparison:
+    stop = stop_causes(spec)
+    native = Native(spec, guest, core=core_for(spec, "native"))
+    n_exit = native.run(budget, stop_on=stop)
+    vmm = make_vmm(spec, technique, guest, translate, params=params)
+    v_exit = vmm.run(budget, stop_on=stop)
+    diffs = compare_views(spec, native, vmm, n_exit, v_exit)
+    c = vmm.counters
+    total = max(c.guest_instructions, 1)
+    return Comparison(not diffs, diffs, n_exit, v_exit, c.as_dict(), c.direct / total, resource_violations(spec, vmm))
+
+
+def culprit(spec, technique: str, guest, budget: int, translate=None, params=None):
+    """The first instruction after which the native and virtualized guests differ.
+
+    Returns ``(unit id, guest mode name, pc, step index)``, or None when the
+    runs never differ step by step.
+    """
+    stop = stop_causes(spec)
+    native = Native(spec, guest, core=core_for(spec, "native-step"))
+    vmm = make_vmm(spec, technique, guest, translate, slot="vmm-step", params=params)
+    for i in range(budget):
+        before = native.guest_state()
+        a = native.run(1, stop_on=stop)
+        b = vmm.run(1, stop_on=stop)
+        if compare_views(spec, native, vmm, a, b):
+            try:
+                _, word = _fetch(spec, before)
+                d = decode(spec, word)
+            except _Trap:
+                d = None
+            uid = unit_id(spec, *d) if d else "(instruction fetch)"
+            return uid, spec.mode_name(before.regs["mode"]), before.regs["pc"], i
+        if a.reason != "budget":
+            return None
+    return None

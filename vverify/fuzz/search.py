@@ -1,0 +1,90 @@
+"""Search for a program on which a technique and bare metal disagree.
+
+Hypothesis draws guest programs (vverify.fuzz.programs), runs each natively
+and under the technique, and shrinks any divergence to a minimal program,
+which is printed as assembly with the instruction that caused it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, event, given, note, reject, settings, target
+from hypothesis import seed as hypothesis_seed
+
+from ..asm import AsmError
+from .equivalence import culprit, run_pair
+from .programs import FuzzProgram, flagged_weights, fuzz_programs
+
+
+class Divergence(AssertionError):
+    def __init__(self, program: FuzzProgram, differences: list):
+        super().__init__("; ".join(differences))
+        self.program = program
+        self.differences = differences
+
+
+@dataclass
+class Counterexample:
+    program: FuzzProgram
+    differences: list
+    culprit: tuple | None  # (unit id, guest mode, pc, step)
+
+
+@dataclass
+class SearchResult:
+    spec: str
+    technique: str
+    examples: int
+    seconds: float
+    seed: int | None
+    counterexample: Counterexample | None = None
+    direct_fraction: float = 0.0
+    resource_violations: list = field(default_factory=list)
+    events: dict = field(default_factory=dict)
+
+    @property
+    def diverged(self) -> bool:
+        return self.counterexample is not None
+
+
+def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, report=None, database=None,
+           translate=None, budget: int = 400, progress=None) -> SearchResult:
+    """Run up to ``examples`` programs; return the first (shrunk) divergence, if any."""
+    weights = flagged_weights(spec, report)
+    stats = {"examples": 0, "direct": 0.0, "violations": []}
+
+    @settings(max_examples=examples, deadline=None, database=database, derandomize=False,
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+    @given(fuzz_programs(spec, weights, budget=budget))
+    def prop(program):
+        try:
+            guest = program.boot_state(spec)
+        except AsmError:
+            reject()
+        cmp = run_pair(spec, technique, guest, program.budget, translate)
+        stats["examples"] += 1
+        stats["direct"] += cmp.direct_fraction
+        stats["violations"].extend(cmp.resource_violations)
+        if progress is not None:
+            progress(stats["examples"])
+        target(float(program.flagged), label="flagged instructions drawn")
+        event(f"native exit: {cmp.native_exit.reason}")
+        if not cmp.equal:
+            note(program.assembly())
+            raise Divergence(program, cmp.differences)
+
+    if seed is not None:
+        prop = hypothesis_seed(seed)(prop)
+    t0 = time.perf_counter()
+    ce = None
+    try:
+        prop()
+    except Divergence as d:
+        guest = d.program.boot_state(spec)
+        ce = Counterexample(d.program, d.differences, culprit(spec, technique, guest, d.program.budget, translate))
+    dt = time.perf_counter() - t0
+    n = max(stats["examples"], 1)
+    return SearchResult(spec.name, technique, stats["examples"], dt, seed, ce, stats["direct"] / n,
+                        stats["violations"][:5])
