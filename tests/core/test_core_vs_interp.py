@@ -80,3 +80,12 @@ def test_core_matches_interpreter(spec_name, data):
     assert got.regs == want.regs
     assert got.files == want.files
     assert got.normalized_mem() == want.normalized_mem()
+
+
+def test_the_core_is_compiled_unless_asked_not_to_be():
+    """numba is a dependency: a run that silently fell back to plain Python would hide its speed and its bugs."""
+    import os
+
+    from vverify.core.jit import jit_enabled
+
+    assert jit_enabled() == (os.environ.get("VVERIFY_NO_JIT", "") in ("", "0"))

@@ -12,14 +12,13 @@ longer run, e.g. ``VVERIFY_UNICORN_EXAMPLES=5000 pytest tests/core/test_unicorn_
 import os
 
 import pytest
+import unicorn  # a declared test dependency: the oracle must never be skipped
 from hypothesis import given, settings, strategies as st
+from unicorn import riscv_const as rc
 
 from tests.conftest import load
 from vverify.core import Core
 from vverify.interp import initial_state, run as interp_run
-
-unicorn = pytest.importorskip("unicorn")
-from unicorn import riscv_const as rc  # noqa: E402
 
 EXAMPLES = int(os.environ.get("VVERIFY_UNICORN_EXAMPLES", "60"))
 DATA = 0x8000  # x31 holds the data base and is never written by the programs
