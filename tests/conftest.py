@@ -41,3 +41,16 @@ def load(name_or_path):
     if key not in _loaded:
         _loaded[key] = load_spec(p)
     return _loaded[key]
+
+
+_reports = {}
+
+
+def report_of(name_or_spec):
+    """The check report of a bundled spec, computed once per session (proofs are deterministic)."""
+    from vverify.check.run import check_spec
+
+    spec = load(name_or_spec) if isinstance(name_or_spec, str) else name_or_spec
+    if spec.digest not in _reports:
+        _reports[spec.digest] = check_spec(spec, use_cache=False)
+    return _reports[spec.digest]

@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ca = sub.add_parser("cache", help="manage the proof cache")
     ca.add_argument("action", choices=["clear", "dir"])
+
+    from .fuzzing import add_parsers
+
+    add_parsers(sub, _jobs)
     return p
 
 
@@ -242,8 +246,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     out = sys.stdout
     try:
+        from .fuzzing import cmd_fuzz, cmd_matrix
+
         return {"check": cmd_check, "explain": cmd_explain, "lint": cmd_lint, "new": cmd_new, "schema": cmd_schema,
-                "cache": cmd_cache}[args.command](args, out)
+                "cache": cmd_cache, "fuzz": cmd_fuzz, "matrix": cmd_matrix}[args.command](args, out)
     except SpecError as e:
         print(f"vverify: {e.one_line()}", file=sys.stderr)
         return EXIT_USAGE

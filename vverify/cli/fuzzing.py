@@ -1,0 +1,101 @@
+"""The ``vverify fuzz`` and ``vverify matrix`` commands (thin: the work is in vverify.fuzz)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def add_parsers(sub, positive_int):
+    from ..fuzz.matrix import TECHNIQUES
+
+    f = sub.add_parser("fuzz", help="run generated guest programs natively and under a VMM technique, and compare")
+    f.add_argument("spec")
+    f.add_argument("--technique", "-t", required=True, choices=TECHNIQUES)
+    f.add_argument("--examples", "-n", type=positive_int, default=200, help="programs to try (default 200)")
+    f.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0); the same seed replays the search")
+    f.add_argument("--budget", type=positive_int, default=400, help="guest instructions per run (default 400)")
+
+    m = sub.add_parser("matrix", help="predicted (theorems) versus observed (fuzzing) for every spec and technique")
+    m.add_argument("paths", nargs="*", help="spec files or directories (default: the bundled specs/)")
+    m.add_argument("--examples", "-n", type=positive_int, default=100, help="programs per cell (default 100)")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("-o", "--output-dir", default="results", help="where matrix.md and matrix.json go (default results/)")
+
+
+def _progress(n):
+    if n % 25 == 0:
+        print(f"\r  {n} programs", end="", file=sys.stderr, flush=True)
+
+
+def cmd_fuzz(args, out) -> int:
+    from ..check.run import check_spec
+    from ..fuzz import search
+    from ..spec.loader import load_spec
+    from ..vmm import TECHNIQUES, requirements_unmet, translation_set
+
+    spec = load_spec(args.spec)
+    if spec.virtualization is None:
+        raise UsageError(f"{args.spec}: the spec has no virtualization map, so no VMM can place a guest on it")
+    report = check_spec(spec)
+    for problem in requirements_unmet(TECHNIQUES[args.technique], report):
+        print(f"vverify: warning: {args.technique} requires what {spec.name} lacks: {problem}; running anyway",
+              file=sys.stderr)
+    r = search(spec, args.technique, examples=args.examples, seed=args.seed, report=report,
+               translate=translation_set(report), budget=args.budget, progress=_progress)
+    print("", file=sys.stderr)
+    rate = r.examples / r.seconds if r.seconds else 0.0
+    head = f"{spec.name} under {args.technique}: {r.examples} programs in {r.seconds:.1f} s ({rate:.0f}/s)"
+    if not r.diverged:
+        print(f"{head}: no divergence; {r.direct_fraction:.0%} of guest instructions ran directly", file=out)
+        for v in r.resource_violations:
+            print(f"  resource control: {v}", file=out)
+        return 1 if r.resource_violations else 0
+    ce = r.counterexample
+    print(f"{head}: DIVERGES", file=out)
+    if ce.culprit:
+        uid, mode, pc, step = ce.culprit
+        print(f"  culprit: {uid}, run from guest {mode} mode at pc {pc:#x} (guest step {step})", file=out)
+    for d in ce.differences:
+        print(f"  differs: {d}", file=out)
+    print("  minimal program:", file=out)
+    for line in ce.program.assembly().splitlines():
+        print(f"    {line}", file=out)
+    print(f"  replay: vverify fuzz {args.spec} --technique {args.technique} --seed {args.seed} "
+          f"--examples {args.examples} --budget {args.budget}", file=out)
+    return 1
+
+
+def cmd_matrix(args, out) -> int:
+    from ..check.cache import write_atomic
+    from ..check.run import check_spec
+    from ..fuzz.matrix import matrix, to_json, to_markdown
+    from ..spec.loader import find_specs, load_spec
+    from .main import default_spec_dir
+
+    paths = find_specs(args.paths or [default_spec_dir()])
+    if not paths:
+        raise UsageError("no spec files")
+    outdir = Path(args.output_dir)
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"{outdir}: not a directory")
+    pairs = []
+    for p in paths:
+        spec = load_spec(p)
+        pairs.append((spec, check_spec(spec)))
+
+    def progress(c):
+        print(f"  {c.spec:12} {c.technique:20} predicted {c.predicted:10} observed {c.observed:10} "
+              f"{'agree' if c.agree else 'DISAGREE'}", file=sys.stderr)
+
+    cells = matrix(pairs, examples=args.examples, seed=args.seed, progress=progress)
+    cmd = "vverify matrix " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "vverify matrix"
+    outdir.mkdir(parents=True, exist_ok=True)
+    md = to_markdown(cells, args.examples, args.seed, cmd)
+    write_atomic(outdir / "matrix.md", md)
+    write_atomic(outdir / "matrix.json", to_json(cells, args.examples, args.seed, cmd))
+    print(md, file=out)
+    bad = [c for c in cells if not c.agree or c.culprit_flagged is False]
+    return 1 if bad else 0

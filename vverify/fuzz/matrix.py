@@ -1,0 +1,118 @@
+"""The verdict matrix: for every spec and technique, what z3 predicts and what fuzzing observes.
+
+Predictions come from the theorems, as decided for the spec:
+
+* trap-and-emulate is correct when Theorem 1 holds;
+* the hybrid VMM is correct when Theorem 3 holds;
+* full interpretation and binary translation (translating what the
+  classifier flags) are correct on any ISA with a virtualization map.
+
+A theorem that fails predicts a divergence (it is a sufficient condition,
+but the culprits it names are instructions a guest can run).  The matrix
+records both, whether they agree, and whether the culprit of every
+divergence is an instruction the classifier flagged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from ..vmm import translation_set
+from .search import search
+
+TECHNIQUES = ("trap-and-emulate", "hybrid", "interpretation", "binary-translation")
+THEOREM = {"trap-and-emulate": "theorem1", "hybrid": "theorem3"}
+
+
+@dataclass
+class Cell:
+    spec: str
+    technique: str
+    predicted: str  # equivalent | diverges | unknown
+    why: str
+    observed: str  # equivalent | diverges
+    agree: bool
+    examples: int
+    seconds: float
+    direct_fraction: float
+    culprit: str = ""
+    culprit_flagged: bool | None = None
+    counterexample: str = ""
+    differences: list = None
+
+
+def predict(report, technique: str) -> tuple:
+    t = THEOREM.get(technique)
+    if t is None:
+        return "equivalent", "correct on any ISA with a virtualization map"
+    tv = report.theorems[t]
+    name = t.replace("theorem", "Theorem ")
+    if tv.status == "yes":
+        return "equivalent", f"{name} holds"
+    if tv.status == "no":
+        return "diverges", f"{name} fails ({', '.join(tv.violators)})"
+    return "unknown", f"{name} undecided"
+
+
+def flagged(report, uid: str, mode: str) -> bool:
+    """Whether the classifier flags ``uid`` as a threat when run from ``mode``."""
+    for u in report.units:
+        if u.id == uid:
+            key = "safe_user" if mode in report.spec.user else "safe_supervisor"
+            return u.props[key] == "no" or (u.props["sensitive"] == "yes" and u.props["privileged"] == "no")
+    return False
+
+
+def cell(spec, report, technique: str, examples: int, seed: int) -> Cell:
+    pred, why = predict(report, technique)
+    r = search(spec, technique, examples=examples, seed=seed, report=report, translate=translation_set(report))
+    observed = "diverges" if r.diverged else "equivalent"
+    c = Cell(spec.name, technique, pred, why, observed, pred == observed, r.examples, round(r.seconds, 2),
+             round(r.direct_fraction, 3), differences=[])
+    if r.counterexample:
+        ce = r.counterexample
+        c.counterexample = ce.program.assembly()
+        c.differences = ce.differences
+        if ce.culprit:
+            uid, mode, pc, step = ce.culprit
+            c.culprit = f"{uid} (guest {mode} mode, pc {pc:#x}, step {step})"
+            c.culprit_flagged = flagged(report, uid, mode)
+    return c
+
+
+def matrix(specs_and_reports, examples: int = 100, seed: int = 0, progress=None) -> list:
+    cells = []
+    for spec, report in specs_and_reports:
+        for t in TECHNIQUES:
+            if spec.virtualization is None:
+                continue
+            cells.append(cell(spec, report, t, examples, seed))
+            if progress is not None:
+                progress(cells[-1])
+    return cells
+
+
+def to_markdown(cells, examples: int, seed: int, command: str) -> str:
+    lines = ["# Verdict matrix: predicted by the theorems, observed by fuzzing", "",
+             f"Each cell ran up to {examples} generated guest programs (Hypothesis seed {seed}) natively and under "
+             "the technique, comparing the guest's final view, its exit and the traps delivered to it.", "",
+             "| spec | technique | predicted | observed | agree | culprit (flagged by z3?) | programs | direct |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in cells:
+        cul = f"{c.culprit} ({'yes' if c.culprit_flagged else 'NO'})" if c.culprit else ""
+        lines.append(f"| {c.spec} | {c.technique} | {c.predicted}: {c.why} | {c.observed} | "
+                     f"{'yes' if c.agree else '**NO**'} | {cul} | {c.examples} | {c.direct_fraction:.0%} |")
+    lines += ["", "`direct` is the share of guest instructions that ran directly on the core rather than through "
+              "the VMM's interpreter routines (Popek & Goldberg's efficiency).", ""]
+    for c in cells:
+        if c.counterexample:
+            lines += [f"## {c.spec} under {c.technique}: minimal counterexample", "", "```asm", c.counterexample, "```",
+                      "", "Differences: " + "; ".join(c.differences), ""]
+    lines += ["Regenerate with:", "", "```sh", command, "```", ""]
+    return "\n".join(lines)
+
+
+def to_json(cells, examples: int, seed: int, command: str) -> str:
+    return json.dumps({"examples": examples, "seed": seed, "command": command,
+                       "cells": [asdict(c) for c in cells]}, indent=2) + "\n"
