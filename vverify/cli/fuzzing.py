@@ -61,7 +61,7 @@ def cmd_fuzz(args, out) -> int:
     for d in ce.differences:
         print(f"  differs: {d}", file=out)
     print("  minimal program:", file=out)
-    for line in ce.program.assembly().splitlines():
+    for line in ce.program.assembly(spec).splitlines():
         print(f"    {line}", file=out)
     print(f"  replay: vverify fuzz {args.spec} --technique {args.technique} --seed {args.seed} "
           f"--examples {args.examples} --budget {args.budget}", file=out)

@@ -65,14 +65,14 @@ def compare_views(spec, a_vmm, b_vmm, a_exit, b_exit) -> list:
         diffs.append(f"exit: native {a_exit.reason}/{a_exit.steps} steps, virtualized {b_exit.reason}/{b_exit.steps} steps")
     if a_exit.trace != b_exit.trace:
         diffs.append(f"traps delivered: native {list(a_exit.trace)}, virtualized {list(b_exit.trace)}")
-    a, b = a_vmm.guest_state(), b_vmm.guest_state()
+    (ar, af), (br, bf) = a_vmm.guest_registers(), b_vmm.guest_registers()
     for n in spec.registers:
-        if a.regs[n] != b.regs[n]:
-            diffs.append(f"{n}: native {a.regs[n]:#x}, virtualized {b.regs[n]:#x}")
+        if ar[n] != br[n]:
+            diffs.append(f"{n}: native {ar[n]:#x}, virtualized {br[n]:#x}")
     for n in spec.files:
-        if a.files[n] != b.files[n]:
-            idx = [i for i, (x, y) in enumerate(zip(a.files[n], b.files[n])) if x != y]
-            diffs.append(f"{n}[{idx[0]}]: native {a.files[n][idx[0]]:#x}, virtualized {b.files[n][idx[0]]:#x}")
+        if af[n] != bf[n]:
+            idx = [i for i, (x, y) in enumerate(zip(af[n], bf[n])) if x != y]
+            diffs.append(f"{n}[{idx[0]}]: native {af[n][idx[0]]:#x}, virtualized {bf[n][idx[0]]:#x}")
     ma, mb = a_vmm.guest_memory(), b_vmm.guest_memory()
     if not np.array_equal(ma, mb):
         where = int(np.nonzero(ma != mb)[0][0])

@@ -72,7 +72,7 @@ def cell(spec, report, technique: str, examples: int, seed: int) -> Cell:
              round(r.direct_fraction, 3), differences=[])
     if r.counterexample:
         ce = r.counterexample
-        c.counterexample = ce.program.assembly()
+        c.counterexample = ce.program.assembly(spec)
         c.differences = ce.differences
         if ce.culprit:
             uid, mode, pc, step = ce.culprit

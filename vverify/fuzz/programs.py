@@ -28,23 +28,130 @@ EXTRA_SYSCALL = 3  # the guest library sends syscall numbers >= 3 to the kernel 
 
 @dataclass(frozen=True)
 class FuzzProgram:
-    """A guest program: user code, kernel code run by system call 3, and a budget."""
+    """A guest program: user code, kernel code run by system call 3, and a budget.
+
+    ``user`` and ``kernel`` are items: ``("instr", name, operands)`` or
+    ``("syscall", number)``.  The machine image is built from their encodings
+    onto the guest library assembled once per spec (fast); :meth:`assembly`
+    renders the same program as text, which assembles to the same image.
+    """
 
     spec_name: str
-    user: str
-    kernel: str
+    user: tuple
+    kernel: tuple
     budget: int
     flagged: int = 0  # how many drawn instructions the classifier flagged
 
-    def assembly(self) -> str:
-        return (f"# user program ({self.spec_name})\n{self.user}\n"
-                f"# kernel code, reached by system call {EXTRA_SYSCALL}\n{self.kernel}")
+    def user_text(self, spec) -> str:
+        lay = G.layout(spec)
+        lines, addr = ["user_main:"], lay.user_origin
+        for item in self.user:
+            text, units = _item_text(spec, item, addr)
+            lines.append(text)
+            addr += units
+        lines += [f"        {c}" for c in G.syscall_text(spec, 0).splitlines()]
+        return "\n".join(lines)
+
+    def kernel_text(self, spec) -> str:
+        lines, addr = ["sys_extra:"], _image(spec).sys_extra
+        for item in self.kernel:
+            text, units = _item_text(spec, item, addr)
+            lines.append(text)
+            addr += units
+        lines.append(f"        {G.jump_text(spec, 'k_return')}")
+        return "\n".join(lines)
+
+    def assembly(self, spec=None) -> str:
+        from ..spec.loader import load_spec
+
+        spec = spec or load_spec(_spec_path(self.spec_name))
+        return (f"# user program ({self.spec_name})\n{self.user_text(spec)}\n"
+                f"# kernel code, reached by system call {EXTRA_SYSCALL}\n{self.kernel_text(spec)}")
 
     def build(self, spec):
-        return G.build(spec, self.user, self.kernel)
+        """The program assembled from its text (slow; the reference for :meth:`boot_state`)."""
+        return G.build(spec, self.user_text(spec), self.kernel_text(spec))
 
     def boot_state(self, spec):
-        return G.boot_state(spec, self.build(spec))
+        img = _image(spec)
+        st = img.state.copy()
+        m = spec.memory
+        lay = G.layout(spec)
+        addr = lay.user_base + lay.user_origin
+        for item in self.user + (("syscall", 0),):
+            addr = _place(spec, st, img, item, addr)
+        kaddr = img.sys_extra
+        for item in self.kernel:
+            kaddr = _place(spec, st, img, item, kaddr)
+        for a, v in img.jump_at(kaddr).items():
+            st.mem[a] = v
+        if any(a >= m.size for a in st.mem):
+            from ..asm import AsmError
+
+            raise AsmError("the program runs off memory")
+        return st
+
+
+class _Image:
+    """The guest library assembled once per spec, with an empty user program and kernel hook."""
+
+    def __init__(self, spec):
+        from ..asm import assemble
+
+        self.spec = spec
+        prog = G.build(spec, "user_main:\n", "sys_extra:\n")
+        self.state = G.boot_state(spec, prog)
+        self.sys_extra = prog.symbols["sys_extra"]
+        self.k_return = prog.symbols["k_return"]
+        self._assemble = assemble
+        self.syscalls: dict = {}
+        self.jumps: dict = {}
+
+    def syscall_units(self, n) -> list:
+        if n not in self.syscalls:
+            p = self._assemble(self.spec, G.syscall_text(self.spec, n))
+            self.syscalls[n] = [p.memory[a] for a in sorted(p.memory)]
+        return self.syscalls[n]
+
+    def jump_at(self, addr) -> dict:
+        if addr not in self.jumps:
+            text = f".equ k_return, {self.k_return}\n.org {addr}\n{G.jump_text(self.spec, 'k_return')}"
+            self.jumps[addr] = dict(self._assemble(self.spec, text).memory)
+        return self.jumps[addr]
+
+
+_images: dict = {}
+
+
+def _image(spec) -> _Image:
+    key = (spec.name, spec.digest)
+    if key not in _images:
+        _images[key] = _Image(spec)
+    return _images[key]
+
+
+def _spec_path(name):
+    return G.GUESTS_DIR.parent / "specs" / f"{name}.toml"
+
+
+def _place(spec, st, img, item, addr) -> int:
+    m = spec.memory
+    if item[0] == "syscall":
+        units = img.syscall_units(item[1])
+    else:
+        instr = spec.instructions[item[1]]
+        word = instr.encoding.encode(item[2])
+        units = [(word >> (k * m.unit)) & mask(m.unit) for k in range(instr.units)]
+    for k, v in enumerate(units):
+        st.mem[addr + k] = v
+    return addr + len(units)
+
+
+def _item_text(spec, item, addr) -> tuple:
+    if item[0] == "syscall":
+        call = G.syscall_text(spec, item[1])
+        return "\n".join(f"        {c}" for c in call.splitlines()), spec.max_ilen_units * len(call.splitlines())
+    return _text(spec, item[1], item[2], addr), spec.instructions[item[1]].units
 
 
 @dataclass(frozen=True)
@@ -119,29 +226,17 @@ def _text(spec, name, ops, addr) -> str:
 @st.composite
 def fuzz_programs(draw, spec, weights, max_user=12, max_kernel=6, budget=400):
     """A :class:`FuzzProgram` for ``spec``."""
-    lay = G.layout(spec)
-    ilen = spec.max_ilen_units
     flagged: list = []
-    user_lines = ["user_main:"]
-    addr = lay.user_origin
-    n_user = draw(st.integers(1, max_user))
-    for _ in range(n_user):
+    user = []
+    for _ in range(draw(st.integers(1, max_user))):
         kind = draw(st.sampled_from(["instr", "instr", "instr", "kernel", "putc"]))
         if kind == "instr":
             name, ops = draw(instruction(spec, weights.user, flagged))
-            user_lines.append(_text(spec, name, ops, addr))
-            addr += spec.instructions[name].units
+            user.append(("instr", name, ops))
         else:
-            call = G.syscall_text(spec, EXTRA_SYSCALL if kind == "kernel" else 1)
-            user_lines.append("\n".join(f"        {c}" for c in call.splitlines()))
-            addr += ilen * len(call.splitlines())
-    user_lines += [f"        {c}" for c in G.syscall_text(spec, 0).splitlines()]  # exit
-    kernel_at = lay.symbols.get("kernel_extra", 0)
-    kernel_lines = ["sys_extra:"]
-    kaddr = kernel_at
+            user.append(("syscall", EXTRA_SYSCALL if kind == "kernel" else 1))
+    kernel = []
     for _ in range(draw(st.integers(0, max_kernel))):
         name, ops = draw(instruction(spec, weights.kernel, flagged))
-        kernel_lines.append(_text(spec, name, ops, kaddr))
-        kaddr += spec.instructions[name].units
-    kernel_lines.append(f"        {G.jump_text(spec, 'k_return')}")
-    return FuzzProgram(spec.name, "\n".join(user_lines), "\n".join(kernel_lines), budget, len(flagged))
+        kernel.append(("instr", name, ops))
+    return FuzzProgram(spec.name, tuple(user), tuple(kernel), budget, len(flagged))

@@ -72,7 +72,7 @@ def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, r
         target(float(program.flagged), label="flagged instructions drawn")
         event(f"native exit: {cmp.native_exit.reason}")
         if not cmp.equal:
-            note(program.assembly())
+            note(program.assembly(spec))
             raise Divergence(program, cmp.differences)
 
     if seed is not None:

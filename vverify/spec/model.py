@@ -25,13 +25,12 @@ class Register:
     reset: int = 0
     doc: str = ""
 
+    def __post_init__(self):
+        self.data_mask = mask(self.width) & ~self.control_mask  # read on every emulated instruction
+
     @property
     def control(self) -> bool:
         return self.control_mask != 0
-
-    @property
-    def data_mask(self) -> int:
-        return mask(self.width) & ~self.control_mask
 
 
 @dataclass

@@ -98,6 +98,12 @@ class VMM:
         """The guest's memory as it sees it, as a numpy array (for comparisons)."""
         raise NotImplementedError
 
+    def guest_registers(self):
+        """``(registers, files)`` as the guest sees them (cheaper than a whole state)."""
+        g = getattr(self, "g", None)
+        st = g.view() if g is not None else self.guest_state()
+        return st.regs, st.files
+
 
 def default_params(spec) -> dict:
     """Placement parameters for one guest: storage a quarter of the way up memory."""
@@ -126,6 +132,9 @@ class PlacedGuest:
         self.offset = memory_offset(spec, guest, params)
         self.amask = mask(spec.memory.address)
         self.virtual = {n: guest.regs[n] for n in self.control}
+        lay = self.core.layout
+        self._regs = [(n, lay.reg_index[n], r.data_mask, r.control_mask) for n, r in spec.registers.items()]
+        self._files = [(n, f.count) for n, f in spec.files.items()]
         self._load_memory(guest)
         for name, f in spec.files.items():
             self.core.F[name][:f.count] = np.asarray(guest.files[name], dtype=np.uint64)
@@ -163,10 +172,10 @@ class PlacedGuest:
     def view(self) -> MachineState:
         """The guest's state as it sees it: real data, virtual control, storage moved back."""
         c = self.core
-        regs = {}
-        for n, r in self.spec.registers.items():
-            regs[n] = (c.reg(n) & r.data_mask) | (self.virtual.get(n, 0) & r.control_mask)
-        files = {n: [int(v) for v in c.F[n][:f.count]] for n, f in self.spec.files.items()}
+        real = c.R.tolist()
+        virtual = self.virtual
+        regs = {n: (real[i] & dm) | (virtual.get(n, 0) & cm) for n, i, dm, cm in self._regs}
+        files = {n: c.F[n][:count].tolist() for n, count in self._files}
         mem, off, am = c.MEM, self.offset, self.amask
         return MachineState(regs, files, {}, 0, backing=lambda a: int(mem[(a + off) & am]))
 

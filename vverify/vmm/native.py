@@ -42,3 +42,8 @@ class Native(VMM):
 
     def guest_memory(self):
         return self.core.MEM
+
+    def guest_registers(self):
+        c = self.core
+        regs = {n: c.reg(n) for n in self.spec.registers}
+        return regs, {n: c.F[n][:f.count].tolist() for n, f in self.spec.files.items()}
