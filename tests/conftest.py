@@ -4,16 +4,14 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
+
+import vverify.fuzz.profiles  # noqa: F401  (registers the ci, dev and fuzz profiles)
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT / "specs"
 SPEC_FILES = sorted(SPEC_DIR.glob("*.toml"))
 
-settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=60,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", deadline=None, max_examples=100)
-settings.register_profile("fuzz", deadline=None, max_examples=5000)
 settings.load_profile(os.environ.get("VVERIFY_HYPOTHESIS_PROFILE", "ci"))
 
 

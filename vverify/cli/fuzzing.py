@@ -17,6 +17,8 @@ def add_parsers(sub, positive_int):
     f.add_argument("--examples", "-n", type=positive_int, default=200, help="programs to try (default 200)")
     f.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0); the same seed replays the search")
     f.add_argument("--budget", type=positive_int, default=400, help="guest instructions per run (default 400)")
+    f.add_argument("--database", action="store_true",
+                   help="keep failing examples in vverify's cache (the 'fuzz' profile's database) to replay them later")
 
     m = sub.add_parser("matrix", help="predicted (theorems) versus observed (fuzzing) for every spec and technique")
     m.add_argument("paths", nargs="*", help="spec files or directories (default: the bundled specs/)")
@@ -43,8 +45,15 @@ def cmd_fuzz(args, out) -> int:
     for problem in requirements_unmet(TECHNIQUES[args.technique], report):
         print(f"vverify: warning: {args.technique} requires what {spec.name} lacks: {problem}; running anyway",
               file=sys.stderr)
+    database = None
+    if args.database:
+        from hypothesis.database import DirectoryBasedExampleDatabase
+
+        from ..fuzz.profiles import database_dir
+
+        database = DirectoryBasedExampleDatabase(str(database_dir()))
     r = search(spec, args.technique, examples=args.examples, seed=args.seed, report=report,
-               translate=translation_set(report), budget=args.budget, progress=_progress)
+               translate=translation_set(report), budget=args.budget, progress=_progress, database=database)
     print("", file=sys.stderr)
     rate = r.examples / r.seconds if r.seconds else 0.0
     head = f"{spec.name} under {args.technique}: {r.examples} programs in {r.seconds:.1f} s ({rate:.0f}/s)"
