@@ -124,20 +124,10 @@ class BinaryTranslation(TrapAndEmulate):
         while steps < budget:
             if guest_mode_is_user(self.spec, self.g.virtual["mode"]) and not self.translate["user"]:
                 prev = None
-                ex = self.g.core.run(budget - steps, trap_exits="all")
-                steps += ex.steps
-                self.counters.direct += ex.steps
-                self.counters.exits[ex.reason] += 1
-                if ex.reason == "budget":
-                    break
-                if ex.reason == "halt":
-                    return self._exit("halt", steps)
-                if ex.reason == "trap":
-                    self.counters.traps[ex.cause] += 1
-                done = self.emulate()
-                steps += done.steps
-                if done.reason != "budget":
-                    return self._exit(done.reason, steps, done.cause)
+                n, end, _ = self.direct(budget - steps)
+                steps += n
+                if end is not None:
+                    return self._exit(end.reason, steps, end.cause)
                 continue
             blk = self.lookup(self.g.view(), prev)
             prev = blk
@@ -154,21 +144,11 @@ class BinaryTranslation(TrapAndEmulate):
                         prev = None
                         break
                     continue
-                want = min(n, budget - steps)
-                ex = self.g.core.run(want, trap_exits="all")
-                steps += ex.steps
-                self.counters.direct += ex.steps
-                if ex.reason == "budget" and ex.steps == want:
-                    continue
-                self.counters.exits[ex.reason] += 1
-                prev = None  # the block was left early: no chaining from it
-                if ex.reason == "halt":
-                    return self._exit("halt", steps)
-                if ex.reason == "trap":
-                    self.counters.traps[ex.cause] += 1
-                done = self.emulate()
-                steps += done.steps
-                if done.reason != "budget":
-                    return self._exit(done.reason, steps, done.cause)
-                break
+                done, end, exited = self.direct(min(n, budget - steps))
+                steps += done
+                if end is not None:
+                    return self._exit(end.reason, steps, end.cause)
+                if exited:  # left the block early (a trap, emulated): no chaining from it
+                    prev = None
+                    break
         return self._exit("budget", steps)

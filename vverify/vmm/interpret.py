@@ -80,18 +80,8 @@ class Hybrid(TrapAndEmulate):
                 if done.reason != "budget":
                     return self._exit(done.reason, steps, done.cause)
                 continue
-            ex = self.g.core.run(budget - steps, trap_exits="all")
-            steps += ex.steps
-            self.counters.direct += ex.steps
-            self.counters.exits[ex.reason] += 1
-            if ex.reason == "budget":
-                break
-            if ex.reason == "halt":
-                return self._exit("halt", steps)
-            if ex.reason == "trap":
-                self.counters.traps[ex.cause] += 1
-            done = self.emulate()
-            steps += done.steps
-            if done.reason != "budget":
-                return self._exit(done.reason, steps, done.cause)
+            n, end, _ = self.direct(budget - steps)
+            steps += n
+            if end is not None:
+                return self._exit(end.reason, steps, end.cause)
         return self._exit("budget", steps)

@@ -30,22 +30,29 @@ class TrapAndEmulate(VMM):
         self.stop_on = stop_on
         steps = 0
         while steps < budget:
-            ex = self.g.core.run(budget - steps, trap_exits="all")
-            steps += ex.steps
-            self.counters.direct += ex.steps
-            self.counters.exits[ex.reason] += 1
-            if ex.reason in ("budget",):
-                break
-            if ex.reason == "halt":
-                return self._exit("halt", steps)
-            if ex.reason == "trap":
-                self.counters.traps[ex.cause] += 1
-            # the dispatcher: emulate the instruction at pc on the virtual state
-            done = self.emulate()
-            steps += done.steps
-            if done.reason != "budget":
-                return self._exit(done.reason, steps, done.cause)
+            n, end, _ = self.direct(budget - steps)
+            steps += n
+            if end is not None:
+                return self._exit(end.reason, steps, end.cause)
         return self._exit("budget", steps)
+
+    def direct(self, budget: int):
+        """Run guest code directly on the real core until it exits, then dispatch the exit.
+
+        Returns ``(guest steps, GuestExit if the guest's run ended else None,
+        whether the core exited before the budget)``.
+        """
+        ex = self.g.core.run(budget, trap_exits="all")
+        self.counters.direct += ex.steps
+        self.counters.exits[ex.reason] += 1
+        if ex.reason == "budget":
+            return ex.steps, None, False
+        if ex.reason == "halt":
+            return ex.steps, GuestExit("halt", 0), True
+        if ex.reason == "trap":
+            self.counters.traps[ex.cause] += 1
+        done = self.emulate()  # the dispatcher: the instruction at pc, on the virtual state
+        return ex.steps + done.steps, (done if done.reason != "budget" else None), True
 
     def emulate(self) -> GuestExit:
         """One guest instruction through the interpreter routines."""
