@@ -129,3 +129,13 @@ def test_fixed_pwned_path_is_not_created():
     with pytest.raises(SpecError):
         load_spec(BROKEN / "31_open_call.toml")
     assert existed or not pwned.exists()
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent / "broken").glob("*.toml")), ids=lambda p: p.stem)
+def test_cli_gives_one_line_and_exit_2(path, capsys):
+    """Through the command line: one line on stderr, exit code 2, no traceback."""
+    from vverify.cli.main import main
+
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"vverify: {path}"), err
