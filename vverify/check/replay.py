@@ -67,7 +67,7 @@ def replay(spec, instruction: str, w) -> list:
             _expect(not (o.trapped and spec.causes[o.cause].kind in ("privilege", "memory")),
                     "runs_in_user: the interpreter traps for privilege or memory")
             return []
-        _expect(not o.trapped, f"{q}: the interpreter traps")
+        _expect(not o.stopped, f"{q}: the interpreter traps or exits")
         if q == "runs_in_supervisor":
             return []
         diff = control_diff(spec, g, n)
@@ -89,13 +89,15 @@ def replay(spec, instruction: str, w) -> list:
         p0, off = place(spec, g, w.params, mode)
         p, op = step(spec, p0, instruction, ops)
         _expect([_outcome(o), _outcome(op)] == w.outcomes, f"placement: outcomes {_outcome(o)}, {_outcome(op)} vs solver {w.outcomes}")
-        _expect(not op.trapped, "placement: the placed run traps in the interpreter")
+        _expect(not op.stopped, "placement: the placed run traps or exits in the interpreter")
         back = shift_memory(spec, p, -off) if off else p
         diff = data_diff(spec, n, back) + [f"{k} (control)" for k in control_diff(spec, n, g)]
         if (o.kind == "halt") != (op.kind == "halt"):
             diff.append("halted")
         if o.trapped:
             diff.append("trap")
+        if o.stopped and not o.trapped:
+            diff.append("exit")
     elif q == "timing":
         mode = w.modes[0]
         timing = {r.name for r in spec.timing_registers}
@@ -103,7 +105,7 @@ def replay(spec, instruction: str, w) -> list:
         for st in states:
             p0, off = place(spec, st, w.params, mode)
             p, op = step(spec, p0, instruction, ops)
-            _expect(not op.trapped, "timing: a placed run traps in the interpreter")
+            _expect(not op.stopped, "timing: a placed run traps or exits in the interpreter")
             runs.append((shift_memory(spec, p, -off) if off else p, op))
         diff = data_diff(spec, runs[0][0], runs[1][0], skip=timing)
         if (runs[0][1].kind == "halt") != (runs[1][1].kind == "halt"):

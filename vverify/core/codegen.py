@@ -33,8 +33,9 @@ CODEGEN_VERSION = 1
 # status-array slots and exit reasons (documented in docs/core.md)
 ST_REASON, ST_CAUSE, ST_TVAL, ST_STEPS, ST_BUDGET, ST_TRAP_EXITS, ST_TOTAL = range(7)
 ST_SIZE = 8
-REASONS = ("budget", "halt", "trap", "illegal", "double_fault")
-R_BUDGET, R_HALT, R_TRAP, R_ILLEGAL, R_DOUBLE_FAULT = range(5)
+REASONS = ("budget", "halt", "trap", "illegal", "double_fault", "hypercall", "vmexit")
+R_BUDGET, R_HALT, R_TRAP, R_ILLEGAL, R_DOUBLE_FAULT, R_HYPERCALL, R_VMEXIT = range(7)
+EXIT_BASE = 64  # exc values from here on are exits to the hypervisor (hypercall, vmexit), not trap causes
 
 MAX_MEMORY_UNITS = 1 << 24
 ILLEGAL_TAG = 1 << 32  # decode-cache tag of an undecodable word
@@ -298,6 +299,9 @@ class _Emitter:
             return [f"{p}exc = {c}", f"{p}tval = {self.e(s.tval)}", f"{p}{self.on_exit}"]
         if t is ir.Halt:
             return [f"{p}halted = True", f"{p}{self.on_exit}"]
+        if t is ir.Exit:
+            return [f"{p}exc = {EXIT_BASE + ir.EXIT_KINDS.index(s.kind)}", f"{p}tval = {self.e(s.code)}",
+                    f"{p}{self.on_exit}"]
         raise TypeError(t)  # pragma: no cover
 
     def g_file_journal(self, k, fname):
@@ -345,7 +349,7 @@ def _needs_journal(stmts, full_memory: bool) -> bool:
                 if walk(s.then) or walk(s.orelse):
                     return True
                 continue
-            may_trap = isinstance(s, ir.Trap) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory)
+            may_trap = isinstance(s, (ir.Trap, ir.Exit)) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory)
             if may_trap and effect:
                 return True
             if isinstance(s, (ir.SetFile, ir.Store)) or (isinstance(s, ir.SetReg) and s.name != "pc"):
@@ -376,7 +380,7 @@ def _hoist_constants(src: str) -> str:
 def _can_exit(stmts, full_memory: bool) -> bool:
     """Whether the body can end early (trap, halt, or a range-checked memory access)."""
     for s in ir.walk_stmts(stmts):
-        if isinstance(s, (ir.Trap, ir.Halt)) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory):
+        if isinstance(s, (ir.Trap, ir.Halt, ir.Exit)) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory):
             return True
     return False
 
@@ -583,6 +587,10 @@ class Generator:
                 L.extend(line[4:] for line in body)
             L.extend(self._rollback(em, K))
         # traps: exit to the caller, or take them through the spec's trap entry
+        w(f"{I}if exc >= {EXIT_BASE}:  # hypercall or vmexit: precise, pc still at the instruction")
+        w(f"{I}    R[{st + ST_TVAL}] = tval")
+        w(f"{I}    reason = {R_HYPERCALL} + (exc - {EXIT_BASE})")
+        w(f"{I}    break")
         w(f"{I}if exc >= 0:")
         w(f"{I}    if (trap_exits >> U(exc)) & U(1):")
         w(f"{I}        R[{st + ST_CAUSE}] = U(exc)")

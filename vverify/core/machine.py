@@ -31,8 +31,10 @@ class CoreExit:
     ``reason`` is ``budget``, ``halt``, ``trap`` (``cause`` and ``tval`` set; the
     state is as it was at the faulting instruction, before any trap entry),
     ``illegal`` (``tval`` is the undecodable word; pc points at it) or
-    ``double_fault`` (the trap entry itself faulted).  ``steps`` counts the
-    instructions completed by this call.
+    ``double_fault`` (the trap entry itself faulted), or ``hypercall`` /
+    ``vmexit`` (``tval`` is the number or reason; the state is as before the
+    instruction and pc points at it).  ``steps`` counts the instructions
+    completed by this call.
     """
 
     reason: str
@@ -130,8 +132,8 @@ class Core:
         steps = int(st[ST_STEPS])
         if reason == "trap":
             return CoreExit("trap", self._cause_names[int(st[ST_CAUSE])], int(st[ST_TVAL]), steps)
-        if reason == "illegal":
-            return CoreExit("illegal", None, int(st[ST_TVAL]), steps)
+        if reason in ("illegal", "hypercall", "vmexit"):
+            return CoreExit(reason, None, int(st[ST_TVAL]), steps)
         return CoreExit(reason, None, 0, steps)
 
     def run_raw(self, budget: int, trap_mask: int) -> int:

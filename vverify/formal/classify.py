@@ -308,6 +308,8 @@ class UnitClassifier:
     def outcome(self, model, res):
         if _val(model, res.trapped):
             return "trap:" + self.spec.cause_by_index(_val(model, res.cause)).name
+        if _val(model, res.exited):
+            return ir.EXIT_KINDS[_val(model, res.exit_kind)]
         return "halt" if _val(model, res.halted) else "ok"
 
     def ops_of(self, model):
@@ -332,14 +334,14 @@ class UnitClassifier:
     def runs_in_supervisor(self, mode) -> Answer:
         g, valid = self.guest("g", mode)
         n = self.run(("native", mode), g)
-        return self.solve("runs_in_supervisor", [mode], valid + [NOT(n.trapped)], lambda m: Witness(
+        return self.solve("runs_in_supervisor", [mode], valid + [NOT(n.stopped)], lambda m: Witness(
             "runs_in_supervisor", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)], outcomes=[self.outcome(m, n)]))
 
     def control(self, mode) -> Answer:
         g, valid = self.guest("g", mode)
         n = self.run(("native", mode), g)
         diffs = control_diffs(self.spec, g, n.state)
-        return self.solve("control", [mode], valid + [NOT(n.trapped), _any(diffs.values())], lambda m: Witness(
+        return self.solve("control", [mode], valid + [NOT(n.stopped), _any(diffs.values())], lambda m: Witness(
             "control", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)],
             fields=self.diffs_in(m, diffs), outcomes=[self.outcome(m, n)]))
 
@@ -352,7 +354,7 @@ class UnitClassifier:
         n2 = self.run(("native", m2), g2)
         diffs = data_diffs(self.spec, n1.state, n2.state)
         differ = OR(_any(diffs.values()), _ne_bool(n1.halted, n2.halted))
-        return self.solve("mode", [m1, m2], valid + [NOT(n1.trapped), NOT(n2.trapped), differ], lambda m: Witness(
+        return self.solve("mode", [m1, m2], valid + [NOT(n1.stopped), NOT(n2.stopped), differ], lambda m: Witness(
             "mode", [m1, m2], self.ops_of(m), [state_to_dict(self.spec, m, g1), state_to_dict(self.spec, m, g2)],
             fields=self.diffs_in(m, diffs) + (["halted"] if _val(m, _ne_bool(n1.halted, n2.halted)) else []),
             outcomes=[self.outcome(m, n1), self.outcome(m, n2)]))
@@ -365,7 +367,7 @@ class UnitClassifier:
         nr = sx.step(self.spec, r, self.instr, self.ops)
         diffs = data_diffs(self.spec, n.state, nr.state)
         differ = OR(_any(diffs.values()), _ne_bool(n.halted, nr.halted))
-        cons = valid + self.assume(g, th) + [NOT(n.trapped), NOT(nr.trapped), differ]
+        cons = valid + self.assume(g, th) + [NOT(n.stopped), NOT(nr.stopped), differ]
         return self.solve("location", [mode], cons, lambda m: Witness(
             "location", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)],
             params={p: _val(m, v) for p, v in th.items()},
@@ -381,8 +383,8 @@ class UnitClassifier:
         diffs = data_diffs(self.spec, n.state, p.state)
         diffs.update({f"{k} (control)": v for k, v in control_diffs(self.spec, n.state, g).items()})
         halted = _ne_bool(n.halted, p.halted)
-        differ = OR(OR(_any(diffs.values()), halted), n.trapped)
-        cons = valid + self.assume(g, th) + [NOT(p.trapped), differ]
+        differ = OR(OR(_any(diffs.values()), halted), n.stopped)
+        cons = valid + self.assume(g, th) + [NOT(p.stopped), differ]
 
         def decode(m):
             fields = self.diffs_in(m, diffs)
@@ -390,6 +392,8 @@ class UnitClassifier:
                 fields.append("halted")
             if _val(m, n.trapped):
                 fields.append("trap")
+            if _val(m, n.exited):
+                fields.append("exit")
             return Witness("placement", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)],
                            params={k: _val(m, v) for k, v in th.items()}, fields=fields,
                            outcomes=[self.outcome(m, n), self.outcome(m, p)])
@@ -407,7 +411,7 @@ class UnitClassifier:
         p2 = sx.step(self.spec, self.place(g2, th, mode), self.instr, self.ops)
         diffs = data_diffs(self.spec, p1.state, p2.state, skip=set(timing))
         differ = OR(_any(diffs.values()), _ne_bool(p1.halted, p2.halted))
-        cons = valid + self.assume(g1, th) + [NOT(p1.trapped), NOT(p2.trapped), differ]
+        cons = valid + self.assume(g1, th) + [NOT(p1.stopped), NOT(p2.stopped), differ]
         return self.solve("timing", [mode], cons, lambda m: Witness(
             "timing", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g1), state_to_dict(self.spec, m, g2)],
             params={k: _val(m, v) for k, v in th.items()}, fields=self.diffs_in(m, diffs),

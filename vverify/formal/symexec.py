@@ -126,6 +126,13 @@ class ZResult:
     cause: object  # cause index (int or BV)
     tval: object
     halted: object  # halted (and did not trap)
+    exited: object = False  # hypercall or vmexit: control left the guest (state as before)
+    exit_kind: object = 0  # index into ir.EXIT_KINDS
+
+    @property
+    def stopped(self):
+        """Control did not stay with the guest: a trap or an exit to the hypervisor."""
+        return OR(self.trapped, self.exited)
 
 
 def fresh_state(spec, tag: str, fixed: dict | None = None) -> ZState:
@@ -158,6 +165,8 @@ class _Exec:
         self.cause = 0
         self.tval = 0
         self.halted = False
+        self.exited = False
+        self.exit_kind = 0
         self.cause_w = max(1, (len(spec.causes) - 1).bit_length())
 
     def run(self, stmts, guard=True):
@@ -223,6 +232,11 @@ class _Exec:
             self.raise_trap(g, self.spec.causes[st.cause].index, self.expr(st.tval))
         elif t is ir.Halt:
             self.halted = OR(self.halted, g)
+            self.alive = AND(self.alive, NOT(g))
+        elif t is ir.Exit:
+            self.exited = OR(self.exited, g)
+            self.exit_kind = ITE(g, ir.EXIT_KINDS.index(st.kind), self.exit_kind, 1)
+            self.tval = ITE(g, self.expr(st.code), self.tval, self.spec.tval_width)
             self.alive = AND(self.alive, NOT(g))
         else:  # pragma: no cover
             raise TypeError(t)
@@ -425,8 +439,14 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
     ex.run(instr.body)
     body_state = ex.s
     body_state.regs["pc"] = ex.next_pc
+    if ex.exited is not False:  # an exit is precise: the state stays as it was
+        e = ex.exited
+        body_state = ZState(
+            {n: ITE(e, state.regs[n], body_state.regs[n], spec.registers[n].width) for n in spec.registers},
+            {n: ITE_ARRAY(e, state.files[n], body_state.files[n]) for n in spec.files},
+            ITE_ARRAY(e, state.mem, body_state.mem) if spec.memory else None, state.offset)
     if ex.trapped is False:
-        return ZResult(body_state, False, 0, 0, ex.halted)
+        return ZResult(body_state, False, 0, ex.tval, AND(ex.halted, NOT(ex.exited)), ex.exited, ex.exit_kind)
     # the trap entry, on the state before the instruction, with the cause's code
     code = 0
     for c in sorted(spec.causes.values(), key=lambda c: c.index):
@@ -442,7 +462,7 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
         ITE_ARRAY(t, trap_state.mem, body_state.mem) if spec.memory else None,
         state.offset,
     )
-    return ZResult(merged, t, ex.cause, ex.tval, AND(ex.halted, NOT(t)))
+    return ZResult(merged, t, ex.cause, ex.tval, AND(AND(ex.halted, NOT(t)), NOT(ex.exited)), ex.exited, ex.exit_kind)
 
 
 def eval_pure(spec, state: ZState, pure, params: dict):

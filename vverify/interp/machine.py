@@ -46,7 +46,7 @@ class MachineState:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How an instruction ended: ``kind`` is ``"ok"``, ``"trap"`` or ``"halt"``."""
+    """How an instruction ended: ``kind`` is ``"ok"``, ``"trap"``, ``"halt"``, ``"hypercall"`` or ``"vmexit"``."""
 
     kind: str
     cause: str | None = None
@@ -55,6 +55,11 @@ class Outcome:
     @property
     def trapped(self) -> bool:
         return self.kind == "trap"
+
+    @property
+    def stopped(self) -> bool:
+        """Control did not stay with the guest: a trap, or an exit to the hypervisor."""
+        return self.kind == "trap" or self.kind in ir.EXIT_KINDS
 
 
 def initial_state(spec) -> MachineState:
@@ -75,6 +80,13 @@ class _Trap(Exception):
 
 class _Halt(Exception):
     pass
+
+
+class _Leave(Exception):
+    """``hypercall(n)`` / ``vmexit(reason)``: control leaves the guest."""
+
+    def __init__(self, kind, code):
+        self.kind, self.code = kind, code
 
 
 class _Eval:
@@ -127,6 +139,8 @@ class _Eval:
             raise _Trap(st.cause, self.expr(st.tval))
         elif t is ir.Halt:
             raise _Halt()
+        elif t is ir.Exit:
+            raise _Leave(st.kind, self.expr(st.code))
         else:  # pragma: no cover - the IR is closed
             raise TypeError(t)
 
@@ -240,6 +254,8 @@ def step(spec, state: MachineState, instruction: str, operands: dict):
         outcome = Outcome("halt")
     except _Trap as t:
         return take_trap(spec, state, t.cause, t.tval), Outcome("trap", t.cause, t.tval)
+    except _Leave as x:  # precise: nothing the instruction did remains, pc still points at it
+        return state, Outcome(x.kind, None, x.code)
     work.regs["pc"] = ev.next_pc
     return work, outcome
 
@@ -267,7 +283,7 @@ def eval_pure(spec, state: MachineState, pure, params: dict | None = None):
 class Exit:
     """Why :func:`run` returned (the same protocol as the emulation core)."""
 
-    reason: str  # halt | trap | budget | illegal
+    reason: str  # halt | trap | budget | illegal | double_fault | hypercall | vmexit
     cause: str | None = None
     tval: int = 0
     steps: int = 0
@@ -303,7 +319,8 @@ def decode(spec, word: int):
 class Step:
     """What one program step did (see :func:`step_once`)."""
 
-    kind: str  # ok | halt | trap (delivered to the guest) | exit (a trap left to the caller) | illegal | double_fault
+    kind: str  # ok | halt | trap (delivered to the guest) | exit (a trap left to the caller) | illegal
+    #            | double_fault | hypercall | vmexit (tval holds the number or reason)
     instruction: str | None = None
     operands: dict = field(default_factory=dict)
     cause: str | None = None
@@ -328,7 +345,7 @@ def step_once(spec, state: MachineState, trap_exits=frozenset()):
     s2, out = step(spec, state, d[0], d[1])
     if out.kind == "trap":
         return _deliver(spec, state, d[0], d[1], out.cause, out.tval, trap_exits, s2)
-    return s2, Step(out.kind, d[0], d[1])
+    return s2, Step(out.kind, d[0], d[1], tval=out.tval)
 
 
 def _deliver(spec, state, instr, ops, cause, tval, trap_exits, taken=None):
@@ -360,4 +377,6 @@ def run(spec, state: MachineState, budget: int, trap_exits=frozenset()):
             return s, Exit("double_fault", st.cause, st.tval, n)
         if st.kind == "halt":
             return s, Exit("halt", None, 0, n + 1)
+        if st.kind in ir.EXIT_KINDS:
+            return s, Exit(st.kind, None, st.tval, n)
     return s, Exit("budget", None, 0, budget)

@@ -201,7 +201,24 @@ class Halt:
     line: int = 0
 
 
-Stmt = Union[SetLocal, SetReg, SetFile, Load, Store, If, Trap, Halt]
+EXIT_KINDS = ("hypercall", "vmexit")
+
+
+@dataclass(frozen=True)
+class Exit:
+    """Leave the guest for the hypervisor: ``hypercall(n)`` or ``vmexit(reason)``.
+
+    Precise, like a trap: the instruction's effects are discarded and pc
+    still points at it; but no trap entry runs: control goes to whoever runs
+    the machine (a VMM), with ``code`` as the hypercall number or exit reason.
+    """
+
+    kind: str
+    code: Expr
+    line: int = 0
+
+
+Stmt = Union[SetLocal, SetReg, SetFile, Load, Store, If, Trap, Halt, Exit]
 
 
 def walk_exprs(stmts):
@@ -249,6 +266,8 @@ def stmt_exprs(s):
         return (s.cond,)
     if isinstance(s, Trap):
         return (s.tval,)
+    if isinstance(s, Exit):
+        return (s.code,)
     return ()
 
 

@@ -361,7 +361,7 @@ class _Loader:
         epath, eline, flat = self.text_where(("traps", "entry"))
         entry = semantics.compile_body(ns, traps["entry"], epath, "trap entry", eline,
                                        {"cause": code_width, "tval": tval_width}, flat)
-        bad = [s for s in ir.walk_stmts(entry) if isinstance(s, (ir.Trap, ir.Halt))]
+        bad = [s for s in ir.walk_stmts(entry) if isinstance(s, (ir.Trap, ir.Halt, ir.Exit))]
         if bad:
             # the trap's own line when it is written in the entry (not in a helper it calls)
             eend = eline + traps["entry"].count("\n")

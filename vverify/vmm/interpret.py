@@ -25,7 +25,7 @@ def interpret(vmm, budget: int, until_user: bool, stop_on=frozenset()) -> GuestE
         if until_user and guest_mode_is_user(vmm.spec, st.regs["mode"]):
             break
         nxt, step = step_once(vmm.spec, st)
-        if step.kind in ("illegal", "double_fault"):
+        if step.kind in ("illegal", "double_fault", "hypercall", "vmexit"):
             reason = step.kind
             break
         if step.kind == "trap" and step.cause in stop_on:

@@ -47,8 +47,8 @@ class TrapAndEmulate(VMM):
         self.counters.exits[ex.reason] += 1
         if ex.reason == "budget":
             return ex.steps, None, False
-        if ex.reason == "halt":
-            return ex.steps, GuestExit("halt", 0), True
+        if ex.reason in ("halt", "hypercall", "vmexit"):  # no hypervisor service here: the run ends
+            return ex.steps, GuestExit(ex.reason, 0), True
         if ex.reason == "trap":
             self.counters.traps[ex.cause] += 1
         done = self.emulate()  # the dispatcher: the instruction at pc, on the virtual state
@@ -60,6 +60,8 @@ class TrapAndEmulate(VMM):
         st, step = step_once(self.spec, before)
         if step.kind == "illegal":
             return GuestExit("illegal", 0)
+        if step.kind in ("hypercall", "vmexit"):
+            return GuestExit(step.kind, 0)
         if step.kind == "double_fault":
             return GuestExit("double_fault", 0)
         if step.kind == "trap" and step.cause in getattr(self, "stop_on", ()):
