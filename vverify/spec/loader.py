@@ -433,7 +433,6 @@ class _Loader:
             instruction_claims=instruction_claims, references=dict(d.get("references", {})), namespace=ns,
             fetch=fetch,
         )
-        spec.ilen_units = min(i.units for i in instructions.values())
         return spec
 
     def _virtualization(self, ns, registers, memory, modes):
@@ -500,7 +499,6 @@ class _Loader:
                 var = instructions[base].variants
                 if var is None:
                     raise SpecError(src.path, src.loc.line(kp), f"claim {name!r}", f"instruction '{base}' has no variants")
-                from .model import OperandDecl  # noqa: F401  (documentation aid)
                 enum = self.data["operands"][var]["enum"]
                 if member != "other" and member not in enums[enum]:
                     raise SpecError(src.path, src.loc.line(kp), f"claim {name!r}", f"'{member}' is not a member of enumeration '{enum}'")

@@ -166,8 +166,6 @@ class Spec:
     references: dict
     namespace: object = None
     fetch: str | None = None
-    ilen_units: int = 1
-    line_of: dict = field(default_factory=dict)  # misc key -> (path, line)
 
     def __repr__(self):
         return f"<Spec {self.name} from {self.path}>"

@@ -553,11 +553,9 @@ class Compiler:
                 ret_name = self._new_local(f"{h.name}.ret.", h.returns)
             self.ret = (ret_name, h.returns) if ret_name else None
             body = _normalize_returns(h.body, self)
-            exits = self._block(body)
+            self._block(body)
             if ret_name is not None and ret_name not in self.defined:
                 self._fail(h.node, f"helper '{h.name}' does not return a value on every path")
-            if ret_name is None and not exits and False:
-                pass
             produced = self.out
             effects = any(isinstance(s, _EFFECTS) for s in ir.walk_stmts(produced))
         finally:
