@@ -62,6 +62,10 @@ class Layout:
         self.files = list(spec.files)
         self.instr_index = {name: i for i, name in enumerate(spec.instructions)}
         self.max_fields = max([len(i.operands) for i in spec.instructions.values()] + [1])
+        # DECF is flat: row r (the instruction starting at memory unit r) is DECF[r << row_shift ...],
+        # a power-of-two width so the row address is a shift, not a multiply by a run-time stride
+        self.row_shift = (self.max_fields).bit_length()
+        self.row_width = 1 << self.row_shift
         for r in spec.registers.values():
             if r.width > 64:
                 raise CoreUnsupported(f"register '{r.name}' is {r.width} bits; the core handles at most 64")
@@ -162,7 +166,10 @@ class _Emitter:
             return self.local(x.name, x.width)
         if t is ir.FileRead:
             f = self.spec.files[x.file]
-            return f"R[U({self.g.layout.file_offset[x.file]}) + ({self.e(x.index)} & U({mask(f.index_width)}))]"
+            # no mask needed: every IR value is already below 2**width (each operation masks its
+            # result, decoded fields are masked to their width), and an index has the file's index
+            # width; tests/core/test_wild_guests.py checks the bounds with numpy's own checks
+            return f"R[U({self.g.layout.file_offset[x.file]}) + {self.e(x.index)}]"
         if t is ir.Unary:
             a = self.e(x.a)
             if x.op == "lnot":
@@ -246,7 +253,7 @@ class _Emitter:
             k = self.file_sites
             self.file_sites += 1
             idx = f"{self.prefix}fi{k}"
-            out = [f"{p}{idx} = U({self.g.layout.file_offset[s.file]}) + ({self.e(s.index)} & U({mask(f.index_width)}))"]
+            out = [f"{p}{idx} = U({self.g.layout.file_offset[s.file]}) + {self.e(s.index)}"]
             cond = " and ".join(f"{idx} != U({self.g.layout.file_offset[s.file] + h})" for h in f.hardwired) or "True"
             out.append(f"{p}if {cond}:")
             if self.journal:
@@ -331,10 +338,10 @@ class _Emitter:
         for d in range(-(maxlen - 1), units):
             a = f"({addr} + U({d}))" if d > 0 else (f"({addr} - U({-d}))" if d < 0 else addr)
             if self.g.layout.full_memory:
-                out.append(f"{p}DECF[{a} & U({mask(m.address)}), 0] = U(0)")
+                out.append(f"{p}DECF[({a} & U({mask(m.address)})) << U({self.g.layout.row_shift})] = U(0)")
             else:
                 out.append(f"{p}if {a} < U({m.size}):")
-                out.append(f"{p}    DECF[{a}, 0] = U(0)")
+                out.append(f"{p}    DECF[{a} << U({self.g.layout.row_shift})] = U(0)")
         return out
 
 
@@ -435,7 +442,7 @@ class Generator:
         w("")
         w("Do not edit: regenerate from the spec.  R holds the registers, the register")
         w("files, the status slots and the cause codes (see Layout); MEM the guest")
-        w("memory; DECF the pre-decoded code cache (column 0: 0 = not decoded,")
+        w("memory; DECF the pre-decoded code cache, one row per memory unit (word 0: 0 = not decoded,")
         w(f"k + 1 = instruction k, {ILLEGAL_TAG} = undecodable; then the operands).")
         w('"""')
         w("import numpy as np")
@@ -455,8 +462,8 @@ class Generator:
         w("")
         w("")
         w(deco)
-        w("def decode(word, DECF, slot):")
-        w('    """Tag of the instruction ``word`` encodes (operands go to DECF[slot, 1:])."""')
+        w("def decode(word, DECF, row):")
+        w('    """Tag of the instruction ``word`` encodes (operands go to DECF[row + 1 ...])."""')
         layouts: dict = {}  # field placement -> layout number; encodings of one format share it
         keys = []
         for name, instr in spec.instructions.items():
@@ -476,7 +483,7 @@ class Generator:
                 w("        pass")
             for j, pieces in enumerate(key):
                 parts = [f"(((word >> U({pos})) & U({mask(nb)})) << U({lo}))" for pos, nb, lo in pieces]
-                w(f"        DECF[slot, {j + 1}] = {' | '.join(parts)}")
+                w(f"        DECF[row + U({j + 1})] = {' | '.join(parts)}")
         w("    return tag")
         w("")
         w("")
@@ -525,10 +532,12 @@ class Generator:
         w(f"    trap_exits = R[{st + ST_TRAP_EXITS}]")
         w("    steps = U(0)")
         w(f"    reason = {R_BUDGET}")
+        pci = lay.reg_index["pc"]
+        # pc lives in a local for the whole run and goes back to R only on the way out: a store
+        # and reload of R[pc] per instruction would sit on the loop's critical path
+        w(f"    pc = R[{pci}]")
         w("    while steps < budget:")
         I = "        "
-        pci = lay.reg_index["pc"]
-        w(f"{I}pc = R[{pci}]")
         w(f"{I}next_pc = pc")
         w(f"{I}exc = -1")
         w(f"{I}tval = U(0)")
@@ -550,7 +559,8 @@ class Generator:
         w(f"{I}if exc < 0:")
         J = I + "    "
         w(f"{J}slot = {'fa' if not lay.full_memory else f'(fa & U({mask(m.address)}))'}")
-        w(f"{J}tag = DECF[slot, 0]")
+        w(f"{J}row = slot << U({lay.row_shift})")
+        w(f"{J}tag = DECF[row]")
         parts = []
         for k in range(maxlen):
             idx = f"(slot + U({k}))" if k else "slot"
@@ -558,8 +568,8 @@ class Generator:
                 idx = f"({idx} & U({mask(m.address)}))"
             parts.append(f"(U(MEM[{idx}]) << U({k * m.unit}))" if k else f"U(MEM[{idx}])")
         w(f"{J}if tag == U(0):")
-        w(f"{J}    tag = decode({' | '.join(parts)}, DECF, slot)")
-        w(f"{J}    DECF[slot, 0] = tag")
+        w(f"{J}    tag = decode({' | '.join(parts)}, DECF, row)")
+        w(f"{J}    DECF[row] = tag")
         w(f"{J}if tag == U({ILLEGAL_TAG}):")
         w(f"{J}    R[{st + ST_TVAL}] = {' | '.join(parts)}")
         w(f"{J}    reason = {R_ILLEGAL}")
@@ -567,13 +577,13 @@ class Generator:
         for k, (name, instr) in enumerate(spec.instructions.items()):
             w(f"{J}{'if' if k == 0 else 'elif'} tag == U({k + 1}):  # {name}")
             if not self.inline.get(k):
-                args = "".join(f", DECF[slot, {j + 1}]" for j in range(len(instr.operands)))
+                args = "".join(f", DECF[row + U({j + 1})]" for j in range(len(instr.operands)))
                 w(f"{J}    exc, tval, next_pc, halted = i{k}_{name}(R, MEM, DECF, pc{args})")
                 continue
             K = J + "    "
             ops = {op: f"i{k}o{j}" for j, op in enumerate(instr.operands)}
             for j, var in enumerate(ops.values()):
-                w(f"{K}{var} = DECF[slot, {j + 1}]")
+                w(f"{K}{var} = DECF[row + U({j + 1})]")
             w(f"{K}next_pc = {_Emitter.m(f'(pc + U({instr.units}))', spec.pc_width)}")
             em = _Emitter(self, f"i{k}v", ops, "break").prepare(instr.body)
             em.journal = _needs_journal(instr.body, lay.full_memory)
@@ -601,11 +611,12 @@ class Generator:
         w(f"{I}    if not ok:  # the trap entry itself faulted")
         w(f"{I}        reason = {R_DOUBLE_FAULT}")
         w(f"{I}        break")
-        w(f"{I}R[{pci}] = next_pc")
+        w(f"{I}pc = next_pc")
         w(f"{I}steps += U(1)")
         w(f"{I}if halted:")
         w(f"{I}    reason = {R_HALT}")
         w(f"{I}    break")
+        w(f"    R[{pci}] = pc")
         w(f"    R[{st + ST_STEPS}] = steps")
         w(f"    R[{st + ST_TOTAL}] += steps")
         w(f"    R[{st + ST_REASON}] = U(reason)")

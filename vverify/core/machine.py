@@ -116,7 +116,7 @@ class Core:
         causes = sorted(spec.causes.values(), key=lambda c: c.index)
         self.R[lay.cc_base:lay.cc_base + len(causes)] = [c.code for c in causes]
         self.MEM = np.zeros(m.size, dtype=np.dtype(codegen.mem_dtype(m.unit)))
-        self.DECF = np.zeros((m.size, 1 + lay.max_fields), dtype=np.uint64)
+        self.DECF = np.zeros(m.size << lay.row_shift, dtype=np.uint64)
         self._cause_names = [c.name for c in causes]
         if len(self._cause_names) > 63:
             raise codegen.CoreUnsupported("more than 63 trap causes")
@@ -185,7 +185,12 @@ class Core:
         return self.MEM[addr:addr + n].copy()
 
     def flush_code_cache(self):
-        self.DECF[:, 0] = 0
+        self.DECF[::self.layout.row_width] = 0
+
+    def invalidate(self, lo: int, hi: int):
+        """Forget the pre-decoded instructions starting at memory units lo..hi-1."""
+        w = self.layout.row_width
+        self.DECF[max(lo, 0) * w:hi * w:w] = 0
 
     def load_state(self, s):
         """Set this core's state from an interpreter :class:`~vverify.interp.MachineState`."""

@@ -35,7 +35,7 @@ def signature(module, name: str, mem_dtype: str):
     u64 = T.uint64
     R = T.Array(u64, 1, "C")
     MEM = T.Array(getattr(T, mem_dtype), 1, "C")
-    DECF = T.Array(u64, 2, "C")
+    DECF = T.Array(u64, 1, "C")
     if name == "decode":
         return (u64, DECF, u64)
     nargs = getattr(module, name).py_func.__code__.co_argcount

@@ -189,8 +189,7 @@ class PlacedGuest:
             for a, v in st.mem.items():
                 ra = (a + self.offset) & self.amask
                 c.MEM[ra] = v
-                lo = max(0, ra - n_units + 1)
-                c.DECF[lo:ra + 1, 0] = 0  # pre-decoded instructions covering it are stale
+                c.invalidate(ra - n_units + 1, ra + 1)  # pre-decoded instructions covering it are stale
         self.write_registers(st.regs)
         self.place()
 
