@@ -11,7 +11,6 @@ longer run, e.g. ``VVERIFY_UNICORN_EXAMPLES=5000 pytest tests/core/test_unicorn_
 
 import os
 
-import pytest
 import unicorn  # a declared test dependency: the oracle must never be skipped
 from hypothesis import given, settings, strategies as st
 from unicorn import riscv_const as rc

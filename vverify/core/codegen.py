@@ -165,7 +165,6 @@ class _Emitter:
                 return self.e(self.alias[x.name])
             return self.local(x.name, x.width)
         if t is ir.FileRead:
-            f = self.spec.files[x.file]
             # no mask needed: every IR value is already below 2**width (each operation masks its
             # result, decoded fields are masked to their width), and an index has the file's index
             # width; tests/core/test_wild_guests.py checks the bounds with numpy's own checks

@@ -181,7 +181,7 @@ class PlacedGuest:
 
     def commit(self, st: MachineState):
         """Write an emulated guest state back: registers, files, and the memory it wrote."""
-        c, m = self.core, self.spec.memory
+        c = self.core
         for n, f in self.spec.files.items():
             c.F[n][:f.count] = np.asarray(st.files[n], dtype=np.uint64)
         if st.mem:
@@ -199,7 +199,7 @@ class PlacedGuest:
     def snapshot(self) -> MachineState:
         """The guest's whole state with its memory made explicit (for comparisons)."""
         st = self.view()
-        c, m = self.core, self.spec.memory
+        c = self.core
         guest_mem = np.roll(c.MEM, -self.offset) if self.offset else c.MEM
         vals, counts = np.unique(guest_mem, return_counts=True)
         default = int(vals[np.argmax(counts)])
