@@ -74,7 +74,7 @@ class VMM:
         self.spec = spec
         self.counters = Counters()
         self.trace: list = []
-        self.halted = False
+        self.stop_on = frozenset()  # set by run(); traps that end the run instead of reaching the guest
         self.params = dict(params if params is not None else default_params(spec))
 
     # the interface

@@ -24,7 +24,6 @@ class TrapAndEmulate(VMM):
     def __init__(self, spec, guest, params=None, core: Core | None = None):
         super().__init__(spec, guest, params)
         self.g = PlacedGuest(spec, guest, self.params, core)
-        self.all_traps = self.g.core.trap_mask("all")
 
     def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
         self.stop_on = stop_on
@@ -64,7 +63,7 @@ class TrapAndEmulate(VMM):
             return GuestExit(step.kind, 0)
         if step.kind == "double_fault":
             return GuestExit("double_fault", 0)
-        if step.kind == "trap" and step.cause in getattr(self, "stop_on", ()):
+        if step.kind == "trap" and step.cause in self.stop_on:
             return GuestExit("stop", 0, cause=step.cause)
         self.counters.emulated += 1
         if step.kind == "trap":
