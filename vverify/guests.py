@@ -70,6 +70,8 @@ GUESTS = {
     "pg74": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}"),
     # pg74 plus rdbase: the same stub
     "pg74_rdbase": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}"),
+    # pg74 with hardware assist: the same ISA as the guest sees it
+    "pg74_vt": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}"),
     "pdp10": GuestTarget("pdp10", 1, _HALT_INSTRUCTION, "muuo 7, 0, {n}(0)", "jrst {label}(0)"),
     # no halt instruction: the kernel executes ecall in M-mode, a cause U-mode cannot raise
     "riscv32": GuestTarget("riscv32", 4, HaltConvention(frozenset({"ecall_from_m"}), "trap", "ecall_from_m"),

@@ -21,6 +21,16 @@ def test_prediction_and_observation_agree(spec_name, technique):
         assert c.culprit_flagged
 
 
+def test_structural_requirements_make_a_cell_not_applicable():
+    """Hardware assist needs the spec's extension; software techniques need a software map."""
+    vt, plain = report_of("pg74_vt"), report_of("pg74")
+    na = cell(load("pg74"), plain, "hardware-assisted", examples=5, seed=0)
+    assert (na.predicted, na.observed, na.examples) == ("n/a", "not run", 0)
+    assert "hardware-assist extension" in na.why
+    assert cell(load("pg74_vt"), vt, "trap-and-emulate", examples=5, seed=0).predicted == "n/a"
+    assert cell(load("pg74_vt"), vt, "hardware-assisted", examples=5, seed=0).predicted == "equivalent"
+
+
 def test_pdp10_trap_and_emulate_counterexample_involves_jrst1():
     spec = load("pdp10")
     report = report_of(spec)

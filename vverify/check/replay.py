@@ -35,9 +35,10 @@ def data_diff(spec, a: MachineState, b: MachineState, skip=()) -> list:
     return out
 
 
-def control_diff(spec, a: MachineState, b: MachineState) -> list:
+def control_diff(spec, a: MachineState, b: MachineState, only=None) -> list:
     return [n for n, r in spec.registers.items()
-            if r.control_mask and (a.regs[n] & r.control_mask) != (b.regs[n] & r.control_mask)]
+            if r.control_mask and (only is None or n in only)
+            and (a.regs[n] & r.control_mask) != (b.regs[n] & r.control_mask)]
 
 
 def _outcome(o) -> str:
@@ -89,12 +90,16 @@ def replay(spec, instruction: str, w) -> list:
         p0, off = place(spec, g, w.params, mode)
         p, op = step(spec, p0, instruction, ops)
         _expect([_outcome(o), _outcome(op)] == w.outcomes, f"placement: outcomes {_outcome(o)}, {_outcome(op)} vs solver {w.outcomes}")
-        _expect(not op.stopped, "placement: the placed run traps or exits in the interpreter")
+        hw = spec.virtualization.hardware_assist  # guest traps stay in the guest: only an exit reaches the VMM
+        _expect(not (op.exited if hw else op.stopped), "placement: the placed run reaches the VMM in the interpreter")
         back = shift_memory(spec, p, -off) if off else p
-        diff = data_diff(spec, n, back) + [f"{k} (control)" for k in control_diff(spec, n, g)]
+        held = set(spec.virtualization.guest_held(spec.registers))
+        owned = [k for k in spec.registers if k not in held]
+        diff = (data_diff(spec, n, back) + [f"{k} (control)" for k in control_diff(spec, n, g, owned)]
+                + [f"{k} (guest copy)" for k in control_diff(spec, n, back, held)])
         if (o.kind == "halt") != (op.kind == "halt"):
             diff.append("halted")
-        if o.trapped:
+        if (o.trapped != op.trapped or (o.trapped and o.cause != op.cause)) if hw else o.trapped:
             diff.append("trap")
         if o.stopped and not o.trapped:
             diff.append("exit")

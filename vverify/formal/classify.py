@@ -152,10 +152,10 @@ def data_diffs(spec, a: ZState, b: ZState, skip=()) -> dict:
     return out
 
 
-def control_diffs(spec, a: ZState, b: ZState) -> dict:
+def control_diffs(spec, a: ZState, b: ZState, only=None) -> dict:
     out = {}
     for n, r in spec.registers.items():
-        if r.control_mask:
+        if r.control_mask and (only is None or n in only):
             va, vb = a.regs[n], b.regs[n]
             if known(va) and known(vb):
                 out[n] = (va & r.control_mask) != (vb & r.control_mask)
@@ -381,16 +381,34 @@ class UnitClassifier:
         n = self.run(("native", mode), g)
         p = sx.step(self.spec, p0, self.instr, self.ops)
         diffs = data_diffs(self.spec, n.state, p.state)
-        diffs.update({f"{k} (control)": v for k, v in control_diffs(self.spec, n.state, g).items()})
+        # The VMM's control state must be left as it was (it never saw the
+        # instruction); under hardware assist the guest's own copies live in
+        # the real machine and must match the native run instead.
+        held = set(self.vmap.guest_held(self.spec.registers))
+        owned = [k for k in self.spec.registers if k not in held]
+        diffs.update({f"{k} (control)": v for k, v in control_diffs(self.spec, n.state, g, owned).items()})
+        diffs.update({f"{k} (guest copy)": v for k, v in control_diffs(self.spec, n.state, p.state, held).items()})
         halted = _ne_bool(n.halted, p.halted)
-        differ = OR(OR(_any(diffs.values()), halted), n.stopped)
-        cons = valid + self.assume(g, th) + [NOT(p.stopped), differ]
+        if self.vmap.hardware_assist:
+            # Non-root operation delivers the guest's traps to the guest's own
+            # handler: only an exit gives the VMM control, and a trap must be
+            # the same trap, its entry seen the same way, as on bare metal.
+            w = max(1, (len(self.spec.causes) - 1).bit_length())
+            trap_differs = OR(_ne_bool(n.trapped, p.trapped),
+                              AND(n.trapped, sx.const(n.cause, w) != sx.const(p.cause, w)))
+            differ = OR(OR(_any(diffs.values()), halted), OR(trap_differs, n.exited))
+            to_vmm = p.exited
+        else:
+            trap_differs = n.trapped  # the placed run does not trap: the guest's trap is lost
+            differ = OR(OR(_any(diffs.values()), halted), n.stopped)
+            to_vmm = p.stopped
+        cons = valid + self.assume(g, th) + [NOT(to_vmm), differ]
 
         def decode(m):
             fields = self.diffs_in(m, diffs)
             if _val(m, halted):
                 fields.append("halted")
-            if _val(m, n.trapped):
+            if _val(m, trap_differs):
                 fields.append("trap")
             if _val(m, n.exited):
                 fields.append("exit")

@@ -1,15 +1,22 @@
 """The verdict matrix: for every spec and technique, what z3 predicts and what fuzzing observes.
 
-Predictions come from the theorems, as decided for the spec:
+Predictions come from the spec's derived verdicts:
 
 * trap-and-emulate is correct when Theorem 1 holds;
 * the hybrid VMM is correct when Theorem 3 holds;
 * full interpretation and binary translation (translating what the
-  classifier flags) are correct on any ISA with a virtualization map.
+  classifier flags) are correct on any ISA with a software virtualization
+  map, and so is paravirtualization (rewriting what the classifier flags)
+  where the spec declares a paravirtual interface;
+* hardware assist is correct when the spec's extension makes every
+  instruction safe under its map (it exits, or it acts on guest copies).
 
 A theorem that fails predicts a divergence (it is a sufficient condition,
-but the culprits it names are instructions a guest can run).  The matrix
-records both, whether they agree, and whether the culprit of every
+but the culprits it names are instructions a guest can run).  A technique
+whose structural requirements the spec does not meet (no hardware-assist
+extension, no paravirtual interface) is recorded as not applicable, with
+the reason, rather than run.  The matrix records predictions and
+observations, whether they agree, and whether the culprit of every
 divergence is an instruction the classifier flagged.
 """
 
@@ -18,10 +25,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from ..vmm import translation_set
+from ..vmm import TECHNIQUES as VMMS
+from ..vmm import requirements_unmet, translation_set
 from .search import search
 
-TECHNIQUES = ("trap-and-emulate", "hybrid", "interpretation", "binary-translation")
+TECHNIQUES = tuple(t for t in VMMS if t != "native")
 THEOREM = {"trap-and-emulate": "theorem1", "hybrid": "theorem3"}
 
 
@@ -29,9 +37,9 @@ THEOREM = {"trap-and-emulate": "theorem1", "hybrid": "theorem3"}
 class Cell:
     spec: str
     technique: str
-    predicted: str  # equivalent | diverges | unknown
+    predicted: str  # equivalent | diverges | unknown | n/a
     why: str
-    observed: str  # equivalent | diverges
+    observed: str  # equivalent | diverges | not run
     agree: bool
     examples: int
     seconds: float
@@ -44,6 +52,15 @@ class Cell:
 
 def predict(report, technique: str) -> tuple:
     t = THEOREM.get(technique)
+    if technique == "hardware-assisted":
+        props = [(u.id, u.props["safe_supervisor"], u.props["safe_user"]) for u in report.units]
+        unsafe = [uid for uid, s, us in props if "no" in (s, us)]
+        undecided = [uid for uid, s, us in props if "unknown" in (s, us)]
+        if unsafe:
+            return "diverges", f"unsafe under the extension's map: {', '.join(unsafe)}"
+        if undecided:
+            return "unknown", f"safety undecided for {', '.join(undecided)}"
+        return "equivalent", "every instruction exits or acts on guest copies under the extension's map"
     if t is None:
         return "equivalent", "correct on any ISA with a virtualization map"
     tv = report.theorems[t]
@@ -53,6 +70,11 @@ def predict(report, technique: str) -> tuple:
     if tv.status == "no":
         return "diverges", f"{name} fails ({', '.join(tv.violators)})"
     return "unknown", f"{name} undecided"
+
+
+def not_applicable(report, technique: str) -> list:
+    """What the spec lacks that the technique needs by construction (theorems aside: those are predictions)."""
+    return requirements_unmet(VMMS[technique], report, theorems=False)
 
 
 def flagged(report, uid: str, mode: str) -> bool:
@@ -65,6 +87,9 @@ def flagged(report, uid: str, mode: str) -> bool:
 
 
 def cell(spec, report, technique: str, examples: int, seed: int) -> Cell:
+    lacking = not_applicable(report, technique)
+    if lacking:
+        return Cell(spec.name, technique, "n/a", "; ".join(lacking), "not run", True, 0, 0.0, 0.0, differences=[])
     pred, why = predict(report, technique)
     r = search(spec, technique, examples=examples, seed=seed, report=report, translate=translation_set(report))
     observed = "diverges" if r.diverged else "equivalent"
@@ -101,6 +126,9 @@ def to_markdown(cells, examples: int, seed: int, command: str) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for c in cells:
         cul = f"{c.culprit} ({'yes' if c.culprit_flagged else 'NO'})" if c.culprit else ""
+        if c.predicted == "n/a":
+            lines.append(f"| {c.spec} | {c.technique} | n/a: {c.why} | not run | — | | | |")
+            continue
         lines.append(f"| {c.spec} | {c.technique} | {c.predicted}: {c.why} | {c.observed} | "
                      f"{'yes' if c.agree else '**NO**'} | {cul} | {c.examples} | {c.direct_fraction:.0%} |")
     lines += ["", "`direct` is the share of guest instructions that ran directly on the core rather than through "

@@ -57,6 +57,10 @@ class Outcome:
         return self.kind == "trap"
 
     @property
+    def exited(self) -> bool:
+        return self.kind in ir.EXIT_KINDS
+
+    @property
     def stopped(self) -> bool:
         """Control did not stay with the guest: a trap, or an exit to the hypervisor."""
         return self.kind == "trap" or self.kind in ir.EXIT_KINDS

@@ -153,6 +153,8 @@ class _Loader:
         for src in reversed(self.sources):
             d = dict(src.data)
             d.pop("claims", None)  # claims are never inherited: each spec states its own
+            if d.get("virtualization", {}).get("inherit") is False:
+                data.pop("virtualization", None)  # a map is one VMM design: replace it whole
             data = _merge(data, d)
         data["isa"] = dict(data.get("isa", {}))
         data["isa"]["name"] = self.sources[0].data["isa"]["name"]
@@ -457,7 +459,8 @@ class _Loader:
             pre, e = semantics.compile_expr(ns, text, path, f"virtualization {'.'.join(key)}", line, params, width)
             return PureExpr(pre, e, text, line)
 
-        vm = VirtualizationMap(vmodes, params, summary=v.get("summary", ""), line=self.where(kp)[1])
+        vm = VirtualizationMap(vmodes, params, summary=v.get("summary", ""), line=self.where(kp)[1],
+                               hardware_assist=bool(v.get("hardware_assist", False)))
         if "memory_offset" in v:
             if memory is None:
                 self.fail(kp + ("memory_offset",), where, "memory_offset needs a declared memory")

@@ -114,6 +114,20 @@ class VirtualizationMap:
     shadow: dict = field(default_factory=dict)  # register -> PureExpr
     summary: str = ""
     line: int = 0
+    # Guests keep their own privilege (non-root operation).  The VMM owns only
+    # the registers it relocates or shadows; every other control register is
+    # the guest's own copy, held live in the real machine.
+    hardware_assist: bool = False
+
+    def guest_held(self, registers) -> list:
+        """Control registers the guest holds itself under this map (hardware assist only)."""
+        if not self.hardware_assist:
+            return []
+        owned = set(self.relocate) | set(self.shadow)
+        held = [n for n, r in registers.items() if r.control_mask and n not in owned and n != "mode"]
+        if all(g == r for g, r in self.modes.items()):
+            held.append("mode")
+        return held
 
 
 @dataclass

@@ -7,21 +7,33 @@ Each technique states what it requires of the ISA (``VMM.requires``);
 from .base import Counters, GuestExit, PlacedGuest, VMM
 from ..spec.units import unit_id
 from .binary_translation import BinaryTranslation
+from .hardware import HardwareAssisted
 from .interpret import FullInterpretation, Hybrid
 from .native import Native
 from .trap_emulate import TrapAndEmulate
 
-TECHNIQUES = {cls.technique: cls for cls in (Native, TrapAndEmulate, Hybrid, FullInterpretation, BinaryTranslation)}
+TECHNIQUES = {cls.technique: cls for cls in (Native, TrapAndEmulate, Hybrid, FullInterpretation, BinaryTranslation,
+                                             HardwareAssisted)}
 
 
-def requirements_unmet(vmm_class, report) -> list:
-    """The requirements of ``vmm_class`` that the spec (its check ``report``) does not meet."""
+def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
+    """The requirements of ``vmm_class`` that the spec (its check ``report``) does not meet.
+
+    With ``theorems=False`` only the structural ones (a map of the right kind,
+    an extension, an interface): a failed theorem predicts a divergence the
+    fuzzer can show, a missing extension means there is nothing to run.
+    """
     out = []
     spec = report.spec
     for req in vmm_class.requires:
-        if req == "virtualization map" and spec.virtualization is None:
+        vm = spec.virtualization
+        if req == "virtualization map" and vm is None:
             out.append("the spec has no virtualization map")
-        elif req in ("theorem1", "theorem3") and report.theorems[req].status != "yes":
+        elif req == "virtualization map" and vm.hardware_assist:
+            out.append("its map runs guests in hardware non-root operation; this technique needs a map for software virtualization")
+        elif req == "hardware assist" and (vm is None or not vm.hardware_assist):
+            out.append("the spec has no hardware-assist extension (a map with hardware_assist = true, as in pg74_vt)")
+        elif theorems and req in ("theorem1", "theorem3") and report.theorems[req].status != "yes":
             t = report.theorems[req]
             why = f"violated by {', '.join(t.violators)}" if t.violators else t.status
             out.append(f"{req.replace('theorem', 'Theorem ')} does not hold ({why})")
@@ -29,7 +41,8 @@ def requirements_unmet(vmm_class, report) -> list:
 
 
 __all__ = ["Counters", "GuestExit", "PlacedGuest", "VMM", "TECHNIQUES", "requirements_unmet",
-           "Native", "TrapAndEmulate", "Hybrid", "FullInterpretation", "BinaryTranslation", "unit_id", "translation_set"]
+           "Native", "TrapAndEmulate", "Hybrid", "FullInterpretation", "BinaryTranslation", "HardwareAssisted",
+           "unit_id", "translation_set"]
 
 
 def translation_set(report) -> dict:

@@ -68,7 +68,7 @@ class VMM:
 
     technique = "?"
     summary = ""
-    requires: tuple = ()  # "theorem1", "theorem3", "virtualization map", "hypercall", "extension:NAME"
+    requires: tuple = ()  # "theorem1", "theorem3", "virtualization map", "hardware assist", "paravirtual interface"
 
     def __init__(self, spec, guest: MachineState, params: dict | None = None):
         self.spec = spec

@@ -1,0 +1,90 @@
+"""Hardware assist (vverify/vmm/hardware.py) on pg74's extension, specs/pg74_vt.toml.
+
+The classifier decides the extension's verdict from its semantics; the VMM
+then runs a guest in non-root operation, where system calls reach the
+guest's own handler without the VMM and only the selected events exit.
+"""
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import ROOT, load, report_of
+from vverify import guests as G
+from vverify.check.run import check_spec
+from vverify.fuzz import search
+from vverify.fuzz.equivalence import compare_views
+from vverify.fuzz.matrix import predict
+from vverify.spec.loader import load_spec
+from vverify.vmm import HardwareAssisted, Native, requirements_unmet
+
+PROGRAM = """
+user_main:
+        li    r0, 7
+        svc   1                 # putc 7
+        svc   2                 # yield
+        li    r0, 9
+        svc   1                 # putc 9
+        svc   0                 # exit
+"""
+
+
+def run_both(spec, text, budget=2000):
+    guest = G.boot_state(spec, G.build(spec, text))
+    native, hw = Native(spec, guest), HardwareAssisted(spec, guest)
+    a, b = native.run(budget), hw.run(budget)
+    return native, hw, a, b
+
+
+def test_every_instruction_is_safe_in_non_root_operation():
+    report = report_of("pg74_vt")
+    for u in report.units:
+        assert (u.props["safe_supervisor"], u.props["safe_user"]) == ("yes", "yes"), u.id
+    # the privileged PSW instructions stay privileged and control-sensitive: hardware
+    # assist does not change the classes, only where they run
+    lpsw = next(u for u in report.units if u.id == "lpsw")
+    assert lpsw.props["privileged"] == "yes" and lpsw.props["control_sensitive"] == "yes"
+    assert predict(report, "hardware-assisted")[0] == "equivalent"
+
+
+def test_the_guest_runs_in_non_root_operation_and_only_halt_exits():
+    spec = load("pg74_vt")
+    native, hw, a, b = run_both(spec, PROGRAM)
+    assert compare_views(spec, native, hw, a, b) == []
+    assert G.read_output(spec, hw.guest_memory()) == [7, 9]
+    c = hw.counters
+    assert c.reflected["svc"] == 4  # four system calls, delivered by the machine to the guest's handler
+    assert sum(c.traps.values()) == 0  # none of them reached the VMM
+    assert dict(c.exits) == {"vmexit:hlt": 1}  # HALT exiting: the kernel's final halt
+    assert c.emulated == 1 and c.direct == c.guest_instructions - 1
+    assert requirements_unmet(HardwareAssisted, report_of("pg74_vt")) == []
+    assert requirements_unmet(HardwareAssisted, report_of("pg74"))  # no extension: stated, not hidden
+
+
+def test_the_guest_keeps_its_own_control_state():
+    """lpsw runs in non-root operation on the guest's copies: the VMM reads them back."""
+    spec = load("pg74_vt")
+    native, hw, a, b = run_both(spec, PROGRAM, budget=12)  # stop inside the user program
+    assert compare_views(spec, native, hw, a, b) == []
+    regs, _ = hw.guest_registers()
+    assert spec.mode_name(regs["mode"]) == "u" and regs["l"] == 0x1000
+    assert (regs["vmx"], regs["hbase"]) == (0, 0)  # the VMM's registers stay out of the guest's view
+    real = hw.g.core
+    assert (real.reg("vmx"), real.reg("hbase")) == (1, hw.params["x"])
+
+
+def test_a_broken_extension_is_found_by_the_classifier_and_the_fuzzer(tmp_path: Path):
+    """Deliver traps in non-root operation without the nested relocation: the guest's
+    vector is then read from the host's storage.  z3 flags every trapping
+    instruction, and fuzzing shows the divergence it predicts."""
+    shutil.copy(ROOT / "specs" / "pg74.toml", tmp_path)
+    text = (ROOT / "specs" / "pg74_vt.toml").read_text()
+    broken = text.replace("store(nested(", "store((").replace("load(nested(", "load((")
+    assert broken != text
+    (tmp_path / "pg74_vt.toml").write_text(broken)
+    spec = load_spec(tmp_path / "pg74_vt.toml")
+    report = check_spec(spec, use_cache=False)
+    svc = next(u for u in report.units if u.id == "svc")
+    assert svc.props["safe_user"] == "no"
+    assert predict(report, "hardware-assisted")[0] == "diverges"
+    r = search(spec, "hardware-assisted", examples=30, seed=0, report=report)
+    assert r.diverged

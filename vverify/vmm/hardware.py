@@ -1,0 +1,79 @@
+"""Hardware-assisted virtualization: the guest runs in the ISA's non-root operation.
+
+The spec's hardware-assist extension (a map with ``hardware_assist = true``,
+such as ``specs/pg74_vt.toml``) gives the machine a non-root operation in
+which the guest keeps its own privilege and its own copies of the control
+state; the VMM owns only the registers the map relocates or shadows (the
+non-root controls: nested relocation, exit controls).  Guest code, kernel
+and user alike, runs directly, and guest traps go to the guest's own
+handler in hardware.  Control returns to the VMM only on a VM exit the exit
+controls select (``vmexit`` in the semantics).
+
+The dispatcher handles an exit as a trap-and-emulate VMM handles a trap: it
+runs the exiting instruction through the interpreter routines on the
+guest's view, where the VMM's registers read as the guest set them (the
+guest never entered non-root operation itself), so the instruction does
+what it would have done on bare metal.  That is what KVM does for an exit
+it does not hand to user space.
+"""
+
+from __future__ import annotations
+
+from ..core import Core
+from .base import GuestExit
+from .trap_emulate import TrapAndEmulate
+
+
+class HardwareAssisted(TrapAndEmulate):
+    technique = "hardware-assisted"
+    summary = "all guest code runs directly in non-root operation; only the selected events exit to the VMM"
+    requires = ("hardware assist",)
+
+    def __init__(self, spec, guest, params=None, core: Core | None = None):
+        super().__init__(spec, guest, params, core)
+        self._held = [(n, self.g.core.layout.reg_index[n]) for n in spec.virtualization.guest_held(spec.registers)]
+        self._reasons = _exit_reason_names(spec)
+
+    def sync(self):
+        """Read the guest's own control registers back from the machine (VT-x's VMCS guest-state area)."""
+        real = self.g.core.R
+        for n, i in self._held:
+            self.g.virtual[n] = int(real[i])
+
+    def direct(self, budget: int):
+        """Run in non-root operation until a VM exit (or the budget), then dispatch the exit."""
+        core, c = self.g.core, self.counters
+        steps = 0
+        while steps < budget:
+            # Traps exit to here only so the guest's trap sequence can be recorded
+            # for the equivalence check (native.py does the same); the trap is
+            # then delivered by the machine itself, as the hardware would.
+            ex = core.run(budget - steps, trap_exits="all")
+            steps += ex.steps
+            c.direct += ex.steps
+            if ex.reason == "trap":
+                self.sync()
+                if ex.cause in self.stop_on:
+                    return steps, GuestExit("stop", 0, cause=ex.cause), True
+                self.trace.append((ex.cause, core.reg("pc")))
+                c.reflected[ex.cause] += 1
+                ex = core.run(1, trap_exits=set(self.spec.causes) - {ex.cause})
+                steps += ex.steps
+                c.direct += ex.steps
+                if ex.reason == "budget":
+                    continue
+            self.sync()
+            if ex.reason == "budget":
+                return steps, None, False
+            c.exits[ex.reason if ex.reason != "vmexit" else f"vmexit:{self._reasons.get(ex.tval, ex.tval)}"] += 1
+            if ex.reason in ("halt", "hypercall", "illegal", "double_fault", "trap"):
+                return steps, GuestExit(ex.reason, 0, cause=ex.cause), True
+            done = self.emulate()  # the VM exit: the instruction at pc, on the guest's view
+            return steps + done.steps, (done if done.reason != "budget" else None), True
+        return steps, None, False
+
+
+def _exit_reason_names(spec) -> dict:
+    """Exit reason codes to names, from the spec's ``exit_reason`` enumeration if it has one."""
+    enum = spec.enums.get("exit_reason", {})
+    return {v: k for k, v in enum.items()}
