@@ -1,0 +1,127 @@
+"""Benchmark workloads: guest programs in each spec's own assembly, on the guest library.
+
+Every workload repeats one *operation* ``N`` times and then exits through
+the library's ``exit`` system call.  The assembly lives beside the boot
+stubs, in ``guests/<stub>/bench/``: ``workloads.toml`` names each
+workload's file (the user program, then the kernel code after the line
+``# ---- kernel_extra``) or says why the workload does not apply to that
+machine.  The iteration count reaches the program as the constant ``N``
+(``.equ N, n`` is put in front of both parts), so one source gives a
+program of any length, and ``N = 0`` gives the same program without its
+operations: the fixed cost of booting and exiting, which the measurements
+subtract.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import guests as G
+
+KERNEL_MARK = "# ---- kernel_extra"
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str  # identifier: CLI, file names, benchmark names
+    kind: str  # "nano" or "macro"
+    label: str  # how tables show it
+    operation: str  # what one iteration is
+    paper: str = ""  # the row of Adams & Agesen (2006) it corresponds to, if any
+
+
+WORKLOADS = {w.name: w for w in (
+    Workload("syscall", "nano", "syscall", "a system call from user mode and the return to it", "syscall"),
+    Workload("in", "nano", "in", "a device-register read in the guest kernel", "in"),
+    Workload("cr8wr", "nano", "cr8wr", "a privileged control-register write in the guest kernel", "cr8wr"),
+    Workload("callret", "nano", "call/ret", "a call of an empty function and its return, in the guest kernel",
+             "call/ret"),
+    Workload("divzero", "nano", "divzero", "an exception raised in user mode, handled by the guest kernel",
+             "divzero"),
+    Workload("pgfault", "nano", "pgfault", "a page fault handled by the guest kernel", "pgfault"),
+    Workload("ptemod", "nano", "ptemod", "a page-table entry modified by the guest kernel", "ptemod"),
+    Workload("compute", "macro", "compute", "one iteration of a loop of innocuous instructions"),
+    Workload("forkwait", "macro", "forkwait", "fork a child that exits at once, and wait for it (two context switches)"),
+    Workload("mixed", "macro", "mixed", "a short compute loop, then a system call doing privileged work"),
+)}
+
+NANO = tuple(n for n, w in WORKLOADS.items() if w.kind == "nano")
+MACRO = tuple(n for n, w in WORKLOADS.items() if w.kind == "macro")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A workload's assembly for one guest library, or why there is none."""
+
+    workload: str
+    stub: str
+    user: str = ""
+    kernel: str = ""
+    path: str = ""
+    note: str = ""
+    na: str = ""  # non-empty: the workload does not apply, and this says why
+
+    @property
+    def applicable(self) -> bool:
+        return not self.na
+
+
+def bench_dir(stub: str) -> Path:
+    return G.GUESTS_DIR / stub / "bench"
+
+
+def has_guest_library(spec_or_name) -> bool:
+    """Whether the spec has a boot stub in the guest library."""
+    name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
+    return name in G.GUESTS
+
+
+_index_cache: dict = {}
+
+
+def _index(stub: str) -> dict:
+    if stub not in _index_cache:
+        p = bench_dir(stub) / "workloads.toml"
+        _index_cache[stub] = tomllib.loads(p.read_text()) if p.is_file() else {}
+    return _index_cache[stub]
+
+
+def source(spec_or_name, workload: str) -> Source:
+    """The assembly of ``workload`` for a spec (by name or loaded), or the reason it does not apply."""
+    if workload not in WORKLOADS:
+        raise KeyError(f"no workload '{workload}' (have: {', '.join(WORKLOADS)})")
+    name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
+    if name not in G.GUESTS:
+        return Source(workload, "", na=f"no guest library boot stub for {name} (guests/{name}/boot.s)")
+    stub = G.GUESTS[name].stub
+    entry = _index(stub).get(workload)
+    if entry is None:
+        return Source(workload, stub, na=f"no {workload} workload written for the {stub} guest library yet "
+                                          f"(guests/{stub}/bench/workloads.toml)")
+    if "na" in entry:
+        return Source(workload, stub, na=entry["na"], note=entry.get("note", ""))
+    path = bench_dir(stub) / entry["file"]
+    text = path.read_text()
+    user, _, kernel = text.partition(KERNEL_MARK)
+    return Source(workload, stub, user, kernel, str(path), entry.get("note", ""))
+
+
+def build(spec, workload: str, n: int):
+    """The guest program of ``workload`` with ``N = n`` iterations (a :class:`vverify.guests.GuestProgram`)."""
+    src = source(spec, workload)
+    if not src.applicable:
+        raise ValueError(f"{workload} does not apply to {spec.name}: {src.na}")
+    head = f".equ N, {int(n)}\n"
+    kernel = head + src.kernel if src.kernel.strip() else ""
+    return G.build(spec, head + src.user, kernel, file=src.path)
+
+
+def max_iterations(spec) -> int:
+    """The largest ``N`` a workload can take: it must fit one word of the machine (pg74's are 16 bits)."""
+    return min((1 << min(spec.memory.unit * G.GUESTS[spec.name].word_units, 31)) - 1, 1 << 24)
+
+
+__all__ = ["MACRO", "NANO", "WORKLOADS", "Source", "Workload", "build", "has_guest_library", "max_iterations",
+           "source"]
