@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .fuzzing import add_parsers
 
     add_parsers(sub, _jobs)
+    from .benching import add_parsers as add_bench_parsers
+
+    add_bench_parsers(sub)
     return p
 
 
@@ -246,10 +249,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     out = sys.stdout
     try:
+        from .benching import cmd_bench, cmd_report
         from .fuzzing import cmd_fuzz, cmd_matrix
 
+        if args.command == "bench":
+            return cmd_bench(args, out, argv)
         return {"check": cmd_check, "explain": cmd_explain, "lint": cmd_lint, "new": cmd_new, "schema": cmd_schema,
-                "cache": cmd_cache, "fuzz": cmd_fuzz, "matrix": cmd_matrix}[args.command](args, out)
+                "cache": cmd_cache, "fuzz": cmd_fuzz, "matrix": cmd_matrix, "report": cmd_report}[args.command](args, out)
     except SpecError as e:
         print(f"vverify: {e.one_line()}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,62 @@
+"""Reports from saved JSON: REPORT.md and the PNG plots, with no re-run; pyperf reads the files."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vverify.bench import report, results
+
+DATA = Path(__file__).with_name("data") / "small.json"
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, report.write_report([DATA], out)
+
+
+def test_report_and_plots_are_written(written):
+    out, paths = written
+    names = {p.name for p in paths}
+    assert {"REPORT.md", "bench_overhead.png", "bench_events.png", "bench_cycles.png"} <= names
+    for p in paths:
+        if p.suffix == ".png":
+            assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 1000
+
+
+def test_report_contents(written):
+    out, _ = written
+    text = (out / "REPORT.md").read_text()
+    for heading in ("## Summary", "## This run", "## 1. Wall time per operation", "## 2. Where the time goes",
+                    "## 3. Events per operation", "## 4. Modeled cycles", "## 5. Published comparison",
+                    "### Why we differ", "## 6. The cost model", "## 7. Not measured"):
+        assert heading in text, heading
+    assert "vverify bench --fast" in text  # the command that produced it, and how to regenerate
+    assert "no I/O instructions" in text  # n/a cells carry their reason
+    assert "pg74 (HW: pg74_vt)" in text  # BT on the base spec beside hardware assist on its extension
+    assert "3,223" in text and "kvm-unit-tests" in text
+    assert "![Overhead per technique and workload](bench_overhead.png)" in text
+
+
+def test_results_round_trip():
+    res = results.load([DATA])
+    m = res.get("pg74", "trap-and-emulate", "syscall")
+    assert m is not None and m.per_op["traps.svc"] == 1 and m.median > 0
+    assert res.status("pg74", "native", "in")[0] == "n/a"
+    assert res.runs[0]["mode"] == "fast" and res.runs[0]["duration_s"] is not None
+
+
+def test_pyperf_reads_and_compares_the_files():
+    for cmd in (["show", str(DATA)], ["compare_to", str(DATA), str(DATA)]):
+        r = subprocess.run([sys.executable, "-m", "pyperf", *cmd], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+
+
+def test_report_command(tmp_path, capsys):
+    from vverify.cli.main import main
+
+    assert main(["report", str(DATA), "-d", str(tmp_path)]) == 0
+    assert (tmp_path / "REPORT.md").is_file() and (tmp_path / "bench_overhead.png").is_file()
+    assert "REPORT.md" in capsys.readouterr().out

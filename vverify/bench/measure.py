@@ -1,0 +1,232 @@
+"""Measuring one cell of the matrix: a spec, a technique and a workload.
+
+A cell is *not applicable* when the technique's requirements are not met by
+the spec (:func:`vverify.vmm.requirements_unmet`), when the spec has no
+guest library, or when the workload does not exist for its machine; the
+reason is kept and reported.  Otherwise :class:`CellRun` prepares it:
+
+1. it runs the workload with ``N = 0`` (boot and exit only) and with a few
+   operations, under the technique, checking that the guest exits cleanly
+   through the library's ``exit`` call; this gives the guest steps per
+   operation (hence a safe budget) and the baseline counters;
+2. it picks ``N`` so that one run takes about the target time (or takes
+   the ``N`` it is given, so that every process measures the same thing);
+3. it runs the workload once with ``N`` operations, untimed, for the
+   counters, which are exact and the same on every run.  The counts per
+   operation in the steady state are the difference between this run and
+   the pilot run, divided by the difference in operations: one-time work
+   such as translating the loop's blocks falls out.
+
+The timed function builds a fresh VMM for each loop (untimed) and times
+only ``vmm.run``: pyperf divides by the loops and by ``N`` (its
+``inner_loops``), so every value is wall time per guest operation.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from .. import guests as G
+from . import workloads as W
+from .costmodel import technique_kind
+
+PILOT_ITERATIONS = 8
+MIN_ITERATIONS = 2 * PILOT_ITERATIONS  # so that the steady state is measured past the pilot
+
+
+@dataclass
+class Cell:
+    spec: str
+    path: str
+    technique: str
+    workload: str
+    status: str = "planned"  # measured | n/a | error
+    reason: str = ""
+    iterations: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.spec}/{self.technique}/{self.workload}"
+
+    def as_dict(self) -> dict:
+        return {"spec": self.spec, "technique": self.technique, "workload": self.workload, "status": self.status,
+                "reason": self.reason}
+
+
+def not_applicable(spec, report, technique: str, workload: str) -> str:
+    """Why the cell cannot be measured, or "" when it can."""
+    from ..vmm import TECHNIQUES, requirements_unmet
+
+    cls = TECHNIQUES.get(technique)
+    if cls is None:
+        return f"no technique '{technique}' is registered"
+    if not W.has_guest_library(spec):
+        return f"no guest library boot stub for {spec.name} (guests/{spec.name}/boot.s)"
+    src = W.source(spec, workload)
+    if not src.applicable:
+        return src.na
+    problems = requirements_unmet(cls, report)
+    if problems:
+        return f"{technique} requires what {spec.name} lacks: {'; '.join(problems)}"
+    return ""
+
+
+class Target:
+    """One spec, loaded once per process: its check report, translation set and program cache."""
+
+    def __init__(self, spec, report):
+        from ..vmm import translation_set
+
+        self.spec = spec
+        self.report = report
+        self.translate = translation_set(report)
+        self._programs: dict = {}
+        self.ns_per_instruction = None
+
+    def guest(self, workload: str, n: int):
+        """The booted guest of ``workload`` with ``N = n``: ``(program, reset state)``, built once."""
+        key = (workload, n)
+        if key not in self._programs:
+            prog = W.build(self.spec, workload, n)
+            self._programs[key] = (prog, G.boot_state(self.spec, prog))
+        return self._programs[key]
+
+    def vmm(self, technique: str, guest):
+        """A fresh VMM for ``guest`` (a ``(program, state)`` pair), made as the fuzzer makes them."""
+        from ..fuzz.equivalence import make_vmm
+
+        prog, state = guest
+        kw = {}
+        if _takes_code(make_vmm) and hasattr(prog, "code_map"):
+            kw["code"] = prog.code_map()  # what a load-time rewriter (paravirtualization) may patch
+        return make_vmm(self.spec, technique, state, self.translate, **kw)
+
+    def stop_on(self):
+        from ..fuzz.equivalence import stop_causes
+
+        return stop_causes(self.spec)
+
+    def calibrate_instruction_time(self, target_seconds: float) -> float | None:
+        """Wall nanoseconds per guest instruction run natively on the core (the compute workload)."""
+        if not W.source(self.spec, "compute").applicable:
+            return None
+        run = CellRun(self, "native", "compute")
+        run.prepare(None, target_seconds)
+        vmm = self.vmm("native", run.guest_n)
+        t0 = time.perf_counter()
+        ex = vmm.run(run.budget, stop_on=self.stop_on())
+        dt = time.perf_counter() - t0
+        self.ns_per_instruction = dt * 1e9 / max(ex.steps, 1)
+        return self.ns_per_instruction
+
+
+def _takes_code(fn, _cache={}):
+    if fn not in _cache:
+        import inspect
+
+        _cache[fn] = "code" in inspect.signature(fn).parameters
+    return _cache[fn]
+
+
+class WorkloadFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class CellRun:
+    target: Target
+    technique: str
+    workload: str
+    iterations: int = 0
+    budget: int = 0
+    steps_per_op: float = 0.0
+    counters: dict = field(default_factory=dict)
+    baseline: dict = field(default_factory=dict)
+    pilot: dict = field(default_factory=dict)
+    guest_n: object = None
+
+    def _run(self, guest, budget):
+        vmm = self.target.vmm(self.technique, guest)
+        t0 = time.perf_counter()
+        ex = vmm.run(budget, stop_on=self.target.stop_on())
+        return vmm, ex, time.perf_counter() - t0
+
+    def _check(self, vmm, ex, n):
+        spec = self.target.spec
+        if ex.reason not in ("halt", "stop"):
+            raise WorkloadFailed(f"{self.workload} with N={n} under {self.technique} ended with '{ex.reason}' "
+                                 f"after {ex.steps} steps instead of the kernel's halt")
+        st = G.exit_status(spec, vmm.guest_state())
+        if (st.status, st.code) != ("exit", 0):
+            raise WorkloadFailed(f"{self.workload} with N={n} under {self.technique} did not exit(0): {st}")
+
+    def prepare(self, iterations: int | None, target_seconds: float, boot_budget: int = 200_000):
+        spec = self.target.spec
+        g0 = self.target.guest(self.workload, 0)
+        vmm, ex, _ = self._run(g0, boot_budget)
+        self._check(vmm, ex, 0)
+        steps0 = ex.steps
+        self.baseline = vmm.counters.as_dict()
+        n0 = PILOT_ITERATIONS
+        gp = self.target.guest(self.workload, n0)
+        budget0 = steps0 * 4 + 10_000 + n0 * 100_000
+        vmm, ex, _ = self._run(gp, budget0)  # also warms the VMM's code paths
+        self._check(vmm, ex, n0)
+        self.pilot = vmm.counters.as_dict()
+        self.steps_per_op = (ex.steps - steps0) / n0
+        if iterations is None:
+            _, _, dt = self._run(gp, budget0)
+            per_op = max(dt / n0, 1e-9)
+            n = int(target_seconds / per_op)
+            n = max(MIN_ITERATIONS, min(n, W.max_iterations(spec)))
+            iterations = int(float(f"{n:.2g}"))  # two significant digits: a readable N
+        self.iterations = max(int(iterations), 1)
+        self.budget = int(steps0 + self.steps_per_op * self.iterations * 1.25 + 10_000)
+        self.guest_n = self.target.guest(self.workload, self.iterations)
+        vmm, ex, _ = self._run(self.guest_n, self.budget)
+        self._check(vmm, ex, self.iterations)
+        self.counters = vmm.counters.as_dict()
+        return self
+
+    def time_func(self, loops: int) -> float:
+        """pyperf's time function: ``loops`` runs of ``N`` operations; seconds in ``vmm.run`` only."""
+        total = 0.0
+        stop = self.target.stop_on()
+        make = self.target.vmm
+        perf = time.perf_counter
+        for _ in range(loops):
+            vmm = make(self.technique, self.guest_n)
+            t0 = perf()
+            ex = vmm.run(self.budget, stop_on=stop)
+            total += perf() - t0
+            if ex.reason not in ("halt", "stop"):
+                raise WorkloadFailed(f"{self.workload} under {self.technique}: '{ex.reason}' after {ex.steps} steps")
+        return total
+
+    def metadata(self) -> dict:
+        from ..vmm import TECHNIQUES
+
+        w = W.WORKLOADS[self.workload]
+        md = {
+            "spec": self.target.spec.name,
+            "technique": self.technique,
+            "technique_kind": technique_kind(self.technique, TECHNIQUES.get(self.technique)),
+            "workload": self.workload,
+            "workload_kind": w.kind,
+            "guest_library": G.GUESTS[self.target.spec.name].stub,
+            "operation": w.operation,
+            "iterations": self.iterations,
+            "steps_per_operation": round(self.steps_per_op, 3),
+            "counters": json.dumps(self.counters, sort_keys=True, separators=(",", ":")),
+            "counters_baseline": json.dumps(self.baseline, sort_keys=True, separators=(",", ":")),
+            "counters_pilot": json.dumps(self.pilot, sort_keys=True, separators=(",", ":")),
+            "pilot_iterations": PILOT_ITERATIONS,
+        }
+        if self.target.ns_per_instruction:
+            md["guest_ns_per_instruction"] = round(self.target.ns_per_instruction, 4)
+        return md
+
+
+__all__ = ["Cell", "CellRun", "Target", "WorkloadFailed", "not_applicable"]
