@@ -46,7 +46,7 @@ def test_bench_end_to_end(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured
     assert "measured 2 cells (2 not applicable, 0 failed)" in captured.out
-    assert "2/4" in captured.err  # the progress bar
+    assert "8/8" in captured.err  # the progress bar: 4 cells x 2 processes
     data = json.loads(out.read_text())
     names = {b["metadata"]["name"] for b in data["benchmarks"]}
     assert names == {"pg74/native/syscall", "pg74/trap-and-emulate/syscall"}

@@ -13,8 +13,8 @@ from .workloads import WORKLOADS
 PLOTS = {"overhead": "bench_overhead.png", "events": "bench_events.png", "cycles": "bench_cycles.png"}
 REGENERATE = """\
 ```sh
-vverify bench --fast                 # every spec x technique x workload, one process, a few minutes
-vverify bench                        # the full run: 4 processes x 5 values per cell; reports its duration
+vverify bench --fast                 # every spec x technique x workload: 2 processes x 3 values, a few minutes
+vverify bench                        # the full run: 6 processes x 5 values per cell; reports its duration
 vverify report results/bench.json    # these tables and plots again from the JSON, without measuring
 python -m pyperf compare_to OLD.json results/bench.json   # two runs, benchmark by benchmark
 ```"""
@@ -337,19 +337,21 @@ def section_published(res, profiles, published, notes) -> tuple:
             label = spec if hw_spec == spec else f"{spec} (HW: {hw_spec})"
             rows.append([wl.label + tag, label, *cells, *shown, o_win, p_win])
             whys.append(f"- **{wl.label}, {label}**: " + _why(wl, spec, vals, prow, o_win, p_win, calib, res, w,
-                                                                hw_spec))
+                                                                hw_spec, notes))
     out += _table(["nanobenchmark", "our spec", "ours: native", "ours: BT", "ours: HW", "A&A: native", "A&A: BT",
                    "A&A: HW", "winner (ours)", "winner (A&A)"], rows)
     out += ["", "### Why we differ", "",
-            "Three differences hold for every row.  (1) The model charges one cycle for every instruction run "
+            "Four differences hold for every row.  (1) The model charges one cycle for every instruction run "
             "directly, whatever it is, so the cost of the operation itself on real hardware (a serializing "
             "control-register write, a port read that reaches a device) is not in our native column.  (2) Our "
             "guests are small machines, not x86: a system call here is a trap through a few dozen instructions of "
             "a minimal kernel, and an exception stands in for the division by zero (see the workload notes).  "
             "(3) Our binary translator translates what the classifier flags as unsafe or privileged in supervisor "
             "mode; an instruction it judges safe runs directly and, if the placement makes it trap, goes through "
-            "trap and emulate.  Rows marked *calibrates* are those a profile figure was derived from, so agreement "
-            "there is by construction.", ""] + whys + [""]
+            "trap and emulate.  (4) Every translated block our binary translator enters counts as a translation-cache "
+            "lookup, chained or not, while VMware's chains direct jumps and looks up only indirect ones such as a "
+            "return.  Rows marked *calibrates* are those a profile figure was derived from, so agreement there is by "
+            "construction.", ""] + whys + [""]
     kvm = published.get("kvm_unit_tests")
     if kvm:
         out += [f"kvm-unit-tests' `x86/vmexit` ({kvm.get('cite', '')}) measures hardware-assisted exits under KVM: "
@@ -388,7 +390,7 @@ def prof_of(res):
     return res._profile
 
 
-def _why(wl, spec, vals, prow, o_win, p_win, calib, res, w, hw_spec=None) -> str:
+def _why(wl, spec, vals, prow, o_win, p_win, calib, res, w, hw_spec, notes) -> str:
     bits = []
     nat = vals["native"][0]
     p_nat = prow.get("native")
@@ -401,7 +403,7 @@ def _why(wl, spec, vals, prow, o_win, p_win, calib, res, w, hw_spec=None) -> str
         elif t is not None:
             st, why = res.status(hw_spec if key == "hw" and hw_spec else spec, t, w)
             if why:
-                bits.append(f"{label} not measured here ({why})")
+                bits.append(f"no {label} on this spec ({notes.mark(why)})")
         else:
             bits.append(f"{label}: no hardware-assisted technique was measured")
     if o_win not in ("—", "— (only one measured)"):

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from .script import EVENT_PREFIX
 
-FAST = {"processes": 1, "values": 3, "warmups": 1, "target_seconds": 0.012}
-FULL = {"processes": 4, "values": 5, "warmups": 1, "target_seconds": 0.08}
+FAST = {"processes": 2, "values": 3, "warmups": 1, "target_seconds": 0.015}
+FULL = {"processes": 6, "values": 5, "warmups": 1, "target_seconds": 0.1}
 
 
 @dataclass

@@ -17,7 +17,7 @@ def add_parsers(sub):
 
     b = sub.add_parser("bench", help="measure every spec x technique x workload with pyperf, then write the report")
     b.add_argument("--fast", action="store_true",
-                   help="one process, 3 values per cell, short runs (the whole matrix in a few minutes)")
+                   help="2 processes, 3 values per cell, short runs (the whole matrix in a few minutes)")
     b.add_argument("--spec", "-s", action="append", metavar="S",
                    help="a spec name or file (repeatable; default: every spec in specs/)")
     b.add_argument("--technique", "-t", action="append", metavar="T",
