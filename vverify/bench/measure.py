@@ -9,8 +9,10 @@ reason is kept and reported.  Otherwise :class:`CellRun` prepares it:
    operations, under the technique, checking that the guest exits cleanly
    through the library's ``exit`` call; this gives the guest steps per
    operation (hence a safe budget) and the baseline counters;
-2. it picks ``N`` so that one run takes about the target time (or takes
-   the ``N`` it is given, so that every process measures the same thing);
+2. it picks ``N`` so that one run takes about the target time, the time
+   per operation measured past the fixed cost of booting and exiting (or
+   it takes the ``N`` it is given, so that every process measures the same
+   thing);
 3. it runs the workload once with ``N`` operations, untimed, for the
    counters, which are exact and the same on every run.  The counts per
    operation in the steady state are the difference between this run and
@@ -177,11 +179,7 @@ class CellRun:
         self.pilot = vmm.counters.as_dict()
         self.steps_per_op = (ex.steps - steps0) / n0
         if iterations is None:
-            _, _, dt = self._run(gp, budget0)
-            per_op = max(dt / n0, 1e-9)
-            n = int(target_seconds / per_op)
-            n = max(MIN_ITERATIONS, min(n, W.max_iterations(spec)))
-            iterations = int(float(f"{n:.2g}"))  # two significant digits: a readable N
+            iterations = self._calibrate(steps0, target_seconds)
         self.iterations = max(int(iterations), 1)
         self.budget = int(steps0 + self.steps_per_op * self.iterations * 1.25 + 10_000)
         self.guest_n = self.target.guest(self.workload, self.iterations)
@@ -189,6 +187,29 @@ class CellRun:
         self._check(vmm, ex, self.iterations)
         self.counters = vmm.counters.as_dict()
         return self
+
+    def _calibrate(self, steps0: int, target_seconds: float) -> int:
+        """The ``N`` for which one run takes about ``target_seconds``.
+
+        The time per operation is measured past the run's fixed cost (boot,
+        exit, building translations): runs of growing length until the
+        operations alone take a quarter of the target, minus a run of none.
+        """
+        spec = self.target.spec
+        cap = W.max_iterations(spec)
+        g0 = self.target.guest(self.workload, 0)
+        t0 = min(self._run(g0, steps0 * 4 + 10_000)[2] for _ in range(2))  # the lesser of two: less noise
+        n = PILOT_ITERATIONS
+        while True:
+            budget = int(steps0 + self.steps_per_op * n * 1.25 + 10_000)
+            g = self.target.guest(self.workload, n)
+            dt = min(self._run(g, budget)[2] for _ in range(2))
+            if dt - t0 >= target_seconds / 4 or n >= cap:
+                break
+            n = min(n * 4, cap)
+        per_op = max((dt - t0) / n, 1e-9)
+        n = int(float(f"{int(target_seconds / per_op):.2g}"))  # two significant digits: a readable N
+        return max(MIN_ITERATIONS, min(n, cap))
 
     def time_func(self, loops: int) -> float:
         """pyperf's time function: ``loops`` runs of ``N`` operations; seconds in ``vmm.run`` only."""
