@@ -43,29 +43,37 @@ def overhead(res, path: Path) -> bool:
     techs = [t for t in res.techniques() if t != "native"]
     if not specs or not techs:
         return False
-    fig, axes = plt.subplots(len(specs), 1, figsize=(10, 2.8 * len(specs)), squeeze=False)
-    width = 0.8 / len(techs)
+    fig, axes = plt.subplots(len(specs), 1, figsize=(10, 2.6 * len(specs)), squeeze=False)
+    colors = _technique_colors(plt, techs)
     for ax, spec in zip(axes[:, 0], specs):
         wls = [w for w in res.workloads() if res.get(spec, "native", w) is not None]
-        for i, t in enumerate(techs):
+        here = [t for t in techs if any(res.get(spec, t, w) is not None for w in wls)]
+        width = 0.8 / max(len(here), 1)
+        for i, t in enumerate(here):
             xs, ys = [], []
             for j, w in enumerate(wls):
                 m, n = res.get(spec, t, w), res.get(spec, "native", w)
                 if m is not None and n is not None and n.median > 0:
-                    xs.append(j + (i - (len(techs) - 1) / 2) * width)
+                    xs.append(j + (i - (len(here) - 1) / 2) * width)
                     ys.append(m.median / n.median)
-            if xs:
-                ax.bar(xs, ys, width, label=t)
+            ax.bar(xs, ys, width, color=colors[t])
         ax.set_yscale("log")
         ax.axhline(1.0, color="black", linewidth=0.6)
         ax.set_xticks(range(len(wls)), [_label(w) for w in wls])
-        ax.set_ylabel("× native (wall time)")
+        ax.set_ylabel("× native")
         ax.set_title(spec, loc="left", fontsize=10)
-        ax.grid(axis="y", which="both", alpha=0.3)
-    axes[0, 0].legend(fontsize=8, ncol=min(len(techs), 4), loc="upper left", bbox_to_anchor=(0, 1.35))
-    fig.suptitle("Overhead per technique and workload (wall time per operation / native)", y=1.0 + 0.1 / len(specs))
+        ax.grid(axis="y", which="major", alpha=0.3)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[t]) for t in techs]
+    fig.legend(handles, techs, fontsize=8, ncol=min(len(techs), 6), loc="upper center", bbox_to_anchor=(0.5, 1.0))
+    fig.suptitle("Overhead per technique and workload: wall time per operation / native", y=1.03)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     _save(fig, path)
     return True
+
+
+def _technique_colors(plt, techs) -> dict:
+    cmap = plt.get_cmap("tab10")
+    return {t: cmap(i % 10) for i, t in enumerate(techs)}
 
 
 def events(res, path: Path) -> bool:
@@ -110,11 +118,15 @@ def cycles(res, profile, path: Path) -> bool:
     if not rows:
         return False
     techs = res.techniques()
-    fig, axes = plt.subplots(1, len(rows), figsize=(max(6, 1.9 * len(rows)), 4.2), squeeze=False, sharey=True)
+    ncols = min(6, len(rows))
+    nrows = -(-len(rows) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 3.0 * nrows), squeeze=False, sharey=True)
     cmap = plt.get_cmap("tab10")
     colors = {e: cmap(i % 10) for i, e in enumerate(C.EVENTS)}
     seen = set()
-    for ax, (spec, w) in zip(axes[0], rows):
+    for ax in axes.flat[len(rows):]:
+        ax.set_visible(False)
+    for ax, (spec, w) in zip(axes.flat, rows):
         ms = [m for t in techs if (m := res.get(spec, t, w)) is not None]
         bottom = [0.0] * len(ms)
         for e in C.EVENTS:
@@ -126,10 +138,13 @@ def cycles(res, profile, path: Path) -> bool:
                 bottom = [b + v for b, v in zip(bottom, vals)]
         ax.set_yscale("log")
         ax.set_xticks(range(len(ms)), [_abbrev(m.technique) for m in ms], fontsize=7, rotation=60)
-        ax.set_title(f"{_label(w)}\n{spec}", fontsize=8)
-        ax.grid(axis="y", which="both", alpha=0.3)
-    axes[0, 0].set_ylabel(f"modeled cycles per operation ({profile.name})")
-    fig.legend(fontsize=7, loc="lower center", ncol=len(seen), bbox_to_anchor=(0.5, -0.08))
+        ax.set_title(f"{_label(w)}, {spec}", fontsize=8)
+        ax.grid(axis="y", which="major", alpha=0.3)
+    for r in range(nrows):
+        axes[r, 0].set_ylabel("cycles per operation")
+    fig.suptitle(f"Modeled cycles per nanobenchmark operation, by event (profile {profile.name}; log scale)", y=1.0)
+    fig.legend(fontsize=7, loc="lower center", ncol=len(seen), bbox_to_anchor=(0.5, -0.04))
+    fig.tight_layout()
     _save(fig, path)
     return True
 
