@@ -135,6 +135,15 @@ class GuestProgram(Program):
     user: Program | None = None
     user_base: int = 0
     user_main: int = 0
+    memory_size: int = 0
+
+    def code_map(self) -> dict:
+        """Physical address -> length of every instruction, per kind of code: ``supervisor`` (the
+        kernel) and ``user``.  What a load-time rewriter (paravirtualization) may patch."""
+        size = self.memory_size
+        return {"supervisor": dict(self.kernel.code) if self.kernel else {},
+                "user": {(a + self.user_base) % size: n
+                         for a, n in (self.user.code.items() if self.user else ())}}
 
 
 # ------------------------------------------------------------------ lookup
@@ -247,7 +256,7 @@ def build(spec, user_text: str, kernel_extra: str = "", *, file: str = "<user>")
     symbols.update({n: (a + lay.user_base) % size for n, a in user.symbols.items()})
     return GuestProgram(spec.name, kernel.unit, memory=memory, symbols=symbols, constants=dict(kernel.constants),
                         lines=lines, entry=kernel.symbols["_start"], origin=0, file=file, kernel=kernel, user=user,
-                        user_base=lay.user_base, user_main=main)
+                        user_base=lay.user_base, user_main=main, memory_size=size)
 
 
 def boot_state(spec, program: Program) -> MachineState:

@@ -20,7 +20,9 @@
 #   0x018  kernel save area and constants
 #   0x030  _start and the kernel (text)
 #   0x100  the output buffer: GUEST_OUT_CAP words
-#   0x200  kernel_extra: build(..., kernel_extra=...) lands here (up to 0x3FF)
+#   0x200  kernel_extra: build(..., kernel_extra=...) lands here (up to 0x3F7)
+#   0x3F8  PV_SHARED: the shared page of a paravirtualized kernel (8 words);
+#          the VMM keeps the guest's virtual control registers there
 #   0x1000 USER_BASE: user virtual address 0 (user l = 0x1000, b = 0x1000:
 #          the user sees virtual 0 .. 0xFFF, physical 0x1000 .. 0x1FFF)
 #
@@ -47,6 +49,7 @@
         .equ  KBOUND, 0xFFFF            # the kernel's bound (l = 0)
         .equ  GUEST_OUT_CAP, 256
         .equ  K_EXTRA, 0x200
+        .equ  PV_SHARED, 0x3F8          # paravirtualization's shared page (see the map above)
 
         .equ  SYS_EXIT, 0
         .equ  SYS_PUTC, 1

@@ -62,7 +62,8 @@ class Program:
     (gaps left by ``.org`` and ``.align`` are not written); ``symbols`` maps
     each label to its address and ``constants`` each ``.equ`` name to its
     value; ``lines`` maps the first address of every statement that emits
-    something to its source line.  ``entry`` is the ``.entry`` address, else
+    something to its source line, and ``code`` the address of every
+    instruction (not data) to its length in units.  ``entry`` is the ``.entry`` address, else
     the first instruction's address, else the origin.
     """
 
@@ -72,6 +73,7 @@ class Program:
     symbols: dict = field(default_factory=dict)
     constants: dict = field(default_factory=dict)
     lines: dict = field(default_factory=dict)
+    code: dict = field(default_factory=dict)  # address of every instruction -> its length in units
     entry: int = 0
     origin: int = 0
     file: str = "<asm>"
@@ -349,6 +351,7 @@ class _Asm:
                     put(st.address + k, self.unit_value(a, st), st)
                 continue
             word = self.encode(st)
+            prog.code[st.address] = st.size
             for k in range(st.size):
                 put(st.address + k, (word >> (k * unit)) & mask(unit), st)
 

@@ -184,6 +184,20 @@ class Core:
             raise GuestMemoryError(f"reading {n} units at {addr:#x} runs off the {m.size}-unit memory")
         return self.MEM[addr:addr + n].copy()
 
+    def predecode(self, addr: int, word: int):
+        """Make the instruction at ``addr`` run as ``word`` without changing memory.
+
+        The machine's code cache is its instruction stream: this patches what
+        runs, not what the guest reads as data (a paravirtualizing loader
+        uses it).  The patch lasts until a store to the instruction's units
+        invalidates it, as any self-modifying code does.
+        """
+        m = self.spec.memory
+        if not 0 <= addr < m.size:
+            raise GuestMemoryError(f"pre-decoding at {addr:#x}, outside the {m.size}-unit memory")
+        row = addr << self.layout.row_shift
+        self.DECF[row] = self.module.decode(np.uint64(word), self.DECF, np.uint64(row))
+
     def flush_code_cache(self):
         self.DECF[::self.layout.row_width] = 0
 

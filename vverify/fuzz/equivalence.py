@@ -24,7 +24,7 @@ from ..core import Core
 from ..interp.machine import _fetch, _Trap, decode
 from ..interp.placement import placed_regs
 from ..spec.units import unit_id
-from ..vmm import TECHNIQUES, BinaryTranslation, Native
+from ..vmm import TECHNIQUES, BinaryTranslation, Native, Paravirtualization
 
 _cores: dict = {}
 
@@ -37,9 +37,23 @@ def core_for(spec, slot: str) -> Core:
     return _cores[key]
 
 
-def make_vmm(spec, technique: str, guest, translate=None, slot="vmm", params=None):
+def make_vmm(spec, technique: str, guest, translate=None, slot="vmm", params=None, code=None):
+    """A VMM of ``technique`` for ``guest``, given what the technique needs from outside:
+    binary translation and paravirtualization the units to translate (``translate``, from the
+    verdicts), paravirtualization also where the guest's instructions are (``code``), which
+    control reads z3 proved pure, and the guest library's shared page."""
     cls = TECHNIQUES[technique]
-    kw = {"translate": translate} if issubclass(cls, BinaryTranslation) else {}
+    kw = {}
+    if issubclass(cls, (BinaryTranslation, Paravirtualization)):
+        kw["translate"] = translate
+    if issubclass(cls, Paravirtualization):
+        pv = spec.virtualization.paravirt if spec.virtualization else None
+        kw["code"] = code
+        if pv is not None and pv.read is not None and translate:
+            from ..formal.reads import control_reads  # z3: only when a shared page is in play
+
+            kw["reads"] = control_reads(spec, translate.get("supervisor", ()))
+            kw["shared"] = G.layout(spec).constants.get("PV_SHARED")
     return cls(spec, guest, params=params, core=core_for(spec, slot), **kw)
 
 
@@ -94,11 +108,11 @@ def resource_violations(spec, vmm) -> list:
     return out
 
 
-def run_pair(spec, technique: str, guest, budget: int, translate=None, params=None) -> Comparison:
+def run_pair(spec, technique: str, guest, budget: int, translate=None, params=None, code=None) -> Comparison:
     stop = stop_causes(spec)
     native = Native(spec, guest, core=core_for(spec, "native"))
     n_exit = native.run(budget, stop_on=stop)
-    vmm = make_vmm(spec, technique, guest, translate, params=params)
+    vmm = make_vmm(spec, technique, guest, translate, params=params, code=code)
     v_exit = vmm.run(budget, stop_on=stop)
     diffs = compare_views(spec, native, vmm, n_exit, v_exit)
     c = vmm.counters
@@ -106,7 +120,7 @@ def run_pair(spec, technique: str, guest, budget: int, translate=None, params=No
     return Comparison(not diffs, diffs, n_exit, v_exit, c.as_dict(), c.direct / total, resource_violations(spec, vmm))
 
 
-def culprit(spec, technique: str, guest, budget: int, translate=None, params=None):
+def culprit(spec, technique: str, guest, budget: int, translate=None, params=None, code=None):
     """The first instruction after which the native and virtualized guests differ.
 
     Returns ``(unit id, guest mode name, pc, step index)``, or None when the
@@ -114,7 +128,7 @@ def culprit(spec, technique: str, guest, budget: int, translate=None, params=Non
     """
     stop = stop_causes(spec)
     native = Native(spec, guest, core=core_for(spec, "native-step"))
-    vmm = make_vmm(spec, technique, guest, translate, slot="vmm-step", params=params)
+    vmm = make_vmm(spec, technique, guest, translate, slot="vmm-step", params=params, code=code)
     for i in range(budget):
         before = native.guest_state()
         a = native.run(1, stop_on=stop)

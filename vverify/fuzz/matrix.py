@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from .. import guests as G
 from ..vmm import TECHNIQUES as VMMS
 from ..vmm import requirements_unmet, translation_set
 from .search import search
@@ -61,6 +62,8 @@ def predict(report, technique: str) -> tuple:
         if undecided:
             return "unknown", f"safety undecided for {', '.join(undecided)}"
         return "equivalent", "every instruction exits or acts on guest copies under the extension's map"
+    if technique == "paravirtualization":
+        return "equivalent", "the guest is rewritten where the classifier flags it"
     if t is None:
         return "equivalent", "correct on any ISA with a virtualization map"
     tv = report.theorems[t]
@@ -74,7 +77,10 @@ def predict(report, technique: str) -> tuple:
 
 def not_applicable(report, technique: str) -> list:
     """What the spec lacks that the technique needs by construction (theorems aside: those are predictions)."""
-    return requirements_unmet(VMMS[technique], report, theorems=False)
+    out = requirements_unmet(VMMS[technique], report, theorems=False)
+    if report.spec.name not in G.GUESTS:
+        out.append(f"no guest library for {report.spec.name} (guests/<spec>/boot.s), so no programs to fuzz")
+    return out
 
 
 def flagged(report, uid: str, mode: str) -> bool:

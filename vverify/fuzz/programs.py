@@ -91,6 +91,21 @@ class FuzzProgram:
             raise AsmError("the program runs off memory")
         return st
 
+    def code_map(self, spec) -> dict:
+        """Where :meth:`boot_state` put instructions: ``{"supervisor"|"user": {address: units}}``
+        (see :meth:`vverify.guests.GuestProgram.code_map`)."""
+        img = _image(spec)
+        lay = G.layout(spec)
+        out = {"supervisor": dict(img.code["supervisor"]), "user": {}}
+        addr = lay.user_base + lay.user_origin
+        for item in self.user + (("syscall", 0),):
+            addr = img.code_of(item, addr, out["user"])
+        kaddr = img.sys_extra
+        for item in self.kernel:
+            kaddr = img.code_of(item, kaddr, out["supervisor"])
+        out["supervisor"].update(img.jump_code(kaddr))
+        return out
+
 
 class _Image:
     """The guest library assembled once per spec, with an empty user program and kernel hook."""
@@ -101,23 +116,44 @@ class _Image:
         self.spec = spec
         prog = G.build(spec, "user_main:\n", "sys_extra:\n")
         self.state = G.boot_state(spec, prog)
+        self.code = prog.code_map()
         self.sys_extra = prog.symbols["sys_extra"]
         self.k_return = prog.symbols["k_return"]
         self._assemble = assemble
         self.syscalls: dict = {}
         self.jumps: dict = {}
 
-    def syscall_units(self, n) -> list:
+    def _syscall(self, n):
         if n not in self.syscalls:
             p = self._assemble(self.spec, G.syscall_text(self.spec, n))
-            self.syscalls[n] = [p.memory[a] for a in sorted(p.memory)]
+            self.syscalls[n] = ([p.memory[a] for a in sorted(p.memory)], dict(p.code))
         return self.syscalls[n]
 
-    def jump_at(self, addr) -> dict:
+    def syscall_units(self, n) -> list:
+        return self._syscall(n)[0]
+
+    def _jump(self, addr):
         if addr not in self.jumps:
             text = f".equ k_return, {self.k_return}\n.org {addr}\n{G.jump_text(self.spec, 'k_return')}"
-            self.jumps[addr] = dict(self._assemble(self.spec, text).memory)
+            p = self._assemble(self.spec, text)
+            self.jumps[addr] = (dict(p.memory), dict(p.code))
         return self.jumps[addr]
+
+    def jump_at(self, addr) -> dict:
+        return self._jump(addr)[0]
+
+    def jump_code(self, addr) -> dict:
+        return self._jump(addr)[1]
+
+    def code_of(self, item, addr, out: dict) -> int:
+        """Record the instructions of ``item`` placed at ``addr`` in ``out``; the next address."""
+        if item[0] == "syscall":
+            units, code = self._syscall(item[1])
+            out.update({addr + a: n for a, n in code.items()})
+            return addr + len(units)
+        n = self.spec.instructions[item[1]].units
+        out[addr] = n
+        return addr + n
 
 
 _images: dict = {}
@@ -191,7 +227,7 @@ def _immediate(draw, width, signed):
 @st.composite
 def instruction(draw, spec, weights, flagged=None):
     """One instruction: (name, operand values)."""
-    names = sorted(spec.instructions)
+    names = sorted(n for n, i in spec.instructions.items() if not i.paravirtual)  # an unmodified guest's ISA
     pool = [n for n in names for _ in range(weights.get(n, 1))]
     name = draw(st.sampled_from(pool))
     instr = spec.instructions[name]

@@ -70,7 +70,7 @@ def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, r
             guest = program.boot_state(spec)
         except AsmError:
             reject()
-        cmp = run_pair(spec, technique, guest, program.budget, translate)
+        cmp = run_pair(spec, technique, guest, program.budget, translate, code=program.code_map(spec))
         stats["examples"] += 1
         stats["direct"] += cmp.direct_fraction
         stats["violations"].extend(cmp.resource_violations)
@@ -91,7 +91,8 @@ def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, r
         prop()
     except Divergence as d:
         guest = d.program.boot_state(spec)
-        ce = Counterexample(d.program, d.differences, culprit(spec, technique, guest, d.program.budget, translate))
+        ce = Counterexample(d.program, d.differences, culprit(spec, technique, guest, d.program.budget, translate,
+                                                              code=d.program.code_map(spec)))
     dt = time.perf_counter() - t0
     n = max(stats["examples"], 1)
     return SearchResult(spec.name, technique, stats["examples"], dt, seed, ce, stats["direct"] / n,

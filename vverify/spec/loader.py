@@ -22,7 +22,7 @@ from . import ir, semantics
 from .encoding import EncodingError, overlap, parse_encoding
 from .locate import Locator
 from .model import (Cause, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
-                    TheoremClaim, Instruction, VirtualizationMap)
+                    Paravirt, TheoremClaim, Instruction, VirtualizationMap)
 
 _CLAIM_PROPS = ("privileged", "sensitive", "control_sensitive", "mode_sensitive", "location_sensitive",
                 "user_sensitive", "safe_supervisor", "safe_user", "timing")
@@ -404,7 +404,11 @@ class _Loader:
                 self.fail(kp + ("variants",), where, f"variants must name an enum operand of this instruction, not '{variants}'")
             _, iline = self.where(kp)
             instructions[name] = Instruction(name, enc, body, ops, idecl.get("syntax", ""), idecl.get("doc", ""),
-                                             variants, str(ipath), iline, sline, enc.width // unit)
+                                             variants, str(ipath), iline, sline, enc.width // unit,
+                                             bool(idecl.get("paravirtual", False)))
+            if instructions[name].paravirtual and not any(
+                    isinstance(st, ir.Exit) and st.kind == "hypercall" for st in ir.walk_stmts(body)):
+                self.fail(kp + ("paravirtual",), where, "a paravirtual instruction must make a hypercall(...)")
         if not instructions:
             self.fail(("instructions",), "instructions", "the spec declares no instructions")
 
@@ -415,6 +419,8 @@ class _Loader:
             invariants.append(PureExpr(pre, e, text, line))
 
         vmap = self._virtualization(ns, registers, memory, modes)
+        if vmap is not None and "paravirt" in self.data["virtualization"]:
+            vmap.paravirt = self._paravirt(self.data["virtualization"]["paravirt"], instructions, operands)
         theorem_claims, instruction_claims = self._claims(instructions, enums)
 
         fetch = d["isa"].get("fetch")
@@ -476,6 +482,30 @@ class _Loader:
                     self.fail(kp + (table, reg), where, f"{table} entry '{reg}' is not a state register (pc and mode excluded)")
                 getattr(vm, table)[reg] = expr((table, reg), text, registers[reg].width)
         return vm
+
+    def _paravirt(self, pv, instructions, operands):
+        kp = ("virtualization", "paravirt")
+        where = "virtualization paravirt"
+        hc = instructions.get(pv["hypercall"])
+        if hc is None or not hc.paravirtual:
+            self.fail(kp + ("hypercall",), where, f"hypercall must name an instruction with paravirtual = true, not '{pv['hypercall']}'")
+        count = pv.get("count")
+        if count is not None and (count not in hc.operands or operands[count].kind != "imm"):
+            self.fail(kp + ("count",), where, f"count must name an immediate operand of '{hc.name}', not '{count}'")
+        read = None
+        if "read" in pv:
+            r = pv["read"]
+            ri = instructions.get(r["instruction"])
+            if ri is None:
+                self.fail(kp + ("read",), where, f"read names no instruction '{r['instruction']}'")
+            if r["register"] not in ri.operands or operands[r["register"]].kind != "reg":
+                self.fail(kp + ("read",), where, f"'{r['register']}' is not a register operand of '{ri.name}'")
+            if r["address"] not in ri.operands or operands[r["address"]].kind != "imm":
+                self.fail(kp + ("read",), where, f"'{r['address']}' is not an immediate operand of '{ri.name}'")
+            if set(ri.operands) != {r["register"], r["address"]}:
+                self.fail(kp + ("read",), where, f"'{ri.name}' has operands besides the register and the address")
+            read = (ri.name, r["register"], r["address"])
+        return Paravirt(pv["hypercall"], count, read)
 
     def _claims(self, instructions, enums):
         src = self.sources[0]

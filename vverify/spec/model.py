@@ -90,6 +90,7 @@ class Instruction:
     line: int = 0
     semantics_line: int = 0
     units: int = 1  # memory units the instruction occupies (pc advance)
+    paravirtual: bool = False  # a hypercall instruction: only a paravirtualized guest uses it
 
 
 @dataclass
@@ -118,6 +119,7 @@ class VirtualizationMap:
     # the registers it relocates or shadows; every other control register is
     # the guest's own copy, held live in the real machine.
     hardware_assist: bool = False
+    paravirt: "Paravirt | None" = None
 
     def guest_held(self, registers) -> list:
         """Control registers the guest holds itself under this map (hardware assist only)."""
@@ -128,6 +130,15 @@ class VirtualizationMap:
         if all(g == r for g, r in self.modes.items()):
             held.append("mode")
         return held
+
+
+@dataclass(frozen=True)
+class Paravirt:
+    """The paravirtual interface: what a load-time rewriter may turn an instruction into."""
+
+    hypercall: str  # a paravirtual instruction whose semantics end in hypercall(...)
+    count: str | None = None  # its operand carrying the number of instructions the call covers
+    read: tuple | None = None  # (instruction, register operand, address operand): a shared-page load
 
 
 @dataclass

@@ -8,12 +8,13 @@ from .base import Counters, GuestExit, PlacedGuest, VMM
 from ..spec.units import unit_id
 from .binary_translation import BinaryTranslation
 from .hardware import HardwareAssisted
+from .paravirt import Paravirtualization
 from .interpret import FullInterpretation, Hybrid
 from .native import Native
 from .trap_emulate import TrapAndEmulate
 
 TECHNIQUES = {cls.technique: cls for cls in (Native, TrapAndEmulate, Hybrid, FullInterpretation, BinaryTranslation,
-                                             HardwareAssisted)}
+                                             Paravirtualization, HardwareAssisted)}
 
 
 def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
@@ -31,6 +32,8 @@ def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
             out.append("the spec has no virtualization map")
         elif req == "virtualization map" and vm.hardware_assist:
             out.append("its map runs guests in hardware non-root operation; this technique needs a map for software virtualization")
+        elif req == "paravirtual interface" and (vm is None or vm.paravirt is None):
+            out.append("the spec declares no paravirtual interface ([virtualization.paravirt] and a hypercall instruction)")
         elif req == "hardware assist" and (vm is None or not vm.hardware_assist):
             out.append("the spec has no hardware-assist extension (a map with hardware_assist = true, as in pg74_vt)")
         elif theorems and req in ("theorem1", "theorem3") and report.theorems[req].status != "yes":
@@ -41,7 +44,7 @@ def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
 
 
 __all__ = ["Counters", "GuestExit", "PlacedGuest", "VMM", "TECHNIQUES", "requirements_unmet",
-           "Native", "TrapAndEmulate", "Hybrid", "FullInterpretation", "BinaryTranslation", "HardwareAssisted",
+           "Native", "TrapAndEmulate", "Hybrid", "FullInterpretation", "BinaryTranslation", "Paravirtualization", "HardwareAssisted",
            "unit_id", "translation_set"]
 
 

@@ -41,7 +41,10 @@ class TrapAndEmulate(VMM):
         Returns ``(guest steps, GuestExit if the guest's run ended else None,
         whether the core exited before the budget)``.
         """
-        ex = self.g.core.run(budget, trap_exits="all")
+        return self.dispatch(self.g.core.run(budget, trap_exits="all"))
+
+    def dispatch(self, ex):
+        """The dispatcher: account for one exit of the real core and serve it (see :meth:`direct`)."""
         self.counters.direct += ex.steps
         self.counters.exits[ex.reason] += 1
         if ex.reason == "budget":

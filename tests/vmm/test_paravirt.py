@@ -1,0 +1,93 @@
+"""Paravirtualization (vverify/vmm/paravirt.py): load-time rewriting, batching, the shared page."""
+
+from tests.conftest import load, report_of
+from vverify import guests as G
+from vverify.formal.reads import control_reads
+from vverify.fuzz.equivalence import compare_views, make_vmm
+from vverify.vmm import Native, Paravirtualization, requirements_unmet, translation_set
+
+USER = """
+user_main:
+        li    r0, 5
+        svc   3                 # the kernel code below
+        svc   1                 # putc r0
+        svc   0
+"""
+
+# Kernel code reached by syscall 3.  Two privileged instructions in a row (a
+# batch), a read of the relocation base (a shared-page load), and a load of the
+# kernel's own text where the rewriter patched it.
+KERNEL = """
+sys_extra:
+        li    r2, 0
+        li    r3, -1
+        setr  r2                # R = (0, 0xFFFF): the kernel's own, so harmless
+        setr  r2
+        getr  r1
+        st    r1, 0x3F0
+        ld    r0, patched       # the kernel reads its own text: it must see the original
+        st    r0, 0x3F1
+        jmp   k_return
+patched:
+        setr  r2
+"""
+
+
+def boot(spec_name, user, kernel=""):
+    spec = load(spec_name)
+    prog = G.build(spec, user, kernel)
+    return spec, prog, G.boot_state(spec, prog)
+
+
+def pv_for(spec, prog, guest):
+    return make_vmm(spec, "paravirtualization", guest, translation_set(report_of(spec)), code=prog.code_map())
+
+
+def test_pure_control_reads_are_derived_by_z3():
+    spec = load("pg74_rdbase")
+    ts = translation_set(report_of(spec))
+    # getr (privileged) and rdbase (not) only copy l into a register; lpsw and setr do more
+    assert control_reads(spec, ts["supervisor"] | ts["user"]) == {"getr": ("rd", "l"), "rdbase": ("rd", "l")}
+
+
+def test_rewriting_batching_and_the_shared_page():
+    spec, prog, guest = boot("pg74", USER, KERNEL)
+    pv = pv_for(spec, prog, guest)
+    syms = prog.symbols
+    setr1 = syms["sys_extra"] + 2
+    assert pv.counts[setr1] == 2 and pv.counts[setr1 + 1] == 1  # one hypercall stands for both setr
+    assert syms["patched"] in pv.counts
+    assert set(pv.slots) == {"l"}  # getr became a load from the shared page
+    native = Native(spec, guest)
+    a, b = native.run(3000), pv.run(3000)
+    assert compare_views(spec, native, pv, a, b) == []
+    mem = pv.guest_memory()
+    assert int(mem[0x3F1]) == prog.memory[syms["patched"]]  # the original word, not the hypercall
+    assert int(mem[0x3F0]) == 0  # getr, as a shared-page load, read the kernel's virtual l
+    c = pv.counters
+    assert c.exits["hypercall"] == c.hypercalls > 0
+    assert c.traps["svc"] == 3  # system calls still trap: they are not rewritten
+    # without batching, the second setr needs a hypercall of its own
+    unbatched = pv_for(spec, prog, guest)
+    unbatched.counts = dict.fromkeys(unbatched.counts, 1)
+    unbatched.run(3000)
+    assert unbatched.counters.hypercalls == c.hypercalls + 1
+    assert unbatched.counters.emulated == c.emulated
+    # without the shared page, getr would trap: the rewrite saved that exit
+    assert c.traps["privileged"] == 0
+
+
+def test_pdp10_monitor_return_gate_written_at_run_time_is_emulated():
+    """The monitor builds its JRST 1 at run time, where no load-time rewrite reaches it:
+    the dispatcher emulates it instead of resuming on it (trap-and-emulate diverges there)."""
+    spec, prog, guest = boot("pdp10", "user_main:\n        movei 1, 7(0)\n        muuo 7, 0, 1(0)\n        muuo 7, 0, 0(0)\n")
+    pv = pv_for(spec, prog, guest)
+    native = Native(spec, guest)
+    a, b = native.run(3000), pv.run(3000)
+    assert compare_views(spec, native, pv, a, b) == []
+    assert G.read_output(spec, pv.guest_memory()) == [7]
+
+
+def test_requirements():
+    assert requirements_unmet(Paravirtualization, report_of("pg74")) == []
+    assert requirements_unmet(Paravirtualization, report_of("pg74_vt"))  # its map has no paravirtual interface

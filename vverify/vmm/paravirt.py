@@ -1,0 +1,228 @@
+"""Paravirtualization: the guest is rewritten once, at load time, to call the VMM.
+
+The loader rewrites every instruction the classifier flags (unsafe under the
+map, or privileged) in the guest's code, using the spec's paravirtual
+interface (``[virtualization.paravirt]``):
+
+* an instruction that only copies a control register into a general
+  register (z3 decides which: :mod:`vverify.formal.reads`) becomes a plain
+  load from the **shared page**, where the VMM keeps the guest's virtual
+  control registers up to date, so it costs no exit at all (Xen's
+  shared_info page, which holds the virtual interrupt flag);
+* every other flagged instruction becomes the **hypercall** instruction.
+  Consecutive flagged instructions are **batched**: the hypercall at the
+  first one says how many it stands for, and the VMM runs them all in one
+  exit (Xen's multicalls).
+
+The VMM keeps each original instruction and runs it, at a hypercall, through
+the interpreter routines on the guest's view, exactly as trap-and-emulate
+runs a trapping one; anything the rewriter did not reach (code the guest
+writes later) still traps and is emulated, as under trap-and-emulate.
+
+What the rewriter may patch is data the loader is given (``code``: the
+address and length of every instruction, per kind of code), as a real
+paravirtualized kernel is built from its own sources: the VMM never guesses
+code from data.  The rewrite goes into the machine's instruction stream
+(the core's pre-decoded code, :meth:`vverify.core.Core.predecode`), not into
+the words the guest reads as data, so a guest that reads its own text (or
+user code reading kernel text, which RISC-V without PMP allows) sees the
+original; a store to a rewritten instruction undoes its rewrite, as
+self-modifying code should.  Kernel code is assumed to run in supervisor
+mode (a load from the shared page is right only there), and the kernel
+leaves its shared page to the VMM, as Xen's guests do: the guest's view for
+the equivalence check shows the page as the guest left it at load time.
+"""
+
+from __future__ import annotations
+
+from ..core import Core
+from ..interp.machine import _fetch, _Trap, decode
+from ..spec.ir import mask
+from ..spec.units import unit_id
+from .base import GuestExit, guest_mode_is_user
+from .trap_emulate import TrapAndEmulate
+
+
+class Paravirtualization(TrapAndEmulate):
+    technique = "paravirtualization"
+    summary = "the guest is rewritten at load time: flagged instructions become batched hypercalls or shared-page reads"
+    requires = ("virtualization map", "paravirtual interface", "translation set")
+
+    def __init__(self, spec, guest, params=None, core: Core | None = None, translate=None, code=None,
+                 reads=None, shared: int | None = None):
+        super().__init__(spec, guest, params, core)
+        translate = translate or {}
+        self.translate = {k: frozenset(translate.get(k, ())) for k in ("supervisor", "user")}
+        self.pv = spec.virtualization.paravirt
+        self.shared = shared if self.pv is not None and self.pv.read is not None else None
+        self.slots: dict = {}  # control register -> its address on the shared page
+        self.counts: dict = {}  # hypercall site -> how many original instructions it stands for
+        self.unpatched: list = []  # flagged instructions the rewriter could not patch (length mismatch)
+        self._left = 0
+        if self.pv is not None:
+            self._rewrite(code or {}, reads or {})
+        self._shared_original = self._read(self.shared, self._shared_size()) if self.slots else []
+        self.publish()
+
+    # ------------------------------------------------------------ load time
+    def _rewrite(self, code: dict, reads: dict):
+        spec, pv = self.spec, self.pv
+        hc = spec.instructions[pv.hypercall]
+        for kind in ("supervisor", "user"):
+            flagged = []
+            for addr in sorted(code.get(kind, {})):
+                n = code[kind][addr]
+                d = decode(spec, _word(spec, self._read(addr, spec.max_ilen_units)))
+                if d is None or unit_id(spec, *d) not in self.translate[kind]:
+                    continue
+                uid = unit_id(spec, *d)
+                if kind == "supervisor" and uid in reads and self._patch_read(addr, n, d, reads[uid]):
+                    continue
+                if hc.units != n:
+                    self.unpatched.append(addr)
+                    continue
+                flagged.append(addr)
+            for run in _runs(flagged, hc.units):
+                for i, addr in enumerate(run):
+                    count = min(len(run) - i, mask(hc.operands[pv.count])) if pv.count else 1
+                    ops = {o: 0 for o in hc.operands}
+                    if pv.count:
+                        ops[pv.count] = count
+                    self._patch(addr, hc.encoding.encode(ops))
+                    self.counts[addr] = count
+
+    def _read(self, addr: int, n: int) -> list:
+        g = self.g
+        return [int(g.core.MEM[(addr + k + g.offset) & g.amask]) for k in range(n)]
+
+    def _patch(self, addr: int, word: int):
+        g = self.g
+        g.core.predecode((addr + g.offset) & g.amask, word)
+
+    def _patch_read(self, addr, n, decoded, read) -> bool:
+        """Rewrite a pure control read at ``addr`` into a shared-page load; False if it cannot be."""
+        spec = self.spec
+        name, ops = decoded
+        op, reg = read
+        load, load_reg, load_addr = self.pv.read
+        li = spec.instructions[load]
+        if self.shared is None or li.units != n:
+            return False
+        if reg not in self.slots:
+            self.slots[reg] = self.shared + self._shared_size()
+        where = self.slots[reg]
+        if where > mask(li.operands[load_addr]):
+            return False
+        self._patch(addr, li.encoding.encode({load_reg: ops[op], load_addr: where}))
+        return True
+
+    def _shared_size(self) -> int:
+        u = self.spec.memory.unit
+        return sum(-(-self.spec.registers[r].width // u) for r in self.slots)
+
+    def publish(self):
+        """Write the guest's virtual control registers to the shared page (after every exit)."""
+        if not self.slots:
+            return
+        g, u = self.g, self.spec.memory.unit
+        mem, off, am = g.core.MEM, g.offset, g.amask
+        for reg, addr in self.slots.items():
+            v = g.virtual[reg]
+            for k in range(-(-self.spec.registers[reg].width // u)):
+                mem[(addr + k + off) & am] = (v >> (k * u)) & mask(u)
+
+    # ------------------------------------------------------------ run time
+    def direct(self, budget: int):
+        self._left = budget  # a batch must not run past the guest's budget
+        out = super().direct(budget)
+        self.publish()
+        return out
+
+    def dispatch(self, ex):
+        steps, end, exited = self._serve(ex)
+        if end is None and exited:
+            more, end = self._drain(self._left - steps)
+            steps += more
+        return steps, end, exited
+
+    def _drain(self, budget: int):
+        """Before resuming the guest, emulate the flagged instructions it would run next.
+
+        A rewrite covers the code the loader saw; an instruction the kernel
+        writes at run time (pdp10's monitor builds its JRST 1 return gate
+        that way) is reached right after an exit, and the dispatcher never
+        resumes the guest on an instruction that is unsafe to run directly.
+        """
+        steps = 0
+        while steps < budget:
+            st = self.g.view()
+            try:
+                addr, word = _fetch(self.spec, st)
+            except _Trap:
+                break
+            if addr in self.counts:  # rewritten: its hypercall will come
+                break
+            d = decode(self.spec, word)
+            kind = "user" if guest_mode_is_user(self.spec, st.regs["mode"]) else "supervisor"
+            if d is None or unit_id(self.spec, *d) not in self.translate[kind]:
+                break
+            done = self.emulate()
+            steps += done.steps
+            if done.reason != "budget":
+                return steps, done
+        return steps, None
+
+    def _serve(self, ex):
+        if ex.reason != "hypercall":
+            return super().dispatch(ex)
+        c = self.counters
+        c.direct += ex.steps
+        c.exits["hypercall"] += 1
+        addr = self._fetch_address()  # where the hypercall is in guest storage (pc may be relocated)
+        if addr not in self.counts or self._is_hypercall(addr):  # memory holds a hypercall: the guest's own
+            return ex.steps, GuestExit("hypercall", 0), True
+        c.hypercalls += 1
+        # the batch: the original instructions from here on, while control falls through them
+        steps, size = ex.steps, self.spec.instructions[self.pv.hypercall].units
+        for _ in range(min(self.counts[addr], self._left - ex.steps)):
+            done = self.emulate()
+            steps += done.steps
+            if done.reason != "budget":
+                return steps, done, True
+            addr += size
+            if addr not in self.counts or self._fetch_address() != addr:
+                break
+        return steps, None, True
+
+    def _fetch_address(self):
+        try:
+            return _fetch(self.spec, self.g.view())[0]
+        except _Trap:
+            return None
+
+    def _is_hypercall(self, addr) -> bool:
+        d = decode(self.spec, _word(self.spec, self._read(addr, self.spec.max_ilen_units)))
+        return d is not None and d[0] == self.pv.hypercall
+
+    def guest_memory(self):
+        if not self.slots:
+            return self.g.memory()
+        mem = self.g.memory().copy()
+        mem[self.shared:self.shared + len(self._shared_original)] = self._shared_original
+        return mem
+
+
+def _word(spec, units) -> int:
+    u = spec.memory.unit
+    return sum(v << (k * u) for k, v in enumerate(units))
+
+
+def _runs(addrs, step):
+    """Maximal runs of consecutive addresses (each ``step`` units after the last)."""
+    out = []
+    for a in addrs:
+        if out and a == out[-1][-1] + step:
+            out[-1].append(a)
+        else:
+            out.append([a])
+    return out
