@@ -114,11 +114,27 @@ def section_run(res) -> list:
     rows.append(("cells", f"{st.count('measured')} measured, {st.count('n/a')} not applicable, "
                           f"{st.count('error')} failed"))
     out += _table(["", ""], rows)
+    busy = _busy(res)
+    if busy:
+        out += ["", f"**The machine was busy during this run** (1-minute load average {busy} on "
+                    f"{m.get('cpu_count', '?')} CPUs): wall times are inflated and noisier than on a quiet machine.  "
+                    "Counts and modeled cycles do not depend on load.  Rerun the command above on a quiet machine "
+                    "for figures to publish."]
     out += ["", "Each value is wall time per guest operation: pyperf times `vmm.run` over a program of N operations "
                 "(building the VMM is not timed) and divides by N.  Counters are exact and identical on every run; "
                 "counts per operation are the steady-state difference between a run of N operations and a pilot run "
                 "of 8.", ""]
     return out
+
+
+def _busy(res) -> str:
+    """The highest load average recorded, as text, when it was at least half the CPU count."""
+    import re
+
+    cpus = res.machine.get("cpu_count") or 1
+    loads = [float(x) for r in res.runs for x in re.findall(r"\d+\.\d+|\d+", str(r.get("load") or ""))]
+    worst = max(loads, default=0.0)
+    return f"up to {worst:.2f}" if worst >= 0.5 * cpus else ""
 
 
 def section_overhead(res, notes) -> list:
