@@ -148,7 +148,7 @@ def data_diffs(spec, a: ZState, b: ZState, skip=()) -> dict:
     for n in spec.files:
         out[n] = False if a.files[n] is b.files[n] else a.files[n] != b.files[n]
     if spec.memory:
-        out["memory"] = False if a.mem is b.mem else a.mem != b.mem
+        out["memory"] = sx.mem_differs(a, b)
     return out
 
 
@@ -340,7 +340,7 @@ class UnitClassifier:
     def control(self, mode) -> Answer:
         g, valid = self.guest("g", mode)
         n = self.run(("native", mode), g)
-        diffs = control_diffs(self.spec, g, n.state)
+        diffs = control_diffs(self.spec, g, n.body)  # the body's state: the query asserts no trap
         return self.solve("control", [mode], valid + [NOT(n.stopped), _any(diffs.values())], lambda m: Witness(
             "control", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g)],
             fields=self.diffs_in(m, diffs), outcomes=[self.outcome(m, n)]))
@@ -352,7 +352,7 @@ class UnitClassifier:
         valid = valid + self.valid(g2)
         n1 = self.run(("native", m1), g1)
         n2 = self.run(("native", m2), g2)
-        diffs = data_diffs(self.spec, n1.state, n2.state)
+        diffs = data_diffs(self.spec, n1.body, n2.body)
         differ = OR(_any(diffs.values()), _ne_bool(n1.halted, n2.halted))
         return self.solve("mode", [m1, m2], valid + [NOT(n1.stopped), NOT(n2.stopped), differ], lambda m: Witness(
             "mode", [m1, m2], self.ops_of(m), [state_to_dict(self.spec, m, g1), state_to_dict(self.spec, m, g2)],
@@ -365,7 +365,7 @@ class UnitClassifier:
         r = self.relocate(g, th)
         n = self.run(("native", mode), g)
         nr = sx.step(self.spec, r, self.instr, self.ops)
-        diffs = data_diffs(self.spec, n.state, nr.state)
+        diffs = data_diffs(self.spec, n.body, nr.body)
         differ = OR(_any(diffs.values()), _ne_bool(n.halted, nr.halted))
         cons = valid + self.assume(g, th) + [NOT(n.stopped), NOT(nr.stopped), differ]
         return self.solve("location", [mode], cons, lambda m: Witness(
@@ -380,14 +380,23 @@ class UnitClassifier:
         p0 = self.place(g, th, mode)
         n = self.run(("native", mode), g)
         p = sx.step(self.spec, p0, self.instr, self.ops)
-        diffs = data_diffs(self.spec, n.state, p.state)
         # The VMM's control state must be left as it was (it never saw the
         # instruction); under hardware assist the guest's own copies live in
         # the real machine and must match the native run instead.
         held = set(self.vmap.guest_held(self.spec.registers))
         owned = [k for k in self.spec.registers if k not in held]
-        diffs.update({f"{k} (control)": v for k, v in control_diffs(self.spec, n.state, g, owned).items()})
-        diffs.update({f"{k} (guest copy)": v for k, v in control_diffs(self.spec, n.state, p.state, held).items()})
+
+        def all_diffs(ns, ps):
+            d = data_diffs(self.spec, ns, ps)
+            d.update({f"{k} (control)": v for k, v in control_diffs(self.spec, ns, g, owned).items()})
+            d.update({f"{k} (guest copy)": v for k, v in control_diffs(self.spec, ns, ps, held).items()})
+            return d
+        # Without hardware assist the placed run must not stop, and a native run that stops makes
+        # the answer yes whatever the states hold: the bodies' states then decide the same query
+        # without the trap entry's terms.  The witness still reports the differences between the
+        # states the interpreter sees (after the native run's trap entry, when it traps).
+        hw = self.vmap.hardware_assist
+        diffs = all_diffs(n.state, p.state) if hw else all_diffs(n.body, p.body)
         halted = _ne_bool(n.halted, p.halted)
         if self.vmap.hardware_assist:
             # Non-root operation delivers the guest's traps to the guest's own
@@ -405,7 +414,10 @@ class UnitClassifier:
         cons = valid + self.assume(g, th) + [NOT(to_vmm), differ]
 
         def decode(m):
-            fields = self.diffs_in(m, diffs)
+            shown = diffs
+            if not hw and _val(m, n.stopped):
+                shown = all_diffs(n.state, p.body)  # p.body is p.state: the placed run does not stop
+            fields = self.diffs_in(m, shown)
             if _val(m, halted):
                 fields.append("halted")
             if _val(m, trap_differs):
@@ -427,7 +439,7 @@ class UnitClassifier:
         th = self.params()
         p1 = sx.step(self.spec, self.place(g1, th, mode), self.instr, self.ops)
         p2 = sx.step(self.spec, self.place(g2, th, mode), self.instr, self.ops)
-        diffs = data_diffs(self.spec, p1.state, p2.state, skip=set(timing))
+        diffs = data_diffs(self.spec, p1.body, p2.body, skip=set(timing))
         differ = OR(_any(diffs.values()), _ne_bool(p1.halted, p2.halted))
         cons = valid + self.assume(g1, th) + [NOT(p1.stopped), NOT(p2.stopped), differ]
         return self.solve("timing", [mode], cons, lambda m: Witness(

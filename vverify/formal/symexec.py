@@ -108,26 +108,91 @@ class ZState:
     therefore keeps the same array and sets ``offset = x``, which makes
     "seen back through the map" the identity on memory and keeps every
     query free of quantifiers.
+
+    ``root`` is the array ``mem`` started from, and ``writes`` the stores
+    made since, oldest first, as ``(guard, index, value)`` cells in guest
+    coordinates.  The symbolic executor reads memory through this log: a
+    read over a store whose index provably differs (``a+4`` and ``a+8``)
+    skips it before z3 sees it, where ``Select`` over a ``Store`` chain would
+    leave every such pair to the array solver.  Two states with the same
+    root can only differ at logged indices, so queries compare memories cell
+    by cell (:func:`mem_differs`).  ``mem`` is kept as the equivalent array
+    term for whoever wants one.
     """
 
     regs: dict
     files: dict
     mem: object = None
     offset: object = 0
+    root: object = None
+    writes: tuple = ()
 
     def copy(self):
-        return ZState(dict(self.regs), dict(self.files), self.mem, self.offset)
+        return ZState(dict(self.regs), dict(self.files), self.mem, self.offset, self.root, self.writes)
+
+    def read(self, idx):
+        """The memory cell at guest index ``idx`` (a z3 term)."""
+        if self.root is None:
+            return z3.Select(self.mem, idx)
+        v = z3.Select(self.root, idx)
+        for g, i, val in self.writes:
+            if i.eq(idx):
+                same = True
+            else:
+                same = z3.simplify(i == idx)
+                if z3.is_false(same):
+                    continue
+                if z3.is_true(same):
+                    same = True
+            v = ITE(AND(g, same), val, v, 0)
+        return v
 
 
-@dataclass
+def _guarded(writes, g):
+    return tuple((AND(w, g), i, v) for w, i, v in writes)
+
+
+def mem_differs(a: ZState, b: ZState):
+    """Whether the memories of two states differ, as a condition."""
+    if a.mem is b.mem:
+        return False
+    if a.root is None or b.root is None or not a.root.eq(b.root):
+        return a.mem != b.mem
+    seen, out = set(), False
+    for _, i, _ in a.writes + b.writes:
+        if i.get_id() not in seen:
+            seen.add(i.get_id())
+            out = OR(out, a.read(i) != b.read(i))
+    return out
+
+
 class ZResult:
-    state: ZState
-    trapped: object  # bool or z3 Bool
-    cause: object  # cause index (int or BV)
-    tval: object
-    halted: object  # halted (and did not trap)
-    exited: object = False  # hypercall or vmexit: control left the guest (state as before)
-    exit_kind: object = 0  # index into ir.EXIT_KINDS
+    """The outcome of one symbolic step.
+
+    ``state`` is the state after the step, the trap entry's included; it is
+    built on first use, since most queries assert that the step neither
+    traps nor exits and compare ``body``, the state the instruction's own
+    body leaves (equal to ``state`` whenever it neither traps nor exits, and
+    free of the trap entry's terms).
+    """
+
+    def __init__(self, state, trapped, cause, tval, halted, exited=False, exit_kind=0, body=None, make_state=None):
+        self._state = state
+        self._make_state = make_state
+        self.trapped = trapped  # bool or z3 Bool
+        self.cause = cause  # cause index (int or BV)
+        self.tval = tval
+        self.halted = halted  # halted (and did not trap)
+        self.exited = exited  # hypercall or vmexit: control left the guest (state as before)
+        self.exit_kind = exit_kind  # index into ir.EXIT_KINDS
+        self.body = body if body is not None else state
+
+    @property
+    def state(self) -> ZState:
+        if self._state is None:
+            self._state = self._make_state()
+            self._make_state = None
+        return self._state
 
     @property
     def stopped(self):
@@ -146,7 +211,7 @@ def fresh_state(spec, tag: str, fixed: dict | None = None) -> ZState:
     mem = None
     if spec.memory:
         mem = z3.Array(f"{tag}.mem", z3.BitVecSort(spec.memory.address), z3.BitVecSort(spec.memory.unit))
-    return ZState(regs, files, mem, 0)
+    return ZState(regs, files, mem, 0, mem)
 
 
 # -------------------------------------------------------------- executor
@@ -180,8 +245,7 @@ class _Exec:
         t = type(st)
         if t is ir.SetLocal:
             v = self.expr(st.value)
-            old = self.locals.get(st.name, False if st.value.width == BOOL else 0)
-            self.locals[st.name] = ITE(g, v, old, st.value.width)
+            self.set_local(st.name, g, v, st.value.width)
         elif t is ir.SetReg:
             v = self.expr(st.value)
             if st.name == "pc":
@@ -206,7 +270,7 @@ class _Exec:
             parts = [self.read_mem(addr, k) for k in range(st.units)]
             v = parts[0] if len(parts) == 1 else z3.Concat(*reversed([const(p, m.unit) for p in parts]))
             v = simplify_value(v) if all(known(p) for p in parts) else v
-            self.locals[st.local] = ITE(AND(g, ok), v, self.locals.get(st.local, 0), st.width)
+            self.set_local(st.local, AND(g, ok), v, st.width)
         elif t is ir.Store:
             addr = self.expr(st.addr)
             ok = self.range_ok(addr, st.units, g)
@@ -217,10 +281,14 @@ class _Exec:
             v = const(self.expr(st.value), st.units * m.unit)
             arr = self.s.mem
             new = arr
+            written = []
             for k in range(st.units):
                 part = z3.Extract((k + 1) * m.unit - 1, k * m.unit, v) if st.units > 1 else v
-                new = z3.Store(new, self.mem_index(addr, k), part)
+                idx = self.mem_index(addr, k)
+                written.append((w, idx, part))
+                new = z3.Store(new, idx, part)
             self.s.mem = ITE_ARRAY(w, new, arr)
+            self.s.writes = self.s.writes + tuple(written)
         elif t is ir.If:
             c = self.expr(st.cond)
             if known(c):
@@ -241,6 +309,17 @@ class _Exec:
         else:  # pragma: no cover
             raise TypeError(t)
 
+    def set_local(self, name, g, v, width):
+        # The semantics compiler only lets a local be read on paths that assign
+        # it, so its first assignment needs no guard: on the other paths the
+        # value is never read.  (Guarding it would put an if-then-else around
+        # every address computed on a conditional path, which hides equal
+        # addresses from z3.)
+        if name not in self.locals:
+            self.locals[name] = v
+        else:
+            self.locals[name] = ITE(g, v, self.locals[name], width)
+
     def raise_trap(self, g, cause_index, tval):
         self.trapped = OR(self.trapped, g)
         self.cause = ITE(g, cause_index, self.cause, self.cause_w)
@@ -252,10 +331,11 @@ class _Exec:
         off = self.s.offset
         if known(addr) and known(off):
             return z3.BitVecVal((addr + k - off) & mask(aw), aw)
-        return const(addr, aw) + k - const(off, aw)
+        # normalised, so that a relocated address that names the same guest cell is the same term
+        return z3.simplify(const(addr, aw) + k - const(off, aw))
 
     def read_mem(self, addr, k):
-        return z3.Select(self.s.mem, self.mem_index(addr, k))
+        return self.s.read(self.mem_index(addr, k))
 
     def range_ok(self, addr, units, g):
         """Check a physical access; raise the memory fault (under ``g``) when outside."""
@@ -439,30 +519,38 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
     ex.run(instr.body)
     body_state = ex.s
     body_state.regs["pc"] = ex.next_pc
+    body_only = body_state
     if ex.exited is not False:  # an exit is precise: the state stays as it was
         e = ex.exited
         body_state = ZState(
             {n: ITE(e, state.regs[n], body_state.regs[n], spec.registers[n].width) for n in spec.registers},
             {n: ITE_ARRAY(e, state.files[n], body_state.files[n]) for n in spec.files},
-            ITE_ARRAY(e, state.mem, body_state.mem) if spec.memory else None, state.offset)
+            ITE_ARRAY(e, state.mem, body_state.mem) if spec.memory else None, state.offset,
+            state.root, state.writes + _guarded(body_state.writes[len(state.writes):], NOT(e)))
     if ex.trapped is False:
-        return ZResult(body_state, False, 0, ex.tval, AND(ex.halted, NOT(ex.exited)), ex.exited, ex.exit_kind)
-    # the trap entry, on the state before the instruction, with the cause's code
-    code = 0
-    for c in sorted(spec.causes.values(), key=lambda c: c.index):
-        code = ITE(EQ(ex.cause, c.index, ex.cause_w), c.code, code, spec.code_width)
-    entry = _Exec(spec, state.copy(), {"cause": code, "tval": ex.tval}, pc)
-    entry.run(spec.entry)
-    trap_state = entry.s
-    trap_state.regs["pc"] = entry.next_pc
+        return ZResult(body_state, False, 0, ex.tval, AND(ex.halted, NOT(ex.exited)), ex.exited, ex.exit_kind,
+                       body_only)
     t = ex.trapped
-    merged = ZState(
-        {n: ITE(t, trap_state.regs[n], body_state.regs[n], spec.registers[n].width) for n in spec.registers},
-        {n: ITE_ARRAY(t, trap_state.files[n], body_state.files[n]) for n in spec.files},
-        ITE_ARRAY(t, trap_state.mem, body_state.mem) if spec.memory else None,
-        state.offset,
-    )
-    return ZResult(merged, t, ex.cause, ex.tval, AND(AND(ex.halted, NOT(t)), NOT(ex.exited)), ex.exited, ex.exit_kind)
+
+    def merged():
+        # the trap entry, on the state before the instruction, with the cause's code
+        code = 0
+        for c in sorted(spec.causes.values(), key=lambda c: c.index):
+            code = ITE(EQ(ex.cause, c.index, ex.cause_w), c.code, code, spec.code_width)
+        entry = _Exec(spec, state.copy(), {"cause": code, "tval": ex.tval}, pc)
+        entry.run(spec.entry)
+        trap_state = entry.s
+        trap_state.regs["pc"] = entry.next_pc
+        return ZState(
+            {n: ITE(t, trap_state.regs[n], body_state.regs[n], spec.registers[n].width) for n in spec.registers},
+            {n: ITE_ARRAY(t, trap_state.files[n], body_state.files[n]) for n in spec.files},
+            ITE_ARRAY(t, trap_state.mem, body_state.mem) if spec.memory else None,
+            state.offset, state.root,
+            state.writes + _guarded(body_state.writes[len(state.writes):], NOT(t))
+            + _guarded(trap_state.writes[len(state.writes):], t),
+        )
+    return ZResult(None, t, ex.cause, ex.tval, AND(AND(ex.halted, NOT(t)), NOT(ex.exited)), ex.exited, ex.exit_kind,
+                   body_only, merged)
 
 
 def eval_pure(spec, state: ZState, pure, params: dict):
