@@ -120,9 +120,11 @@ def state_to_dict(spec, model, st: ZState) -> dict:
     regs = {n: _val(model, v) for n, v in st.regs.items()}
     files = {}
     for n, f in spec.files.items():
-        vals = []
-        for i in range(f.count):
-            vals.append(f.hardwired.get(i, _val(model, z3.Select(st.files[n], i))))
+        try:  # one evaluation of the whole array (a file may have hundreds of entries)
+            entries, default = _array(model, st.files[n])
+            vals = [f.hardwired.get(i, entries.get(i, default)) for i in range(f.count)]
+        except ValueError:
+            vals = [f.hardwired.get(i, _val(model, z3.Select(st.files[n], i))) for i in range(f.count)]
         files[n] = vals
     mem, default = {}, 0
     if spec.memory:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import z3
+from z3 import z3core
 
 from ..spec import ir
 from ..spec.ir import BOOL, mask, to_signed
@@ -135,17 +136,60 @@ class ZState:
         if self.root is None:
             return z3.Select(self.mem, idx)
         v = z3.Select(self.root, idx)
+        key, c = _linear(idx)
         for g, i, val in self.writes:
-            if i.eq(idx):
-                same = True
-            else:
-                same = z3.simplify(i == idx)
-                if z3.is_false(same):
+            ki, ci = _linear(i)
+            if ki == key:  # the same sum of terms: equal exactly when the constants are
+                if ci != c:
                     continue
-                if z3.is_true(same):
-                    same = True
-            v = ITE(AND(g, same), val, v, 0)
+                v = ITE(g, val, v, 0)
+            else:
+                v = _select_ite(g, i, idx, val, v)
         return v
+
+
+def _select_ite(g, i, idx, val, v):
+    """``If(g and i == idx, val, v)``, built through the C API: reads over a
+    long store log make many of these, and the Python wrappers' coercions
+    dominate the cost."""
+    ctx = idx.ctx
+    ref = ctx.ref()
+    c = z3core.Z3_mk_eq(ref, i.as_ast(), idx.as_ast())
+    if g is not True:
+        args = (z3.Ast * 2)(const(g, BOOL).as_ast(), c)
+        c = z3core.Z3_mk_and(ref, 2, args)
+    return z3.BitVecRef(z3core.Z3_mk_ite(ref, z3.BoolRef(c, ctx).as_ast(), val.as_ast(), v.as_ast()), ctx)
+
+
+_LINEAR: dict = {}
+
+
+def _linear(e):
+    """``(key, constant)`` of an address term ``t1 + ... + tn + constant``.
+
+    Two addresses with the same key differ by the difference of their
+    constants (modulo 2^width), so they are provably equal or provably not.
+    """
+    k = e.get_id()
+    hit = _LINEAR.get(k)
+    if hit is not None and hit[0].eq(e):
+        return hit[1]
+    if z3.is_bv_value(e):
+        out = ((), e.as_long())
+    elif e.decl().kind() == z3.Z3_OP_BADD:
+        c, ids = 0, []
+        for ch in e.children():
+            if z3.is_bv_value(ch):
+                c += ch.as_long()
+            else:
+                ids.append(ch.get_id())
+        out = (tuple(sorted(ids)), c & mask(e.size()))
+    else:
+        out = ((k,), 0)
+    if len(_LINEAR) > 200000:
+        _LINEAR.clear()
+    _LINEAR[k] = (e, out)  # keeping e alive keeps its id from being reused
+    return out
 
 
 def _guarded(writes, g):
