@@ -138,6 +138,8 @@ def test_riscv_agrees_with_llvm_mc():
     rng = random.Random(1974)
     ours, theirs = [], []
     for tpl in table.templates:
+        if tpl.instr.paravirtual:
+            continue  # vverify's hypercall, in the custom-0 opcode LLVM leaves to extensions
         for _ in range(12):
             mine, llvm = {}, {}
             for name, c in tpl.codecs.items():

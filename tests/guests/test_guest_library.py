@@ -402,4 +402,4 @@ def test_random_user_code_ends_deterministically(spec_name, data):
     if G.HALT_CONVENTION[spec_name].ended(want_ex):
         assert st_.status in ("exit", "trap")
     else:
-        assert want_ex.reason in ("illegal", "budget")
+        assert want_ex.reason in ("illegal", "budget", "hypercall")  # random words may hold the paravirtual hypercall
