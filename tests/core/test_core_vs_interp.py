@@ -14,7 +14,7 @@ from tests.conftest import SPEC_FILES, load
 from tests.strategies import states, word
 from vverify.core import Core
 from vverify.interp import run as interp_run
-from vverify.interp.machine import _fetch, _Trap
+from vverify.interp.machine import _fetch, _Leave, _Trap
 
 _cores = {}
 
@@ -43,7 +43,7 @@ def place(spec, state, words):
     """Write the program where the initial state will fetch from (or at pc)."""
     try:
         addr, _ = _fetch(spec, state)
-    except _Trap:
+    except (_Trap, _Leave):  # the fetch traps or exits: the program goes at pc anyway
         addr = state.regs["pc"]
     m = spec.memory
     n = spec.max_ilen_units

@@ -343,6 +343,8 @@ def step_once(spec, state: MachineState, trap_exits=frozenset()):
         _, word = _fetch(spec, state)
     except _Trap as t:
         return _deliver(spec, state, None, {}, t.cause, t.tval, trap_exits)
+    except _Leave as e:  # the fetch itself left for the hypervisor (an EPT violation on fetch)
+        return state, Step(e.kind, tval=e.code)
     d = decode(spec, word)
     if d is None:
         return state, Step("illegal", tval=word)
