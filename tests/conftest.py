@@ -12,6 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT / "specs"
 SPEC_FILES = sorted(SPEC_DIR.glob("*.toml"))
 
+
+
+def _with_guest_library():
+    from vverify.bench.workloads import has_guest_library
+
+    return [p.stem for p in SPEC_FILES if has_guest_library(p.stem)]
+
+
+GUEST_SPECS = _with_guest_library()  # the bundled specs that have guest programs to run
+
 settings.load_profile(os.environ.get("VVERIFY_HYPOTHESIS_PROFILE", "ci"))
 
 

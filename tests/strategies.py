@@ -13,6 +13,9 @@ def word(width):
                      st.integers(0, m))
 
 
+SMALL_FILE = 32  # register files up to this size get a value per entry
+
+
 @st.composite
 def states(draw, spec, mode=None):
     regs = {}
@@ -23,7 +26,12 @@ def states(draw, spec, mode=None):
             regs[name] = draw(word(r.width))
     files = {}
     for name, f in spec.files.items():
-        vals = [draw(word(f.width)) for _ in range(f.count)]
+        if f.count <= SMALL_FILE:
+            vals = [draw(word(f.width)) for _ in range(f.count)]
+        else:  # a table (x86's 256 I/O permission bytes): a fill value and a few entries, like memory
+            vals = [draw(word(f.width))] * f.count
+            for i in draw(st.lists(st.integers(0, f.count - 1), max_size=SMALL_FILE)):
+                vals[i] = draw(word(f.width))
         for i, v in f.hardwired.items():
             vals[i] = v
         files[name] = vals

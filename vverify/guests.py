@@ -62,20 +62,21 @@ class GuestTarget:
     halt: HaltConvention
     syscall: str = ""  # assembly making system call {n} (the argument register is set separately)
     jump: str = ""  # assembly jumping to {label}
+    arg: str = ""  # assembly setting the system call's argument register to the small value {v}
 
 
 _HALT_INSTRUCTION = HaltConvention(frozenset(), "halt")
 
 GUESTS = {
-    "pg74": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}"),
+    "pg74": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}", "li r0, {v}"),
     # pg74 plus rdbase: the same stub
-    "pg74_rdbase": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}"),
+    "pg74_rdbase": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}", "li r0, {v}"),
     # pg74 with hardware assist: the same ISA as the guest sees it
-    "pg74_vt": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}"),
-    "pdp10": GuestTarget("pdp10", 1, _HALT_INSTRUCTION, "muuo 7, 0, {n}(0)", "jrst {label}(0)"),
+    "pg74_vt": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}", "li r0, {v}"),
+    "pdp10": GuestTarget("pdp10", 1, _HALT_INSTRUCTION, "muuo 7, 0, {n}(0)", "jrst {label}(0)", "movei 1, {v}(0)"),
     # no halt instruction: the kernel executes ecall in M-mode, a cause U-mode cannot raise
     "riscv32": GuestTarget("riscv32", 4, HaltConvention(frozenset({"ecall_from_m"}), "trap", "ecall_from_m"),
-                           "addi a7, zero, {n}\necall", "jal zero, {label}"),
+                           "addi a7, zero, {n}\necall", "jal zero, {label}", "addi a0, zero, {v}"),
 }
 
 HALT_CONVENTION = {name: g.halt for name, g in GUESTS.items()}
@@ -343,9 +344,12 @@ __all__ = ["GUESTS", "HALT_CONVENTION", "GuestExit", "GuestLayout", "GuestProgra
            "read_output", "run"]
 
 
-def syscall_text(spec_or_name, number: int) -> str:
-    """Assembly for system call ``number`` in the spec's syscall ABI (see docs/guests.md)."""
-    return _target(spec_or_name).syscall.format(n=number)
+def syscall_text(spec_or_name, number: int, arg: int | None = None) -> str:
+    """Assembly for system call ``number`` in the spec's syscall ABI (see docs/guests.md),
+    with its argument register set to ``arg`` first when one is given (a small value)."""
+    t = _target(spec_or_name)
+    call = t.syscall.format(n=number)
+    return call if arg is None else f"{t.arg.format(v=arg)}\n{call}"
 
 
 def jump_text(spec_or_name, label: str) -> str:

@@ -24,14 +24,17 @@ from ..asm import disassemble
 from ..spec.ir import mask
 
 EXTRA_SYSCALL = 3  # the guest library sends syscall numbers >= 3 to the kernel code below
+PUTC = 1  # putc(arg): the kernel appends arg to its output buffer (pg74's builds a store to do it)
+PUTC_VALUES = st.integers(0, 15)  # small, and often nonzero, so that the output shows what was written
 
 
 @dataclass(frozen=True)
 class FuzzProgram:
     """A guest program: user code, kernel code run by system call 3, and a budget.
 
-    ``user`` and ``kernel`` are items: ``("instr", name, operands)`` or
-    ``("syscall", number)``.  The machine image is built from their encodings
+    ``user`` and ``kernel`` are items: ``("instr", name, operands)``,
+    ``("syscall", number)`` or ``("syscall", number, argument)`` (the
+    argument register set first).  The machine image is built from their encodings
     onto the guest library assembled once per spec (fast); :meth:`assembly`
     renders the same program as text, which assembles to the same image.
     """
@@ -123,14 +126,14 @@ class _Image:
         self.syscalls: dict = {}
         self.jumps: dict = {}
 
-    def _syscall(self, n):
-        if n not in self.syscalls:
-            p = self._assemble(self.spec, G.syscall_text(self.spec, n))
-            self.syscalls[n] = ([p.memory[a] for a in sorted(p.memory)], dict(p.code))
-        return self.syscalls[n]
+    def _syscall(self, n, arg=None):
+        if (n, arg) not in self.syscalls:
+            p = self._assemble(self.spec, G.syscall_text(self.spec, n, arg))
+            self.syscalls[n, arg] = ([p.memory[a] for a in sorted(p.memory)], dict(p.code))
+        return self.syscalls[n, arg]
 
-    def syscall_units(self, n) -> list:
-        return self._syscall(n)[0]
+    def syscall_units(self, n, arg=None) -> list:
+        return self._syscall(n, arg)[0]
 
     def _jump(self, addr):
         if addr not in self.jumps:
@@ -148,7 +151,7 @@ class _Image:
     def code_of(self, item, addr, out: dict) -> int:
         """Record the instructions of ``item`` placed at ``addr`` in ``out``; the next address."""
         if item[0] == "syscall":
-            units, code = self._syscall(item[1])
+            units, code = self._syscall(*item[1:])
             out.update({addr + a: n for a, n in code.items()})
             return addr + len(units)
         n = self.spec.instructions[item[1]].units
@@ -173,7 +176,7 @@ def _spec_path(name):
 def _place(spec, st, img, item, addr) -> int:
     m = spec.memory
     if item[0] == "syscall":
-        units = img.syscall_units(item[1])
+        units = img.syscall_units(*item[1:])
     else:
         instr = spec.instructions[item[1]]
         word = instr.encoding.encode(item[2])
@@ -185,7 +188,7 @@ def _place(spec, st, img, item, addr) -> int:
 
 def _item_text(spec, item, addr) -> tuple:
     if item[0] == "syscall":
-        call = G.syscall_text(spec, item[1])
+        call = G.syscall_text(spec, *item[1:])
         return "\n".join(f"        {c}" for c in call.splitlines()), spec.max_ilen_units * len(call.splitlines())
     return _text(spec, item[1], item[2], addr), spec.instructions[item[1]].units
 
@@ -270,7 +273,7 @@ def fuzz_programs(draw, spec, weights, max_user=12, max_kernel=6, budget=400):
             name, ops = draw(instruction(spec, weights.user, flagged))
             user.append(("instr", name, ops))
         else:
-            user.append(("syscall", EXTRA_SYSCALL if kind == "kernel" else 1))
+            user.append(("syscall", EXTRA_SYSCALL) if kind == "kernel" else ("syscall", PUTC, draw(PUTC_VALUES)))
     kernel = []
     for _ in range(draw(st.integers(0, max_kernel))):
         name, ops = draw(instruction(spec, weights.kernel, flagged))
