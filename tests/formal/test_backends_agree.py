@@ -2,46 +2,22 @@
 
 Both backends are derived from the same IR; this property is what lets a
 witness found by z3 be believed on the interpreter, and vice versa.  It runs
-every instruction of every bundled spec on random concrete states.
+every instruction of every bundled spec on random concrete states (each
+semantics once: a spec that only changes the map shares its parent's).
 """
 
-import tomllib
 from collections import Counter
 
 import pytest
 import z3
 from hypothesis import given, strategies as st
 
-from tests.conftest import SPEC_FILES, load
+from tests.conftest import SPEC_FILES, load, own_instructions
 from tests.strategies import operands, states
 from vverify.formal import symexec as sx
 from vverify.interp import step as interp_step
 
-# Sections of a spec file that shape the machine the instructions run on.
-MACHINE = ("state", "traps", "helpers", "constants", "enums", "operands")
-
-
-def _cases():
-    """(spec, instruction) for every instruction whose semantics some spec introduces.
-
-    A spec that extends another and redeclares nothing of the machine (only its
-    own instructions, virtualization map or claims) runs its parent's
-    instructions with its parent's semantics: those are tested once, under
-    the parent.  Checking x86_32's 85 instructions again under x86_32_cpl1,
-    which differs only in its map, would double the suite's longest test.
-    """
-    out = []
-    for p in SPEC_FILES:
-        spec = load(p)
-        own = tomllib.loads(p.read_text())
-        inherited = set()
-        if len(spec.paths) > 1 and not any(k in own for k in MACHINE):
-            inherited = {n for n in spec.instructions if n not in own.get("instructions", {})}
-        out += [(p.stem, name) for name in spec.instructions if name not in inherited]
-    return out
-
-
-CASES = _cases()
+CASES = [(p.stem, name) for p in SPEC_FILES for name in own_instructions(p)]  # each semantics once
 
 
 def to_zstate(spec, s):

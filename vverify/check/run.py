@@ -107,6 +107,15 @@ def _classify_all(spec, timeout_ms, jobs):
     return [UnitVerdict.from_dict(by_index[i]) for i in range(len(units))]
 
 
+def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bool:
+    """Put a spec's unit verdicts in the proof cache; False when they must not be cached:
+    a timeout (it may not recur) or a backend disagreement."""
+    if any(u.replay_errors or any(a.status == "unknown" for a in u.answers) for u in units):
+        return False
+    cache.store(cache.key(spec.digest, timeout_ms), {"units": [u.to_dict() for u in units]})
+    return True
+
+
 def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True, jobs: int = 1) -> SpecReport:
     spec = spec_or_path if not isinstance(spec_or_path, (str, os.PathLike)) else load_spec(spec_or_path)
     t0 = time.perf_counter()
@@ -119,9 +128,8 @@ def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bo
         units = _classify_all(spec, timeout_ms, jobs)
     for u in units:
         u.props = derive(spec, u)
-    # never cache a timeout (it may not recur) or a backend disagreement
-    if use_cache and not cached and not any(u.replay_errors or any(a.status == "unknown" for a in u.answers) for u in units):
-        cache.store(k, {"units": [u.to_dict() for u in units]})
+    if use_cache and not cached:
+        store(spec, units, timeout_ms)
     tv = theorems(spec, units)
     claims = check_claims(spec, units, tv)
     return SpecReport(spec, units, tv, claims, disagreements(spec, units), time.perf_counter() - t0, cached,

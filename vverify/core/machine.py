@@ -64,21 +64,26 @@ def load_module(spec, jit: bool | None = None):
     """Generate (or reuse) and import the core module for ``spec``.
 
     The source is written to the cache directory under a name derived from
-    the spec digest and vverify's source digest, so numba's on-disk cache
-    (``cache=True``) lets a warm process skip compilation.
+    the source itself and vverify's source digest, so numba's on-disk cache
+    (``cache=True``) lets a warm process skip compilation, and specs with the
+    same machine share one module.
     """
     jit = jit_enabled() if jit is None else jit
-    key = (codegen.source_key(spec), jit)
+    if (spec.digest, jit) in _modules:
+        return _modules[spec.digest, jit]
+    source = codegen.generate(spec, jit)
+    key = (codegen.source_key(source), jit)
     if key in _modules:
+        _modules[spec.digest, jit] = _modules[key]
         return _modules[key]
     d = _core_dir()
     d.mkdir(parents=True, exist_ok=True)
-    name = f"vverify_core_{spec.name.replace('-', '_').replace('.', '_')}_{key[0]}{'' if jit else '_py'}"
+    name = f"vverify_core_{key[0]}{'' if jit else '_py'}"
     path = d / f"{name}.py"
     if not path.exists():
         from ..check.cache import write_atomic
 
-        write_atomic(path, codegen.generate(spec, jit))
+        write_atomic(path, source)
     mspec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(mspec)
     sys.modules[name] = module
@@ -87,7 +92,7 @@ def load_module(spec, jit: bool | None = None):
         from .precompile import compile_in_parallel  # cold cache: use both cores
 
         compile_in_parallel(module, path, codegen.mem_dtype(spec.memory.unit))
-    _modules[key] = module
+    _modules[key] = _modules[spec.digest, jit] = module
     return module
 
 
