@@ -88,3 +88,17 @@ def test_a_broken_extension_is_found_by_the_classifier_and_the_fuzzer(tmp_path: 
     assert predict(report, "hardware-assisted")[0] == "diverges"
     r = search(spec, "hardware-assisted", examples=30, seed=0, report=report)
     assert r.diverged
+
+
+def test_a_budget_that_ends_as_a_trap_is_delivered_leaves_the_same_guest():
+    """Stopped after any number of instructions, the guest is the one bare metal leaves.
+
+    A budget that runs out on the step that delivers a trap (the first step
+    delivers the reset trap) once left the guest's own control registers
+    unread from the machine: the guest's b looked like 0 instead of the boot
+    PSW's 0xFFFF.
+    """
+    spec = load("pg74_vt")
+    for budget in range(1, 40):
+        native, hw, a, b = run_both(spec, PROGRAM, budget)
+        assert compare_views(spec, native, hw, a, b) == [], f"budget {budget}"

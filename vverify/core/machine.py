@@ -153,6 +153,18 @@ class Core:
             warnings.simplefilter("ignore")
             return self.module.run(self.R, self.MEM, self.DECF)
 
+    def save_context(self) -> np.ndarray:
+        """A copy of the registers and register files: what a VMM saves when it switches guests.
+
+        Only those: the status slots after them in R (budget, exit reason, step
+        counts) belong to the run loop, which caches what it last wrote there.
+        """
+        return self.R[:self.layout.st_base].copy()
+
+    def load_context(self, context: np.ndarray) -> None:
+        """Make a context from :meth:`save_context` the machine's registers and files."""
+        self.R[:self.layout.st_base] = context
+
     def trap_mask(self, causes) -> int:
         if causes == "all":
             return (1 << len(self._cause_names)) - 1

@@ -58,6 +58,7 @@ class GuestExit:
     """How a guest's run ended, from the guest's point of view."""
 
     reason: str  # budget | halt | illegal | double_fault | stop (a trap in stop_on reached the guest)
+    #              | allocation (a guest sharing the machine reached beyond its storage)
     steps: int
     trace: tuple = ()  # (cause, pc) of every trap delivered to the guest, in order
     cause: str | None = None  # for "stop": the trap that ended the run

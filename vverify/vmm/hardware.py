@@ -33,6 +33,9 @@ class HardwareAssisted(TrapAndEmulate):
         super().__init__(spec, guest, params, core)
         self._held = [(n, self.g.core.layout.reg_index[n]) for n in spec.virtualization.guest_held(spec.registers)]
         self._reasons = _exit_reason_names(spec)
+        # Sharing the machine with other guests (vverify.vmm.shared), the guest's storage is only
+        # its allocation: an access beyond it is refused, not emulated on the host's storage.
+        self.confined = False
 
     def sync(self):
         """Read the guest's own control registers back from the machine (VT-x's VMCS guest-state area)."""
@@ -65,11 +68,15 @@ class HardwareAssisted(TrapAndEmulate):
             self.sync()
             if ex.reason == "budget":
                 return steps, None, False
-            c.exits[ex.reason if ex.reason != "vmexit" else f"vmexit:{self._reasons.get(ex.tval, ex.tval)}"] += 1
+            why = self._reasons.get(ex.tval, ex.tval) if ex.reason == "vmexit" else None
+            c.exits[ex.reason if why is None else f"vmexit:{why}"] += 1
+            if self.confined and why == "ept_violation":
+                return steps, GuestExit("allocation", 0), True
             if ex.reason in ("halt", "hypercall", "illegal", "double_fault", "trap"):
                 return steps, GuestExit(ex.reason, 0, cause=ex.cause), True
             done = self.emulate()  # the VM exit: the instruction at pc, on the guest's view
             return steps + done.steps, (done if done.reason != "budget" else None), True
+        self.sync()  # the budget ran out just as a trap was delivered: read back what its entry set
         return steps, None, False
 
 
