@@ -182,6 +182,9 @@ def _ne_bool(a, b):
 # ------------------------------------------------------------- the queries
 
 
+_ENTRY_COMMUTES: dict = {}  # (spec digest, mode, timeout) -> bool, see UnitClassifier.entry_commutes
+
+
 class UnitClassifier:
     """Asks every question about one unit; caches the symbolic runs it shares."""
 
@@ -207,11 +210,54 @@ class UnitClassifier:
         self.vmap = spec.virtualization
 
     # state helpers
-    def guest(self, tag, mode):
-        st = fresh_state(self.spec, tag, {"mode": self.spec.modes[mode]})
+    def guest(self, tag, mode, pinned=False):
+        """A symbolic state in ``mode`` and its validity constraints.  With ``pinned``, the
+        registers the map's assumption fixes to a constant are that constant (for the
+        questions that assume it), which lets the executor fold what they decide."""
+        fixed = {"mode": self.spec.modes[mode], **self.invariant_pins}
+        if pinned:
+            fixed.update(self.pins)
+        st = fresh_state(self.spec, tag, fixed)
         return st, self.valid(st)
 
-    def valid(self, st):
+    @staticmethod
+    def _pinned_by(pure) -> dict:
+        """``{register: value}`` for each ``register == constant`` conjunct of a pure expression."""
+        out = {}
+        if pure is None or pure.prelude:
+            return out
+        todo = [pure.expr]
+        while todo:
+            e = todo.pop()
+            if isinstance(e, ir.Binary) and e.op == "land":
+                todo += [e.a, e.b]
+            elif isinstance(e, ir.Binary) and e.op == "eq":
+                for r, c in ((e.a, e.b), (e.b, e.a)):
+                    if isinstance(r, ir.Reg) and isinstance(c, ir.Const) and r.name not in ("mode", "pc"):
+                        out[r.name] = c.value
+        return out
+
+    @property
+    def invariant_pins(self) -> dict:
+        """Registers an invariant fixes to a constant: every valid state has that value."""
+        if not hasattr(self, "_inv_pins"):
+            self._inv_pins = {}
+            for inv in self.spec.invariants:
+                self._inv_pins.update(self._pinned_by(inv))
+        return self._inv_pins
+
+    @property
+    def pins(self) -> dict:
+        """Registers the map's assumption fixes to a constant (beyond the invariants')."""
+        if not hasattr(self, "_pins"):
+            self._pins = {k: v for k, v in self._pinned_by(self.vmap.assume if self.vmap else None).items()
+                          if k not in self.invariant_pins}
+        return self._pins
+
+    def native(self, mode, g, pinned=False):
+        return self.run(("native", mode, "pinned") if pinned and self.pins else ("native", mode), g)
+
+    def valid(self, st, fetchable=True):
         """States worth asking about: a declared mode, the spec's invariants, and the
         instruction itself fetchable at pc (so every witness is a runnable program)."""
         cons = []
@@ -220,7 +266,8 @@ class UnitClassifier:
             cons.append(_any(m == v for v in self.spec.modes.values()))
         for inv in self.spec.invariants:
             cons.append(sx.eval_pure(self.spec, st, inv, {}))
-        cons.extend(self.fetchable(st))
+        if fetchable:
+            cons.extend(self.fetchable(st))
         return cons
 
     def fetchable(self, st):
@@ -296,6 +343,12 @@ class UnitClassifier:
                 return Answer(question, NO, modes, seconds=time.perf_counter() - t0, reason="refuted by evaluation")
             if c is not True:
                 cons.append(c)
+        # z3's own rewriter first: it normalises sums inside if-then-elses and proves most
+        # "the same cell" and "the same value" facts on its own, which the solver's
+        # preprocessing does not always do before it starts searching.
+        cons = [z3.simplify(c) for c in cons]
+        if any(z3.is_false(c) for c in cons):
+            return Answer(question, NO, modes, seconds=time.perf_counter() - t0, reason="refuted by simplification")
         s = z3.Solver()
         s.set(timeout=self.timeout_ms)
         s.add(*cons)
@@ -362,10 +415,10 @@ class UnitClassifier:
             outcomes=[self.outcome(m, n1), self.outcome(m, n2)]))
 
     def location(self, mode) -> Answer:
-        g, valid = self.guest("g", mode)
+        g, valid = self.guest("g", mode, pinned=True)
         th = self.params()
         r = self.relocate(g, th)
-        n = self.run(("native", mode), g)
+        n = self.native(mode, g, pinned=True)
         nr = sx.step(self.spec, r, self.instr, self.ops)
         diffs = data_diffs(self.spec, n.body, nr.body)
         differ = OR(_any(diffs.values()), _ne_bool(n.halted, nr.halted))
@@ -377,10 +430,10 @@ class UnitClassifier:
             outcomes=[self.outcome(m, n), self.outcome(m, nr)]))
 
     def placement(self, mode) -> Answer:
-        g, valid = self.guest("g", mode)
+        g, valid = self.guest("g", mode, pinned=True)
         th = self.params()
         p0 = self.place(g, th, mode)
-        n = self.run(("native", mode), g)
+        n = self.native(mode, g, pinned=True)
         p = sx.step(self.spec, p0, self.instr, self.ops)
         # The VMM's control state must be left as it was (it never saw the
         # instruction); under hardware assist the guest's own copies live in
@@ -398,16 +451,34 @@ class UnitClassifier:
         # without the trap entry's terms.  The witness still reports the differences between the
         # states the interpreter sees (after the native run's trap entry, when it traps).
         hw = self.vmap.hardware_assist
-        diffs = all_diffs(n.state, p.state) if hw else all_diffs(n.body, p.body)
+        diffs = None if hw else all_diffs(n.body, p.body)
         halted = _ne_bool(n.halted, p.halted)
         if self.vmap.hardware_assist:
             # Non-root operation delivers the guest's traps to the guest's own
             # handler: only an exit gives the VMM control, and a trap must be
             # the same trap, its entry seen the same way, as on bare metal.
             w = max(1, (len(self.spec.causes) - 1).bit_length())
-            trap_differs = OR(_ne_bool(n.trapped, p.trapped),
-                              AND(n.trapped, sx.const(n.cause, w) != sx.const(p.cause, w)))
-            differ = OR(OR(_any(diffs.values()), halted), OR(trap_differs, n.exited))
+            same_cause = sx.const(n.cause, w) == sx.const(p.cause, w) if not (known(n.cause) and known(p.cause)) \
+                else n.cause == p.cause
+            trap_differs = OR(_ne_bool(n.trapped, p.trapped), AND(n.trapped, NOT(same_cause)))
+            if self.entry_commutes(mode):
+                # The trap entry leaves equivalent states whenever it runs on a guest state and on
+                # its placement with the same cause and trap value (checked once per mode, below).
+                # So when neither run traps the bodies decide, and when both take the same trap
+                # what differs is what the native entry does with the two runs' trap values.
+                code = sx.cause_code(self.spec, n.cause)
+                ea = sx.entry_state(self.spec, g, code, n.tval)
+                eb = sx.entry_state(self.spec, g, code, p.tval)
+                entry_d = data_diffs(self.spec, ea, eb)
+                entry_d.update(control_diffs(self.spec, ea, eb))
+                neither = AND(NOT(n.trapped), NOT(p.trapped))
+                both = AND(AND(n.trapped, p.trapped), same_cause)
+                differ = OR(OR(AND(neither, OR(_any(all_diffs(n.body, p.body).values()), halted)),
+                               AND(both, _any(entry_d.values()))),
+                            OR(trap_differs, n.exited))
+            else:
+                diffs = all_diffs(n.state, p.state)
+                differ = OR(OR(_any(diffs.values()), halted), OR(trap_differs, n.exited))
             to_vmm = p.exited
         else:
             trap_differs = n.trapped  # the placed run does not trap: the guest's trap is lost
@@ -417,7 +488,9 @@ class UnitClassifier:
 
         def decode(m):
             shown = diffs
-            if not hw and _val(m, n.stopped):
+            if hw:
+                shown = all_diffs(n.state, p.state)  # the states the interpreter compares
+            elif _val(m, n.stopped):
                 shown = all_diffs(n.state, p.body)  # p.body is p.state: the placed run does not stop
             fields = self.diffs_in(m, shown)
             if _val(m, halted):
@@ -431,9 +504,38 @@ class UnitClassifier:
                            outcomes=[self.outcome(m, n), self.outcome(m, p)])
         return self.solve("placement", [mode], cons, decode)
 
+    def entry_commutes(self, mode) -> bool:
+        """Under hardware assist: does the trap entry, run with the same cause and trap value on a
+        guest state (in ``mode``) and on its placement, always leave states the placement check
+        finds equal?  Proved once per spec and mode (the map is part of the spec); when it cannot
+        be proved, placement compares the entries' states directly."""
+        key = (self.spec.digest, mode, self.timeout_ms)
+        if key not in _ENTRY_COMMUTES:
+            spec = self.spec
+            g = fresh_state(spec, "e", {"mode": spec.modes[mode], **self.invariant_pins, **self.pins})
+            cons = [c for c in self.valid(g, fetchable=False)]
+            th = self.params("etheta")
+            p0 = self.place(g, th, mode)
+            code = z3.BitVec("e.cause", spec.code_width)
+            tval = z3.BitVec("e.tval", spec.tval_width)
+            a = sx.entry_state(spec, g, code, tval)
+            b = sx.entry_state(spec, p0, code, tval)
+            held = set(self.vmap.guest_held(spec.registers))
+            owned = [k for k in spec.registers if k not in held]
+            d = data_diffs(spec, a, b)
+            d.update(control_diffs(spec, a, g, owned))
+            d.update({f"{k}'": v for k, v in control_diffs(spec, a, b, held).items()})
+            s = z3.Solver()
+            s.set(timeout=self.timeout_ms)
+            s.add(*[c for c in cons + self.assume(g, th) if c is not True])
+            s.add(_any(code == c.code for c in spec.causes.values()))
+            s.add(_any(d.values()))
+            _ENTRY_COMMUTES[key] = s.check() == z3.unsat
+        return _ENTRY_COMMUTES[key]
+
     def timing(self, mode) -> Answer:
         timing = [r.name for r in self.spec.timing_registers]
-        g1, valid = self.guest("g", mode)
+        g1, valid = self.guest("g", mode, pinned=True)
         g2 = g1.copy()
         for t in timing:
             g2.regs[t] = z3.BitVec(f"g2.{t}", self.spec.registers[t].width)

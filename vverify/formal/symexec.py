@@ -326,10 +326,13 @@ class _Exec:
             arr = self.s.mem
             new = arr
             written = []
+            # The log keeps its guards and values normalised, so that two runs that store the same
+            # thing (a guest run and its relocation, say) log syntactically equal cells.
+            wn = simplify_value(w)
             for k in range(st.units):
                 part = z3.Extract((k + 1) * m.unit - 1, k * m.unit, v) if st.units > 1 else v
                 idx = self.mem_index(addr, k)
-                written.append((w, idx, part))
+                written.append((wn, idx, z3.simplify(part)))
                 new = z3.Store(new, idx, part)
             self.s.mem = ITE_ARRAY(w, new, arr)
             self.s.writes = self.s.writes + tuple(written)
@@ -578,13 +581,7 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
 
     def merged():
         # the trap entry, on the state before the instruction, with the cause's code
-        code = 0
-        for c in sorted(spec.causes.values(), key=lambda c: c.index):
-            code = ITE(EQ(ex.cause, c.index, ex.cause_w), c.code, code, spec.code_width)
-        entry = _Exec(spec, state.copy(), {"cause": code, "tval": ex.tval}, pc)
-        entry.run(spec.entry)
-        trap_state = entry.s
-        trap_state.regs["pc"] = entry.next_pc
+        trap_state = entry_state(spec, state, cause_code(spec, ex.cause), ex.tval)
         return ZState(
             {n: ITE(t, trap_state.regs[n], body_state.regs[n], spec.registers[n].width) for n in spec.registers},
             {n: ITE_ARRAY(t, trap_state.files[n], body_state.files[n]) for n in spec.files},
@@ -595,6 +592,24 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
         )
     return ZResult(None, t, ex.cause, ex.tval, AND(AND(ex.halted, NOT(t)), NOT(ex.exited)), ex.exited, ex.exit_kind,
                    body_only, merged)
+
+
+def cause_code(spec, index):
+    """The code of the cause with this index (a term when the index is one)."""
+    w = max(1, (len(spec.causes) - 1).bit_length())
+    code = 0
+    for c in sorted(spec.causes.values(), key=lambda c: c.index):
+        code = ITE(EQ(index, c.index, w), c.code, code, spec.code_width)
+    return code
+
+
+def entry_state(spec, state: ZState, code, tval) -> ZState:
+    """The state the spec's trap entry leaves, run on ``state`` with cause ``code``."""
+    entry = _Exec(spec, state.copy(), {"cause": code, "tval": tval}, state.regs["pc"])
+    entry.run(spec.entry)
+    out = entry.s
+    out.regs["pc"] = entry.next_pc
+    return out
 
 
 def eval_pure(spec, state: ZState, pure, params: dict):
