@@ -43,14 +43,32 @@ def load(name_or_path):
 
 _reports = {}
 
+# The proof cache the session started with: $VVERIFY_CACHE_DIR, or vverify's default.  The README's
+# first command (`vverify check`) fills it with every bundled spec's verdicts, under keys made of
+# the spec's bytes, the verdict code's bytes and z3's version, so a hit is the verdict this code
+# would derive.  Read at import, before _isolated_cache points each test at a cache of its own.
+_SESSION_PROOFS = os.environ.get("VVERIFY_CACHE_DIR")
+
 
 def report_of(name_or_spec):
-    """The check report of a bundled spec, computed once per session (proofs are deterministic)."""
+    """The check report of a bundled spec, once per session, through the session's proof cache.
+
+    Tests that classify a spec themselves (tests/check, the mutation tests) solve it fresh in their
+    own cache; the many tests that only need a bundled spec's verdicts share these.
+    """
     from vverify.check.run import check_spec
 
     spec = load(name_or_spec) if isinstance(name_or_spec, str) else name_or_spec
     if spec.digest not in _reports:
-        _reports[spec.digest] = check_spec(spec, use_cache=False)
+        isolated = os.environ.pop("VVERIFY_CACHE_DIR", None)
+        if _SESSION_PROOFS is not None:
+            os.environ["VVERIFY_CACHE_DIR"] = _SESSION_PROOFS
+        try:
+            _reports[spec.digest] = check_spec(spec, use_cache=True, jobs=2)
+        finally:
+            os.environ.pop("VVERIFY_CACHE_DIR", None)
+            if isolated is not None:
+                os.environ["VVERIFY_CACHE_DIR"] = isolated
     return _reports[spec.digest]
 
 

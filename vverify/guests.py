@@ -77,6 +77,15 @@ GUESTS = {
     # no halt instruction: the kernel executes ecall in M-mode, a cause U-mode cannot raise
     "riscv32": GuestTarget("riscv32", 4, HaltConvention(frozenset({"ecall_from_m"}), "trap", "ecall_from_m"),
                            "addi a7, zero, {n}\necall", "jal zero, {label}", "addi a0, zero, {v}"),
+    # the 386: int 0x80 with the number in eax; rel32 is a raw displacement from the next instruction
+    "x86_32": GuestTarget("x86_32", 4, _HALT_INSTRUCTION, "movi eax, {n}\nint 0x80",
+                          "jmp ({label} - . - 5) & 0xFFFFFFFF", "movi ebx, {v}"),
+    # the same machine under ring compression (another virtualization map): the same stub
+    "x86_32_cpl1": GuestTarget("x86_32", 4, _HALT_INSTRUCTION, "movi eax, {n}\nint 0x80",
+                               "jmp ({label} - . - 5) & 0xFFFFFFFF", "movi ebx, {v}"),
+    # the 386 with VT-x: the guest sees the same machine
+    "x86_32_vtx": GuestTarget("x86_32", 4, _HALT_INSTRUCTION, "movi eax, {n}\nint 0x80",
+                              "jmp ({label} - . - 5) & 0xFFFFFFFF", "movi ebx, {v}"),
 }
 
 HALT_CONVENTION = {name: g.halt for name, g in GUESTS.items()}

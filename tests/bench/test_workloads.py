@@ -52,8 +52,11 @@ def test_workload_runs_to_exit_natively(name, workload):
 @pytest.mark.parametrize("name", WITH_LIBRARY)
 def test_syscall_makes_exactly_n_system_calls(name):
     spec = load(name)
-    call = next(c.name for c in spec.causes.values() if c.kind == "call" and "from_m" not in c.name
-                and "from_s" not in c.name and c.name != "breakpoint")
+    call = next((c.name for c in spec.causes.values() if c.kind == "call" and "from_m" not in c.name
+                 and "from_s" not in c.name and c.name != "breakpoint"), None)
+    if call is None:
+        pytest.skip(f"{name} has no cause of kind 'call': its system call is not a trap (x86's INT n delivers "
+                    f"through the IDT itself), so no reflected trap counts the calls")
     base, _ = run(spec, "native", "syscall", 0)
     vmm, _ = run(spec, "native", "syscall", 25)
     per = per_operation(vmm.counters.as_dict(), base.counters.as_dict(), 25)

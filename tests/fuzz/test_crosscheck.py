@@ -6,7 +6,7 @@ from tests.conftest import SPEC_FILES, load, report_of
 from vverify.fuzz import search
 from vverify.fuzz.crosscheck import run_witness, unsafe_witnesses
 from vverify.fuzz.matrix import flagged, not_applicable
-from vverify.vmm import translation_set
+from vverify.vmm import TECHNIQUES, requirements_unmet, translation_set
 
 SPECS = [p.stem for p in SPEC_FILES]
 
@@ -16,6 +16,9 @@ def test_every_unsafe_witness_diverges_under_trap_and_emulate(spec_name):
     """z3 -> fuzz: each witness for a sensitive unprivileged instruction is a program that diverges."""
     spec = load(spec_name)
     report = report_of(spec)
+    why_not = requirements_unmet(TECHNIQUES["trap-and-emulate"], report, theorems=False)
+    if why_not:  # a hardware-assist map: the guest is not deprivileged, so a witness has nothing to show
+        pytest.skip(f"trap-and-emulate does not apply to {spec_name}: {why_not}")
     runs = [run_witness(spec, uid, mode, w) for uid, mode, w in unsafe_witnesses(report)]
     sensitive_unprivileged = {u.id for u in report.units
                               if u.props["sensitive"] == "yes" and u.props["privileged"] == "no"}
@@ -38,4 +41,5 @@ def test_every_fuzz_culprit_is_flagged_by_z3(spec_name, technique):
     assert r.diverged, "Theorem 1 fails, yet no divergence was found"
     uid, mode, pc, step = r.counterexample.culprit
     assert flagged(report, uid, mode), f"culprit {uid} (from {mode}) is not flagged by the classifier"
-    assert uid.partition(".")[0] in report.theorems["theorem1"].violators
+    violators = report.theorems["theorem1"].violators  # unit ids: x86's carry a variant (mov_to_sreg.ds)
+    assert uid in violators or uid.partition(".")[0] in violators
