@@ -19,7 +19,7 @@ import pyperf  # noqa: E402
 
 from benchmarks.workloads import SPECS  # noqa: E402
 
-TECHNIQUES = ("trap-and-emulate", "hybrid", "interpretation", "binary-translation")
+TECHNIQUES = ("trap-and-emulate", "hybrid", "interpretation", "binary-translation", "paravirtualization")
 EXAMPLES = 200
 
 _setup = {}
