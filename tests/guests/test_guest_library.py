@@ -10,22 +10,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tests.conftest import load
+from tests.guests.engines import ENGINES, run_on
 from vverify import guests as G
 from vverify.asm import AsmError
-from vverify.core import Core
 
 SPECS = ["pg74", "pg74_rdbase", "pdp10", "riscv32"]
-ENGINES = ["interp", "core"]
-
-_cores = {}  # one Core per spec per session: building one compiles (or loads) its run loop
-
-
-def core_for(spec):
-    if spec.name not in _cores:
-        _cores[spec.name] = Core(spec)
-    return _cores[spec.name]
-
-
 # Per-spec user programs.  Labels the tests read: `last` (the exit call),
 # `bad` (the trapping instruction).  Each syscall program sets three
 # registers the kernel uses as scratch, makes putc/yield calls, and then
@@ -208,16 +197,6 @@ def program(spec, kind, n=None):
         text = PROGRAMS[spec.name][kind]
         _built[key] = G.build(spec, text.format(n=n) if n is not None else text, file=f"{kind}.s")
     return _built[key]
-
-
-def run_on(engine, spec, prog, budget):
-    """Boot ``prog`` and run it; returns (the final state or core, exit)."""
-    state = G.boot_state(spec, prog)
-    if engine == "interp":
-        return G.run(spec, state, budget)
-    core = core_for(spec)
-    core.load_state(state)
-    return G.run(spec, core, budget)
 
 
 def mode_of(target):

@@ -10,35 +10,15 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tests.conftest import load
+from tests.guests.engines import ENGINES, run_on
 from vverify import guests as G
 from vverify.bench import workloads as W
-from vverify.core import Core
 
 X86 = ["x86_32", "x86_32_cpl1"]  # one machine, two virtualization maps: the same stub
-ENGINES = ["interp", "core"]
 
 @pytest.fixture(scope="module")
 def x86():
     return load("x86_32")
-
-
-_cores: dict = {}
-
-
-def core_for(spec):
-    key = (spec.name, spec.digest)
-    if key not in _cores:
-        _cores[key] = Core(spec)  # x86_32 and x86_32_cpl1 share one compiled module
-    return _cores[key]
-
-
-def run_on(engine, spec, prog, budget):
-    state = G.boot_state(spec, prog)
-    if engine == "interp":
-        return G.run(spec, state, budget)
-    core = core_for(spec)
-    core.load_state(state)
-    return G.run(spec, core, budget)
 
 
 def final_state(engine, target):
