@@ -22,7 +22,8 @@ os.environ.setdefault("VVERIFY_CORE_CACHE_DIR", str(ROOT / ".vverify-cache" / "c
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
-    """Every test gets its own proof cache, so no test depends on another's results."""
+    """Every test's own checks get a proof cache of their own, so no test depends on another's
+    results (report_of, below, shares the bundled specs' verdicts on purpose)."""
     monkeypatch.setenv("VVERIFY_CACHE_DIR", str(tmp_path / "cache"))
 
 
