@@ -91,3 +91,22 @@ def test_pdp10_monitor_return_gate_written_at_run_time_is_emulated():
 def test_requirements():
     assert requirements_unmet(Paravirtualization, report_of("pg74")) == []
     assert requirements_unmet(Paravirtualization, report_of("pg74_vt"))  # its map has no paravirtual interface
+
+
+def test_x86_hypercalls_stand_for_instructions_of_any_length():
+    """x86's instructions are 1 to 7 bytes and its hypercall 4: the rewrite goes into the
+    instruction stream only, so every flagged instruction of the boot stub is replaced whatever
+    its length, a batch runs over neighbours of different lengths, and the guest behaves as on
+    bare metal (trap-and-emulate diverges on this same boot, at its first segment load)."""
+    user = "user_main:\n        movi eax, 1\n        movi ebx, 9\n        int 0x80\n        movi eax, 0\n        int 0x80\n"
+    spec, prog, guest = boot("x86_32", user)
+    pv = pv_for(spec, prog, guest)
+    hc = spec.instructions[spec.virtualization.paravirt.hypercall].units
+    lengths = {a: n for a, n in prog.code_map()["supervisor"].items() if a in pv.counts}
+    assert {n for n in lengths.values()} - {hc}  # instructions shorter or longer than the hypercall
+    assert any(c > 1 and lengths[a] != lengths.get(pv.after[a], lengths[a]) for a, c in pv.counts.items())
+    native = Native(spec, guest)
+    a, b = native.run(5000), pv.run(5000)
+    assert compare_views(spec, native, pv, a, b) == []
+    assert a.reason == "halt" and G.read_output(spec, pv.guest_memory()) == [9]
+    assert pv.counters.hypercalls > 0

@@ -57,7 +57,8 @@ class Paravirtualization(TrapAndEmulate):
         self.shared = shared if self.pv is not None and self.pv.read is not None else None
         self.slots: dict = {}  # control register -> its address on the shared page
         self.counts: dict = {}  # hypercall site -> how many original instructions it stands for
-        self.unpatched: list = []  # flagged instructions the rewriter could not patch (length mismatch)
+        self.after: dict = {}  # hypercall site -> the address of the original instruction after it
+        self.patches: dict = {}  # rewritten address -> (what runs there, the original units)
         self._left = 0
         if self.pv is not None:
             self._rewrite(code or {}, reads or {})
@@ -78,24 +79,53 @@ class Paravirtualization(TrapAndEmulate):
                 uid = unit_id(spec, *d)
                 if kind == "supervisor" and uid in reads and self._patch_read(addr, n, d, reads[uid]):
                     continue
-                if hc.units != n:
-                    self.unpatched.append(addr)
-                    continue
-                flagged.append(addr)
-            for run in _runs(flagged, hc.units):
+                # The hypercall replaces the instruction in the instruction stream only, so their
+                # lengths need not match (x86): it exits before it runs, and the VMM runs the
+                # original from memory, which advances pc by the original's own length.
+                flagged.append((addr, n))
+                self.after[addr] = addr + n
+            for run in _runs(flagged):
                 for i, addr in enumerate(run):
                     count = min(len(run) - i, mask(hc.operands[pv.count])) if pv.count else 1
                     ops = {o: 0 for o in hc.operands}
                     if pv.count:
                         ops[pv.count] = count
-                    self._patch(addr, hc.encoding.encode(ops))
+                    self._patch(addr, hc.encoding.encode(ops), self.after[addr] - addr)
                     self.counts[addr] = count
 
     def _read(self, addr: int, n: int) -> list:
         g = self.g
         return [int(g.core.MEM[(addr + k + g.offset) & g.amask]) for k in range(n)]
 
-    def _patch(self, addr: int, word: int):
+    def _patch(self, addr: int, word: int, n: int):
+        self.patches[addr] = (word, self._read(addr, n))
+        self._predecode(addr, word)
+
+    def _repatch(self):
+        """Put back rewrites the machine dropped although their instruction is unchanged.
+
+        The core forgets a pre-decoded instruction when a store may have
+        touched it: any store to the ``max_ilen`` units before it, on x86 up
+        to 6 bytes of neighbouring data or code.  A rewrite whose original
+        units are still in memory is re-applied; one the guest really wrote
+        over is dropped, as self-modifying code undoes any rewrite.  This runs
+        whenever the VMM resumes the guest, so a rewrite dropped by a direct
+        store is back by the next exit; an instruction reached before that
+        exit runs unrewritten (closing that gap needs the core to forget only
+        the instructions a store really overlaps).
+        """
+        g = self.g
+        core, shift = g.core, g.core.layout.row_shift
+        for addr, (word, original) in list(self.patches.items()):
+            if core.DECF[((addr + g.offset) & g.amask) << shift]:
+                continue  # still in the instruction stream
+            if self._read(addr, len(original)) == original:
+                self._predecode(addr, word)
+            else:
+                del self.patches[addr]
+                self.counts.pop(addr, None)
+
+    def _predecode(self, addr: int, word: int):
         g = self.g
         g.core.predecode((addr + g.offset) & g.amask, word)
 
@@ -113,7 +143,7 @@ class Paravirtualization(TrapAndEmulate):
         where = self.slots[reg]
         if where > mask(li.operands[load_addr]):
             return False
-        self._patch(addr, li.encoding.encode({load_reg: ops[op], load_addr: where}))
+        self._patch(addr, li.encoding.encode({load_reg: ops[op], load_addr: where}), n)
         return True
 
     def _shared_size(self) -> int:
@@ -134,6 +164,7 @@ class Paravirtualization(TrapAndEmulate):
     # ------------------------------------------------------------ run time
     def direct(self, budget: int):
         self._left = budget  # a batch must not run past the guest's budget
+        self._repatch()
         out = super().direct(budget)
         self.publish()
         return out
@@ -183,13 +214,13 @@ class Paravirtualization(TrapAndEmulate):
             return ex.steps, GuestExit("hypercall", 0), True
         c.hypercalls += 1
         # the batch: the original instructions from here on, while control falls through them
-        steps, size = ex.steps, self.spec.instructions[self.pv.hypercall].units
+        steps = ex.steps
         for _ in range(min(self.counts[addr], self._left - ex.steps)):
             done = self.emulate()
             steps += done.steps
             if done.reason != "budget":
                 return steps, done, True
-            addr += size
+            addr = self.after[addr]
             if addr not in self.counts or self._fetch_address() != addr:
                 break
         return steps, None, True
@@ -217,12 +248,13 @@ def _word(spec, units) -> int:
     return sum(v << (k * u) for k, v in enumerate(units))
 
 
-def _runs(addrs, step):
-    """Maximal runs of consecutive addresses (each ``step`` units after the last)."""
-    out = []
-    for a in addrs:
-        if out and a == out[-1][-1] + step:
+def _runs(instructions):
+    """Maximal runs of adjacent instructions, from ``(address, length)`` pairs in address order."""
+    out, end = [], None
+    for a, n in instructions:
+        if out and a == end:
             out[-1].append(a)
         else:
             out.append([a])
+        end = a + n
     return out
