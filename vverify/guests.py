@@ -67,25 +67,22 @@ class GuestTarget:
 
 _HALT_INSTRUCTION = HaltConvention(frozenset(), "halt")
 
+_PG74 = GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}", "li r0, {v}")
+# the 386: int 0x80 with the number in eax; rel32 is a raw displacement from the next instruction
+_X86 = GuestTarget("x86_32", 4, _HALT_INSTRUCTION, "movi eax, {n}\nint 0x80",
+                   "jmp ({label} - . - 5) & 0xFFFFFFFF", "movi ebx, {v}")
+
 GUESTS = {
-    "pg74": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}", "li r0, {v}"),
-    # pg74 plus rdbase: the same stub
-    "pg74_rdbase": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}", "li r0, {v}"),
-    # pg74 with hardware assist: the same ISA as the guest sees it
-    "pg74_vt": GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}", "li r0, {v}"),
+    "pg74": _PG74,
+    "pg74_rdbase": _PG74,  # pg74 plus rdbase: the same stub
+    "pg74_vt": _PG74,  # pg74 with hardware assist: the same ISA as the guest sees it
     "pdp10": GuestTarget("pdp10", 1, _HALT_INSTRUCTION, "muuo 7, 0, {n}(0)", "jrst {label}(0)", "movei 1, {v}(0)"),
     # no halt instruction: the kernel executes ecall in M-mode, a cause U-mode cannot raise
     "riscv32": GuestTarget("riscv32", 4, HaltConvention(frozenset({"ecall_from_m"}), "trap", "ecall_from_m"),
                            "addi a7, zero, {n}\necall", "jal zero, {label}", "addi a0, zero, {v}"),
-    # the 386: int 0x80 with the number in eax; rel32 is a raw displacement from the next instruction
-    "x86_32": GuestTarget("x86_32", 4, _HALT_INSTRUCTION, "movi eax, {n}\nint 0x80",
-                          "jmp ({label} - . - 5) & 0xFFFFFFFF", "movi ebx, {v}"),
-    # the same machine under ring compression (another virtualization map): the same stub
-    "x86_32_cpl1": GuestTarget("x86_32", 4, _HALT_INSTRUCTION, "movi eax, {n}\nint 0x80",
-                               "jmp ({label} - . - 5) & 0xFFFFFFFF", "movi ebx, {v}"),
-    # the 386 with VT-x: the guest sees the same machine
-    "x86_32_vtx": GuestTarget("x86_32", 4, _HALT_INSTRUCTION, "movi eax, {n}\nint 0x80",
-                              "jmp ({label} - . - 5) & 0xFFFFFFFF", "movi ebx, {v}"),
+    "x86_32": _X86,
+    "x86_32_cpl1": _X86,  # the same machine under ring compression (another virtualization map)
+    "x86_32_vtx": _X86,  # the 386 with VT-x: the guest sees the same machine
 }
 
 HALT_CONVENTION = {name: g.halt for name, g in GUESTS.items()}

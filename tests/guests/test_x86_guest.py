@@ -7,7 +7,6 @@ one machine with two virtualization maps, so they share the stub.
 """
 
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from tests.conftest import load
 from tests.guests.engines import ENGINES, run_on
@@ -254,40 +253,3 @@ def test_not_applicable_workloads_say_why():
     for w in ("pgfault", "ptemod"):
         assert "paging" in W.source("x86_32", w).na
         assert W.source("x86_32_cpl1", w).na == W.source("x86_32", w).na
-
-
-# ------------------------------------------------------------------ random user code
-
-
-@st.composite
-def user_words(draw, spec):
-    """Random instructions with random operands, and some junk bytes."""
-    names = sorted(spec.instructions)
-    out = []
-    for _ in range(draw(st.integers(1, 12))):
-        if draw(st.integers(0, 9)) == 0:
-            out += [draw(st.integers(0, 255)) for _ in range(draw(st.integers(1, 4)))]
-            continue
-        instr = spec.instructions[draw(st.sampled_from(names))]
-        ops = {n: draw(st.one_of(st.sampled_from([0, 1, 2, (1 << w) - 1]), st.integers(0, (1 << w) - 1)))
-               for n, w in instr.operands.items()}
-        word = instr.encoding.encode(ops)
-        out += [(word >> (8 * k)) & 0xFF for k in range(instr.units)]
-    return out
-
-
-@settings(max_examples=12)
-@given(data=st.data())
-def test_random_user_code_ends_deterministically(x86, data):
-    """Whatever the user runs, interpreter and core agree, and a kernel halt has a recorded outcome."""
-    units = data.draw(user_words(x86))
-    prog = G.build(x86, "user_main:\n" + "\n".join(f".word {x}" for x in units))
-    want, want_ex = run_on("interp", x86, prog, 400)
-    core, got_ex = run_on("core", x86, prog, 400)
-    assert (got_ex.reason, got_ex.cause, got_ex.steps) == (want_ex.reason, want_ex.cause, want_ex.steps)
-    got = core.to_state(default=want.mem_default)
-    assert (got.regs, got.files, got.normalized_mem()) == (want.regs, want.files, want.normalized_mem())
-    if G.HALT_CONVENTION["x86_32"].ended(want_ex):
-        assert G.exit_status(x86, want).status in ("exit", "trap")
-    else:
-        assert want_ex.reason in ("illegal", "budget")
