@@ -374,7 +374,7 @@ class UnitClassifier:
         return [n for n, d in diffs.items() if _val(model, d)]
 
     def kind_is(self, res, kinds):
-        conds = [sx.EQ(res.cause, c.index, max(1, (len(self.spec.causes) - 1).bit_length()))
+        conds = [sx.EQ(res.cause, c.index, sx.cause_index_width(self.spec))
                  for c in self.spec.causes.values() if c.kind in kinds]
         return AND(res.trapped, _any(conds))
 
@@ -438,14 +438,9 @@ class UnitClassifier:
         # The VMM's control state must be left as it was (it never saw the
         # instruction); under hardware assist the guest's own copies live in
         # the real machine and must match the native run instead.
-        held = set(self.vmap.guest_held(self.spec.registers))
-        owned = [k for k in self.spec.registers if k not in held]
 
         def all_diffs(ns, ps):
-            d = data_diffs(self.spec, ns, ps)
-            d.update({f"{k} (control)": v for k, v in control_diffs(self.spec, ns, g, owned).items()})
-            d.update({f"{k} (guest copy)": v for k, v in control_diffs(self.spec, ns, ps, held).items()})
-            return d
+            return self.placement_diffs(g, ns, ps)
         # Without hardware assist the placed run must not stop, and a native run that stops makes
         # the answer yes whatever the states hold: the bodies' states then decide the same query
         # without the trap entry's terms.  The witness still reports the differences between the
@@ -453,11 +448,11 @@ class UnitClassifier:
         hw = self.vmap.hardware_assist
         diffs = None if hw else all_diffs(n.body, p.body)
         halted = _ne_bool(n.halted, p.halted)
-        if self.vmap.hardware_assist:
+        if hw:
             # Non-root operation delivers the guest's traps to the guest's own
             # handler: only an exit gives the VMM control, and a trap must be
             # the same trap, its entry seen the same way, as on bare metal.
-            w = max(1, (len(self.spec.causes) - 1).bit_length())
+            w = sx.cause_index_width(self.spec)
             same_cause = sx.const(n.cause, w) == sx.const(p.cause, w) if not (known(n.cause) and known(p.cause)) \
                 else n.cause == p.cause
             trap_differs = OR(_ne_bool(n.trapped, p.trapped), AND(n.trapped, NOT(same_cause)))
@@ -504,6 +499,17 @@ class UnitClassifier:
                            outcomes=[self.outcome(m, n), self.outcome(m, p)])
         return self.solve("placement", [mode], cons, decode)
 
+    def placement_diffs(self, g, ns, ps) -> dict:
+        """What the placement check compares, for a guest state ``g`` run natively to ``ns`` and
+        placed to ``ps``: data; the VMM's own control registers, which must stay as in ``g`` (the
+        VMM never saw the instruction); and, under hardware assist, the guest's copies."""
+        held = set(self.vmap.guest_held(self.spec.registers))
+        owned = [k for k in self.spec.registers if k not in held]
+        d = data_diffs(self.spec, ns, ps)
+        d.update({f"{k} (control)": v for k, v in control_diffs(self.spec, ns, g, owned).items()})
+        d.update({f"{k} (guest copy)": v for k, v in control_diffs(self.spec, ns, ps, held).items()})
+        return d
+
     def entry_commutes(self, mode) -> bool:
         """Under hardware assist: does the trap entry, run with the same cause and trap value on a
         guest state (in ``mode``) and on its placement, always leave states the placement check
@@ -518,13 +524,7 @@ class UnitClassifier:
             p0 = self.place(g, th, mode)
             code = z3.BitVec("e.cause", spec.code_width)
             tval = z3.BitVec("e.tval", spec.tval_width)
-            a = sx.entry_state(spec, g, code, tval)
-            b = sx.entry_state(spec, p0, code, tval)
-            held = set(self.vmap.guest_held(spec.registers))
-            owned = [k for k in spec.registers if k not in held]
-            d = data_diffs(spec, a, b)
-            d.update(control_diffs(spec, a, g, owned))
-            d.update({f"{k}'": v for k, v in control_diffs(spec, a, b, held).items()})
+            d = self.placement_diffs(g, sx.entry_state(spec, g, code, tval), sx.entry_state(spec, p0, code, tval))
             s = z3.Solver()
             s.set(timeout=self.timeout_ms)
             s.add(*[c for c in cons + self.assume(g, th) if c is not True])

@@ -276,7 +276,7 @@ class _Exec:
         self.halted = False
         self.exited = False
         self.exit_kind = 0
-        self.cause_w = max(1, (len(spec.causes) - 1).bit_length())
+        self.cause_w = cause_index_width(spec)
 
     def run(self, stmts, guard=True):
         for st in stmts:
@@ -594,9 +594,14 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
                    body_only, merged)
 
 
+def cause_index_width(spec) -> int:
+    """The width of a cause index: the symbolic step names a trap's cause by its index."""
+    return max(1, (len(spec.causes) - 1).bit_length())
+
+
 def cause_code(spec, index):
     """The code of the cause with this index (a term when the index is one)."""
-    w = max(1, (len(spec.causes) - 1).bit_length())
+    w = cause_index_width(spec)
     code = 0
     for c in sorted(spec.causes.values(), key=lambda c: c.index):
         code = ITE(EQ(index, c.index, w), c.code, code, spec.code_width)

@@ -59,6 +59,9 @@ class Paravirtualization(TrapAndEmulate):
         self.counts: dict = {}  # hypercall site -> how many original instructions it stands for
         self.after: dict = {}  # hypercall site -> the address of the original instruction after it
         self.patches: dict = {}  # rewritten address -> (what runs there, the original units)
+        # Only where instructions differ in length can a store that misses an instruction still
+        # make the core forget it (see _repatch); elsewhere that check would only cost every exit.
+        self._neighbours_evict = len({i.units for i in spec.instructions.values()}) > 1
         self._left = 0
         if self.pv is not None:
             self._rewrite(code or {}, reads or {})
@@ -164,7 +167,8 @@ class Paravirtualization(TrapAndEmulate):
     # ------------------------------------------------------------ run time
     def direct(self, budget: int):
         self._left = budget  # a batch must not run past the guest's budget
-        self._repatch()
+        if self._neighbours_evict:
+            self._repatch()
         out = super().direct(budget)
         self.publish()
         return out
