@@ -26,6 +26,7 @@ from ..spec.ir import mask
 EXTRA_SYSCALL = 3  # the guest library sends syscall numbers >= 3 to the kernel code below
 PUTC = 1  # putc(arg): the kernel appends arg to its output buffer (pg74's builds a store to do it)
 PUTC_VALUES = st.integers(0, 15)  # small, and often nonzero, so that the output shows what was written
+ITEM_KINDS = st.sampled_from(["instr", "instr", "instr", "kernel", "putc"])  # of a user program's items
 
 
 @dataclass(frozen=True)
@@ -220,36 +221,82 @@ def flagged_weights(spec, report=None) -> Weights:
     return Weights(user, kernel)
 
 
-def _immediate(draw, width, signed):
-    m = mask(width)
-    small = st.integers(-8, 8) if signed else st.integers(0, 16)
-    v = draw(st.one_of(small, st.sampled_from([0, 1, m, m >> 1]), st.integers(0, m)))
-    return v & m
+class _Draws:
+    """The strategies one spec's programs are drawn from, built once per spec and weights.
+
+    Building a strategy costs Hypothesis a validation pass on first use, so
+    strategies made afresh inside every draw cost more than the draws
+    themselves; here each is made once and reused by every program.
+    """
+
+    def __init__(self, spec, weights: dict):
+        names = sorted(n for n, i in spec.instructions.items() if not i.paravirtual)  # an unmodified guest's ISA
+        self.names = st.sampled_from([n for n in names for _ in range(weights.get(n, 1))])
+        self.flagged = frozenset(n for n in names if weights.get(n, 1) > 1)
+        self.operands = {}  # name -> [(operand, strategy, pc-relative scale or 0, mask)]
+        for name in names:
+            instr = spec.instructions[name]
+            ilen = instr.units * (spec.memory.unit // 8 if spec.memory.unit >= 8 else 1)
+            ops = []
+            for op, width in instr.operands.items():
+                decl = spec.operands[op]
+                if decl.kind == "reg":
+                    ops.append((op, _integers(0, spec.files[decl.file].count - 1), 0, mask(width)))
+                elif decl.kind == "enum":
+                    members = sorted(spec.enums[decl.enum].values())
+                    ops.append((op, st.one_of(st.sampled_from(members), _integers(0, mask(width))), 0, mask(width)))
+                elif decl.pcrel:
+                    ops.append((op, _integers(-4, 6), ilen, mask(width)))  # short branches, either way
+                else:
+                    ops.append((op, _immediate(width, decl.signed), 0, mask(width)))
+            self.operands[name] = ops
+        # One strategy object per instruction draw: Hypothesis marks each draw of it as a span,
+        # and its mutator copies and swaps such spans between programs, which is how it reaches
+        # programs that repeat an instruction (a store over code that then runs again, say).
+        self.instruction = _instruction(self)
+
+    def draw_instruction(self, draw):
+        """One instruction: (name, operand values)."""
+        name = draw(self.names)
+        ops = {}
+        for op, strategy, scale, m in self.operands[name]:
+            v = draw(strategy)
+            ops[op] = (v * scale if scale else v) & m
+        return name, ops
 
 
 @st.composite
-def instruction(draw, spec, weights, flagged=None):
-    """One instruction: (name, operand values)."""
-    names = sorted(n for n, i in spec.instructions.items() if not i.paravirtual)  # an unmodified guest's ISA
-    pool = [n for n in names for _ in range(weights.get(n, 1))]
-    name = draw(st.sampled_from(pool))
-    instr = spec.instructions[name]
-    ilen = instr.units * (spec.memory.unit // 8 if spec.memory.unit >= 8 else 1)
-    ops = {}
-    for op, width in instr.operands.items():
-        decl = spec.operands[op]
-        if decl.kind == "reg":
-            ops[op] = draw(st.integers(0, spec.files[decl.file].count - 1))
-        elif decl.kind == "enum":
-            members = sorted(spec.enums[decl.enum].values())
-            ops[op] = draw(st.one_of(st.sampled_from(members), st.integers(0, mask(width))))
-        elif decl.pcrel:
-            ops[op] = (draw(st.integers(-4, 6)) * ilen) & mask(width)
-        else:
-            ops[op] = _immediate(draw, width, decl.signed)
-    if flagged is not None and weights.get(name, 1) > 1:
-        flagged.append(name)
-    return name, ops
+def _instruction(draw, draws: _Draws):
+    return draws.draw_instruction(draw)
+
+
+_strategy_cache: dict = {}
+
+
+def _integers(lo, hi):
+    if (lo, hi) not in _strategy_cache:
+        _strategy_cache[lo, hi] = st.integers(lo, hi)
+    return _strategy_cache[lo, hi]
+
+
+def _immediate(width, signed):
+    """Small, boundary or any values of ``width`` bits (negative ones as two's complement)."""
+    key = ("imm", width, signed)
+    if key not in _strategy_cache:
+        m = mask(width)
+        small = st.integers(-8, 8) if signed else st.integers(0, 16)
+        _strategy_cache[key] = st.one_of(small, st.sampled_from([0, 1, m, m >> 1]), st.integers(0, m))
+    return _strategy_cache[key]
+
+
+_draws: dict = {}
+
+
+def _draws_for(spec, weights: dict) -> _Draws:
+    key = (spec.name, spec.digest, tuple(sorted(weights.items())))
+    if key not in _draws:
+        _draws[key] = _Draws(spec, weights)
+    return _draws[key]
 
 
 def _text(spec, name, ops, addr) -> str:
@@ -266,16 +313,21 @@ def _text(spec, name, ops, addr) -> str:
 def fuzz_programs(draw, spec, weights, max_user=12, max_kernel=6, budget=400):
     """A :class:`FuzzProgram` for ``spec``."""
     flagged: list = []
+    user_draws, kernel_draws = _draws_for(spec, weights.user), _draws_for(spec, weights.kernel)
     user = []
-    for _ in range(draw(st.integers(1, max_user))):
-        kind = draw(st.sampled_from(["instr", "instr", "instr", "kernel", "putc"]))
+    for _ in range(draw(_integers(1, max_user))):
+        kind = draw(ITEM_KINDS)
         if kind == "instr":
-            name, ops = draw(instruction(spec, weights.user, flagged))
+            name, ops = draw(user_draws.instruction)
             user.append(("instr", name, ops))
+            if name in user_draws.flagged:
+                flagged.append(name)
         else:
             user.append(("syscall", EXTRA_SYSCALL) if kind == "kernel" else ("syscall", PUTC, draw(PUTC_VALUES)))
     kernel = []
-    for _ in range(draw(st.integers(0, max_kernel))):
-        name, ops = draw(instruction(spec, weights.kernel, flagged))
+    for _ in range(draw(_integers(0, max_kernel))):
+        name, ops = draw(kernel_draws.instruction)
         kernel.append(("instr", name, ops))
+        if name in kernel_draws.flagged:
+            flagged.append(name)
     return FuzzProgram(spec.name, tuple(user), tuple(kernel), budget, len(flagged))
