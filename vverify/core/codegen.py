@@ -31,7 +31,7 @@ from ..spec.ir import BOOL, mask
 CODEGEN_VERSION = 1
 
 # status-array slots and exit reasons (documented in docs/core.md)
-ST_REASON, ST_CAUSE, ST_TVAL, ST_STEPS, ST_BUDGET, ST_TRAP_EXITS, ST_TOTAL = range(7)
+ST_REASON, ST_CAUSE, ST_TVAL, ST_STEPS, ST_BUDGET, ST_TRAP_EXITS, ST_TOTAL, ST_MEMORY_OFFSET = range(8)
 ST_SIZE = 8
 REASONS = ("budget", "halt", "trap", "illegal", "double_fault", "hypercall", "vmexit")
 R_BUDGET, R_HALT, R_TRAP, R_ILLEGAL, R_DOUBLE_FAULT, R_HYPERCALL, R_VMEXIT = range(7)
@@ -319,9 +319,18 @@ class _Emitter:
         self.file_journal.append((k, fname))
 
     def mem_index(self, addr, k):
+        """The MEM index of unit ``k`` of an access at guest address ``addr``.
+
+        Where memory fills the address space, addresses are taken modulo it
+        after adding the memory offset (``moff``, status slot
+        ST_MEMORY_OFFSET): 0 for a machine's own code, a guest's placement
+        when a VMM runs its interpreter routines on the guest's view of a
+        relocated storage.  Otherwise the offset is always 0 (Core refuses
+        another) and the range check before the access bounds the index.
+        """
         m = self.spec.memory
         a = f"({addr} + U({k}))" if k else addr
-        return f"({a} & U({mask(m.address)}))" if self.g.layout.full_memory else a
+        return f"(({a} + moff) & U({mask(m.address)}))" if self.g.layout.full_memory else a
 
     def range_check(self, addr, units, p):
         m = self.spec.memory
@@ -342,7 +351,7 @@ class _Emitter:
         for d in range(-(maxlen - 1), units):
             a = f"({addr} + U({d}))" if d > 0 else (f"({addr} - U({-d}))" if d < 0 else addr)
             if self.g.layout.full_memory:
-                out.append(f"{p}DECF[({a} & U({mask(m.address)})) << U({self.g.layout.row_shift})] = U(0)")
+                out.append(f"{p}DECF[(({a} + moff) & U({mask(m.address)})) << U({self.g.layout.row_shift})] = U(0)")
             else:
                 out.append(f"{p}if {a} < U({m.size}):")
                 out.append(f"{p}    DECF[{a} << U({self.g.layout.row_shift})] = U(0)")
@@ -505,6 +514,8 @@ class Generator:
             w(f"def i{k}_{name}(R, MEM, DECF, pc{''.join(', ' + o for o in ops.values())}):")
             w(f'    """{name}: returns (trap cause index or -1, tval, next pc, halted)."""')
             w(f"    next_pc = {_Emitter.m(f'(pc + U({instr.units}))', spec.pc_width)}")
+            if lay.full_memory:
+                w(f"    moff = R[{st + ST_MEMORY_OFFSET}]")
             w("    exc = -1")
             w("    tval = U(0)")
             w("    halted = False")
@@ -522,6 +533,8 @@ class Generator:
         w("def trap_entry(R, MEM, DECF, pc, cause, tval):")
         w('    """The trap entry of the spec; returns (next pc, False if it faulted itself)."""')
         w("    next_pc = pc")
+        if lay.full_memory:
+            w(f"    moff = R[{st + ST_MEMORY_OFFSET}]")
         w("    exc = -1")
         L.extend(self._prologue(en, "    "))
         w("    while True:")
@@ -535,6 +548,8 @@ class Generator:
         w('    """Run until an exit; returns the exit reason (see docs/core.md)."""')
         w(f"    budget = R[{st + ST_BUDGET}]")
         w(f"    trap_exits = R[{st + ST_TRAP_EXITS}]")
+        if lay.full_memory:
+            w(f"    moff = R[{st + ST_MEMORY_OFFSET}]")
         w("    steps = U(0)")
         w(f"    reason = {R_BUDGET}")
         pci = lay.reg_index["pc"]
@@ -563,7 +578,7 @@ class Generator:
             w(f"{I}    tval = {self.fit_tval('fa', m.address)}")
         w(f"{I}if exc < 0:")
         J = I + "    "
-        w(f"{J}slot = {'fa' if not lay.full_memory else f'(fa & U({mask(m.address)}))'}")
+        w(f"{J}slot = {'fa' if not lay.full_memory else f'((fa + moff) & U({mask(m.address)}))'}")
         w(f"{J}row = slot << U({lay.row_shift})")
         w(f"{J}tag = DECF[row]")
         parts = []

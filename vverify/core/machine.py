@@ -126,6 +126,7 @@ class Core:
         if len(self._cause_names) > 63:
             raise codegen.CoreUnsupported("more than 63 trap causes")
         self._budget = self._mask = None
+        self._patched: set = set()  # rows predecode() filled with something other than what memory holds
 
     # ------------------------------------------------------------ running
 
@@ -214,9 +215,36 @@ class Core:
             raise GuestMemoryError(f"pre-decoding at {addr:#x}, outside the {m.size}-unit memory")
         row = addr << self.layout.row_shift
         self.DECF[row] = self.module.decode(np.uint64(word), self.DECF, np.uint64(row))
+        self._patched.add(addr)
 
     def flush_code_cache(self):
         self.DECF[::self.layout.row_width] = 0
+        self._patched.clear()
+
+    def load_image(self, image: np.ndarray):
+        """Make memory equal ``image`` (one element per unit), forgetting only what that changes.
+
+        Pre-decoded instructions stay wherever none of their units changed,
+        since decoding is a function of the units alone, so loading a guest
+        that shares most of its memory with the last one (the same boot
+        code, as every fuzzed program has) costs a comparison, not a flush
+        of the whole cache.  That holds because host writes to ``MEM`` keep
+        the cache coherent (the rule in docs/core.md); rows a paravirtual
+        loader patched (:meth:`predecode`) are forgotten too.
+        """
+        m = self.spec.memory
+        if image.shape != self.MEM.shape:
+            raise GuestMemoryError(f"an image of {image.shape[0]} units for the {m.size}-unit memory")
+        changed = np.flatnonzero(self.MEM != image)
+        if changed.size:
+            self.MEM[changed] = image[changed]
+            n = self.spec.max_ilen_units  # an instruction starting up to n - 1 units before a change covers it
+            rows = (changed[:, None] - np.arange(n)[None, :]).ravel()
+            rows = rows & (m.size - 1) if self.layout.full_memory else rows[rows >= 0]
+            self.DECF[rows << self.layout.row_shift] = 0
+        for addr in self._patched:
+            self.DECF[addr << self.layout.row_shift] = 0
+        self._patched.clear()
 
     def invalidate(self, lo: int, hi: int):
         """Forget the pre-decoded instructions starting at memory units lo..hi-1."""
@@ -229,13 +257,20 @@ class Core:
             self.set_reg(name, s.regs[name])
         for name, f in self.spec.files.items():
             self.F[name][:f.count] = np.asarray(s.files[name], dtype=np.uint64)
+        self.load_image(self.image_of(s.mem, s.mem_default))
+
+    def image_of(self, mem: dict, default: int, offset: int = 0) -> np.ndarray:
+        """A memory image: ``default`` everywhere, ``mem``'s units moved up by ``offset`` (modulo memory)."""
         m = self.spec.memory
-        self.MEM.fill(s.mem_default & mask(m.unit))
-        for a, v in s.mem.items():
-            if not 0 <= a < m.size:
-                raise GuestMemoryError(f"state has memory at {a:#x}, outside the {m.size}-unit memory")
-            self.MEM[a] = v
-        self.flush_code_cache()
+        image = np.full(m.size, default & mask(m.unit), dtype=self.MEM.dtype)
+        if mem:
+            addrs = np.fromiter(mem.keys(), dtype=np.int64, count=len(mem))
+            bad = (addrs < 0) | (addrs >= m.size)
+            if bad.any():
+                raise GuestMemoryError(f"state has memory at {int(addrs[bad][0]):#x}, outside the {m.size}-unit memory")
+            values = np.fromiter(mem.values(), dtype=np.uint64, count=len(mem)) & np.uint64(mask(m.unit))
+            image[(addrs + offset) % m.size if offset else addrs] = values
+        return image
 
     def to_state(self, default: int | None = None):
         """This core's state as an interpreter state (memory made sparse against ``default``)."""

@@ -310,13 +310,26 @@ def _fetch(spec, state: MachineState):
     return addr, word
 
 
+_decoded: dict = {}
+DECODE_MEMO = 1 << 16  # words remembered per process; VMMs decode the same guest code again and again
+
+
 def decode(spec, word: int):
     """The instruction and operands that ``word`` encodes, or None."""
+    key = (spec.name, spec.digest, word)
+    hit = _decoded.get(key, key)
+    if hit is not key:
+        return None if hit is None else (hit[0], dict(hit[1]))
+    out = None
     for name, instr in spec.instructions.items():
         enc = instr.encoding
         if enc.matches(word & mask(enc.width)):
-            return name, enc.extract(word & mask(enc.width))
-    return None
+            out = name, enc.extract(word & mask(enc.width))
+            break
+    if len(_decoded) >= DECODE_MEMO:
+        _decoded.clear()
+    _decoded[key] = out
+    return None if out is None else (out[0], dict(out[1]))
 
 
 @dataclass(frozen=True)
