@@ -110,11 +110,9 @@ def test_translation_cache_hit(benchmark):
     spec = load_spec(SPECS / "pg74.toml")
     prog = W.build(spec, "cr8wr", 10)
     vmm = BinaryTranslation(spec, G.boot_state(spec, prog), translate={"supervisor": frozenset({"setr"})})
-    st = vmm.g.view()
-    st.regs["pc"] = prog.symbols["b_loop"]
-    st.regs["mode"] = 0
-    vmm.lookup(st, None)  # translate it once
-    benchmark(lambda: vmm.lookup(st, None))
+    pc = prog.symbols["b_loop"]
+    vmm.lookup(pc, 0, None)  # translate it once (guest supervisor mode)
+    benchmark(lambda: vmm.lookup(pc, 0, None))
     assert vmm.counters.tc_hits >= 1 and vmm.counters.translations == 1
 
 

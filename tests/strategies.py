@@ -3,6 +3,7 @@
 from hypothesis import strategies as st
 
 from vverify.interp import MachineState
+from vverify.interp.machine import _fetch, _Leave, _Trap
 from vverify.spec.ir import mask
 
 
@@ -48,3 +49,33 @@ def states(draw, spec, mode=None):
 @st.composite
 def operands(draw, instr):
     return {name: draw(word(w)) for name, w in instr.operands.items()}
+
+
+@st.composite
+def programs(draw, spec, length=12):
+    """Instruction words of any of the spec's instructions with any operands, one in ten a random word."""
+    words = []
+    names = sorted(spec.instructions)
+    for _ in range(length):
+        if draw(st.integers(0, 9)) == 0:
+            words.append(draw(st.integers(0, (1 << (spec.max_ilen_units * spec.memory.unit)) - 1)))
+            continue
+        instr = spec.instructions[draw(st.sampled_from(names))]
+        ops = {n: draw(word(w)) for n, w in instr.operands.items()}
+        words.append(instr.encoding.encode(ops))
+    return words
+
+
+def place(spec, state, words):
+    """Write the program where the initial state will fetch from (or at pc)."""
+    try:
+        addr, _ = _fetch(spec, state)
+    except (_Trap, _Leave):  # the fetch traps or exits: the program goes at pc anyway
+        addr = state.regs["pc"]
+    m = spec.memory
+    n = spec.max_ilen_units
+    for i, w in enumerate(words):
+        for k in range(n):
+            a = (addr + i * n + k) % (1 << m.address)
+            if a < m.size:
+                state.mem[a] = (w >> (k * m.unit)) & ((1 << m.unit) - 1)

@@ -11,10 +11,9 @@ import pytest
 from hypothesis import event, given, strategies as st
 
 from tests.conftest import MACHINE_SPECS, load
-from tests.strategies import states, word
+from tests.strategies import place, programs, states
 from vverify.core import Core
 from vverify.interp import run as interp_run
-from vverify.interp.machine import _fetch, _Leave, _Trap
 
 _cores = {}
 
@@ -23,35 +22,6 @@ def core_for(spec):
     if spec.name not in _cores:
         _cores[spec.name] = Core(spec)
     return _cores[spec.name]
-
-
-@st.composite
-def programs(draw, spec, length=12):
-    words = []
-    names = sorted(spec.instructions)
-    for _ in range(length):
-        if draw(st.integers(0, 9)) == 0:
-            words.append(draw(st.integers(0, (1 << (spec.max_ilen_units * spec.memory.unit)) - 1)))
-            continue
-        instr = spec.instructions[draw(st.sampled_from(names))]
-        ops = {n: draw(word(w)) for n, w in instr.operands.items()}
-        words.append(instr.encoding.encode(ops))
-    return words
-
-
-def place(spec, state, words):
-    """Write the program where the initial state will fetch from (or at pc)."""
-    try:
-        addr, _ = _fetch(spec, state)
-    except (_Trap, _Leave):  # the fetch traps or exits: the program goes at pc anyway
-        addr = state.regs["pc"]
-    m = spec.memory
-    n = spec.max_ilen_units
-    for i, w in enumerate(words):
-        for k in range(n):
-            a = (addr + i * n + k) % (1 << m.address)
-            if a < m.size:
-                state.mem[a] = (w >> (k * m.unit)) & ((1 << m.unit) - 1)
 
 
 @pytest.mark.parametrize("spec_name", MACHINE_SPECS)  # a map-only variant runs the same core

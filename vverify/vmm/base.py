@@ -27,6 +27,7 @@ import numpy as np
 from ..core import Core
 from ..interp import MachineState
 from ..interp.placement import memory_offset, placed_regs
+from ..spec import ir
 from ..spec.ir import mask
 
 
@@ -135,7 +136,20 @@ class PlacedGuest:
         self.virtual = {n: guest.regs[n] for n in self.control}
         lay = self.core.layout
         self._regs = [(n, lay.reg_index[n], r.data_mask, r.control_mask) for n, r in spec.registers.items()]
+        self.names = list(spec.registers)
+        self._reg_of = {r[0]: r for r in self._regs}
+        # per register in layout order, as arrays: the bits the real machine holds, the bits `virtual` holds
+        self.DM = np.array([r.data_mask for r in spec.registers.values()], dtype=np.uint64)
+        self.CM = np.array([r.control_mask for r in spec.registers.values()], dtype=np.uint64)
+        self._data = np.nonzero(self.DM)[0]  # registers with data bits (the others live only in `virtual`)
+        self._control = np.nonzero(self.CM)[0]
+        self._control_named = [(n, lay.reg_index[n]) for n in self.control]
+        vm = spec.virtualization
+        self._mapped_data = [(n, lay.reg_index[n]) for n in (*vm.relocate, *vm.shadow, "mode")
+                             if not spec.registers[n].control_mask]
         self._files = [(n, f.count) for n, f in spec.files.items()]
+        self._placements: dict = {}
+        self._emulator = None
         self._load_memory(guest)
         for name, f in spec.files.items():
             self.core.F[name][:f.count] = np.asarray(guest.files[name], dtype=np.uint64)
@@ -143,39 +157,53 @@ class PlacedGuest:
         self.place()
 
     def _load_memory(self, guest):
-        c, m = self.core, self.spec.memory
-        c.MEM.fill(guest.mem_default & mask(m.unit))
-        for a, v in guest.mem.items():
-            c.MEM[(a + self.offset) & self.amask] = v
-        c.flush_code_cache()
+        self.core.load_image(self.core.image_of(guest.mem, guest.mem_default, self.offset))
 
     def write_registers(self, regs: dict):
         """Data bits go to the real core; control bits to the virtual copy."""
-        for n, r in self.spec.registers.items():
-            v = regs[n]
-            if r.control_mask:
-                self.virtual[n] = v
-            if r.data_mask:
-                old = self.core.reg(n)
-                self.core.set_reg(n, (old & r.control_mask) | (v & r.data_mask))
+        for n in self.control:
+            self.virtual[n] = regs[n]
+        R, d = self.core.R, self._data
+        vals = np.array([regs[n] for n in self.names], dtype=np.uint64)
+        R[d] = (R[d] & self.CM[d]) | (vals[d] & self.DM[d])
+
+    def view_registers(self) -> dict:
+        """The guest's registers as it sees them: real data bits, virtual control bits."""
+        real, virtual = self.core.R.tolist(), self.virtual
+        return {n: (real[i] & dm) | (virtual.get(n, 0) & cm) for n, i, dm, cm in self._regs}
 
     def place(self):
-        """Derive the real control state from the virtual one (the allocator's job)."""
-        st = self.view()
+        """Derive the real control state from the virtual one (the allocator's job).
+
+        The map is evaluated once per distinct value of the registers it reads
+        (see :func:`_map_inputs`): a VMM re-places the guest after every exit,
+        and the guest's control state takes few distinct values.
+        """
+        placed = self._placed()
+        virtual, R, c = self.virtual, self.core.R, self._control
+        vals = np.array([placed.get(n, virtual.get(n, 0)) for n in self.names], dtype=np.uint64)
+        R[c] = (R[c] & self.DM[c]) | (vals[c] & self.CM[c])
+        for n, i in self._mapped_data:  # a relocated or shadowed data register
+            R[i] = placed[n]
+
+    def _placed(self) -> dict:
+        """What the map sets for the guest as it is now: relocated and shadowed registers, the real mode."""
+        inputs = _map_inputs(self.spec)
+        key = None if inputs is None else (self.virtual["mode"], *(self.reg_view(n) for n in inputs))
+        if key is not None and key in self._placements:
+            return self._placements[key]
+        vm = self.spec.virtualization
+        st = self.view() if key is None else MachineState(self.view_registers(), {}, {}, 0)  # the map reads registers only
         real = placed_regs(self.spec, st, self.params, self.spec.mode_name(self.virtual["mode"]))
-        for n, r in self.spec.registers.items():
-            if r.control_mask:
-                old = self.core.reg(n)
-                self.core.set_reg(n, (old & r.data_mask) | (real[n] & r.control_mask))
-            elif real[n] != st.regs[n]:  # a relocated or shadowed data register
-                self.core.set_reg(n, real[n])
+        out = {n: real[n] for n in (*vm.relocate, *vm.shadow, "mode")}
+        if key is not None:
+            self._placements[key] = out
+        return out
 
     def view(self) -> MachineState:
         """The guest's state as it sees it: real data, virtual control, storage moved back."""
         c = self.core
-        real = c.R.tolist()
-        virtual = self.virtual
-        regs = {n: (real[i] & dm) | (virtual.get(n, 0) & cm) for n, i, dm, cm in self._regs}
+        regs = self.view_registers()
         files = {n: c.F[n][:count].tolist() for n, count in self._files}
         mem, off, am = c.MEM, self.offset, self.amask
         return MachineState(regs, files, {}, 0, backing=lambda a: int(mem[(a + off) & am]))
@@ -194,6 +222,78 @@ class PlacedGuest:
         self.write_registers(st.regs)
         self.place()
 
+    def units(self, addr: int, n: int) -> list:
+        """``n`` units of the guest's storage from guest address ``addr``."""
+        mem, am = self.core.MEM, self.amask
+        a = (addr + self.offset) & am
+        if a + n <= len(mem):
+            return mem[a:a + n].tolist()
+        return [int(mem[(a + k) & am]) for k in range(n)]  # wraps around the address space
+
+    def reg_view(self, name: str) -> int:
+        """One register as the guest sees it (see :meth:`view_registers`)."""
+        _, i, dm, cm = self._reg_of[name]
+        return (int(self.core.R[i]) & dm) | (self.virtual.get(name, 0) & cm)
+
+    def next_instruction(self, pc: int | None = None):
+        """``(guest address, word)`` of the instruction the guest runs next (or would run at
+        ``pc``), or None if fetching it faults.
+
+        VMMs ask this after exits, so the spec's fetch is remembered per
+        value of the registers it reads (pc, and segment state on x86).
+        """
+        spec = self.spec
+        inputs = _fetch_inputs(spec)
+        regs = None if inputs is None else {n: self.reg_view(n) for n in inputs}
+        if regs is not None and pc is not None:
+            regs["pc"] = pc
+        key = None if regs is None else (spec.name, spec.digest, *regs.values())
+        if key is not None and key in _fetched:
+            addr = _fetched[key]
+        else:
+            from ..interp.machine import _fetch, _Trap
+
+            st = MachineState(regs, {}, {}, 0) if key is not None else self.view()
+            if pc is not None:
+                st.regs["pc"] = pc
+            try:
+                addr = _fetch(spec, st)[0]
+            except _Trap:
+                addr = None
+            if key is not None:
+                if len(_fetched) >= 1 << 16:
+                    _fetched.clear()
+                _fetched[key] = addr
+        if addr is None:
+            return None
+        u = spec.memory.unit
+        return addr, sum(v << (k * u) for k, v in enumerate(self.units(addr, spec.max_ilen_units)))
+
+    def emulator(self):
+        """The interpreter routines for this guest (vverify.vmm.emulation), made on first use."""
+        if self._emulator is None:
+            from .emulation import Emulator
+
+            self._emulator = Emulator(self)
+        return self._emulator
+
+    def write_back(self, view: np.ndarray):
+        """Write back an emulated view held in an array laid out as the core's ``R``.
+
+        What :meth:`commit` does for a state, for the interpreter routines'
+        registers (vverify.vmm.emulation): files and data bits to the
+        machine, control bits to the virtual copy, then the placement.
+        Memory needs nothing: the routines stored into the guest's storage.
+        """
+        R, n, end = self.core.R, len(self.names), self.core.layout.st_base
+        R[n:end] = view[n:end]
+        vals = view[:n].tolist()
+        for name, i in self._control_named:
+            self.virtual[name] = vals[i]
+        d = self._data
+        R[d] = (R[d] & self.CM[d]) | (view[d] & self.DM[d])
+        self.place()
+
     def memory(self):
         return np.roll(self.core.MEM, -self.offset) if self.offset else self.core.MEM
 
@@ -209,6 +309,70 @@ class PlacedGuest:
         st.mem_default = default
         st.backing = None
         return st
+
+
+_units_of_words: dict = {}
+
+
+def unit_of_word(spec, word: int):
+    """The classified unit ``word`` encodes (its id), or None if it decodes to nothing; remembered per word."""
+    key = (spec.name, spec.digest, word)
+    if key not in _units_of_words:
+        from ..interp.machine import decode
+        from ..spec.units import unit_id
+
+        if len(_units_of_words) >= 1 << 16:
+            _units_of_words.clear()
+        d = decode(spec, word)
+        _units_of_words[key] = None if d is None else unit_id(spec, *d)
+    return _units_of_words[key]
+
+
+def _register_inputs(stmts) -> tuple | None:
+    """The registers ``stmts`` read, sorted, or None when they also read a register file or
+    memory, or can leave for a hypervisor: then their result is not a function of registers."""
+    names = set()
+    for node in ir.walk_exprs(stmts):
+        if isinstance(node, ir.Reg):
+            names.add(node.name)
+        elif isinstance(node, ir.FileRead):
+            return None
+    if any(isinstance(st, (ir.Load, ir.Exit)) for st in ir.walk_stmts(stmts)):
+        return None
+    return tuple(sorted(names))
+
+
+_inputs: dict = {}
+
+
+def _map_inputs(spec):
+    """The registers the virtualization map reads, in a fixed order, or None if it reads more.
+
+    Placement is a function of these (and of the guest's fixed parameters)
+    as long as no map expression reads a register file or memory; then a
+    VMM may remember it per value.  ``mode`` is always one: the real mode
+    comes from the guest's.
+    """
+    key = ("map", spec.name, spec.digest)
+    if key not in _inputs:
+        vm = spec.virtualization
+        stmts = [st for pe in (*vm.relocate.values(), *vm.shadow.values())
+                 for st in (*pe.prelude, ir.SetLocal("%", pe.expr))]
+        names = _register_inputs(stmts)
+        _inputs[key] = None if names is None else tuple(sorted({"mode", *names}))
+    return _inputs[key]
+
+
+def _fetch_inputs(spec):
+    """The registers the spec's fetch reads (always pc), or None if it reads more (see _register_inputs)."""
+    key = ("fetch", spec.name, spec.digest)
+    if key not in _inputs:
+        names = _register_inputs(spec.fetch_body)
+        _inputs[key] = None if names is None else tuple(sorted({"pc", *names}))
+    return _inputs[key]
+
+
+_fetched: dict = {}
 
 
 def guest_mode_is_user(spec, virtual_mode: int) -> bool:

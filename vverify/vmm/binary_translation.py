@@ -23,17 +23,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core import Core
-from ..interp.machine import _fetch, _Trap, decode
+from ..interp.machine import decode
 from ..spec import ir
-from ..spec.units import unit_id
-from .base import GuestExit, guest_mode_is_user
+from .base import GuestExit, guest_mode_is_user, unit_of_word
 from .trap_emulate import TrapAndEmulate
 
 MAX_BLOCK = 32
 
 
-def _writes_pc(body) -> bool:
-    return any(isinstance(s, ir.SetReg) and s.name == "pc" for s in ir.walk_stmts(body))
+_ends_block: dict = {}
+
+
+def _writes_pc(spec) -> dict:
+    """Per instruction, whether its semantics may set pc (so a basic block ends with it)."""
+    key = (spec.name, spec.digest)
+    if key not in _ends_block:
+        _ends_block[key] = {n: any(isinstance(s, ir.SetReg) and s.name == "pc" for s in ir.walk_stmts(i.body))
+                            for n, i in spec.instructions.items()}
+    return _ends_block[key]
 
 
 @dataclass
@@ -57,26 +64,26 @@ class BinaryTranslation(TrapAndEmulate):
             translate = {"supervisor": translate}
         self.translate = {k: frozenset(translate.get(k, ())) for k in ("supervisor", "user")}
         self.cache: dict = {}
-        self._writes_pc = {n: _writes_pc(i.body) for n, i in spec.instructions.items()}
+        self._writes_pc = _writes_pc(spec)
 
     # translation
-    def translate_block(self, st) -> Block:
-        spec = self.spec
-        unsafe = self.translate["user" if guest_mode_is_user(spec, st.regs["mode"]) else "supervisor"]
-        s = st.copy()
+    def translate_block(self, pc: int, mode: int) -> Block:
+        """Translate the basic block at guest ``pc``, for guest ``mode``."""
+        spec, g = self.spec, self.g
+        unsafe = self.translate["user" if guest_mode_is_user(spec, mode) else "supervisor"]
         segments, words = [], []
-        run = 0
+        run, at = 0, pc
         for _ in range(MAX_BLOCK):
-            try:
-                addr, word = _fetch(spec, s)
-            except _Trap:
+            nxt = g.next_instruction(at)
+            if nxt is None:
                 break  # the fetch faults: let the real core find out
+            addr, word = nxt
             d = decode(spec, word)
             if d is None:
                 break
             words.append((addr, word))
-            name, ops = d
-            if unit_id(spec, name, ops) in unsafe:
+            name = d[0]
+            if unit_of_word(spec, word) in unsafe:
                 if run:
                     segments.append(("direct", run))
                     run = 0
@@ -85,36 +92,37 @@ class BinaryTranslation(TrapAndEmulate):
                 run += 1
             if self._writes_pc[name]:
                 break
-            s.regs["pc"] = (s.regs["pc"] + spec.instructions[name].units) & ((1 << spec.pc_width) - 1)
+            at = (at + spec.instructions[name].units) & ((1 << spec.pc_width) - 1)
         if run:
             segments.append(("direct", run))
         self.counters.translations += 1
-        return Block(st.regs["pc"], st.regs["mode"], segments or [("direct", 1)], words)
+        return Block(pc, mode, segments or [("direct", 1)], words)
 
-    def lookup(self, st, prev: Block | None) -> Block:
-        key = (st.regs["pc"], st.regs["mode"])
-        blk = prev.successors.get(key[0]) if prev is not None and prev.mode == key[1] else None
+    def lookup(self, pc: int, mode: int, prev: Block | None) -> Block:
+        """The translation of the block at ``pc`` in ``mode``: chained from ``prev``, cached, or made now."""
+        blk = prev.successors.get(pc) if prev is not None and prev.mode == mode else None
         if blk is None:
-            blk = self.cache.get(key)
-        if blk is not None and all(self._word_at(st, a) == w for a, w in blk.words):
+            blk = self.cache.get((pc, mode))
+        if blk is not None and self.still_valid(blk):
             self.counters.tc_hits += 1
         else:
             if blk is not None:
                 self.counters.tc_invalidations += 1
             self.counters.tc_misses += 1
-            blk = self.translate_block(st)
-            self.cache[key] = blk
+            blk = self.translate_block(pc, mode)
+            self.cache[pc, mode] = blk
         if prev is not None:
-            prev.successors[key[0]] = blk
+            prev.successors[pc] = blk
         return blk
 
-    def _word_at(self, st, addr):
+    def still_valid(self, blk: Block) -> bool:
+        """Whether the guest's code is still what ``blk`` was translated from (self-modifying code)."""
+        return all(self._word_at(a) == w for a, w in blk.words)
+
+    def _word_at(self, addr):
         spec = self.spec
-        m = spec.memory
-        w = 0
-        for k in range(spec.max_ilen_units):
-            w |= st.read_mem((addr + k) & ((1 << m.address) - 1)) << (k * m.unit)
-        return w
+        u = spec.memory.unit
+        return sum(v << (k * u) for k, v in enumerate(self.g.units(addr, spec.max_ilen_units)))
 
     # execution
     def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
@@ -129,7 +137,7 @@ class BinaryTranslation(TrapAndEmulate):
                 if end is not None:
                     return self._exit(end.reason, steps, end.cause)
                 continue
-            blk = self.lookup(self.g.view(), prev)
+            blk = self.lookup(self.g.reg_view("pc"), self.g.virtual["mode"], prev)
             prev = blk
             for kind, n in blk.segments:
                 if steps >= budget:

@@ -10,39 +10,13 @@ instruction is privileged.
 from __future__ import annotations
 
 from ..core import Core
-from ..interp import step_once
 from .base import VMM, GuestExit, PlacedGuest, guest_mode_is_user
 from .trap_emulate import TrapAndEmulate
 
 
 def interpret(vmm, budget: int, until_user: bool, stop_on=frozenset()) -> GuestExit:
-    """Interpret guest instructions on the virtual state (memory copy-on-write over the core)."""
-    g = vmm.g
-    st = g.view()
-    steps = 0
-    reason = "budget"
-    while steps < budget:
-        if until_user and guest_mode_is_user(vmm.spec, st.regs["mode"]):
-            break
-        nxt, step = step_once(vmm.spec, st)
-        if step.kind in ("illegal", "double_fault", "hypercall", "vmexit"):
-            reason = step.kind
-            break
-        if step.kind == "trap" and step.cause in stop_on:
-            vmm.counters.emulated += steps
-            g.commit(st)
-            return GuestExit("stop", steps, cause=step.cause)
-        steps += 1
-        if step.kind == "trap":
-            vmm.trace.append((step.cause, st.regs["pc"]))
-            vmm.counters.reflected[step.cause] += 1
-        st = nxt
-        if step.kind == "halt":
-            reason = "halt"
-            break
-    vmm.counters.emulated += steps
-    g.commit(st)
-    return GuestExit(reason, steps)
+    """Interpret guest instructions on the virtual state (see :meth:`vverify.vmm.emulation.Emulator.run`)."""
+    return vmm.g.emulator().run(vmm, budget, until_user, stop_on)
 
 
 class FullInterpretation(VMM):

@@ -36,10 +36,9 @@ the equivalence check shows the page as the guest left it at load time.
 from __future__ import annotations
 
 from ..core import Core
-from ..interp.machine import _fetch, _Trap, decode
+from ..interp.machine import decode
 from ..spec.ir import mask
-from ..spec.units import unit_id
-from .base import GuestExit, guest_mode_is_user
+from .base import GuestExit, guest_mode_is_user, unit_of_word
 from .trap_emulate import TrapAndEmulate
 
 
@@ -58,7 +57,7 @@ class Paravirtualization(TrapAndEmulate):
         self.slots: dict = {}  # control register -> its address on the shared page
         self.counts: dict = {}  # hypercall site -> how many original instructions it stands for
         self.after: dict = {}  # hypercall site -> the address of the original instruction after it
-        self.patches: dict = {}  # rewritten address -> (what runs there, the original units)
+        self.patches: dict = {}  # rewritten address -> (what runs there, the original units, its decoded tag)
         # Only where instructions differ in length can a store that misses an instruction still
         # make the core forget it (see _repatch); elsewhere that check would only cost every exit.
         self._neighbours_evict = len({i.units for i in spec.instructions.values()}) > 1
@@ -76,10 +75,11 @@ class Paravirtualization(TrapAndEmulate):
             flagged = []
             for addr in sorted(code.get(kind, {})):
                 n = code[kind][addr]
-                d = decode(spec, _word(spec, self._read(addr, spec.max_ilen_units)))
-                if d is None or unit_id(spec, *d) not in self.translate[kind]:
+                word = _word(spec, self._read(addr, spec.max_ilen_units))
+                uid = unit_of_word(spec, word)
+                if uid is None or uid not in self.translate[kind]:
                     continue
-                uid = unit_id(spec, *d)
+                d = decode(spec, word)
                 if kind == "supervisor" and uid in reads and self._patch_read(addr, n, d, reads[uid]):
                     continue
                 # The hypercall replaces the instruction in the instruction stream only, so their
@@ -97,12 +97,29 @@ class Paravirtualization(TrapAndEmulate):
                     self.counts[addr] = count
 
     def _read(self, addr: int, n: int) -> list:
-        g = self.g
-        return [int(g.core.MEM[(addr + k + g.offset) & g.amask]) for k in range(n)]
+        return self.g.units(addr, n)
 
     def _patch(self, addr: int, word: int, n: int):
-        self.patches[addr] = (word, self._read(addr, n))
+        g = self.g
         self._predecode(addr, word)
+        tag = int(g.core.DECF[((addr + g.offset) & g.amask) << g.core.layout.row_shift])
+        self.patches[addr] = (word, self._read(addr, n), tag)  # what runs there, what it replaced
+
+    def _emulate_original(self, addr: int) -> GuestExit:
+        """Emulate the instruction the guest wrote at rewritten address ``addr``.
+
+        The interpreter routines run over the machine's instruction stream,
+        where they would meet the rewrite: it is taken out for the one
+        instruction, and put back afterwards unless the guest's instruction
+        changed meanwhile.
+        """
+        g = self.g
+        row = ((addr + g.offset) & g.amask) << g.core.layout.row_shift
+        g.core.DECF[row] = 0
+        try:
+            return self.emulate()
+        finally:
+            self._repatch_at(addr)
 
     def _repatch(self):
         """Put back rewrites the machine dropped although their instruction is unchanged.
@@ -117,16 +134,19 @@ class Paravirtualization(TrapAndEmulate):
         exit runs unrewritten (closing that gap needs the core to forget only
         the instructions a store really overlaps).
         """
+        for addr in list(self.patches):
+            self._repatch_at(addr)
+
+    def _repatch_at(self, addr: int):
         g = self.g
-        core, shift = g.core, g.core.layout.row_shift
-        for addr, (word, original) in list(self.patches.items()):
-            if core.DECF[((addr + g.offset) & g.amask) << shift]:
-                continue  # still in the instruction stream
-            if self._read(addr, len(original)) == original:
-                self._predecode(addr, word)
-            else:
-                del self.patches[addr]
-                self.counts.pop(addr, None)
+        word, original, tag = self.patches.get(addr, (None, None, None))
+        if word is None or g.core.DECF[((addr + g.offset) & g.amask) << g.core.layout.row_shift] == tag:
+            return  # not rewritten, or still in the instruction stream
+        if self._read(addr, len(original)) == original:
+            self._predecode(addr, word)
+        else:
+            del self.patches[addr]
+            self.counts.pop(addr, None)
 
     def _predecode(self, addr: int, word: int):
         g = self.g
@@ -162,7 +182,10 @@ class Paravirtualization(TrapAndEmulate):
         for reg, addr in self.slots.items():
             v = g.virtual[reg]
             for k in range(-(-self.spec.registers[reg].width // u)):
-                mem[(addr + k + off) & am] = (v >> (k * u)) & mask(u)
+                ra, unit = (addr + k + off) & am, (v >> (k * u)) & mask(u)
+                if mem[ra] != unit:
+                    mem[ra] = unit
+                    g.core.invalidate(ra - self.spec.max_ilen_units + 1, ra + 1)  # keep the code cache coherent
 
     # ------------------------------------------------------------ run time
     def direct(self, budget: int):
@@ -190,16 +213,11 @@ class Paravirtualization(TrapAndEmulate):
         """
         steps = 0
         while steps < budget:
-            st = self.g.view()
-            try:
-                addr, word = _fetch(self.spec, st)
-            except _Trap:
+            nxt = self.g.next_instruction()
+            if nxt is None or nxt[0] in self.counts:  # a fetch fault, or rewritten: its hypercall will come
                 break
-            if addr in self.counts:  # rewritten: its hypercall will come
-                break
-            d = decode(self.spec, word)
-            kind = "user" if guest_mode_is_user(self.spec, st.regs["mode"]) else "supervisor"
-            if d is None or unit_id(self.spec, *d) not in self.translate[kind]:
+            kind = "user" if guest_mode_is_user(self.spec, self.g.virtual["mode"]) else "supervisor"
+            if unit_of_word(self.spec, nxt[1]) not in self.translate[kind]:
                 break
             done = self.emulate()
             steps += done.steps
@@ -220,7 +238,7 @@ class Paravirtualization(TrapAndEmulate):
         # the batch: the original instructions from here on, while control falls through them
         steps = ex.steps
         for _ in range(min(self.counts[addr], self._left - ex.steps)):
-            done = self.emulate()
+            done = self._emulate_original(addr)
             steps += done.steps
             if done.reason != "budget":
                 return steps, done, True
@@ -230,10 +248,8 @@ class Paravirtualization(TrapAndEmulate):
         return steps, None, True
 
     def _fetch_address(self):
-        try:
-            return _fetch(self.spec, self.g.view())[0]
-        except _Trap:
-            return None
+        nxt = self.g.next_instruction()
+        return None if nxt is None else nxt[0]
 
     def _is_hypercall(self, addr) -> bool:
         d = decode(self.spec, _word(self.spec, self._read(addr, self.spec.max_ilen_units)))

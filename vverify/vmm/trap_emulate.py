@@ -12,7 +12,6 @@ unsafe under the map traps: Theorem 1.
 from __future__ import annotations
 
 from ..core import Core
-from ..interp import step_once
 from .base import VMM, GuestExit, PlacedGuest
 
 
@@ -57,25 +56,8 @@ class TrapAndEmulate(VMM):
         return ex.steps + done.steps, (done if done.reason != "budget" else None), True
 
     def emulate(self) -> GuestExit:
-        """One guest instruction through the interpreter routines."""
-        before = self.g.view()
-        st, step = step_once(self.spec, before)
-        if step.kind == "illegal":
-            return GuestExit("illegal", 0)
-        if step.kind in ("hypercall", "vmexit"):
-            return GuestExit(step.kind, 0)
-        if step.kind == "double_fault":
-            return GuestExit("double_fault", 0)
-        if step.kind == "trap" and step.cause in self.stop_on:
-            return GuestExit("stop", 0, cause=step.cause)
-        self.counters.emulated += 1
-        if step.kind == "trap":
-            self.trace.append((step.cause, before.regs["pc"]))
-            self.counters.reflected[step.cause] += 1
-        self.g.commit(st)
-        if step.kind == "halt":
-            return GuestExit("halt", 1)
-        return GuestExit("budget", 1)
+        """One guest instruction through the interpreter routines (vverify.vmm.emulation)."""
+        return self.g.emulator().run(self, 1, stop_on=self.stop_on)
 
     def guest_state(self):
         return self.g.snapshot()

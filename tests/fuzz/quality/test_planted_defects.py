@@ -75,15 +75,24 @@ HARD = 1000  # for the defects that need a particular program (see the module's 
 # ---------------------------------------------------------------- planting helpers
 
 class _FilteredGuest(PlacedGuest):
-    """A placed guest whose ``commit`` passes each emulated state through ``self.planted`` first."""
+    """A placed guest that passes each emulated state through ``self.planted`` before writing it back.
+
+    The interpreter routines hand back their registers as an array
+    (``write_back``); the defect is planted on the state that array stands
+    for, then written back as any emulated state is (``commit``).
+    """
 
     def planted(self, st):
         pass
 
-    def commit(self, st):
-        st.regs = dict(st.regs)
+    def write_back(self, view):
+        lay = self.core.layout
+        st = self.view()
+        st.regs = {n: int(view[lay.reg_index[n]]) for n in self.spec.registers}
+        st.files = {n: [int(v) for v in view[lay.file_offset[n]:lay.file_offset[n] + f.count]]
+                    for n, f in self.spec.files.items()}
         self.planted(st)
-        super().commit(st)
+        self.commit(st)
 
 
 class _LazyGuest(PlacedGuest):
@@ -193,22 +202,21 @@ class StaleTranslationCache(BinaryTranslation):
         super().__init__(*a, **kw)
         self._installed: dict = {}  # real address -> (live unit, installed unit)
 
-    def lookup(self, st, prev):
+    def lookup(self, pc, mode, prev):
         self._restore()
-        key = (st.regs["pc"], st.regs["mode"])
-        blk = prev.successors.get(key[0]) if prev is not None and prev.mode == key[1] else None
+        blk = prev.successors.get(pc) if prev is not None and prev.mode == mode else None
         if blk is None:
-            blk = self.cache.get(key)
-        if blk is not None and (not self.validate or all(self._word_at(st, a) == w for a, w in blk.words)):
+            blk = self.cache.get((pc, mode))
+        if blk is not None and (not self.validate or self.still_valid(blk)):
             self.counters.tc_hits += 1
         else:
             if blk is not None:
                 self.counters.tc_invalidations += 1
             self.counters.tc_misses += 1
-            blk = self.translate_block(st)
-            self.cache[key] = blk
+            blk = self.translate_block(pc, mode)
+            self.cache[pc, mode] = blk
         if prev is not None:
-            prev.successors[key[0]] = blk
+            prev.successors[pc] = blk
         self._install(blk)
         return blk
 
