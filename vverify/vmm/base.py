@@ -29,6 +29,7 @@ from ..interp import MachineState
 from ..interp.placement import memory_offset, placed_regs
 from ..spec import ir
 from ..spec.ir import mask
+from .registers import VirtualRegisters, apply_placement, write_view_back
 
 
 @dataclass
@@ -133,8 +134,9 @@ class PlacedGuest:
         self.control = [n for n, r in spec.registers.items() if r.control_mask]
         self.offset = memory_offset(spec, guest, params)
         self.amask = mask(spec.memory.address)
-        self.virtual = {n: guest.regs[n] for n in self.control}
         lay = self.core.layout
+        self.virtual = VirtualRegisters({n: lay.reg_index[n] for n in self.control}, len(spec.registers),
+                                        {n: guest.regs[n] for n in self.control})
         self._regs = [(n, lay.reg_index[n], r.data_mask, r.control_mask) for n, r in spec.registers.items()]
         self.names = list(spec.registers)
         self._reg_of = {r[0]: r for r in self._regs}
@@ -142,11 +144,6 @@ class PlacedGuest:
         self.DM = np.array([r.data_mask for r in spec.registers.values()], dtype=np.uint64)
         self.CM = np.array([r.control_mask for r in spec.registers.values()], dtype=np.uint64)
         self._data = np.nonzero(self.DM)[0]  # registers with data bits (the others live only in `virtual`)
-        self._control = np.nonzero(self.CM)[0]
-        self._control_named = [(n, lay.reg_index[n]) for n in self.control]
-        vm = spec.virtualization
-        self._mapped_data = [(n, lay.reg_index[n]) for n in (*vm.relocate, *vm.shadow, "mode")
-                             if not spec.registers[n].control_mask]
         self._files = [(n, f.count) for n, f in spec.files.items()]
         self._placements: dict = {}
         self._emulator = None
@@ -169,8 +166,8 @@ class PlacedGuest:
 
     def view_registers(self) -> dict:
         """The guest's registers as it sees them: real data bits, virtual control bits."""
-        real, virtual = self.core.R.tolist(), self.virtual
-        return {n: (real[i] & dm) | (virtual.get(n, 0) & cm) for n, i, dm, cm in self._regs}
+        real, virtual = self.core.R.tolist(), self.virtual.array.tolist()
+        return {n: (real[i] & dm) | (virtual[i] & cm) for n, i, dm, cm in self._regs}
 
     def place(self):
         """Derive the real control state from the virtual one (the allocator's job).
@@ -179,15 +176,12 @@ class PlacedGuest:
         (see :func:`_map_inputs`): a VMM re-places the guest after every exit,
         and the guest's control state takes few distinct values.
         """
-        placed = self._placed()
-        virtual, R, c = self.virtual, self.core.R, self._control
-        vals = np.array([placed.get(n, virtual.get(n, 0)) for n in self.names], dtype=np.uint64)
-        R[c] = (R[c] & self.DM[c]) | (vals[c] & self.CM[c])
-        for n, i in self._mapped_data:  # a relocated or shadowed data register
-            R[i] = placed[n]
+        sets, values = self._placement()
+        apply_placement(self.core.R, self.virtual.array, sets, values, self.DM, self.CM, len(self.names))
 
-    def _placed(self) -> dict:
-        """What the map sets for the guest as it is now: relocated and shadowed registers, the real mode."""
+    def _placement(self):
+        """What the map sets for the guest as it is now, as arrays in register order: whether it
+        sets each register (relocated, shadowed, the real mode), and the value it sets."""
         inputs = _map_inputs(self.spec)
         key = None if inputs is None else (self.virtual["mode"], *(self.reg_view(n) for n in inputs))
         if key is not None and key in self._placements:
@@ -195,10 +189,14 @@ class PlacedGuest:
         vm = self.spec.virtualization
         st = self.view() if key is None else MachineState(self.view_registers(), {}, {}, 0)  # the map reads registers only
         real = placed_regs(self.spec, st, self.params, self.spec.mode_name(self.virtual["mode"]))
-        out = {n: real[n] for n in (*vm.relocate, *vm.shadow, "mode")}
+        sets = np.zeros(len(self.names), dtype=np.bool_)
+        values = np.zeros(len(self.names), dtype=np.uint64)
+        for n in (*vm.relocate, *vm.shadow, "mode"):
+            i = self.core.layout.reg_index[n]
+            sets[i], values[i] = True, real[n]
         if key is not None:
-            self._placements[key] = out
-        return out
+            self._placements[key] = sets, values
+        return sets, values
 
     def view(self) -> MachineState:
         """The guest's state as it sees it: real data, virtual control, storage moved back."""
@@ -230,10 +228,24 @@ class PlacedGuest:
             return mem[a:a + n].tolist()
         return [int(mem[(a + k) & am]) for k in range(n)]  # wraps around the address space
 
+    def words_at(self, addrs) -> list:
+        """The instruction-sized word (``max_ilen`` units) at each guest address of ``addrs``.
+
+        A loader reads every instruction of a guest's code this way, so it is
+        one array gather where the words fit in 64 bits.
+        """
+        spec = self.spec
+        u, n = spec.memory.unit, spec.max_ilen_units
+        if n * u > 64 or not len(addrs):
+            return [sum(v << (k * u) for k, v in enumerate(self.units(a, n))) for a in addrs]
+        where = (np.asarray(addrs, dtype=np.int64)[:, None] + np.arange(n) + self.offset) & self.amask
+        units = self.core.MEM[where].astype(np.uint64)  # an address past a smaller memory raises, as units() does
+        return (units << (np.arange(n, dtype=np.uint64) * np.uint64(u))).sum(axis=1, dtype=np.uint64).tolist()
+
     def reg_view(self, name: str) -> int:
         """One register as the guest sees it (see :meth:`view_registers`)."""
         _, i, dm, cm = self._reg_of[name]
-        return (int(self.core.R[i]) & dm) | (self.virtual.get(name, 0) & cm)
+        return (int(self.core.R[i]) & dm) | (int(self.virtual.array[i]) & cm)
 
     def next_instruction(self, pc: int | None = None):
         """``(guest address, word)`` of the instruction the guest runs next (or would run at
@@ -285,13 +297,8 @@ class PlacedGuest:
         machine, control bits to the virtual copy, then the placement.
         Memory needs nothing: the routines stored into the guest's storage.
         """
-        R, n, end = self.core.R, len(self.names), self.core.layout.st_base
-        R[n:end] = view[n:end]
-        vals = view[:n].tolist()
-        for name, i in self._control_named:
-            self.virtual[name] = vals[i]
-        d = self._data
-        R[d] = (R[d] & self.CM[d]) | (view[d] & self.DM[d])
+        write_view_back(self.core.R, view, self.virtual.array, self.DM, self.CM, len(self.names),
+                        self.core.layout.st_base)
         self.place()
 
     def memory(self):

@@ -25,6 +25,7 @@ from ..core.codegen import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, REASONS, S
                             ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
 from ..spec.ir import mask
 from .base import GuestExit
+from .registers import compose_view
 
 
 class Emulator:
@@ -65,11 +66,8 @@ class Emulator:
 
     def load(self):
         """The guest's view into the routines' registers: real data bits, virtual control bits."""
-        g, E, n = self.g, self.E, self.n
-        R = g.core.R
-        V = np.array([g.virtual.get(name, 0) for name in g.names], dtype=np.uint64)
-        E[:n] = (R[:n] & g.DM) | (V & g.CM)
-        E[n:self.files_end] = R[n:self.files_end]
+        g = self.g
+        compose_view(self.E, g.core.R, g.virtual.array, g.DM, g.CM, self.n, self.files_end)
 
     def store(self):
         """Hand the emulated view to the allocator (:meth:`PlacedGuest.write_back`)."""

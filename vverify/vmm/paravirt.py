@@ -73,9 +73,9 @@ class Paravirtualization(TrapAndEmulate):
         hc = spec.instructions[pv.hypercall]
         for kind in ("supervisor", "user"):
             flagged = []
-            for addr in sorted(code.get(kind, {})):
+            addrs = sorted(code.get(kind, {}))
+            for addr, word in zip(addrs, self.g.words_at(addrs)):
                 n = code[kind][addr]
-                word = _word(spec, self._read(addr, spec.max_ilen_units))
                 uid = unit_of_word(spec, word)
                 if uid is None or uid not in self.translate[kind]:
                     continue
