@@ -37,6 +37,13 @@ class Emulator:
     shared with the real machine, so the routines' stores land in the
     guest's storage directly and drop the pre-decoded instructions they
     overlap, as the guest's own stores do.
+
+    The routines are entered once per guest instruction, never for a run of
+    them.  The core could run the guest's view for a whole budget, but then
+    "interpretation" would be the machine itself under another name: what
+    makes a VMM an interpreter is that its own loop fetches and dispatches
+    every guest instruction (Bochs's cost, and the ``interpret`` event of the
+    cost model), and that loop is this Python one.
     """
 
     def __init__(self, placed):
@@ -58,6 +65,7 @@ class Emulator:
         self.E = core.R.copy()  # the same layout as the machine's: registers, files, status, cause codes
         self.E[self.st + ST_MEMORY_OFFSET] = placed.offset & mask(spec.memory.address)
         self.E[self.st + ST_TRAP_EXITS] = (1 << len(spec.causes)) - 1  # every trap comes back here
+        self.E[self.st + ST_BUDGET] = 1  # one instruction per call: see the class docstring
         self.pc = lay.reg_index["pc"]
         self.mode = lay.reg_index["mode"]
         self.user_modes = frozenset(spec.modes[m] for m in spec.user)
@@ -92,7 +100,6 @@ class Emulator:
         while steps < budget:
             if until_user and int(E[self.mode]) in self.user_modes:
                 break
-            E[st + ST_BUDGET] = 1 if until_user else budget - steps
             code = int(self.run_loop(E, self.MEM, self.DECF))
             steps += int(E[st + ST_STEPS])
             if code == R_BUDGET:
