@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pyperf  # noqa: E402
 
+from benchmarks.output import replace_on_success  # noqa: E402
+
 from benchmarks.workloads import SPECS, riscv_ecall_loop, to_bytes  # noqa: E402
 
 
@@ -59,6 +61,7 @@ def bench_run(loops):
 
 
 def main():
+    replace_on_success()
     runner = pyperf.Runner()
     runner.metadata["spec"] = "riscv32"
     runner.metadata["workload"] = "ecall; jal x0, -4 with a handler that skips the ecall"

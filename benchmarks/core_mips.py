@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pyperf  # noqa: E402
 
+from benchmarks.output import replace_on_success  # noqa: E402
+
 from benchmarks.workloads import A0, LOOP_INSTRUCTIONS, SPECS, T0, riscv_loop, to_bytes  # noqa: E402
 
 CORE_ITERATIONS = 2_000_000
@@ -87,6 +89,7 @@ def bench_unicorn(loops, iterations):
 
 
 def main():
+    replace_on_success()
     runner = pyperf.Runner()
     runner.metadata["spec"] = "riscv32"
     runner.metadata["workload"] = "rv32i 9-instruction loop (lw add slli xor sw addi andi addi bne)"

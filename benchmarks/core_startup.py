@@ -20,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 import pyperf  # noqa: E402
 
+from benchmarks.output import replace_on_success  # noqa: E402
+
 SPECS = ["pg74", "pdp10", "riscv32"]
 
 BUILD = (
@@ -31,6 +33,7 @@ BUILD = (
 
 
 def main():
+    replace_on_success()
     runner = pyperf.Runner(values=1, processes=3, warmups=1)  # the warmup fills the warm cache
     runner.metadata["what"] = "seconds for a whole process to build the core and run one instruction"
     warm_dir = Path(tempfile.mkdtemp(prefix="vverify-core-warm-"))

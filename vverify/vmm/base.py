@@ -145,7 +145,8 @@ class PlacedGuest:
         self.CM = np.array([r.control_mask for r in spec.registers.values()], dtype=np.uint64)
         self._data = np.nonzero(self.DM)[0]  # registers with data bits (the others live only in `virtual`)
         self._files = [(n, f.count) for n, f in spec.files.items()]
-        self._placements: dict = {}
+        # the map's results by input values, shared by every guest of this spec placed with these parameters
+        self._placements = _placements.setdefault((spec.name, spec.digest, tuple(sorted(params.items()))), {})
         self._emulator = None
         self._load_memory(guest)
         for name, f in spec.files.items():
@@ -195,6 +196,8 @@ class PlacedGuest:
             i = self.core.layout.reg_index[n]
             sets[i], values[i] = True, real[n]
         if key is not None:
+            if len(self._placements) >= 1 << 12:  # a long fuzz run meets many control states: keep recent ones
+                self._placements.clear()
             self._placements[key] = sets, values
         return sets, values
 
@@ -318,6 +321,7 @@ class PlacedGuest:
         return st
 
 
+_placements: dict = {}
 _units_of_words: dict = {}
 
 
