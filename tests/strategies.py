@@ -79,3 +79,12 @@ def place(spec, state, words):
             a = (addr + i * n + k) % (1 << m.address)
             if a < m.size:
                 state.mem[a] = (w >> (k * m.unit)) & ((1 << m.unit) - 1)
+
+
+@st.composite
+def running_states(draw, spec):
+    """A random state with a random program where it will fetch from next (memory inside the machine's)."""
+    s = draw(states(spec))
+    s.mem = {a: v for a, v in s.mem.items() if a < spec.memory.size}
+    place(spec, s, draw(programs(spec)))
+    return s

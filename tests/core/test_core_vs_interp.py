@@ -11,7 +11,7 @@ import pytest
 from hypothesis import event, given, strategies as st
 
 from tests.conftest import MACHINE_SPECS, load
-from tests.strategies import place, programs, states
+from tests.strategies import running_states
 from vverify.core import Core
 from vverify.interp import run as interp_run
 
@@ -28,9 +28,7 @@ def core_for(spec):
 @given(data=st.data())
 def test_core_matches_interpreter(spec_name, data):
     spec = load(spec_name)
-    s = data.draw(states(spec), label="state")
-    s.mem = {a: v for a, v in s.mem.items() if a < spec.memory.size}
-    place(spec, s, data.draw(programs(spec), label="program"))
+    s = data.draw(running_states(spec), label="state and program")
     trap_exits = data.draw(st.sampled_from(["none", "all", "some"]), label="trap policy")
     causes = sorted(spec.causes)
     exits = {"none": set(), "all": set(causes)}.get(trap_exits) or set(data.draw(st.sets(st.sampled_from(causes))))

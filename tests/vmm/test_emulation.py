@@ -14,7 +14,7 @@ import pytest
 from hypothesis import event, given, strategies as st
 
 from tests.conftest import MACHINE_SPECS, load
-from tests.strategies import place, programs, states
+from tests.strategies import running_states
 from vverify.core import Core
 from vverify.interp import step_once
 from vverify.vmm.base import Counters, PlacedGuest, default_params, guest_mode_is_user
@@ -53,9 +53,7 @@ def reference(spec, st, budget, until_user, stop_on):
 @given(data=st.data())
 def test_emulation_matches_the_reference_interpreter(spec_name, data):
     spec = load(spec_name)
-    s = data.draw(states(spec), label="state")
-    s.mem = {a: v for a, v in s.mem.items() if a < spec.memory.size}
-    place(spec, s, data.draw(programs(spec), label="program"))
+    s = data.draw(running_states(spec), label="state and program")
     budget = data.draw(st.integers(1, 30), label="budget")
     until_user = data.draw(st.booleans(), label="until user mode")
     stop_on = frozenset(data.draw(st.sets(st.sampled_from(sorted(spec.causes)), max_size=2), label="stop on"))
