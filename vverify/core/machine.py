@@ -154,6 +154,28 @@ class Core:
             warnings.simplefilter("ignore")
             return self.module.run(self.R, self.MEM, self.DECF)
 
+    def run_context(self, context: np.ndarray) -> int:
+        """The run loop over another register array laid out as ``R`` (its status slots
+        included), on this machine's memory and code cache; returns the reason code.
+
+        A VMM's interpreter routines run a guest's view this way
+        (vverify.vmm.emulation): the same compiled semantics, other registers.
+        """
+        if self.jit:
+            return self.module.run(context, self.MEM, self.DECF)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.module.run(context, self.MEM, self.DECF)
+
+    def enter_trap(self, context: np.ndarray, pc, cause_code, tval):
+        """The spec's trap entry on register array ``context`` (see :meth:`run_context`);
+        returns ``(next pc, False if the entry itself faulted)``."""
+        if self.jit:
+            return self.module.trap_entry(context, self.MEM, self.DECF, pc, cause_code, tval)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.module.trap_entry(context, self.MEM, self.DECF, pc, cause_code, tval)
+
     def save_context(self) -> np.ndarray:
         """A copy of the registers and register files: what a VMM saves when it switches guests.
 

@@ -55,12 +55,9 @@ class Emulator:
             raise ValueError(f"spec {spec.name}: a relocated guest needs a memory that fills its address space")
         self.g = placed
         self.spec = spec
-        self.run_loop = core.module.run
-        self.trap_entry = core.module.trap_entry
-        self.MEM, self.DECF = core.MEM, core.DECF
+        self.core = core
         self.n = len(spec.registers)
-        self.files_end = lay.st_base
-        self.st = lay.st_base
+        self.st = lay.st_base  # where the registers and files end and the status slots begin
         self.cc = lay.cc_base
         self.E = core.R.copy()  # the same layout as the machine's: registers, files, status, cause codes
         self.E[self.st + ST_MEMORY_OFFSET] = placed.offset & mask(spec.memory.address)
@@ -75,7 +72,7 @@ class Emulator:
     def load(self):
         """The guest's view into the routines' registers: real data bits, virtual control bits."""
         g = self.g
-        compose_view(self.E, g.core.R, g.virtual.array, g.DM, g.CM, self.n, self.files_end)
+        compose_view(self.E, g.core.R, g.virtual.array, g.DM, g.CM, self.n, self.st)
 
     def store(self):
         """Hand the emulated view to the allocator (:meth:`PlacedGuest.write_back`)."""
@@ -100,7 +97,7 @@ class Emulator:
         while steps < budget:
             if until_user and int(E[self.mode]) in self.user_modes:
                 break
-            code = int(self.run_loop(E, self.MEM, self.DECF))
+            code = int(self.core.run_context(E))
             steps += int(E[st + ST_STEPS])
             if code == R_BUDGET:
                 continue
@@ -110,13 +107,13 @@ class Emulator:
             if code != R_TRAP:  # illegal, hypercall, vmexit: precise, pc still at the instruction
                 reason = REASONS[code]
                 break
-            c = self.causes[int(E[st + ST_CAUSE])]
+            exc = int(E[st + ST_CAUSE])
+            c = self.causes[exc]
             if c in stop_on:
                 reason, cause = "stop", c
                 break
             pc = E[self.pc]
-            exc = int(E[st + ST_CAUSE])
-            next_pc, ok = self.trap_entry(E, self.MEM, self.DECF, pc, E[self.cc + exc], E[st + ST_TVAL] & self.tval_mask)
+            next_pc, ok = self.core.enter_trap(E, pc, E[self.cc + exc], E[st + ST_TVAL] & self.tval_mask)
             if not ok:
                 reason = REASONS[R_DOUBLE_FAULT]
                 break
