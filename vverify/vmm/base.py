@@ -6,10 +6,10 @@
   state through the spec's virtualization map;
 * the **dispatcher** receives every exit of the real core and decides what
   to do with it;
-* the **interpreter routines** emulate an instruction on the guest's
-  *virtual* state.  They are not written per instruction: they are the
-  spec's own semantics run by the reference interpreter, so a VMM can never
-  disagree with the spec about what an instruction does.
+* the **interpreter routines** (:mod:`vverify.vmm.emulation`) emulate an
+  instruction on the guest's *virtual* state.  They are not written per
+  instruction: they are the spec's own semantics as the core compiled them,
+  so a VMM can never disagree with the spec about what an instruction does.
 
 A guest is a :class:`~vverify.interp.MachineState` as the guest sees it.  A
 VMM runs it for a budget of guest instructions and answers with the guest's

@@ -7,9 +7,10 @@ semantics as the emulation core compiled them, run on a register array of
 their own that holds the guest's view (real data bits, virtual control
 bits) over the real machine's memory, reached through the placement's
 memory offset.  So a VMM can never disagree with the spec about what an
-instruction does (the core and the reference interpreter are held to each
-other by tests/core/test_backends.py), and emulating an instruction costs a
-call into compiled code instead of a walk over the spec's syntax tree.
+instruction does (tests/core/test_core_vs_interp.py holds the core to the
+reference interpreter, tests/vmm/test_emulation.py these routines), and
+emulating an instruction costs a call into compiled code instead of a walk
+over the spec's syntax tree.
 
 Traps are the one thing the routines do not take inline: each comes back
 here, so that the VMM records it (the guest's trap sequence is what the
