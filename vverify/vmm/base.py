@@ -231,6 +231,11 @@ class PlacedGuest:
             return mem[a:a + n].tolist()
         return [int(mem[(a + k) & am]) for k in range(n)]  # wraps around the address space
 
+    def word_at(self, addr: int) -> int:
+        """The instruction-sized word (``max_ilen`` units, first unit lowest) at guest address ``addr``."""
+        u = self.spec.memory.unit
+        return sum(v << (k * u) for k, v in enumerate(self.units(addr, self.spec.max_ilen_units)))
+
     def words_at(self, addrs) -> list:
         """The instruction-sized word (``max_ilen`` units) at each guest address of ``addrs``.
 
@@ -240,7 +245,7 @@ class PlacedGuest:
         spec = self.spec
         u, n = spec.memory.unit, spec.max_ilen_units
         if n * u > 64 or not len(addrs):
-            return [sum(v << (k * u) for k, v in enumerate(self.units(a, n))) for a in addrs]
+            return [self.word_at(a) for a in addrs]
         where = (np.asarray(addrs, dtype=np.int64)[:, None] + np.arange(n) + self.offset) & self.amask
         units = self.core.MEM[where].astype(np.uint64)  # an address past a smaller memory raises, as units() does
         return (units << (np.arange(n, dtype=np.uint64) * np.uint64(u))).sum(axis=1, dtype=np.uint64).tolist()
@@ -279,10 +284,7 @@ class PlacedGuest:
                 if len(_fetched) >= 1 << 16:
                     _fetched.clear()
                 _fetched[key] = addr
-        if addr is None:
-            return None
-        u = spec.memory.unit
-        return addr, sum(v << (k * u) for k, v in enumerate(self.units(addr, spec.max_ilen_units)))
+        return None if addr is None else (addr, self.word_at(addr))
 
     def emulator(self):
         """The interpreter routines for this guest (vverify.vmm.emulation), made on first use."""

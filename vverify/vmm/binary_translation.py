@@ -117,12 +117,7 @@ class BinaryTranslation(TrapAndEmulate):
 
     def still_valid(self, blk: Block) -> bool:
         """Whether the guest's code is still what ``blk`` was translated from (self-modifying code)."""
-        return all(self._word_at(a) == w for a, w in blk.words)
-
-    def _word_at(self, addr):
-        spec = self.spec
-        u = spec.memory.unit
-        return sum(v << (k * u) for k, v in enumerate(self.g.units(addr, spec.max_ilen_units)))
+        return all(self.g.word_at(a) == w for a, w in blk.words)
 
     # execution
     def run(self, budget: int, stop_on=frozenset()) -> GuestExit:

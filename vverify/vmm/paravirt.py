@@ -64,7 +64,7 @@ class Paravirtualization(TrapAndEmulate):
         self._left = 0
         if self.pv is not None:
             self._rewrite(code or {}, reads or {})
-        self._shared_original = self._read(self.shared, self._shared_size()) if self.slots else []
+        self._shared_original = self.g.units(self.shared, self._shared_size()) if self.slots else []
         self.publish()
 
     # ------------------------------------------------------------ load time
@@ -96,14 +96,11 @@ class Paravirtualization(TrapAndEmulate):
                     self._patch(addr, hc.encoding.encode(ops), self.after[addr] - addr)
                     self.counts[addr] = count
 
-    def _read(self, addr: int, n: int) -> list:
-        return self.g.units(addr, n)
-
     def _patch(self, addr: int, word: int, n: int):
         g = self.g
         self._predecode(addr, word)
         tag = int(g.core.DECF[((addr + g.offset) & g.amask) << g.core.layout.row_shift])
-        self.patches[addr] = (word, self._read(addr, n), tag)  # what runs there, what it replaced
+        self.patches[addr] = (word, self.g.units(addr, n), tag)  # what runs there, what it replaced
 
     def _emulate_original(self, addr: int) -> GuestExit:
         """Emulate the instruction the guest wrote at rewritten address ``addr``.
@@ -142,7 +139,7 @@ class Paravirtualization(TrapAndEmulate):
         word, original, tag = self.patches.get(addr, (None, None, None))
         if word is None or g.core.DECF[((addr + g.offset) & g.amask) << g.core.layout.row_shift] == tag:
             return  # not rewritten, or still in the instruction stream
-        if self._read(addr, len(original)) == original:
+        if self.g.units(addr, len(original)) == original:
             self._predecode(addr, word)
         else:
             del self.patches[addr]
@@ -252,7 +249,7 @@ class Paravirtualization(TrapAndEmulate):
         return None if nxt is None else nxt[0]
 
     def _is_hypercall(self, addr) -> bool:
-        d = decode(self.spec, _word(self.spec, self._read(addr, self.spec.max_ilen_units)))
+        d = decode(self.spec, self.g.word_at(addr))
         return d is not None and d[0] == self.pv.hypercall
 
     def guest_memory(self):
@@ -261,11 +258,6 @@ class Paravirtualization(TrapAndEmulate):
         mem = self.g.memory().copy()
         mem[self.shared:self.shared + len(self._shared_original)] = self._shared_original
         return mem
-
-
-def _word(spec, units) -> int:
-    u = spec.memory.unit
-    return sum(v << (k * u) for k, v in enumerate(units))
 
 
 def _runs(instructions):
