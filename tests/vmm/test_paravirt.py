@@ -110,3 +110,64 @@ def test_x86_hypercalls_stand_for_instructions_of_any_length():
     assert compare_views(spec, native, pv, a, b) == []
     assert a.reason == "halt" and G.read_output(spec, pv.guest_memory()) == [9]
     assert pv.counters.hypercalls > 0
+
+
+# Kernel code that stores next to, or over, a rewritten `push cs` (1 byte) and runs on into
+# it with no exit in between.  The core forgets every instruction a store may overlap, up to 6
+# bytes before the stored one on x86, so both stores make it forget the rewrite.
+STORE_NEAR = """
+sys_extra:
+        movi  ecx, 0x5A
+        mov   [pv_gap], ecx     # 4 bytes from 3 after `push cs`: within an x86 instruction's reach of it
+pv_site:
+        push  cs                # rewritten: must push the guest's CS (RPL 0), not the real one
+        jmp8  pv_over - . - 2
+pv_gap: .space 4
+pv_over:
+        pop   ecx
+        mov   [0x1F00], ecx
+        jmp   (k_return - . - 5) & 0xFFFFFFFF
+"""
+
+STORE_OVER = """
+sys_extra:
+        movi  ecx, 0x0001EB51
+        mov   [pv_site], ecx    # `push ecx` over `push cs`, the same jmp8 after it
+pv_site:
+        push  cs
+        jmp8  pv_over - . - 2
+        .space 1
+pv_over:
+        pop   ecx
+        mov   [0x1F00], ecx
+        jmp   (k_return - . - 5) & 0xFFFFFFFF
+"""
+
+
+def _run_x86_kernel(kernel):
+    user = "user_main:\n        movi eax, 3\n        int 0x80\n        movi eax, 0\n        int 0x80\n"
+    spec, prog, guest = boot("x86_32", user, kernel)
+    pv = pv_for(spec, prog, guest)
+    site = prog.symbols["pv_site"]
+    assert site in pv.counts  # the loader rewrote push cs
+    native = Native(spec, guest)
+    a, b = native.run(5000), pv.run(5000)
+    assert a.reason == "halt"
+    assert compare_views(spec, native, pv, a, b) == []
+    return pv, site, int.from_bytes(bytes(int(u) for u in pv.guest_memory()[0x1F00:0x1F04]), "little")
+
+
+def test_x86_store_next_to_a_rewrite_cannot_let_the_original_run():
+    """Before the core kept its patch marks, the dropped rewrite let `push cs` run natively and
+    push the deprivileged CPL (0xB where the guest expects 0x8)."""
+    pv, site, pushed = _run_x86_kernel(STORE_NEAR)
+    assert pushed == 0x8  # the guest's kernel code selector, RPL 0
+    assert pv.counters.exits["patch"] == 1  # the store made the machine forget the rewrite ...
+    assert site in pv.patches  # ... and the VMM put it back
+
+
+def test_x86_store_over_a_rewrite_undoes_it():
+    pv, site, pushed = _run_x86_kernel(STORE_OVER)
+    assert pushed == 0x0001EB51  # the guest's new instruction ran: push ecx
+    assert pv.counters.exits["patch"] == 1
+    assert site not in pv.patches and site not in pv.counts

@@ -33,8 +33,8 @@ CODEGEN_VERSION = 1
 # status-array slots and exit reasons (documented in docs/core.md)
 ST_REASON, ST_CAUSE, ST_TVAL, ST_STEPS, ST_BUDGET, ST_TRAP_EXITS, ST_TOTAL, ST_MEMORY_OFFSET = range(8)
 ST_SIZE = 8
-REASONS = ("budget", "halt", "trap", "illegal", "double_fault", "hypercall", "vmexit")
-R_BUDGET, R_HALT, R_TRAP, R_ILLEGAL, R_DOUBLE_FAULT, R_HYPERCALL, R_VMEXIT = range(7)
+REASONS = ("budget", "halt", "trap", "illegal", "double_fault", "hypercall", "vmexit", "patch")
+R_BUDGET, R_HALT, R_TRAP, R_ILLEGAL, R_DOUBLE_FAULT, R_HYPERCALL, R_VMEXIT, R_PATCH = range(8)
 EXIT_BASE = 64  # exc values from here on are exits to the hypervisor (hypercall, vmexit), not trap causes
 
 MAX_MEMORY_UNITS = 1 << 24
@@ -77,6 +77,12 @@ class Layout:
         if spec.memory.size > MAX_MEMORY_UNITS:
             raise CoreUnsupported(f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
         self.full_memory = spec.memory.size >= (1 << spec.memory.address)
+        # after the rows, one word per memory unit: nonzero where Core.predecode patched the
+        # instruction stream.  A store clears the row's tag but not this mark, so the run loop can
+        # tell a rewrite it was made to forget from code it never decoded (the ``patch`` exit).
+        # It lives in DECF, not an array of its own, because every array argument costs each call.
+        self.patch_base = spec.memory.size << self.row_shift
+        self.decf_size = self.patch_base + spec.memory.size
         # R: registers, then each register file (padded to its index width), then status, then cause codes
         offset = len(spec.registers)
         self.file_offset = {}
@@ -588,6 +594,9 @@ class Generator:
                 idx = f"({idx} & U({mask(m.address)}))"
             parts.append(f"(U(MEM[{idx}]) << U({k * m.unit}))" if k else f"U(MEM[{idx}])")
         w(f"{J}if tag == U(0):")
+        w(f"{J}    if DECF[U({lay.patch_base}) + slot] != U(0):  # a patch a store made the cache forget")
+        w(f"{J}        reason = {R_PATCH}")
+        w(f"{J}        break")
         w(f"{J}    tag = decode({' | '.join(parts)}, DECF, row)")
         w(f"{J}    DECF[row] = tag")
         w(f"{J}if tag == U({ILLEGAL_TAG}):")

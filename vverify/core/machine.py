@@ -121,12 +121,12 @@ class Core:
         causes = sorted(spec.causes.values(), key=lambda c: c.index)
         self.R[lay.cc_base:lay.cc_base + len(causes)] = [c.code for c in causes]
         self.MEM = np.zeros(m.size, dtype=np.dtype(codegen.mem_dtype(m.unit)))
-        self.DECF = np.zeros(m.size << lay.row_shift, dtype=np.uint64)
+        self.DECF = np.zeros(lay.decf_size, dtype=np.uint64)
+        self.PATCHED = self.DECF[lay.patch_base:]  # a view: nonzero where predecode() patched (see Layout)
         self._cause_names = [c.name for c in causes]
         if len(self._cause_names) > 63:
             raise codegen.CoreUnsupported("more than 63 trap causes")
         self._budget = self._mask = None
-        self._patched: set = set()  # rows predecode() filled with something other than what memory holds
 
     # ------------------------------------------------------------ running
 
@@ -229,19 +229,27 @@ class Core:
 
         The machine's code cache is its instruction stream: this patches what
         runs, not what the guest reads as data (a paravirtualizing loader
-        uses it).  The patch lasts until a store to the instruction's units
-        invalidates it, as any self-modifying code does.
+        uses it).  The cache forgets the patch whenever a store may overlap
+        the instruction, and then, instead of decoding the guest's own
+        instruction in its place, the run loop exits with ``patch``, pc at
+        the instruction: the patcher decides whether the store really
+        changed it (:meth:`unpatch`) or only came near (patch it again).
         """
         m = self.spec.memory
         if not 0 <= addr < m.size:
             raise GuestMemoryError(f"pre-decoding at {addr:#x}, outside the {m.size}-unit memory")
         row = addr << self.layout.row_shift
         self.DECF[row] = self.module.decode(np.uint64(word), self.DECF, np.uint64(row))
-        self._patched.add(addr)
+        self.PATCHED[addr] = 1
+
+    def unpatch(self, addr: int):
+        """Undo :meth:`predecode` at ``addr``: the instruction in memory runs there again."""
+        self.DECF[addr << self.layout.row_shift] = 0
+        self.PATCHED[addr] = 0
 
     def flush_code_cache(self):
-        self.DECF[::self.layout.row_width] = 0
-        self._patched.clear()
+        self.DECF[:self.layout.patch_base:self.layout.row_width] = 0
+        self.PATCHED[:] = 0
 
     def load_image(self, image: np.ndarray):
         """Make memory equal ``image`` (one element per unit), forgetting only what that changes.
@@ -264,9 +272,10 @@ class Core:
             rows = (changed[:, None] - np.arange(n)[None, :]).ravel()
             rows = rows & (m.size - 1) if self.layout.full_memory else rows[rows >= 0]
             self.DECF[rows << self.layout.row_shift] = 0
-        for addr in self._patched:
-            self.DECF[addr << self.layout.row_shift] = 0
-        self._patched.clear()
+        patched = np.flatnonzero(self.PATCHED)
+        if patched.size:
+            self.DECF[patched << self.layout.row_shift] = 0
+            self.PATCHED[patched] = 0
 
     def invalidate(self, lo: int, hi: int):
         """Forget the pre-decoded instructions starting at memory units lo..hi-1."""

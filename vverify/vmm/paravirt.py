@@ -27,7 +27,8 @@ code from data.  The rewrite goes into the machine's instruction stream
 the words the guest reads as data, so a guest that reads its own text (or
 user code reading kernel text, which RISC-V without PMP allows) sees the
 original; a store to a rewritten instruction undoes its rewrite, as
-self-modifying code should.  Kernel code is assumed to run in supervisor
+self-modifying code should, and a store that only comes near one costs an
+exit that puts it back.  Kernel code is assumed to run in supervisor
 mode (a load from the shared page is right only there), and the kernel
 leaves its shared page to the VMM, as Xen's guests do: the guest's view for
 the equivalence check shows the page as the guest left it at load time.
@@ -57,10 +58,7 @@ class Paravirtualization(TrapAndEmulate):
         self.slots: dict = {}  # control register -> its address on the shared page
         self.counts: dict = {}  # hypercall site -> how many original instructions it stands for
         self.after: dict = {}  # hypercall site -> the address of the original instruction after it
-        self.patches: dict = {}  # rewritten address -> (what runs there, the original units, its decoded tag)
-        # Only where instructions differ in length can a store that misses an instruction still
-        # make the core forget it (see _repatch); elsewhere that check would only cost every exit.
-        self._neighbours_evict = len({i.units for i in spec.instructions.values()}) > 1
+        self.patches: dict = {}  # rewritten address -> (what runs there, the original units)
         self._left = 0
         if self.pv is not None:
             self._rewrite(code or {}, reads or {})
@@ -97,10 +95,8 @@ class Paravirtualization(TrapAndEmulate):
                     self.counts[addr] = count
 
     def _patch(self, addr: int, word: int, n: int):
-        g = self.g
         self._predecode(addr, word)
-        tag = int(g.core.DECF[((addr + g.offset) & g.amask) << g.core.layout.row_shift])
-        self.patches[addr] = (word, self.g.units(addr, n), tag)  # what runs there, what it replaced
+        self.patches[addr] = (word, self.g.units(addr, n))  # what runs there, what it replaced
 
     def _emulate_original(self, addr: int) -> GuestExit:
         """Emulate the instruction the guest wrote at rewritten address ``addr``.
@@ -110,44 +106,36 @@ class Paravirtualization(TrapAndEmulate):
         instruction, and put back afterwards unless the guest's instruction
         changed meanwhile.
         """
-        g = self.g
-        row = ((addr + g.offset) & g.amask) << g.core.layout.row_shift
-        g.core.DECF[row] = 0
+        self.g.core.unpatch(self._slot(addr))
         try:
             return self.emulate()
         finally:
             self._repatch_at(addr)
 
-    def _repatch(self):
-        """Put back rewrites the machine dropped although their instruction is unchanged.
+    def _repatch_at(self, addr: int):
+        """Put the rewrite at ``addr`` back if the guest's instruction there is unchanged, else drop it.
 
         The core forgets a pre-decoded instruction when a store may have
-        touched it: any store to the ``max_ilen`` units before it, on x86 up
-        to 6 bytes of neighbouring data or code.  A rewrite whose original
-        units are still in memory is re-applied; one the guest really wrote
-        over is dropped, as self-modifying code undoes any rewrite.  This runs
-        whenever the VMM resumes the guest, so a rewrite dropped by a direct
-        store is back by the next exit; an instruction reached before that
-        exit runs unrewritten (closing that gap needs the core to forget only
-        the instructions a store really overlaps).
+        touched it: any store to the ``max_ilen`` units from its start, on
+        x86 up to 6 bytes of the data or code after it.  It then exits with
+        ``patch`` instead of running what memory holds there, so a rewrite
+        is never bypassed; only one whose instruction the guest really wrote
+        over is dropped, as self-modifying code undoes any rewrite.
         """
-        for addr in list(self.patches):
-            self._repatch_at(addr)
-
-    def _repatch_at(self, addr: int):
-        g = self.g
-        word, original, tag = self.patches.get(addr, (None, None, None))
-        if word is None or g.core.DECF[((addr + g.offset) & g.amask) << g.core.layout.row_shift] == tag:
-            return  # not rewritten, or still in the instruction stream
+        word, original = self.patches[addr]
         if self.g.units(addr, len(original)) == original:
             self._predecode(addr, word)
         else:
+            self.g.core.unpatch(self._slot(addr))
             del self.patches[addr]
             self.counts.pop(addr, None)
 
+    def _slot(self, addr: int) -> int:
+        """Where guest address ``addr`` is in the machine's memory (the placement's offset)."""
+        return (addr + self.g.offset) & self.g.amask
+
     def _predecode(self, addr: int, word: int):
-        g = self.g
-        g.core.predecode((addr + g.offset) & g.amask, word)
+        self.g.core.predecode(self._slot(addr), word)
 
     def _patch_read(self, addr, n, decoded, read) -> bool:
         """Rewrite a pure control read at ``addr`` into a shared-page load; False if it cannot be."""
@@ -187,13 +175,16 @@ class Paravirtualization(TrapAndEmulate):
     # ------------------------------------------------------------ run time
     def direct(self, budget: int):
         self._left = budget  # a batch must not run past the guest's budget
-        if self._neighbours_evict:
-            self._repatch()
         out = super().direct(budget)
         self.publish()
         return out
 
     def dispatch(self, ex):
+        if ex.reason == "patch":  # a store near a rewrite made the machine forget it: see _repatch_at
+            self.counters.direct += ex.steps
+            self.counters.exits["patch"] += 1
+            self._repatch_at(self._fetch_address())
+            return ex.steps, None, True
         steps, end, exited = self._serve(ex)
         if end is None and exited:
             more, end = self._drain(self._left - steps)
