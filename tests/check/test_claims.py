@@ -7,6 +7,7 @@ import sys
 from tests.conftest import SPEC_DIR
 from vverify.check.run import check_spec
 from vverify.cli.main import main
+from vverify.cli.render import claim_failure_text
 
 
 def mutate(tmp_path, old, new, name="pg74.toml"):
@@ -34,6 +35,26 @@ def test_removing_a_privilege_check_fails_the_claim_and_theorem1(tmp_path, capsy
     out = capsys.readouterr().out
     assert "claim 'lpsw': privileged: expected true, derived no" in out
     assert f"{p}:" in out  # points at the claim's line
+
+
+def test_a_claimed_set_of_violators_must_equal_the_derived_one(tmp_path, capsys):
+    """A theorem claim may list its violating instructions; the check compares the sets both ways."""
+    text = (SPEC_DIR / "pg74_rdbase.toml").read_text().replace('extends = "pg74.toml"',
+                                                                 f'extends = "{SPEC_DIR / "pg74.toml"}"')
+    claimed = 'theorem1 = { holds = false, violators = ["rdbase"]'
+    assert claimed in text
+    p = tmp_path / "pg74_rdbase.toml"
+    p.write_text(text.replace(claimed, 'theorem1 = { holds = false, violators = ["getr", "lpsw"]'))
+    r = check_spec(p)
+    failed = {c.name: c for c in r.failed_claims}
+    assert set(failed) == {"theorem1"}
+    assert failed["theorem1"].message == ("claimed violators not derived: getr, lpsw; "
+                                          "derived violators not claimed: rdbase")
+    assert main(["check", str(p)]) == 1
+    assert f"{p}:32: claim 'theorem1': claimed violators not derived: getr, lpsw" in capsys.readouterr().out
+    detail = claim_failure_text(r, failed["theorem1"])  # what JUnit and SARIF carry
+    assert "expected: fails, violated by exactly: getr, lpsw" in detail
+    assert "derived:  fails, violated by exactly: rdbase" in detail
 
 
 def test_cli_exit_codes(tmp_path, capsys):

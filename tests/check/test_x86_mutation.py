@@ -11,8 +11,9 @@ classified from cold.
 * POPF is now privileged, so it is no longer a sensitive unprivileged
   instruction: Theorem 1's violators are the original's minus POPF.
 * Every other instruction keeps its verdict.
-* The claims check notices: the one claim that now fails is POPF's
-  ``privileged = false``.
+* The claims check notices, and names the change: POPF's own claim
+  (``privileged = false``) fails, and so does Theorem 1's, whose list of
+  violators still names POPF.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def test_popf_that_traps_at_cpl3_leaves_the_derived_set(tmp_path):
     assert t1.status == "no"
     assert set(t1.violators) == set(original.theorems["theorem1"].violators) - {u.id for u in popf}
 
-    failed = {c.name for c in mutant.claims if not c.ok}
-    assert failed == {"popf"}, f"claims that now fail: {sorted(failed)}"
+    failed = {c.name: c.message for c in mutant.claims if not c.ok}
+    assert set(failed) == {"popf", "theorem1"}, f"claims that now fail: {sorted(failed)}"
+    assert failed["theorem1"] == "claimed violators not derived: popf"  # the set claim names the change
     assert all(c.ok for c in original.claims)

@@ -121,17 +121,24 @@ def test_every_bundled_claim_is_collected_and_passes(spec_project):
         assert any(i.endswith("::claim::theorem1") for i in spec_ids)
 
 
+# what removing lpsw's privilege check from pg74 fails (see the test below)
+LPSW_FAILURES = {"specs/pg74.toml::claim::lpsw", "specs/pg74.toml::claim::theorem1", "specs/pg74.toml::claim::theorem3",
+                 "specs/pg74.toml::claim::theorem2", "specs/pg74_rdbase.toml::claim::lpsw",
+                 "specs/pg74_rdbase.toml::claim::theorem1", "specs/pg74_rdbase.toml::claim::theorem3"}
+
+
 def test_removing_a_privilege_check_fails_exactly_the_affected_items(spec_project):
     """lpsw without supervisor_only(): its claim and the theorems that rested on it fail, nothing else.
 
-    pg74_rdbase extends pg74, so its lpsw claim fails too; its theorem claims already say the
-    theorems fail (rdbase), so they still hold.  No unit item fails: every verdict is definite.
+    pg74_rdbase extends pg74, so its lpsw claim fails too, and so do its Theorem 1 and 3 claims:
+    they already say the theorems fail, but name rdbase as the only violator, and lpsw is one now.
+    Its Theorem 2 claim states no violators, so it still holds.  No unit item fails: every
+    verdict is definite.
     """
     d = spec_project.path / "specs"
     remove_lpsw_privilege_check(d)
     result = spec_project.runpytest("specs", "-p", "no:cacheprovider")
-    want = {"specs/pg74.toml::claim::lpsw", "specs/pg74.toml::claim::theorem1", "specs/pg74.toml::claim::theorem3",
-            "specs/pg74.toml::claim::theorem2", "specs/pg74_rdbase.toml::claim::lpsw"}
+    want = LPSW_FAILURES
     assert failed_ids(result) == want
     total = sum(len(v) for v in expected_ids(d).values())
     result.assert_outcomes(passed=total - len(want), failed=len(want))
@@ -157,11 +164,9 @@ def test_xdist_runs_each_item_once_and_fails_the_same_items(pytester):
     remove_lpsw_privilege_check(d)
     result = pytester.runpytest_subprocess("specs", "-n", "2", "-p", "no:cacheprovider", "-rf")
     total = sum(len(v) for v in expected_ids(d).values())
-    result.assert_outcomes(passed=total - 5, failed=5)
+    result.assert_outcomes(passed=total - len(LPSW_FAILURES), failed=len(LPSW_FAILURES))
     failed = {line.split()[1] for line in result.outlines if line.startswith("FAILED ")}
-    assert failed == {"specs/pg74.toml::claim::lpsw", "specs/pg74.toml::claim::theorem1",
-                      "specs/pg74.toml::claim::theorem3", "specs/pg74.toml::claim::theorem2",
-                      "specs/pg74_rdbase.toml::claim::lpsw"}
+    assert failed == LPSW_FAILURES
     assert "privileged: expected true, derived no" in result.stdout.str()
 
 

@@ -210,6 +210,7 @@ class ClaimResult:
 
 def check_claims(spec, units: list, theorem_verdicts: dict) -> list:
     results = []
+    by_id = {u.id: u for u in units}
     for name, c in spec.theorem_claims.items():
         tv = theorem_verdicts[name]
         derived = tv.status
@@ -217,8 +218,14 @@ def check_claims(spec, units: list, theorem_verdicts: dict) -> list:
         msg = "" if ok else (f"{name} expected to {'hold' if c.holds else 'fail'}, derived: "
                              f"{ {YES: 'holds', NO: 'fails', UNKNOWN: 'unknown (solver timeout)'}[derived]}"
                              + (f"; violators: {', '.join(tv.violators)}" if tv.violators else ""))
-        results.append(ClaimResult(name, ok, {"holds": c.holds}, {"holds": derived}, c.path, c.line, c.source, msg))
-    by_id = {u.id: u for u in units}
+        expected, got = {"holds": c.holds}, {"holds": derived}
+        if c.violators is not None:
+            bad, got["violators"] = _violator_mismatch(c.violators, tv, by_id)
+            expected["violators"] = sorted(c.violators)
+            if bad:
+                ok = False
+                msg = "; ".join(filter(None, (msg, bad)))
+        results.append(ClaimResult(name, ok, expected, got, c.path, c.line, c.source, msg))
     for name, c in spec.instruction_claims.items():
         if name in by_id:
             props = by_id[name].props
@@ -236,3 +243,24 @@ def check_claims(spec, units: list, theorem_verdicts: dict) -> list:
         results.append(ClaimResult(name, not bad, dict(c.expect), {k: props[k] for k in c.expect}, c.path, c.line,
                                    c.source, "; ".join(bad)))
     return results
+
+
+def _violator_mismatch(claimed: frozenset, tv: TheoremVerdict, by_id: dict):
+    """Compare a claimed set of violating instructions with the derived one.
+
+    Units are folded into their instructions (a claim names ``mov_to_sreg``,
+    the verdict its variants).  Returns ``(message, derived instructions)``;
+    the message is empty only when the sets are equal and no unit is
+    undecided, since an instruction whose verdict is unknown might belong to
+    either side.
+    """
+    derived = {by_id[v].instruction for v in tv.violators}
+    undecided = {by_id[v].instruction for v in tv.undecided}
+    parts = []
+    if claimed - derived:
+        parts.append(f"claimed violators not derived: {', '.join(sorted(claimed - derived))}")
+    if derived - claimed:
+        parts.append(f"derived violators not claimed: {', '.join(sorted(derived - claimed))}")
+    if undecided:
+        parts.append(f"undecided (solver timeout): {', '.join(sorted(undecided))}")
+    return "; ".join(parts), sorted(derived)

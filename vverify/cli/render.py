@@ -230,9 +230,10 @@ def claim_failure_text(r, claim, base=None) -> str:
     """Why one claim failed, several lines: the message, expected vs derived, and the evidence."""
     spec = r.spec
     lines = [f"{display_path(claim.path, base)}:{claim.line}: claim '{claim.name}' does not hold: {claim.message}"]
-    if claim.name in r.theorems:  # {"holds": bool} vs {"holds": yes/no/unknown}
-        lines.append(f"  expected: {'holds' if claim.expected['holds'] else 'fails'}")
-        lines.append(f"  derived:  {_HOLDS[claim.derived['holds']]}")
+    if claim.name in r.theorems:  # {"holds": bool[, "violators"]} vs {"holds": yes/no/unknown[, "violators"]}
+        lines.append(f"  expected: {'holds' if claim.expected['holds'] else 'fails'}"
+                     + _violator_list(claim.expected))
+        lines.append(f"  derived:  {_HOLDS[claim.derived['holds']]}" + _violator_list(claim.derived))
     else:
         lines.append("  expected: " + ", ".join(f"{k} = {_value(v)}" for k, v in claim.expected.items()))
         lines.append("  derived:  " + ", ".join(f"{k} = {_WORD.get(v, v)}" for k, v in claim.derived.items()))
@@ -262,6 +263,12 @@ def claim_failure_text(r, claim, base=None) -> str:
         if len(bad) > _MAX_UNITS:
             lines.append(f"  ... and {len(bad) - _MAX_UNITS} more units of {claim.name}")
     return "\n".join(lines)
+
+
+def _violator_list(side: dict) -> str:
+    if "violators" not in side:
+        return ""
+    return ", violated by exactly: " + (", ".join(side["violators"]) or "none")
 
 
 def unit_problems(unit) -> list:

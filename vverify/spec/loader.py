@@ -521,8 +521,19 @@ class _Loader:
             if t in c:
                 kp = ("claims", t)
                 check_source(kp, c[t].get("source", ""))
-                theorem_claims[t] = TheoremClaim(t, c[t]["holds"], c[t].get("source", ""), c[t].get("note", ""),
-                                                 str(src.path), src.loc.line(kp))
+                violators = c[t].get("violators")
+                if violators is not None:
+                    for v in violators:
+                        if v not in instructions:
+                            raise SpecError(src.path, src.loc.line(kp), f"claims.{t}",
+                                            f"violators names no instruction '{v}'")
+                    if c[t]["holds"] and violators:
+                        raise SpecError(src.path, src.loc.line(kp), f"claims.{t}",
+                                        "a theorem claimed to hold has no violators")
+                    violators = frozenset(violators)
+                theorem_claims[t] = TheoremClaim(t, c[t]["holds"], c[t].get("source", ""), violators=violators,
+                                                 note=c[t].get("note", ""), path=str(src.path),
+                                                 line=src.loc.line(kp))
         for name, decl in c.get("instructions", {}).items():
             kp = ("claims", "instructions", name)
             base, _, member = name.partition(".")

@@ -146,6 +146,8 @@ class TheoremClaim:
     name: str
     holds: bool
     source: str = ""
+    # the instructions expected to violate the theorem's condition, exactly (None: not stated)
+    violators: frozenset | None = None
     note: str = ""
     path: str = ""
     line: int = 0
