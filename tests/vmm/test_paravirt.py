@@ -171,3 +171,29 @@ def test_x86_store_over_a_rewrite_undoes_it():
     assert pushed == 0x0001EB51  # the guest's new instruction ran: push ecx
     assert pv.counters.exits["patch"] == 1
     assert site not in pv.patches and site not in pv.counts
+
+
+def test_rewritten_read_reached_right_after_an_exit_once_a_store_dropped_it():
+    """The kernel stores getr's own word back over it (memory unchanged, but the machine forgets
+    the shared-page rewrite) and then reaches it straight after a hypercall: the dispatcher,
+    which emulates what comes next, must put the rewrite back rather than stop on it."""
+    kernel = """
+sys_extra:
+        li    r2, 0
+        li    r3, -1
+        ld    r0, again
+        st    r0, again         # the same word: the instruction is unchanged
+        setr  r2                # a hypercall; the next instruction is emulated before resuming
+again:
+        getr  r1
+        st    r1, 0x3F0
+        jmp   k_return
+"""
+    spec, prog, guest = boot("pg74", USER, kernel)
+    pv = pv_for(spec, prog, guest)
+    assert prog.symbols["again"] in pv.patches and prog.symbols["again"] not in pv.counts  # a shared-page read
+    native = Native(spec, guest)
+    a, b = native.run(3000), pv.run(3000)
+    assert b.reason == a.reason
+    assert compare_views(spec, native, pv, a, b) == []
+    assert prog.symbols["again"] in pv.patches

@@ -87,9 +87,9 @@ class Emulator:
         code).  A trap in ``stop_on`` ends the run before it reaches the
         guest (``stop``); every other trap is recorded in ``vmm.trace`` and
         delivered to the guest's handler.  ``illegal``, ``hypercall``,
-        ``vmexit`` and ``double_fault`` end the run with the state as it was
-        before the instruction (or, for ``double_fault``, as the trap entry
-        left it, as on the machine).  Counts what it emulated in
+        ``vmexit``, ``patch`` and ``double_fault`` end the run with the state
+        as it was before the instruction (or, for ``double_fault``, as the
+        trap entry left it, as on the machine).  Counts what it emulated in
         ``vmm.counters.emulated``.
         """
         self.load()

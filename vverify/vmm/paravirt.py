@@ -130,6 +130,16 @@ class Paravirtualization(TrapAndEmulate):
             del self.patches[addr]
             self.counts.pop(addr, None)
 
+    def emulate(self) -> GuestExit:
+        """One guest instruction through the interpreter routines, which share the machine's
+        instruction stream: where they meet a rewrite a store made it forget, they stop with
+        ``patch`` as the machine does, and the rewrite is dealt with before they go on."""
+        done = super().emulate()
+        if done.reason == "patch":
+            self._repatch_at(self._fetch_address())
+            done = super().emulate()
+        return done
+
     def _slot(self, addr: int) -> int:
         """Where guest address ``addr`` is in the machine's memory (the placement's offset)."""
         return (addr + self.g.offset) & self.g.amask
