@@ -31,9 +31,10 @@ class CoreExit:
     ``reason`` is ``budget``, ``halt``, ``trap`` (``cause`` and ``tval`` set; the
     state is as it was at the faulting instruction, before any trap entry),
     ``illegal`` (``tval`` is the undecodable word; pc points at it) or
-    ``double_fault`` (the trap entry itself faulted), or ``hypercall`` /
+    ``double_fault`` (the trap entry itself faulted), ``hypercall`` /
     ``vmexit`` (``tval`` is the number or reason; the state is as before the
-    instruction and pc points at it).  ``steps`` counts the instructions
+    instruction and pc points at it), or ``patch`` (a store made the code
+    cache forget a :meth:`Core.predecode` patch; pc points at it).  ``steps`` counts the instructions
     completed by this call.
     """
 
@@ -104,6 +105,9 @@ class Core:
         self.layout = codegen.Layout(spec)
         self.jit = jit_enabled() if jit is None else jit
         self.module = load_module(spec, self.jit)
+        # the generated loop and trap entry, as this build calls them
+        self._run = self.module.run if self.jit else _quietly(self.module.run)
+        self._trap_entry = self.module.trap_entry if self.jit else _quietly(self.module.trap_entry)
         m = spec.memory
         lay = self.layout
         # one uint64 array for registers, files, status and cause codes: every array
@@ -148,11 +152,7 @@ class Core:
             self.ST[ST_BUDGET] = self._budget = budget
         if trap_mask != self._mask:
             self.ST[ST_TRAP_EXITS] = self._mask = trap_mask
-        if self.jit:
-            return self.module.run(self.R, self.MEM, self.DECF)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self.module.run(self.R, self.MEM, self.DECF)
+        return self._run(self.R, self.MEM, self.DECF)
 
     def run_context(self, context: np.ndarray) -> int:
         """The run loop over another register array laid out as ``R`` (its status slots
@@ -161,20 +161,12 @@ class Core:
         A VMM's interpreter routines run a guest's view this way
         (vverify.vmm.emulation): the same compiled semantics, other registers.
         """
-        if self.jit:
-            return self.module.run(context, self.MEM, self.DECF)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self.module.run(context, self.MEM, self.DECF)
+        return self._run(context, self.MEM, self.DECF)
 
     def enter_trap(self, context: np.ndarray, pc, cause_code, tval):
         """The spec's trap entry on register array ``context`` (see :meth:`run_context`);
         returns ``(next pc, False if the entry itself faulted)``."""
-        if self.jit:
-            return self.module.trap_entry(context, self.MEM, self.DECF, pc, cause_code, tval)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self.module.trap_entry(context, self.MEM, self.DECF, pc, cause_code, tval)
+        return self._trap_entry(context, self.MEM, self.DECF, pc, cause_code, tval)
 
     def save_context(self) -> np.ndarray:
         """A copy of the registers and register files: what a VMM saves when it switches guests.
@@ -315,6 +307,20 @@ class Core:
         nz = np.nonzero(self.MEM != default)[0]
         mem = {int(a): int(self.MEM[a]) for a in nz}
         return MachineState(regs, files, mem, default)
+
+
+def _quietly(fn):
+    """``fn`` with numpy's overflow warnings off, for the plain-Python build of the core.
+
+    There the generated code computes on numpy scalars, whose wrap-around is
+    the machine's arithmetic, not an error; compiled, the same code never warns.
+    """
+    def call(*args):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args)
+
+    return call
 
 
 def clear_compiled():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..memo import BoundedMemo
 from ..spec import ir
 from ..spec.ir import mask, to_signed
 
@@ -310,8 +311,7 @@ def _fetch(spec, state: MachineState):
     return addr, word
 
 
-_decoded: dict = {}
-DECODE_MEMO = 1 << 16  # words remembered per process; VMMs decode the same guest code again and again
+_decoded = BoundedMemo(1 << 16)  # VMMs decode the same guest code again and again
 
 
 def decode(spec, word: int):
@@ -326,9 +326,7 @@ def decode(spec, word: int):
         if enc.matches(word & mask(enc.width)):
             out = name, enc.extract(word & mask(enc.width))
             break
-    if len(_decoded) >= DECODE_MEMO:
-        _decoded.clear()
-    _decoded[key] = out
+    _decoded.remember(key, out)
     return None if out is None else (out[0], dict(out[1]))
 
 

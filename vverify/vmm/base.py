@@ -27,6 +27,7 @@ import numpy as np
 from ..core import Core
 from ..interp import MachineState
 from ..interp.placement import memory_offset, placed_regs
+from ..memo import BoundedMemo
 from ..spec import ir
 from ..spec.ir import mask
 from .registers import VirtualRegisters, apply_placement, write_view_back
@@ -146,7 +147,8 @@ class PlacedGuest:
         self._data = np.nonzero(self.DM)[0]  # registers with data bits (the others live only in `virtual`)
         self._files = [(n, f.count) for n, f in spec.files.items()]
         # the map's results by input values, shared by every guest of this spec placed with these parameters
-        self._placements = _placements.setdefault((spec.name, spec.digest, tuple(sorted(params.items()))), {})
+        self._placements = _placements.setdefault((spec.name, spec.digest, tuple(sorted(params.items()))),
+                                                  BoundedMemo(1 << 12))  # a fuzz run meets many control states
         self._emulator = None
         self._load_memory(guest)
         for name, f in spec.files.items():
@@ -196,9 +198,7 @@ class PlacedGuest:
             i = self.core.layout.reg_index[n]
             sets[i], values[i] = True, real[n]
         if key is not None:
-            if len(self._placements) >= 1 << 12:  # a long fuzz run meets many control states: keep recent ones
-                self._placements.clear()
-            self._placements[key] = sets, values
+            self._placements.remember(key, (sets, values))
         return sets, values
 
     def view(self) -> MachineState:
@@ -281,9 +281,7 @@ class PlacedGuest:
             except _Trap:
                 addr = None
             if key is not None:
-                if len(_fetched) >= 1 << 16:
-                    _fetched.clear()
-                _fetched[key] = addr
+                _fetched.remember(key, addr)
         return None if addr is None else (addr, self.word_at(addr))
 
     def emulator(self):
@@ -324,7 +322,7 @@ class PlacedGuest:
 
 
 _placements: dict = {}
-_units_of_words: dict = {}
+_units_of_words = BoundedMemo(1 << 16)
 
 
 def unit_of_word(spec, word: int):
@@ -334,10 +332,8 @@ def unit_of_word(spec, word: int):
         from ..interp.machine import decode
         from ..spec.units import unit_id
 
-        if len(_units_of_words) >= 1 << 16:
-            _units_of_words.clear()
         d = decode(spec, word)
-        _units_of_words[key] = None if d is None else unit_id(spec, *d)
+        _units_of_words.remember(key, None if d is None else unit_id(spec, *d))
     return _units_of_words[key]
 
 
@@ -385,7 +381,7 @@ def _fetch_inputs(spec):
     return _inputs[key]
 
 
-_fetched: dict = {}
+_fetched = BoundedMemo(1 << 16)
 
 
 def guest_mode_is_user(spec, virtual_mode: int) -> bool:

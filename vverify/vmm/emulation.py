@@ -105,7 +105,7 @@ class Emulator:
             if code == R_HALT:
                 reason = "halt"
                 break
-            if code != R_TRAP:  # illegal, hypercall, vmexit: precise, pc still at the instruction
+            if code != R_TRAP:  # illegal, hypercall, vmexit, patch: precise, pc still at the instruction
                 reason = REASONS[code]
                 break
             exc = int(E[st + ST_CAUSE])
