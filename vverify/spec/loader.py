@@ -36,12 +36,16 @@ def schema() -> dict:
 
 
 class _Source:
-    """One file of a spec: its text, parsed data and line locator."""
+    """One file of a spec: its text, parsed data and line locator.
 
-    def __init__(self, path: Path):
+    ``raw`` is the file's bytes when the caller already holds them (see
+    :func:`load_spec`'s ``texts``); otherwise the file is read here.
+    """
+
+    def __init__(self, path: Path, raw: bytes | None = None):
         self.path = path
         try:
-            self.raw = path.read_bytes()
+            self.raw = path.read_bytes() if raw is None else raw
             self.text = self.raw.decode("utf-8-sig")  # an editor's byte-order mark is not TOML
         except FileNotFoundError:
             raise SpecError(path, 0, "", "no such spec file") from None
@@ -126,7 +130,7 @@ def _merge(base: dict, child: dict) -> dict:
 
 
 class _Loader:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, texts: dict | None = None):
         self.sources: list = []  # child first
         seen = []
         p = Path(path)
@@ -136,7 +140,7 @@ class _Loader:
                 prev = self.sources[-1]
                 raise SpecError(prev.path, prev.loc.line(("isa", "extends")), "isa", f"'extends' forms a cycle through {p}")
             seen.append(resolved)
-            src = _Source(p)
+            src = _Source(p, None if texts is None else texts.get(str(resolved)))
             self.sources.append(src)
             ext = src.data.get("isa", {}).get("extends")
             if not ext:
@@ -434,6 +438,7 @@ class _Loader:
             name=d["isa"]["name"], title=self.sources[0].data["isa"].get("title", d["isa"].get("title", "")),
             summary=self.sources[0].data["isa"].get("summary", ""),
             path=str(self.path), paths=[str(s.path) for s in self.sources], digest=digest.hexdigest(),
+            sources={str(s.path.resolve()): s.raw for s in self.sources},
             registers=registers, files=files, memory=memory, modes=modes, supervisor=sup, user=usr,
             initial_mode=initial, constants=constants, enums=enums, causes=causes, code_width=code_width,
             tval_width=tval_width, entry=entry, operands=operands, instructions=instructions,
@@ -555,10 +560,16 @@ class _Loader:
         return theorem_claims, instruction_claims
 
 
-def load_spec(path) -> Spec:
-    """Load and check the spec at ``path`` (and the specs it extends)."""
+def load_spec(path, texts: dict | None = None) -> Spec:
+    """Load and check the spec at ``path`` (and the specs it extends).
+
+    ``texts`` maps a file's resolved path to the bytes to use for it instead
+    of reading the file: pass a loaded spec's ``sources`` to load exactly the
+    text it was loaded from (a worker process classifying what its parent
+    hashed, even if the file changed on disk since).
+    """
     try:
-        return _Loader(Path(path)).build()
+        return _Loader(Path(path), texts).build()
     except RecursionError:
         raise SpecError(path, 0, "", "the spec nests too deeply to check") from None
 

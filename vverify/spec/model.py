@@ -171,6 +171,7 @@ class Spec:
     path: str
     paths: list  # this file, then the files it extends
     digest: str
+    sources: dict  # resolved path -> the bytes loaded from it (this file and the files it extends)
     registers: dict  # name -> Register, including "pc" and "mode"
     files: dict  # name -> RegFile
     memory: Memory | None
