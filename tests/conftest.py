@@ -9,8 +9,16 @@ from hypothesis import settings
 import vverify.fuzz.profiles  # noqa: F401  (registers the ci, dev and fuzz profiles)
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC_DIR = ROOT / "specs"
-SPEC_FILES = sorted(SPEC_DIR.glob("*.toml"))
+SPEC_DIR = ROOT / "specs"  # one folder per ISA: its spec, its variants, its guest library
+SPEC_FILES = sorted(SPEC_DIR.rglob("*.toml"), key=lambda p: p.stem)
+
+
+def spec_path(name: str) -> Path:
+    """The bundled spec file called ``name`` (``pg74``, ``x86_32_vtx``)."""
+    for p in SPEC_FILES:
+        if p.stem == name:
+            return p
+    raise KeyError(f"no bundled spec '{name}'")
 
 settings.load_profile(os.environ.get("VVERIFY_HYPOTHESIS_PROFILE", "ci"))
 
@@ -35,7 +43,7 @@ def load(name_or_path):
 
     p = Path(name_or_path)
     if not p.suffix:
-        p = SPEC_DIR / f"{name_or_path}.toml"
+        p = spec_path(str(name_or_path))
     key = str(p)
     if key not in _loaded:
         _loaded[key] = load_spec(p)

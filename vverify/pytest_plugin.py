@@ -15,10 +15,10 @@ is ``tests`` therefore collects no spec until someone runs ``pytest specs/``.
 
 Items (node ids are stable, so ``-k``, ``--deselect``, junit and xdist work)::
 
-    specs/pg74.toml::claim::theorem1      one per claim of the spec
-    specs/pg74.toml::claim::lpsw
-    specs/pg74.toml::instr::lpsw          one per classified unit; passes when its
-    specs/riscv32.toml::instr::csrrs.mstatus   verdicts rest on no unknown answer and
+    specs/pg74/pg74.toml::claim::theorem1      one per claim of the spec
+    specs/pg74/pg74.toml::claim::lpsw
+    specs/pg74/pg74.toml::instr::lpsw          one per classified unit; passes when its
+    specs/riscv32/riscv32.toml::instr::csrrs.mstatus   verdicts rest on no unknown answer and
                                                no witness that fails to replay
 
 The spec is checked once per file per process (with the proof cache on), the
@@ -32,7 +32,7 @@ from pathlib import Path, PurePath
 
 import pytest
 
-DEFAULT_GLOB = "specs/*.toml"
+DEFAULT_GLOB = "specs/**/*.toml"
 
 
 def pytest_addoption(parser):

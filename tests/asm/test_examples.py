@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from tests.conftest import SPEC_DIR, load
+from tests.conftest import spec_path, load
 from vverify.asm import (AsmError, assemble, disassemble, load_into, source_text, syntax_problems, syntax_table,
                          to_memory)
 from vverify.interp import initial_state, run
@@ -275,7 +275,7 @@ def test_bundled_specs_have_usable_syntax():
 
 
 def child_of_pg74(tmp_path, instructions: str):
-    base = os.path.relpath(SPEC_DIR / "pg74.toml", tmp_path)
+    base = os.path.relpath(spec_path("pg74"), tmp_path)
     (tmp_path / "child.toml").write_text(f'[isa]\nname = "child"\nextends = "{base}"\n{instructions}')
     return load_spec(tmp_path / "child.toml")
 

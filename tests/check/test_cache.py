@@ -3,14 +3,14 @@
 import os
 import warnings
 
-from tests.conftest import SPEC_DIR
+from tests.conftest import spec_path
 from vverify.check import cache
 from vverify.check.run import check_spec
 
 
 def copy_spec(tmp_path, name="pg74.toml"):
     p = tmp_path / name
-    p.write_text((SPEC_DIR / name).read_text())
+    p.write_text(spec_path(name.removesuffix(".toml")).read_text())
     return p
 
 

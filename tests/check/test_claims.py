@@ -4,14 +4,14 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import SPEC_DIR
+from tests.conftest import spec_path
 from vverify.check.run import check_spec
 from vverify.cli.main import main
 from vverify.cli.render import claim_failure_text
 
 
 def mutate(tmp_path, old, new, name="pg74.toml"):
-    text = (SPEC_DIR / name).read_text()
+    text = spec_path(name.removesuffix(".toml")).read_text()
     assert old in text
     p = tmp_path / name
     p.write_text(text.replace(old, new, 1))
@@ -39,8 +39,8 @@ def test_removing_a_privilege_check_fails_the_claim_and_theorem1(tmp_path, capsy
 
 def test_a_claimed_set_of_violators_must_equal_the_derived_one(tmp_path, capsys):
     """A theorem claim may list its violating instructions; the check compares the sets both ways."""
-    text = (SPEC_DIR / "pg74_rdbase.toml").read_text().replace('extends = "pg74.toml"',
-                                                                 f'extends = "{SPEC_DIR / "pg74.toml"}"')
+    text = (spec_path("pg74_rdbase")).read_text().replace('extends = "pg74.toml"',
+                                                                 f'extends = "{spec_path("pg74")}"')
     claimed = 'theorem1 = { holds = false, violators = ["rdbase"]'
     assert claimed in text
     p = tmp_path / "pg74_rdbase.toml"
@@ -58,7 +58,7 @@ def test_a_claimed_set_of_violators_must_equal_the_derived_one(tmp_path, capsys)
 
 
 def test_cli_exit_codes(tmp_path, capsys):
-    assert main(["check", str(SPEC_DIR / "pg74.toml")]) == 0
+    assert main(["check", str(spec_path("pg74"))]) == 0
     bad = tmp_path / "bad.toml"
     bad.write_text("[isa\nname = 'x'\n")
     assert main(["check", str(bad)]) == 2
@@ -67,14 +67,14 @@ def test_cli_exit_codes(tmp_path, capsys):
 
 
 def test_cli_bad_usage_is_exit_2_without_traceback():
-    for argv in (["check", "--timeout", "zero"], ["frobnicate"], ["check", "/no/such/dir"], ["explain", str(SPEC_DIR / "pg74.toml"), "nosuch"]):
+    for argv in (["check", "--timeout", "zero"], ["frobnicate"], ["check", "/no/such/dir"], ["explain", str(spec_path("pg74")), "nosuch"]):
         p = subprocess.run([sys.executable, "-m", "vverify", *argv], capture_output=True, text=True)
         assert p.returncode == 2, (argv, p.stderr)
         assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
 
 
 def test_json_report(capsys):
-    assert main(["check", "--json", str(SPEC_DIR / "pg74.toml")]) == 0
+    assert main(["check", "--json", str(spec_path("pg74"))]) == 0
     data = json.loads(capsys.readouterr().out)
     rep = data["reports"][0]
     assert rep["spec"] == "pg74" and rep["ok"] is True
@@ -85,7 +85,7 @@ def test_json_report(capsys):
 
 
 def test_explain_shows_witness_and_proofs(capsys):
-    assert main(["explain", str(SPEC_DIR / "pg74.toml"), "getr"]) == 0
+    assert main(["explain", str(spec_path("pg74")), "getr"]) == 0
     out = capsys.readouterr().out
     assert "location [s]" in out and "differs in: r" in out
     assert "unsatisfiable" in out

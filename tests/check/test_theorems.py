@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import SPEC_DIR, load
+from tests.conftest import spec_path, load
 from vverify.check.run import check_spec
 
 YES, NO = "yes", "no"
@@ -23,7 +23,7 @@ def test_pg74_is_classically_virtualizable():
     assert all(r.unit(i).props["privileged"] == YES for i in sensitive)
 
 
-@pytest.mark.skipif(not (SPEC_DIR / "pg74_rdbase.toml").exists(), reason="variant not bundled")
+@pytest.mark.skipif(not (spec_path("pg74_rdbase")).exists(), reason="variant not bundled")
 def test_pg74_variant_fails_theorem1_on_the_added_instruction():
     r = report("pg74_rdbase")
     t1 = r.theorems["theorem1"]
@@ -34,7 +34,7 @@ def test_pg74_variant_fails_theorem1_on_the_added_instruction():
     assert r.ok
 
 
-@pytest.mark.skipif(not (SPEC_DIR / "pdp10.toml").exists(), reason="pdp10 not bundled")
+@pytest.mark.skipif(not (spec_path("pdp10")).exists(), reason="pdp10 not bundled")
 def test_pdp10_fails_theorem1_but_admits_a_hybrid_vmm():
     r = report("pdp10")
     assert r.theorems["theorem1"].status == NO
@@ -45,7 +45,7 @@ def test_pdp10_fails_theorem1_but_admits_a_hybrid_vmm():
     assert r.ok, [c.message for c in r.failed_claims]
 
 
-@pytest.mark.skipif(not (SPEC_DIR / "riscv32.toml").exists(), reason="riscv32 not bundled")
+@pytest.mark.skipif(not (spec_path("riscv32")).exists(), reason="riscv32 not bundled")
 def test_riscv32_verdicts_match_its_claims():
     r = report("riscv32")
     assert r.ok, [c.message for c in r.failed_claims] + r.replay_errors

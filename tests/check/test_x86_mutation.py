@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import SPEC_DIR, report_of
+from tests.conftest import spec_path, report_of
 from vverify.check.run import check_spec
 
-ORIGINAL = SPEC_DIR / "x86_32.toml"
+ORIGINAL = spec_path("x86_32")
 
 
 def _popf_with_cpl0_check() -> str:

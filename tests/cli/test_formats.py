@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import SPEC_DIR
+from tests.conftest import spec_path
 from vverify.check.replay import ReplayError
 from vverify.cli import formats
 from vverify.cli.main import FORMATS, main
@@ -32,7 +32,7 @@ def project(tmp_path, monkeypatch):
     d = tmp_path / "work" / "specs"  # (tmp_path also holds the test's proof cache)
     d.mkdir(parents=True)
     for n in ("pg74", "pdp10"):
-        shutil.copy(SPEC_DIR / f"{n}.toml", d)
+        shutil.copy(spec_path(n), d)
     text = (d / "pg74.toml").read_text()
     (d / "pg74.toml").write_text(text.replace(LPSW_CHECK, 'semantics = """\nbase = zext(a, 16)', 1))
     (d / "bad.toml").write_text('[isa]\nname = "bad"\n\n[state]\npc = "wide"\n')
@@ -252,8 +252,8 @@ def test_bad_usage_is_one_line_and_exit_2(project):
 def test_an_unclaimed_failing_theorem_is_a_warning(tmp_path, monkeypatch, capsys):
     """pg74_rdbase without its theorem claims: the theorems it fails are reported, as warnings, at rdbase."""
     monkeypatch.chdir(tmp_path)
-    shutil.copy(SPEC_DIR / "pg74.toml", tmp_path)
-    text = (SPEC_DIR / "pg74_rdbase.toml").read_text()
+    shutil.copy(spec_path("pg74"), tmp_path)
+    text = (spec_path("pg74_rdbase")).read_text()
     kept = [line for line in text.splitlines() if not line.startswith(("theorem1 =", "theorem2 =", "theorem3 ="))]
     (tmp_path / "pg74_rdbase.toml").write_text("\n".join(kept) + "\n")
     code, out, _ = run_check(capsys, "--format", "sarif", "pg74_rdbase.toml")

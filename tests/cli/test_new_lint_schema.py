@@ -3,7 +3,7 @@
 import json
 from importlib import resources
 
-from tests.conftest import SPEC_DIR
+from tests.conftest import spec_path
 from vverify.cli.main import main
 from vverify.cli.skeleton import skeleton
 from vverify.spec.loader import load_spec
@@ -46,7 +46,7 @@ def test_skeleton_names_the_isa():
 
 
 def test_lint_reports_schema_and_semantic_errors_with_locations(tmp_path, capsys):
-    good = SPEC_DIR / "pg74.toml"
+    good = spec_path("pg74")
     text = good.read_text()
     schema_err = tmp_path / "schema_err.toml"  # an unknown key: the JSON Schema rejects it
     schema_err.write_text(text.replace('[state]\npc = 16\n', '[state]\npc = 16\nspeed = "fast"\n', 1))
@@ -74,5 +74,5 @@ def test_schema_prints_the_published_schema(tmp_path, capsys):
 
 def test_a_schema_directive_for_editors_is_just_a_comment(tmp_path, capsys):
     p = tmp_path / "pg74.toml"
-    p.write_text("#:schema ./spec.schema.json\n" + (SPEC_DIR / "pg74.toml").read_text())
+    p.write_text("#:schema ./spec.schema.json\n" + (spec_path("pg74")).read_text())
     assert main(["lint", str(p)]) == 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import SPEC_DIR
+from tests.conftest import spec_path
 from vverify.check.run import check_spec
 from vverify.core import Core
 from vverify.errors import SpecError
@@ -36,7 +36,7 @@ if mode == s:
 
 @pytest.fixture
 def spec(tmp_path):
-    (tmp_path / "pg74.toml").write_text((SPEC_DIR / "pg74.toml").read_text())
+    (tmp_path / "pg74.toml").write_text((spec_path("pg74")).read_text())
     p = tmp_path / "pg74_hv.toml"
     p.write_text(EXTENSION)
     return load_spec(p)
@@ -81,7 +81,7 @@ def test_classifier_treats_an_exit_as_leaving_the_guest(spec):
 
 
 def test_exits_are_not_allowed_in_the_trap_entry(tmp_path, spec):
-    text = (SPEC_DIR / "pg74.toml").read_text().replace('store(9, 1, tval)', 'store(9, 1, tval)\nhypercall(0)')
+    text = (spec_path("pg74")).read_text().replace('store(9, 1, tval)', 'store(9, 1, tval)\nhypercall(0)')
     p = tmp_path / "bad.toml"
     p.write_text(text)
     with pytest.raises(SpecError, match="trap entry"):

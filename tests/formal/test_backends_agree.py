@@ -12,7 +12,7 @@ import pytest
 import z3
 from hypothesis import given, settings, strategies as st
 
-from tests.conftest import SPEC_DIR, SPEC_FILES, load, own_instructions
+from tests.conftest import spec_path, SPEC_FILES, load, own_instructions
 from tests.strategies import operands, states
 from vverify.formal import symexec as sx
 from vverify.interp import step as interp_step
@@ -70,7 +70,7 @@ def _examples(spec_name) -> int:
     the same way.
     """
     full = settings.default.max_examples
-    n = len(own_instructions(SPEC_DIR / f"{spec_name}.toml"))
+    n = len(own_instructions(spec_path(spec_name)))
     return max(10, min(full, full * SPEC_BUDGET // n))
 
 

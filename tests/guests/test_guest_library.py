@@ -209,7 +209,7 @@ def test_syscalls_output_and_clean_halt(spec_name, engine):
     spec = load(spec_name)
     prog = program(spec, "syscalls")
     final, ex = run_on(engine, spec, prog, 2000)
-    assert G.HALT_CONVENTION[spec_name].ended(ex), ex
+    assert G.halt_convention(G.spec_of(spec_name)).ended(ex), ex
     assert G.read_output(spec, final) == [42, BIG[spec_name], 11, 12, 13]
     st = G.exit_status(spec, final)
     assert (st.status, st.code, st.pc) == ("exit", 3, prog.user.symbols["last"])
@@ -223,7 +223,7 @@ def test_privileged_instruction_is_reflected(spec_name, engine):
     spec = load(spec_name)
     prog = program(spec, "privileged")
     final, ex = run_on(engine, spec, prog, 1000)
-    assert G.HALT_CONVENTION[spec_name].ended(ex), ex
+    assert G.halt_convention(G.spec_of(spec_name)).ended(ex), ex
     st = G.exit_status(spec, final)
     assert st.status == "trap"
     assert "privilege" in {spec.causes[c].kind for c in st.causes}, st
@@ -237,7 +237,7 @@ def test_access_outside_the_region_is_reflected(spec_name, engine):
     spec = load(spec_name)
     prog = program(spec, "memory")
     final, ex = run_on(engine, spec, prog, 1000)
-    assert G.HALT_CONVENTION[spec_name].ended(ex), ex
+    assert G.halt_convention(G.spec_of(spec_name)).ended(ex), ex
     st = G.exit_status(spec, final)
     assert st.status == "trap"
     assert [spec.causes[c].kind for c in st.causes] == ["memory"], st
@@ -265,10 +265,10 @@ def test_loop_runs_to_completion(spec_name, engine, n, budget):
     spec = load(spec_name)
     prog = program(spec, "loop", n=n)
     final, ex = run_on(engine, spec, prog, budget)
-    assert G.HALT_CONVENTION[spec_name].ended(ex), ex
+    assert G.halt_convention(G.spec_of(spec_name)).ended(ex), ex
     assert ex.steps < budget
     assert G.read_output(spec, final) == [n]
-    assert G.exit_status(spec, final) == G.GuestExit("exit", code=0, pc=prog.user.symbols["last"])
+    assert G.exit_status(spec, final) == G.ProgramOutcome("exit", code=0, pc=prog.user.symbols["last"])
 
 
 # ------------------------------------------------------------------ the API itself
@@ -285,7 +285,7 @@ def test_boot_state_and_layout(spec_name):
     # the user image sits at USER_BASE + virtual address, inside the region
     assert prog.symbols["user_main"] == lay.user_base + prog.user_main
     assert lay.user_origin <= prog.user_main < lay.user_size
-    assert G.exit_status(spec, s) == G.GuestExit("running")
+    assert G.exit_status(spec, s) == G.ProgramOutcome("running")
     assert G.read_output(spec, s) == []
     assert "_start" in G.guest_source(spec_name) and "user_main" in G.guest_source(spec)
 
@@ -326,7 +326,7 @@ again:  addi  a0, s0, 0
 """
     prog = G.build(spec, user, kernel_extra=extra)
     core, ex = run_on("core", spec, prog, 100_000)
-    assert G.HALT_CONVENTION["riscv32"].ended(ex), ex
+    assert G.halt_convention(G.spec_of("riscv32")).ended(ex), ex
     out = G.read_output(spec, core)
     assert out == [42] + list(range(cap + 5, 0, -1))[:cap - 1]
     assert G.exit_status(spec, core).status == "exit"
@@ -380,7 +380,7 @@ def test_random_user_code_ends_deterministically(spec_name, data):
     got = core.to_state(default=want.mem_default)
     assert (got.regs, got.files, got.normalized_mem()) == (want.regs, want.files, want.normalized_mem())
     st_ = G.exit_status(spec, want)
-    if G.HALT_CONVENTION[spec_name].ended(want_ex):
+    if G.halt_convention(G.spec_of(spec_name)).ended(want_ex):
         assert st_.status in ("exit", "trap")
     else:
         assert want_ex.reason in ("illegal", "budget", "hypercall")  # random words may hold the paravirtual hypercall

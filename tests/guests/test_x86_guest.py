@@ -74,12 +74,12 @@ def test_putc_and_exit_agree_on_interpreter_and_core(name):
     results = {}
     for engine in ENGINES:
         target, ex = run_on(engine, spec, prog, 5000)
-        assert G.HALT_CONVENTION[name].ended(ex), (engine, ex)
+        assert G.halt_convention(G.spec_of(name)).ended(ex), (engine, ex)
         results[engine] = (ex, G.read_output(spec, target), G.exit_status(spec, target),
                            final_state(engine, target))
     (iex, iout, ist, ifinal), (cex, cout, cst, cfinal) = results["interp"], results["core"]
     assert iout == cout == SYSCALL_OUTPUT
-    assert ist == cst == G.GuestExit("exit", code=3, pc=prog.user.symbols["last"])
+    assert ist == cst == G.ProgramOutcome("exit", code=3, pc=prog.user.symbols["last"])
     assert (iex.reason, iex.steps) == (cex.reason, cex.steps)
     assert cfinal.regs == ifinal.regs
     assert cfinal.files == ifinal.files
@@ -100,7 +100,7 @@ bad:    {instr}
         int   0x80
 """)
     target, ex = run_on(engine, x86, prog, 1000)
-    assert G.HALT_CONVENTION["x86_32"].ended(ex), ex
+    assert G.halt_convention(G.spec_of("x86_32")).ended(ex), ex
     st_ = G.exit_status(x86, target)
     assert st_.status == "trap"
     assert st_.cause_code == x86.causes["gp_privilege"].code == 13  # #GP
@@ -119,7 +119,7 @@ bad:    mov   eax, [{lay.user_size}]    # one past the user data segment's limit
         int   0x80
 """)
     target, ex = run_on(engine, x86, prog, 1000)
-    assert G.HALT_CONVENTION["x86_32"].ended(ex), ex
+    assert G.halt_convention(G.spec_of("x86_32")).ended(ex), ex
     st_ = G.exit_status(x86, target)
     assert (st_.status, st_.cause_code, st_.tval, st_.pc) == ("trap", 13, 0, prog.user.symbols["bad"])
     assert "memory" in {x86.causes[c].kind for c in st_.causes}
@@ -129,7 +129,7 @@ def test_int_to_a_kernel_gate_is_a_gp_naming_the_vector(x86):
     """Only vector 0x80 has a DPL-3 gate: int 13 from CPL 3 is #GP(13*8+2), as on the 386."""
     prog = G.build(x86, "user_main:\nbad:    int 13\n        movi eax, 0\n        int 0x80\n")
     target, ex = run_on("interp", x86, prog, 1000)
-    assert G.HALT_CONVENTION["x86_32"].ended(ex), ex
+    assert G.halt_convention(G.spec_of("x86_32")).ended(ex), ex
     st_ = G.exit_status(x86, target)
     assert (st_.status, st_.cause_code, st_.tval, st_.pc) == ("trap", 13, 13 * 8 + 2, prog.user.symbols["bad"])
 
@@ -138,7 +138,7 @@ def test_undefined_opcode_is_a_recorded_ud(x86):
     """#UD has no error code: the trap value is 0 ([esp+disp8] needs a SIB byte, which the spec does not decode)."""
     prog = G.build(x86, "user_main:\nbad:    mov eax, [esp+0]\n        movi eax, 0\n        int 0x80\n")
     target, ex = run_on("interp", x86, prog, 1000)
-    assert G.HALT_CONVENTION["x86_32"].ended(ex), ex
+    assert G.halt_convention(G.spec_of("x86_32")).ended(ex), ex
     st_ = G.exit_status(x86, target)
     assert (st_.status, st_.causes, st_.tval, st_.pc) == ("trap", ("ud",), 0, prog.user.symbols["bad"])
 
@@ -174,7 +174,7 @@ user_main:
 """, kernel_extra=extra)
     assert prog.symbols["sys_extra"] == G.layout(x86).constants["K_EXTRA"]
     target, ex = run_on(engine, x86, prog, 2000)
-    assert G.HALT_CONVENTION["x86_32"].ended(ex), ex
+    assert G.halt_convention(G.spec_of("x86_32")).ended(ex), ex
     assert G.read_output(x86, target) == [41, 5]
     assert G.exit_status(x86, target).status == "exit"
     assert word_at(target, prog.symbols["x_cs"]) == 0x08  # the kernel's code selector, RPL 0
@@ -193,7 +193,7 @@ again:  int   0x80
         int   0x80
 """)
     core, ex = run_on("core", x86, prog, 100_000)
-    assert G.HALT_CONVENTION["x86_32"].ended(ex), ex
+    assert G.halt_convention(G.spec_of("x86_32")).ended(ex), ex
     assert G.read_output(x86, core) == list(range(cap + 5, 0, -1))[:cap]
     assert G.exit_status(x86, core).status == "exit"
 
@@ -219,7 +219,7 @@ def test_boot_enters_cpl3_in_the_user_segments(x86):
     assert (r["eflags"], r["tr"], r["tr_base"]) == (c["USER_EFLAGS"], c["TSS_SEL"], c["K_TSS"])
     assert s.files["r"] == [0, 0, 0, 0, c["USER_STACK"], 0, 0, 0]
     s, ex = G.run(x86, s, 100)
-    assert G.HALT_CONVENTION["x86_32"].ended(ex) and G.exit_status(x86, s).status == "exit"
+    assert G.halt_convention(G.spec_of("x86_32")).ended(ex) and G.exit_status(x86, s).status == "exit"
 
 
 def test_the_bundled_spec_boots():
@@ -228,8 +228,8 @@ def test_the_bundled_spec_boots():
     prog = G.build(spec, "user_main:\n        movi eax, 0\n        movi ebx, 0\nlast:   int 0x80\n")
     s, ex = G.run(spec, G.boot_state(spec, prog), 1000)
     assert s.regs["shutdown"] == 0
-    assert G.HALT_CONVENTION["x86_32"].ended(ex), ex
-    assert G.exit_status(spec, s) == G.GuestExit("exit", code=0, pc=prog.user.symbols["last"])
+    assert G.halt_convention(G.spec_of("x86_32")).ended(ex), ex
+    assert G.exit_status(spec, s) == G.ProgramOutcome("exit", code=0, pc=prog.user.symbols["last"])
 
 
 # ------------------------------------------------------------------ workloads
@@ -241,7 +241,7 @@ def test_workload_runs_to_exit(x86, workload):
     steps = []
     for n in (0, 3, 7):
         core, ex = run_on("core", x86, W.build(x86, workload, n), 200_000)
-        assert G.HALT_CONVENTION["x86_32"].ended(ex), (workload, n, ex)
+        assert G.halt_convention(G.spec_of("x86_32")).ended(ex), (workload, n, ex)
         st_ = G.exit_status(x86, core)
         assert (st_.status, st_.code) == ("exit", 0), (workload, n, st_)
         steps.append(ex.steps)

@@ -21,11 +21,12 @@ LPSW_NO_CHECK = 'semantics = """\nbase = zext(a, 16)'
 
 
 def expected_ids(spec_dir):
-    """Every node id the plugin should collect from ``spec_dir``: claims, then units, per file."""
+    """Every node id the plugin should collect from ``spec_dir`` (a project's specs/, at any depth):
+    claims, then units, per file."""
     ids = {}
-    for p in sorted(spec_dir.glob("*.toml")):
+    for p in sorted(spec_dir.rglob("*.toml")):
         s = load_spec(p)
-        rel = f"specs/{p.name}"
+        rel = p.relative_to(spec_dir.parent).as_posix()
         ids[rel] = ([f"{rel}::claim::{c}" for c in [*s.theorem_claims, *s.instruction_claims]]
                     + [f"{rel}::instr::{u.id}" for u in units_of(s)])
     return ids
@@ -56,10 +57,10 @@ def test_this_repo_collects_specs_only_when_asked():
     lines = plain.stdout.splitlines()
     assert any(line.startswith("tests/") for line in lines)  # it did collect something ...
     assert not any(".toml::" in line for line in lines)  # ... but no spec, from specs/ or elsewhere
-    one = run("specs/pg74.toml")
+    one = run("specs/pg74/pg74.toml")
     assert one.returncode == 0, one.stdout + one.stderr
     got = [line for line in one.stdout.splitlines() if "::" in line]
-    assert got == expected_ids(ROOT / "specs")["specs/pg74.toml"]
+    assert got == expected_ids(ROOT / "specs")["specs/pg74/pg74.toml"]
 
 
 def test_glob_option_decides_which_toml_files_are_specs(pytester):

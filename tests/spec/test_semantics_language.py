@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import SPEC_DIR
+from tests.conftest import spec_path
 from vverify.errors import SpecError
 from vverify.interp import initial_state, step
 from vverify.spec import ir
@@ -10,7 +10,7 @@ from vverify.spec.loader import load_spec
 
 
 def spec_with(tmp_path, semantics, helpers="", extra=""):
-    (tmp_path / "pg74.toml").write_text((SPEC_DIR / "pg74.toml").read_text())
+    (tmp_path / "pg74.toml").write_text((spec_path("pg74")).read_text())
     text = '[isa]\nname = "t"\nextends = "pg74.toml"\n\n'
     if helpers:
         text += f'[helpers]\ncode = """\n{helpers}\n"""\n\n'

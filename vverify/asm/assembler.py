@@ -37,6 +37,9 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -46,12 +49,16 @@ from .expr import ExprError, Sym, evaluate, parse_expr
 from .lexer import LexError, is_identifier, strip_comment, tokenize
 from .syntax import Failure, FieldError, match, operand_groups, syntax_table
 
-DIRECTIVES = (".org", ".word", ".fill", ".space", ".equ", ".align", ".entry")
+DIRECTIVES = (".org", ".word", ".fill", ".space", ".equ", ".align", ".entry", ".include")
+MAX_INCLUDE_DEPTH = 8
+MAX_INCLUDE_BYTES = 1 << 20
+_INCLUDE = re.compile(r'\s*\.include\s+"([^"]+)"\s*', re.IGNORECASE)
 
 
 class SourceLine(NamedTuple):
     line: int  # 1-based
     text: str
+    file: str = ""  # the file the line is in, where it is not the program's own (an .include)
 
 
 @dataclass
@@ -105,13 +112,16 @@ class _Stmt:
     operands: dict = field(default_factory=dict)
     args: list = field(default_factory=list)  # [(expr, col)]: the values (.word), the fill value, the entry
     repeat: int = 1  # units a .fill/.space writes
+    file: str = ""  # where the statement is written (the program's file, or one it includes)
 
 
 class _Asm:
-    def __init__(self, spec, file: str):
+    def __init__(self, spec, file: str, include_dirs=()):
         self.spec = spec
         self.table = syntax_table(spec)
         self.file = file
+        self.main_file = file
+        self.include_dirs = tuple(include_dirs)
         self.labels: dict = {}  # name -> address
         self.label_line: dict = {}  # name -> line defined
         self.equs: dict = {}  # name -> (expr, address of the .equ, line, col)
@@ -141,8 +151,12 @@ class _Asm:
                 return self.equ_values[name]
             if name in stack:
                 raise self.err(f"'.equ {name}' refers to itself ({' -> '.join(stack + (name,))})", line, sym.col)
-            expr, at, eline, ecol = self.equs[name]
-            v = self.eval(expr, at, eline, ecol, layout, stack + (name,))
+            expr, at, eline, ecol, efile = self.equs[name]
+            outer, self.file = self.file, efile
+            try:
+                v = self.eval(expr, at, eline, ecol, layout, stack + (name,))
+            finally:
+                self.file = outer
             if not layout:
                 self.equ_values[name] = v
             return v
@@ -159,6 +173,31 @@ class _Asm:
         except ValueError as e:  # a shift count out of range
             raise self.err(str(e), line, col)
 
+    # ------------------------------------------------------------ .include
+
+    def lines(self, text: str, file: str, depth: int = 0, chain=()):
+        """``(file, line number, text)`` of every line, with each ``.include "NAME"`` replaced by
+        the lines of the file it names (found beside the including file, then in ``include_dirs``)."""
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            m = _INCLUDE.fullmatch(strip_comment(raw, self.table.comment_chars))
+            if m is None:
+                yield file, lineno, raw
+                continue
+            self.file = file
+            path = self.find_include(m.group(1), file, lineno)
+            if path in chain or depth >= MAX_INCLUDE_DEPTH:
+                why = "includes itself" if path in chain else f"nests more than {MAX_INCLUDE_DEPTH} deep"
+                raise self.err(f".include \"{m.group(1)}\" {why}", lineno, raw.find(".") + 1)
+            yield from self.lines(_read_source(path, self.err, lineno), path, depth + 1, chain + (path,))
+
+    def find_include(self, name: str, file: str, line: int) -> str:
+        here = os.path.dirname(file) if os.path.isfile(file) else None
+        for d in ([here] if here else []) + list(self.include_dirs):
+            p = os.path.join(d, name)
+            if os.path.isfile(p):
+                return os.path.normpath(p)
+        raise self.err(f".include: no file '{name}' beside {file} or in the guest library", line, 1)
+
     # ------------------------------------------------------------- pass 1
 
     def pass1(self, text: str, origin: int):
@@ -167,7 +206,8 @@ class _Asm:
         t = self.table
         self.first_instr = None
         self.entry_stmt = None
-        for lineno, raw in enumerate(text.splitlines(), 1):
+        for file, lineno, raw in self.lines(text, self.main_file):
+            self.file = file
             body = strip_comment(raw, t.comment_chars)
             try:
                 toks = tokenize(body)
@@ -195,6 +235,7 @@ class _Asm:
                 hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
                 raise self.err(f"unknown instruction '{head.text}'{hint}", lineno, head.col)
             st = self.instruction(templates, head, toks[1:], lineno, src, body)
+            st.file = file
             size = st.template.instr.units
             if loc % t.align:
                 if org_at:
@@ -286,13 +327,15 @@ class _Asm:
             if v > t.size:
                 raise self.err(f".org {_hex(v)} is past the end of memory ({t.size} units)", lineno, a[1])
             return v, (lineno, head.col)
+        if word == ".include":
+            raise self.err('usage: .include "FILE" (alone on its line)', lineno, head.col)
         if word == ".equ":
             if len(toks) < 3 or toks[0].kind != "id" or toks[1].text != ",":
                 raise self.err("usage: .equ NAME, VALUE", lineno, head.col)
             name = toks[0].text
             self.define(name, lineno, toks[0].col)
             (e,) = self.args(toks[2:], lineno, word, head, 1, 1)
-            self.equs[name] = (e[0], loc, lineno, e[1])
+            self.equs[name] = (e[0], loc, lineno, e[1], self.file)
             return loc, org_at
         if word == ".align":
             (a,) = self.args(toks, lineno, word, head, 1, 1)
@@ -302,7 +345,7 @@ class _Asm:
             return -(-loc // n) * n, org_at
         if word == ".entry":
             (a,) = self.args(toks, lineno, word, head, 1, 1)
-            self.entry_stmt = _Stmt("entry", lineno, head.col, src, address=loc, args=[a])
+            self.entry_stmt = _Stmt("entry", lineno, head.col, src, address=loc, args=[a], file=self.file)
             return loc, org_at
         if word == ".word":
             args = self.args(toks, lineno, word, head, 1, 1 << 30)
@@ -320,6 +363,7 @@ class _Asm:
                 raise self.err(f".space {n}: the size must not be negative", lineno, a[1])
             st = _Stmt("fill", lineno, head.col, src, address=loc, size=n, repeat=n)
         self.check_room(loc, st.size, lineno, head.col)
+        st.file = self.file
         if st.size:
             self.stmts.append(st)
             org_at = None
@@ -340,7 +384,8 @@ class _Asm:
             owner[addr] = st.line
 
         for st in self.stmts:
-            prog.lines[st.address] = SourceLine(st.line, st.text)
+            self.file = st.file or self.main_file
+            prog.lines[st.address] = SourceLine(st.line, st.text, "" if self.file == self.main_file else self.file)
             if st.kind == "fill":
                 v = self.unit_value(st.args[0], st) if st.args else 0
                 for k in range(st.repeat):
@@ -408,12 +453,33 @@ def _hex(v: int) -> str:
     return f"0x{v:x}" if v >= 0 else f"-0x{-v:x}"
 
 
-def assemble(spec, text: str, origin: int = 0, file: str = "<asm>") -> Program:
+def _read_source(path: str, err, line: int) -> str:
+    """The text of an included file: a regular file of bounded size, UTF-8."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise err(f".include: cannot read {path}: {e.strerror}", line, 1) from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise err(f".include: {path} is not a regular file", line, 1)
+        data = f.read(MAX_INCLUDE_BYTES + 1)
+    if len(data) > MAX_INCLUDE_BYTES:
+        raise err(f".include: {path} is larger than {MAX_INCLUDE_BYTES} bytes", line, 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise err(f".include: {path} is not UTF-8 text ({e.reason})", line, 1) from None
+
+
+def assemble(spec, text: str, origin: int = 0, file: str = "<asm>", include_dirs=()) -> Program:
     """Assemble ``text`` for ``spec``, starting at address ``origin`` (memory units).
 
-    Raises :class:`AsmError` (``file:line:col: message``) on the first problem.
+    ``.include "NAME"`` reads NAME from beside ``file`` (when it is a real
+    file), else from the first of ``include_dirs`` that has it.  Raises
+    :class:`AsmError` (``file:line:col: message``, naming the included file
+    where the problem is in one) on the first problem.
     """
-    asm = _Asm(spec, file)
+    asm = _Asm(spec, file, include_dirs)
     table = asm.table
     if not 0 <= origin <= table.size:
         raise AsmError(f"origin {_hex(origin)} is outside memory ({table.size} units)", 0, 0, file)
@@ -421,10 +487,11 @@ def assemble(spec, text: str, origin: int = 0, file: str = "<asm>") -> Program:
     prog = Program(spec.name, table.unit, origin=origin, file=file)
     asm.pass2(prog)
     prog.symbols = dict(asm.labels)
-    for name, (expr, at, line, col) in asm.equs.items():
+    for name, (expr, at, line, col, efile) in asm.equs.items():
         prog.constants[name] = asm.lookup(Sym(name, col), at, line)
     if asm.entry_stmt is not None:
         st = asm.entry_stmt
+        asm.file = st.file or asm.main_file
         (e, col), = st.args
         prog.entry = asm.eval(e, st.address, st.line, col)
     else:

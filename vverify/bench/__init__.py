@@ -3,7 +3,7 @@
 The modules, each with one job:
 
 * :mod:`~vverify.bench.workloads`: the workloads, guest programs in each
-  spec's own assembly on the guest library (``guests/<stub>/bench/``), and
+  spec's own assembly on the guest library (``specs/<isa>/bench/``), and
   why a workload does not apply to a machine;
 * :mod:`~vverify.bench.measure`: one cell (spec x technique x workload):
   applicability, calibration, the timed function, the counters;

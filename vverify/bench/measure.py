@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import guests as G
 from . import workloads as W
@@ -65,7 +66,7 @@ def not_applicable(spec, report, technique: str, workload: str) -> str:
     if cls is None:
         return f"no technique '{technique}' is registered"
     if not W.has_guest_library(spec):
-        return f"no guest library boot stub for {spec.name} (guests/{spec.name}/boot.s)"
+        return f"no guest library for {spec.name} (a [guest] table with a boot stub)"
     src = W.source(spec, workload)
     if not src.applicable:
         return src.na
@@ -236,7 +237,7 @@ class CellRun:
             "technique_kind": technique_kind(self.technique, TECHNIQUES.get(self.technique)),
             "workload": self.workload,
             "workload_kind": w.kind,
-            "guest_library": G.GUESTS[self.target.spec.name].stub,
+            "guest_library": Path(self.target.spec.guest.boot).parent.name,
             "operation": w.operation,
             "iterations": self.iterations,
             "steps_per_operation": round(self.steps_per_op, 3),

@@ -488,7 +488,7 @@ def section_workloads(res) -> list:
     from . import workloads as W
 
     out = ["## 8. Workloads", "",
-           "Guest programs in each spec's own assembly on the guest library (`guests/<stub>/bench/`), repeating one "
+           "Guest programs in each spec's own assembly on the guest library (`specs/<isa>/bench/`), repeating one "
            "operation N times.", ""]
     rows = [[w.label, w.kind, w.operation, w.paper or "–"] for w in W.WORKLOADS.values() if w.name in res.workloads()]
     out += _table(["workload", "kind", "one operation", "Adams & Agesen row"], rows) + [""]

@@ -46,7 +46,7 @@ def _prepare(path, worker: bool, target_s: float):
     try:
         spec = load_spec(path)
         if not has_guest_library(spec):
-            return spec, None, "", f"no guest library boot stub for {spec.name} (guests/{spec.name}/boot.s)"
+            return spec, None, "", f"no guest library for {spec.name} (a [guest] table with a boot stub)"
         target = Target(spec, check_spec(spec))
         if worker:
             target.calibrate_instruction_time(target_s)

@@ -1,11 +1,11 @@
 """Benchmark workloads: guest programs in each spec's own assembly, on the guest library.
 
 Every workload repeats one *operation* ``N`` times and then exits through
-the library's ``exit`` system call.  The assembly lives beside the boot
-stubs, in ``guests/<stub>/bench/``: ``workloads.toml`` names each
-workload's file (the user program, then the kernel code after the line
-``# ---- kernel_extra``) or says why the workload does not apply to that
-machine.  The iteration count reaches the program as the constant ``N``
+the library's ``exit`` system call.  The assembly lives in the ISA's folder
+beside its boot stub (``specs/<isa>/bench/``), and the spec's
+``[guest.bench]`` table names each workload's file (the user program, then
+the kernel code after the line ``# ---- kernel_extra``) or says why the
+workload does not apply to that machine.  The iteration count reaches the program as the constant ``N``
 (``.equ N, n`` is put in front of both parts), so one source gives a
 program of any length, and ``N = 0`` gives the same program without its
 operations: the fixed cost of booting and exiting, which the measurements
@@ -14,7 +14,6 @@ subtract.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,44 +67,34 @@ class Source:
         return not self.na
 
 
-def bench_dir(stub: str) -> Path:
-    return G.GUESTS_DIR / stub / "bench"
-
-
 def has_guest_library(spec_or_name) -> bool:
-    """Whether the spec has a boot stub in the guest library."""
-    name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
-    return name in G.GUESTS
+    """Whether the spec (loaded, or a bundled one's name) has a guest library: a ``[guest]`` table."""
+    if isinstance(spec_or_name, str):
+        from ..spec.bundled import find_bundled
 
-
-_index_cache: dict = {}
-
-
-def _index(stub: str) -> dict:
-    if stub not in _index_cache:
-        p = bench_dir(stub) / "workloads.toml"
-        _index_cache[stub] = tomllib.loads(p.read_text()) if p.is_file() else {}
-    return _index_cache[stub]
+        if find_bundled(spec_or_name) is None:
+            return False
+    return G.spec_of(spec_or_name).guest is not None
 
 
 def source(spec_or_name, workload: str) -> Source:
     """The assembly of ``workload`` for a spec (by name or loaded), or the reason it does not apply."""
     if workload not in WORKLOADS:
         raise KeyError(f"no workload '{workload}' (have: {', '.join(WORKLOADS)})")
-    name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
-    if name not in G.GUESTS:
-        return Source(workload, "", na=f"no guest library boot stub for {name} (guests/{name}/boot.s)")
-    stub = G.GUESTS[name].stub
-    entry = _index(stub).get(workload)
+    spec = G.spec_of(spec_or_name)
+    if spec.guest is None:
+        return Source(workload, "", na=f"no guest library for {spec.name} (a [guest] table with a boot stub)")
+    stub = spec.guest.boot
+    entry = spec.guest.bench.get(workload)
     if entry is None:
-        return Source(workload, stub, na=f"no {workload} workload written for the {stub} guest library yet "
-                                          f"(guests/{stub}/bench/workloads.toml)")
+        return Source(workload, stub, na=f"no {workload} workload written for {spec.name}'s guest library yet "
+                                          f"([guest.bench] in {Path(spec.guest.path).name})")
     if "na" in entry:
-        return Source(workload, stub, na=entry["na"], note=entry.get("note", ""))
-    path = bench_dir(stub) / entry["file"]
+        return Source(workload, stub, na=entry["na"], note=entry["note"])
+    path = Path(entry["file"])
     text = path.read_text()
     user, _, kernel = text.partition(KERNEL_MARK)
-    return Source(workload, stub, user, kernel, str(path), entry.get("note", ""))
+    return Source(workload, stub, user, kernel, str(path), entry["note"])
 
 
 def build(spec, workload: str, n: int):
@@ -120,7 +109,7 @@ def build(spec, workload: str, n: int):
 
 def max_iterations(spec) -> int:
     """The largest ``N`` a workload can take: it must fit one word of the machine (pg74's are 16 bits)."""
-    return min((1 << min(spec.memory.unit * G.GUESTS[spec.name].word_units, 31)) - 1, 1 << 24)
+    return min((1 << min(spec.memory.unit * spec.guest.word_units, 31)) - 1, 1 << 24)
 
 
 __all__ = ["MACRO", "NANO", "WORKLOADS", "Source", "Workload", "build", "has_guest_library", "max_iterations",

@@ -33,6 +33,8 @@ def add_parsers(sub):
 
 
 def _spec_path(s: str) -> Path:
+    """A spec file, or a spec in ./specs/ (at any depth) or among the bundled ones, by name."""
+    from ..spec.bundled import resolve
     from .main import default_spec_dir
 
     p = Path(s)
@@ -40,11 +42,9 @@ def _spec_path(s: str) -> Path:
         if not p.is_file():
             raise UsageError(f"{s}: no such spec file")
         return p
-    cand = default_spec_dir() / f"{s}.toml"
-    if not cand.is_file():
-        have = sorted(x.stem for x in default_spec_dir().glob("*.toml"))
-        raise UsageError(f"no spec '{s}' in {default_spec_dir()} (have: {', '.join(have)})")
-    return cand
+    for cand in sorted(default_spec_dir().rglob(f"{s}.toml")):
+        return cand
+    return resolve(s)
 
 
 def _output_path(path) -> Path:

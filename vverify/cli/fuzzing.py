@@ -38,7 +38,9 @@ def cmd_fuzz(args, out) -> int:
     from ..spec.loader import load_spec
     from ..vmm import TECHNIQUES, requirements_unmet, translation_set
 
-    spec = load_spec(args.spec)
+    from ..spec.bundled import resolve
+
+    spec = load_spec(resolve(args.spec))
     if spec.virtualization is None:
         raise UsageError(f"{args.spec}: the spec has no virtualization map, so no VMM can place a guest on it")
     report = check_spec(spec)
@@ -84,7 +86,9 @@ def cmd_matrix(args, out) -> int:
     from ..spec.loader import find_specs, load_spec
     from .main import default_spec_dir
 
-    paths = find_specs(args.paths or [default_spec_dir()])
+    from ..spec.bundled import resolve
+
+    paths = find_specs([resolve(p) for p in args.paths] or [default_spec_dir()])
     if not paths:
         raise UsageError("no spec files")
     outdir = Path(args.output_dir)

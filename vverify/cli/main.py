@@ -25,21 +25,21 @@ class _Parser(argparse.ArgumentParser):
 
 
 def default_spec_dir() -> Path:
+    """``specs/`` in the working directory if there is one (a project's own specs), else the bundled ones."""
     here = Path.cwd() / "specs"
     if here.is_dir():
         return here
-    import vverify
+    from ..spec.bundled import bundled_dir
 
-    return Path(vverify.__file__).resolve().parent.parent / "specs"
+    return bundled_dir()
 
 
 def _spec_paths(args_paths):
+    """The spec files named by the arguments: files, directories, or bundled specs' names."""
+    from ..spec.bundled import resolve
     from ..spec.loader import find_specs
 
-    paths = list(args_paths) or [default_spec_dir()]
-    for p in paths:
-        if not Path(p).exists():
-            raise UsageError(f"{p}: no such file or directory")
+    paths = [resolve(p) for p in args_paths] or [default_spec_dir()]
     found = find_specs(paths)
     if not found:
         raise UsageError(f"no spec files (*.toml) in {', '.join(map(str, paths))}")
@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("check", help="classify every instruction and check the spec's claims")
-    c.add_argument("paths", nargs="*", help="spec files or directories (default: the bundled specs/)")
+    c.add_argument("paths", nargs="*", help="spec files, directories or bundled specs' names (default: ./specs/ if "
+                                            "there is one, else every bundled spec)")
     c.add_argument("--format", "-f", choices=FORMATS, default="text",
                    help="report format: text (default), json, junit (JUnit XML), sarif (SARIF 2.1.0) "
                         "or github (GitHub Actions annotations)")
@@ -172,7 +173,9 @@ def cmd_explain(args, out) -> int:
     from ..spec.loader import load_spec
     from .render import explain_text
 
-    spec = load_spec(args.spec)
+    from ..spec.bundled import resolve
+
+    spec = load_spec(resolve(args.spec))
     base = args.instruction.partition(".")[0]
     if base not in spec.instructions:
         raise UsageError(f"{args.spec}: no instruction '{base}' (have: {', '.join(spec.instructions)})")

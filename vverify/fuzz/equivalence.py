@@ -69,8 +69,10 @@ class Comparison:
 
 
 def stop_causes(spec) -> frozenset:
-    conv = G.HALT_CONVENTION.get(spec.name)
-    return conv.trap_exits if conv is not None and conv.reason == "trap" else frozenset()
+    if not G.has_guest_library(spec):
+        return frozenset()
+    conv = G.halt_convention(spec)
+    return conv.trap_exits if conv.reason == "trap" else frozenset()
 
 
 def compare_views(spec, a_vmm, b_vmm, a_exit, b_exit) -> list:

@@ -78,8 +78,8 @@ def predict(report, technique: str) -> tuple:
 def not_applicable(report, technique: str) -> list:
     """What the spec lacks that the technique needs by construction (theorems aside: those are predictions)."""
     out = requirements_unmet(VMMS[technique], report, theorems=False)
-    if report.spec.name not in G.GUESTS:
-        out.append(f"no guest library for {report.spec.name} (guests/<spec>/boot.s), so no programs to fuzz")
+    if not G.has_guest_library(report.spec):
+        out.append(f"no guest library for {report.spec.name} (a [guest] table with a boot stub), so no programs to fuzz")
     return out
 
 

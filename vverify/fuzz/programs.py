@@ -171,7 +171,9 @@ def _image(spec) -> _Image:
 
 
 def _spec_path(name):
-    return G.GUESTS_DIR.parent / "specs" / f"{name}.toml"
+    from ..spec.bundled import find_bundled
+
+    return find_bundled(name)
 
 
 def _place(spec, st, img, item, addr) -> int:

@@ -21,7 +21,7 @@ from ..errors import SpecError
 from . import ir, semantics
 from .encoding import EncodingError, overlap, parse_encoding
 from .locate import Locator
-from .model import (Cause, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
+from .model import (Cause, GuestABI, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
                     Paravirt, TheoremClaim, Instruction, VirtualizationMap)
 
 _CLAIM_PROPS = ("privileged", "sensitive", "control_sensitive", "mode_sensitive", "location_sensitive",
@@ -444,7 +444,7 @@ class _Loader:
             tval_width=tval_width, entry=entry, operands=operands, instructions=instructions,
             invariants=invariants, virtualization=vmap, theorem_claims=theorem_claims,
             instruction_claims=instruction_claims, references=dict(d.get("references", {})), namespace=ns,
-            fetch=fetch,
+            fetch=fetch, guest=self._guest(causes),
         )
         return spec
 
@@ -487,6 +487,42 @@ class _Loader:
                     self.fail(kp + (table, reg), where, f"{table} entry '{reg}' is not a state register (pc and mode excluded)")
                 getattr(vm, table)[reg] = expr((table, reg), text, registers[reg].width)
         return vm
+
+    def _guest(self, causes) -> GuestABI | None:
+        """The ``[guest]`` table, its files resolved beside the spec file that declares them."""
+        g = self.data.get("guest")
+        if g is None:
+            return None
+        kp = ("guest",)
+
+        def resolve(key, name):
+            # beside the file that declares it; whether it exists is the guest library's
+            # business, so a spec copied away from its folder still loads and checks
+            decl, _ = self.where(kp + key)
+            return str(Path(decl).parent / name)
+
+        halt = g["halt"]
+        cause = halt.get("cause")
+        if halt["by"] == "trap" and cause not in causes:
+            self.fail(kp + ("halt",), "guest", f"halt by trap needs 'cause', a declared trap cause (not {cause!r})")
+        if halt["by"] == "instruction" and cause is not None:
+            self.fail(kp + ("halt",), "guest", "halt by instruction takes no cause")
+        for key, field in (("syscall", "n"), ("jump", "label"), ("arg", "v")):
+            if "{" + field + "}" not in g[key]:
+                self.fail(kp + (key,), "guest", f"the {key} template must contain {{{field}}}")
+        bench = {}
+        for name, w in g.get("bench", {}).items():
+            if ("file" in w) == ("na" in w):
+                self.fail(kp + ("bench", name), "guest", f"workload '{name}' needs exactly one of 'file' and 'na'")
+            entry = {"note": w.get("note", "")}
+            if "file" in w:
+                entry["file"] = resolve(("bench", name), w["file"])
+            else:
+                entry["na"] = w["na"]
+            bench[name] = entry
+        path, line = self.where(kp)
+        return GuestABI(resolve(("boot",), g["boot"]), g["word_units"], halt["by"], cause, g["syscall"], g["jump"],
+                        g["arg"], bench, str(path), line)
 
     def _paravirt(self, pv, instructions, operands):
         kp = ("virtualization", "paravirt")
@@ -575,12 +611,16 @@ def load_spec(path, texts: dict | None = None) -> Spec:
 
 
 def find_specs(paths) -> list:
-    """Expand files and directories into a sorted list of spec files."""
+    """Expand files and directories into a sorted list of spec files.
+
+    A directory contributes every ``*.toml`` under it, at any depth: the
+    bundled specs keep one folder per ISA, and so may a user's.
+    """
     out = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted(p.glob("*.toml")))
+            out.extend(sorted(p.rglob("*.toml")))
         else:
             out.append(p)
     return out

@@ -141,6 +141,28 @@ class Paravirt:
     read: tuple | None = None  # (instruction, register operand, address operand): a shared-page load
 
 
+@dataclass(frozen=True)
+class GuestABI:
+    """The spec's ``[guest]`` table: how vverify's guest library runs on this ISA (docs/guests.md).
+
+    It is data of the ISA, like its encodings, so that a new ISA's guest
+    programs need no Python: the boot stub, the assembly snippets the
+    library writes (a system call, a jump, setting the call's argument),
+    how the kernel halts the machine, and the benchmark workloads.
+    """
+
+    boot: str  # the boot stub's path
+    word_units: int  # memory units per word of the info block and the output buffer
+    halt_by: str  # "instruction" (the run ends with reason halt) or "trap" (a trap of halt_cause)
+    halt_cause: str | None
+    syscall: str  # assembly making system call {n}
+    jump: str  # assembly jumping to {label}
+    arg: str  # assembly setting the call's argument register to {v}
+    bench: dict  # workload -> {"file": path, "note": str} or {"na": reason, "note": str}
+    path: str = ""  # the file that declares the table
+    line: int = 0
+
+
 @dataclass
 class TheoremClaim:
     name: str
@@ -194,6 +216,18 @@ class Spec:
     references: dict
     namespace: object = None
     fetch: str | None = None
+    guest: GuestABI | None = None
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
+    """What other layers derive from this spec and keep (a decoder's memo, the guest library's
+    layout, the composition object): kept here, it lives and dies with the spec, instead of
+    in module-level caches keyed by its name and digest."""
+
+    def memo(self, key, make):
+        """``derived[key]``, made by ``make(self)`` the first time."""
+        d = self.derived
+        if key not in d:
+            d[key] = make(self)
+        return d[key]
 
     def __repr__(self):
         return f"<Spec {self.name} from {self.path}>"

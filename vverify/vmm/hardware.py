@@ -1,7 +1,7 @@
 """Hardware-assisted virtualization: the guest runs in the ISA's non-root operation.
 
 The spec's hardware-assist extension (a map with ``hardware_assist = true``,
-such as ``specs/pg74_vt.toml``) gives the machine a non-root operation in
+such as ``specs/pg74/pg74_vt.toml``) gives the machine a non-root operation in
 which the guest keeps its own privilege and its own copies of the control
 state; the VMM owns only the registers the map relocates or shadows (the
 non-root controls: nested relocation, exit controls).  Guest code, kernel

@@ -7,7 +7,7 @@ map's placement parameters ``x`` (where the guest starts) and ``size`` (how
 much it gets), and the scheduler runs the guests in turn, a quantum of guest
 instructions each, switching the real registers between them as a VMM
 switches VMCSs.  The map must be able to confine a guest to its allocation
-(``size``): under hardware assist (``specs/pg74_vt.toml``) an access beyond
+(``size``): under hardware assist (``specs/pg74/pg74_vt.toml``) an access beyond
 it is an EPT-violation exit, which the VMM refuses rather than emulates, so
 no guest can reach another's storage.
 

@@ -1,39 +1,42 @@
-"""The guest library: a boot stub per spec, and programs built on it.
+"""The guest library: a boot stub per ISA, and programs built on it.
 
-Each bundled spec has a minimal kernel written in its own assembly language
-(``guests/<stub>/boot.s``): it boots in the spec's initial (supervisor) mode,
-installs the trap vector, gives the user program its own region where the
-ISA relocates or bounds, and enters user mode at ``user_main``.  User code
-asks for services with the ISA's call instruction (``exit``, ``putc``,
-``yield``); any other trap ends the program with its cause recorded in
-kernel memory.  Fuzzers and benchmarks build on this::
+Each bundled ISA has a minimal kernel written in its own assembly language
+(``specs/<isa>/boot.s``, named by the spec's ``[guest]`` table): it boots
+in the spec's initial (supervisor) mode, installs the trap vector, gives
+the user program its own region where the ISA relocates or bounds, and
+enters user mode at ``user_main``.  User code asks for services with the
+ISA's call instruction (``exit``, ``putc``, ``yield``); any other trap ends
+the program with its cause recorded in kernel memory.  Fuzzers and
+benchmarks build on this::
 
     prog = build(spec, user_text)              # boot stub + user code, one image
     state = boot_state(spec, prog)             # reset state, image loaded
     state, ex = run(spec, state, 10_000)       # the same with a Core
-    HALT_CONVENTION[spec.name].ended(ex)       # the kernel halted
+    halt_convention(spec).ended(ex)            # the kernel halted
     exit_status(spec, state), read_output(spec, state)
 
-Addresses, syscall numbers and every other per-spec detail live in the
-stubs (their ``.equ`` constants and ``guest_*`` labels, read back from the
-assembled stub) and in the small table :data:`GUESTS`; docs/guests.md has
-the memory maps and the ABI.
+Everything per ISA is data: the stub and the spec's ``[guest]`` table (the
+system-call, jump and argument snippets, the halt convention, the word
+size).  The library's own ABI (system-call numbers, status words, the
+output buffer's size) is ``abi.s`` beside this module, which every stub
+includes and which is read back from the assembled stub; docs/guests.md has
+the memory maps and the ABI.  A new ISA needs no Python.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
-from .asm import AsmError, Program, assemble, load_into
-from .interp import MachineState, initial_state
-from .interp import run as _interp_run
+from ..asm import AsmError, Program, assemble, load_into
+from ..errors import UsageError
+from ..interp import MachineState, initial_state
+from ..interp import run as _interp_run
 
-GUESTS_DIR = Path(__file__).resolve().parent.parent / "guests"
-
-STATUS_NAMES = {0: "running", 1: "exit", 2: "trap"}
-"""The values of the info block's status word (STATUS_RUNNING/EXIT/TRAP in the stubs)."""
+LIBRARY_DIR = Path(str(resources.files("vverify.guests")))
+"""Where ``abi.s`` lives: the include directory of every boot stub."""
 
 
 @dataclass(frozen=True)
@@ -53,40 +56,28 @@ class HaltConvention:
         return ex.reason == self.reason and ex.cause == self.cause
 
 
-@dataclass(frozen=True)
-class GuestTarget:
-    """One row of the per-spec table: what the Python side needs beyond the stub."""
+def _abi(spec):
+    """The spec's ``[guest]`` table, or a usage error saying what a guest library needs."""
+    g = spec.guest
+    if g is None:
+        raise UsageError(f"{spec.name}: the spec has no guest library (a [guest] table naming a boot stub "
+                         "and its ABI; see docs/guests.md)")
+    if not Path(g.boot).is_file():
+        raise UsageError(f"{g.path}:{g.line}: guest: the boot stub '{g.boot}' does not exist")
+    return g
 
-    stub: str  # the directory under guests/ holding boot.s
-    word_units: int  # memory units per word of the info block and the output buffer
-    halt: HaltConvention
-    syscall: str = ""  # assembly making system call {n} (the argument register is set separately)
-    jump: str = ""  # assembly jumping to {label}
-    arg: str = ""  # assembly setting the system call's argument register to the small value {v}
+
+def has_guest_library(spec) -> bool:
+    return spec.guest is not None
 
 
-_HALT_INSTRUCTION = HaltConvention(frozenset(), "halt")
+def halt_convention(spec) -> HaltConvention:
+    """The spec's halt convention (its ``[guest] halt``)."""
+    g = _abi(spec)
+    if g.halt_by == "trap":
+        return HaltConvention(frozenset({g.halt_cause}), "trap", g.halt_cause)
+    return HaltConvention(frozenset(), "halt")
 
-_PG74 = GuestTarget("pg74", 1, _HALT_INSTRUCTION, "svc {n}", "jmp {label}", "li r0, {v}")
-# the 386: int 0x80 with the number in eax; rel32 is a raw displacement from the next instruction
-_X86 = GuestTarget("x86_32", 4, _HALT_INSTRUCTION, "movi eax, {n}\nint 0x80",
-                   "jmp ({label} - . - 5) & 0xFFFFFFFF", "movi ebx, {v}")
-
-GUESTS = {
-    "pg74": _PG74,
-    "pg74_rdbase": _PG74,  # pg74 plus rdbase: the same stub
-    "pg74_vt": _PG74,  # pg74 with hardware assist: the same ISA as the guest sees it
-    "pdp10": GuestTarget("pdp10", 1, _HALT_INSTRUCTION, "muuo 7, 0, {n}(0)", "jrst {label}(0)", "movei 1, {v}(0)"),
-    # no halt instruction: the kernel executes ecall in M-mode, a cause U-mode cannot raise
-    "riscv32": GuestTarget("riscv32", 4, HaltConvention(frozenset({"ecall_from_m"}), "trap", "ecall_from_m"),
-                           "addi a7, zero, {n}\necall", "jal zero, {label}", "addi a0, zero, {v}"),
-    "x86_32": _X86,
-    "x86_32_cpl1": _X86,  # the same machine under ring compression (another virtualization map)
-    "x86_32_vtx": _X86,  # the 386 with VT-x: the guest sees the same machine
-}
-
-HALT_CONVENTION = {name: g.halt for name, g in GUESTS.items()}
-"""spec name -> :class:`HaltConvention`."""
 
 _INFO_FIELDS = ("status", "code", "cause", "tval", "pc", "count")
 
@@ -96,7 +87,7 @@ class GuestLayout:
     """A stub's memory map and constants, read from the assembled stub."""
 
     spec_name: str
-    stub: str
+    stub: str  # the boot stub's path
     user_base: int  # physical address of user virtual 0 (the relocation base)
     user_origin: int  # virtual address the user program is assembled at
     user_size: int  # user virtual addresses are below this
@@ -104,12 +95,13 @@ class GuestLayout:
     word_units: int
     info: dict  # field -> physical address: status, code, cause, tval, pc, count
     out: int  # physical address of the output buffer
+    status: dict  # the info block's status word -> running | exit | trap (STATUS_* of abi.s)
     constants: dict = field(repr=False)
     symbols: dict = field(repr=False)
 
 
 @dataclass(frozen=True)
-class GuestExit:
+class ProgramOutcome:
     """What the kernel recorded in its info block.
 
     ``status`` is ``running`` (the kernel has not ended the program),
@@ -156,34 +148,26 @@ class GuestProgram(Program):
 # ------------------------------------------------------------------ lookup
 
 
-def _spec_name(spec_or_name) -> str:
-    return spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
-
-
-def _target(spec_or_name) -> GuestTarget:
-    name = _spec_name(spec_or_name)
-    try:
-        return GUESTS[name]
-    except KeyError:
-        raise KeyError(f"no guest library for spec '{name}' (have: {', '.join(sorted(GUESTS))})") from None
-
-
-_specs: dict = {}
-
-
-def _spec(spec_or_name):
-    """A loaded spec, or the bundled spec of that name (loaded once)."""
+def spec_of(spec_or_name):
+    """``spec_or_name`` if it is a loaded spec, else the bundled spec of that name (loaded once per process)."""
     if not isinstance(spec_or_name, str):
         return spec_or_name
-    if spec_or_name not in _specs:
-        from .spec.loader import load_spec
+    from ..spec.bundled import find_bundled
+    from ..spec.loader import load_spec
 
-        _specs[spec_or_name] = load_spec(GUESTS_DIR.parent / "specs" / f"{spec_or_name}.toml")
-    return _specs[spec_or_name]
+    if spec_or_name not in _bundled:
+        path = find_bundled(spec_or_name)
+        if path is None:
+            raise UsageError(f"no bundled spec '{spec_or_name}'")
+        _bundled[spec_or_name] = load_spec(path)
+    return _bundled[spec_or_name]
+
+
+_bundled: dict = {}  # bundled spec name -> loaded spec: the name is all a caller gave
 
 
 def stub_path(spec_or_name) -> Path:
-    return GUESTS_DIR / _target(spec_or_name).stub / "boot.s"
+    return Path(_abi(spec_of(spec_or_name)).boot)
 
 
 def guest_source(spec_or_name) -> str:
@@ -196,8 +180,8 @@ def _defines(text: str, name: str) -> bool:
     return re.search(rf"(^|\s){name}\s*:|\.(?i:equ)\s+{name}\s*,", text, re.M) is not None
 
 
-def _kernel_text(spec_or_name, kernel_extra: str, user_main: int) -> str:
-    text = guest_source(spec_or_name).rstrip("\n") + "\n"
+def _kernel_text(spec, kernel_extra: str, user_main: int) -> str:
+    text = guest_source(spec).rstrip("\n") + "\n"
     if kernel_extra:
         text += kernel_extra.rstrip("\n") + "\n"
     if not _defines(kernel_extra, "sys_extra"):
@@ -205,24 +189,30 @@ def _kernel_text(spec_or_name, kernel_extra: str, user_main: int) -> str:
     return text + f".equ user_main, {user_main}\n"
 
 
-_layouts: dict = {}
+def _assemble_kernel(spec, kernel_extra: str, user_main: int) -> Program:
+    path = stub_path(spec)
+    return assemble(spec, _kernel_text(spec, kernel_extra, user_main), origin=0, file=str(path),
+                    include_dirs=(str(LIBRARY_DIR),))
 
 
 def layout(spec) -> GuestLayout:
-    """The memory map of ``spec``'s stub (cached per spec)."""
-    spec = _spec(spec)
-    key = (spec.name, spec.digest)
-    if key in _layouts:
-        return _layouts[key]
-    g = _target(spec)
-    k = assemble(spec, _kernel_text(spec, "", 0), origin=0, file=str(stub_path(spec)))
+    """The memory map of ``spec``'s stub (made once per spec)."""
+    return spec_of(spec).memo("guest_layout", _make_layout)
+
+
+def _make_layout(spec) -> GuestLayout:
+    g = _abi(spec)
+    k = _assemble_kernel(spec, "", 0)
     c = k.constants
-    origin = c["USER_ORIGIN"]
-    lay = GuestLayout(spec.name, g.stub, c["USER_BASE"], origin, c["USER_SIZE"], c["GUEST_OUT_CAP"], g.word_units,
-                      {f: k.symbols[f"guest_{f}"] for f in _INFO_FIELDS}, k.symbols["guest_out"], dict(c),
-                      dict(k.symbols))
-    _layouts[key] = lay
-    return lay
+    missing = [n for n in ("USER_BASE", "USER_ORIGIN", "USER_SIZE", "GUEST_OUT_CAP", "STATUS_RUNNING")
+               if n not in c] + [f"guest_{f}" for f in _INFO_FIELDS if f"guest_{f}" not in k.symbols]
+    if missing:
+        raise AsmError(f"the boot stub does not define {', '.join(missing)} (see docs/guests.md)", 0, 0,
+                       str(stub_path(spec)))
+    status = {c[f"STATUS_{n.upper()}"]: n for n in ("running", "exit", "trap")}
+    return GuestLayout(spec.name, str(stub_path(spec)), c["USER_BASE"], c["USER_ORIGIN"], c["USER_SIZE"],
+                       c["GUEST_OUT_CAP"], g.word_units, {f: k.symbols[f"guest_{f}"] for f in _INFO_FIELDS},
+                       k.symbols["guest_out"], status, dict(c), dict(k.symbols))
 
 
 # ------------------------------------------------------------------ building
@@ -239,7 +229,7 @@ def build(spec, user_text: str, kernel_extra: str = "", *, file: str = "<user>")
     (at its ``kernel_extra`` label); if it defines ``sys_extra``, syscall
     numbers from 3 up go there (see docs/guests.md).
     """
-    spec = _spec(spec)
+    spec = spec_of(spec)
     lay = layout(spec)
     user = assemble(spec, user_text, origin=lay.user_origin, file=file)
     for a in sorted(user.memory):
@@ -248,7 +238,7 @@ def build(spec, user_text: str, kernel_extra: str = "", *, file: str = "<user>")
             raise AsmError(f"the user program writes virtual address {a:#x}, outside the user region "
                            f"{lay.user_origin:#x}..{lay.user_size - 1:#x}", src.line if src else 0, 0, file)
     main = user.symbols.get("user_main", user.entry)
-    kernel = assemble(spec, _kernel_text(spec, kernel_extra, main), origin=0, file=str(stub_path(spec)))
+    kernel = _assemble_kernel(spec, kernel_extra, main)
     memory = dict(kernel.memory)
     lines = dict(kernel.lines)
     size = spec.memory.size
@@ -270,9 +260,9 @@ def boot_state(spec, program: Program) -> MachineState:
     """The reset state with ``program`` loaded and pc at its entry (``_start``), in the initial mode.
 
     pg74 resets with its bound register b = 0, so the first step is the
-    reset trap that loads the boot PSW from E[4..7] (see guests/pg74/boot.s).
+    reset trap that loads the boot PSW from E[4..7] (see specs/pg74/boot.s).
     """
-    spec = _spec(spec)
+    spec = spec_of(spec)
     s = initial_state(spec)
     load_into(s, program)
     s.regs["pc"] = program.entry
@@ -288,9 +278,9 @@ def run(spec, target, budget: int):
     kernel halt from a budget or ``illegal`` exit (an undecodable word exits
     to the runner in every spec; the kernel never sees it).
     """
-    conv = _target(spec).halt
+    conv = halt_convention(spec_of(spec))
     if isinstance(target, MachineState):
-        return _interp_run(_spec(spec), target, budget, trap_exits=conv.trap_exits)
+        return _interp_run(spec_of(spec), target, budget, trap_exits=conv.trap_exits)
     return target, target.run(budget, trap_exits=conv.trap_exits)
 
 
@@ -315,7 +305,7 @@ def _word(spec, read, addr: int, n: int) -> int:
 
 def read_info(spec, target) -> dict:
     """The raw words of the info block: status, code, cause, tval, pc, count."""
-    spec = _spec(spec)
+    spec = spec_of(spec)
     lay = layout(spec)
     read = _reader(target)
     return {f: _word(spec, read, a, lay.word_units) for f, a in lay.info.items()}
@@ -323,7 +313,7 @@ def read_info(spec, target) -> dict:
 
 def read_output(spec, target) -> list:
     """The words the program appended with putc, in order (``target``: a MachineState, a Core or a memory)."""
-    spec = _spec(spec)
+    spec = spec_of(spec)
     lay = layout(spec)
     read = _reader(target)
     n = min(_word(spec, read, lay.info["count"], lay.word_units), lay.out_cap)
@@ -331,33 +321,33 @@ def read_output(spec, target) -> list:
     return [_word(spec, read, lay.out + i * w, w) for i in range(n)]
 
 
-def exit_status(spec, target) -> GuestExit:
-    """What the kernel recorded about how the program ended (see :class:`GuestExit`)."""
-    spec = _spec(spec)
+def exit_status(spec, target) -> ProgramOutcome:
+    """What the kernel recorded about how the program ended (see :class:`ProgramOutcome`)."""
+    spec = spec_of(spec)
     info = read_info(spec, target)
-    status = STATUS_NAMES.get(info["status"], f"unknown({info['status']})")
+    status = layout(spec).status.get(info["status"], f"unknown({info['status']})")
     if status == "exit":
-        return GuestExit("exit", code=info["code"], pc=info["pc"])
+        return ProgramOutcome("exit", code=info["code"], pc=info["pc"])
     if status == "trap":
         code = info["cause"]
         names = tuple(sorted(c.name for c in spec.causes.values() if c.code == code))
-        return GuestExit("trap", cause_code=code, causes=names, tval=info["tval"], pc=info["pc"])
-    return GuestExit(status)
+        return ProgramOutcome("trap", cause_code=code, causes=names, tval=info["tval"], pc=info["pc"])
+    return ProgramOutcome(status)
 
 
-__all__ = ["GUESTS", "HALT_CONVENTION", "GuestExit", "GuestLayout", "GuestProgram", "GuestTarget",
-           "HaltConvention", "boot_state", "build", "exit_status", "guest_source", "layout", "read_info",
-           "read_output", "run"]
+__all__ = ["GuestLayout", "GuestProgram", "HaltConvention", "LIBRARY_DIR", "ProgramOutcome", "boot_state", "build",
+           "exit_status", "guest_source", "halt_convention", "has_guest_library", "jump_text", "layout",
+           "read_info", "read_output", "run", "spec_of", "stub_path", "syscall_text"]
 
 
 def syscall_text(spec_or_name, number: int, arg: int | None = None) -> str:
     """Assembly for system call ``number`` in the spec's syscall ABI (see docs/guests.md),
     with its argument register set to ``arg`` first when one is given (a small value)."""
-    t = _target(spec_or_name)
+    t = _abi(spec_of(spec_or_name))
     call = t.syscall.format(n=number)
     return call if arg is None else f"{t.arg.format(v=arg)}\n{call}"
 
 
 def jump_text(spec_or_name, label: str) -> str:
     """Assembly for an unconditional jump to ``label``."""
-    return _target(spec_or_name).jump.format(label=label)
+    return _abi(spec_of(spec_or_name)).jump.format(label=label)

@@ -42,16 +42,9 @@
         .equ  USER_STACK, 0x10000       # initial user sp
         .equ  KSTACK_TOP, 0x2000
         .equ  GUEST_INFO, 0x1000
-        .equ  GUEST_OUT_CAP, 256        # output buffer capacity, in words
+        .include "abi.s"              # SYS_*, STATUS_*, GUEST_OUT_CAP: the library's ABI
         .equ  K_EXTRA, 0x800
 
-        .equ  SYS_EXIT, 0
-        .equ  SYS_PUTC, 1
-        .equ  SYS_YIELD, 2
-
-        .equ  STATUS_RUNNING, 0
-        .equ  STATUS_EXIT, 1
-        .equ  STATUS_TRAP, 2
         .equ  CAUSE_ECALL_U, 8
         .equ  CAUSE_ECALL_M, 11
 

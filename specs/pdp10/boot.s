@@ -52,16 +52,9 @@
         .equ  USER_ORIGIN, 0o100        # where build() assembles the user program (virtual)
         .equ  USER_GATE, 0o44           # datao here; the trampoline is at virtual USER_GATE+1
         .equ  USER_STACK, 0o17000       # the user stack (virtual), 0o1000 words
-        .equ  GUEST_OUT_CAP, 256
+        .include "abi.s"              # SYS_*, STATUS_*, GUEST_OUT_CAP: the library's ABI
         .equ  K_EXTRA, 0o2000
 
-        .equ  SYS_EXIT, 0
-        .equ  SYS_PUTC, 1
-        .equ  SYS_YIELD, 2
-
-        .equ  STATUS_RUNNING, 0
-        .equ  STATUS_EXIT, 1
-        .equ  STATUS_TRAP, 2
         .equ  CAUSE_MUUO, 3
 
         .equ  TRAP_PCW, 0o40            # written by the trap entry

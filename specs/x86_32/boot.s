@@ -75,7 +75,7 @@
         .equ  USER_EFLAGS, 0x202        # IF = 1, IOPL = 0: CLI, STI, IN and OUT trap at CPL 3
         .equ  KSTACK_TOP, 0x8000        # ESP0: the ring-0 stack, below the user region
         .equ  GUEST_INFO, 0x1000
-        .equ  GUEST_OUT_CAP, 256        # output buffer capacity, in words
+        .include "abi.s"              # SYS_*, STATUS_*, GUEST_OUT_CAP: the library's ABI
         .equ  K_EXTRA, 0x1800
 
         .equ  K_GDT, 0x700
@@ -87,14 +87,6 @@
         .equ  UDATA_SEL, 0x23           # GDT index 4, RPL 3
         .equ  TSS_SEL, 0x28
         .equ  SYSCALL_VEC, 0x80
-
-        .equ  SYS_EXIT, 0
-        .equ  SYS_PUTC, 1
-        .equ  SYS_YIELD, 2
-
-        .equ  STATUS_RUNNING, 0
-        .equ  STATUS_EXIT, 1
-        .equ  STATUS_TRAP, 2
 
         # the syscall frame, from ebp (see k_syscall)
         .equ  F_EAX, 0

@@ -47,17 +47,10 @@
         .equ  USER_SIZE, 0x1000         # user b: user virtual addresses 0 .. USER_SIZE-1
         .equ  USER_ORIGIN, 0            # where build() assembles the user program (virtual)
         .equ  KBOUND, 0xFFFF            # the kernel's bound (l = 0)
-        .equ  GUEST_OUT_CAP, 256
+        .include "abi.s"              # SYS_*, STATUS_*, GUEST_OUT_CAP: the library's ABI
         .equ  K_EXTRA, 0x200
         .equ  PV_SHARED, 0x3F8          # paravirtualization's shared page (see the map above)
 
-        .equ  SYS_EXIT, 0
-        .equ  SYS_PUTC, 1
-        .equ  SYS_YIELD, 2
-
-        .equ  STATUS_RUNNING, 0
-        .equ  STATUS_EXIT, 1
-        .equ  STATUS_TRAP, 2
         .equ  CAUSE_SVC, 3
 
         .equ  OLD_MODE, 0               # the old PSW, written by the trap entry
