@@ -55,7 +55,7 @@ def main():
     lines += ["## Exit round trip (guest trap → Python → resume)", "",
               "| path | median |", "|---|---|",
               f"| `Core.run_raw` + a handler that steps pc over the ecall | {ex['exit_round_trip_raw'] * 1e9:,.0f} ns |",
-              f"| `Core.run` (builds a `CoreExit`) + the same handler | {ex['exit_round_trip_core_run'] * 1e9:,.0f} ns |",
+              f"| `Core.run` (builds an `Exit`) + the same handler | {ex['exit_round_trip_core_run'] * 1e9:,.0f} ns |",
               "", f"Target ≤ 1 µs with a trivial handler: {check(ex['exit_round_trip_raw'] <= 1e-6)} (raw path).", ""]
     st, _ = medians(RESULTS / "core_startup.json")
     lines += ["## Start-up (a whole fresh process: import, build the core, run one instruction)", "",

@@ -59,7 +59,7 @@ def test_decode_compiled(benchmark, spec, loop_core):
 
 @pytest.mark.benchmark(group="decode")
 def test_decode_reference_interpreter(benchmark, spec):
-    from vverify.interp.machine import decode
+    from vverify.spec.decode import decode
 
     words = riscv_loop(spec)
     benchmark(lambda: [decode(spec, w) for w in words])

@@ -2,8 +2,7 @@
 
 from hypothesis import strategies as st
 
-from vverify.interp import MachineState
-from vverify.interp.machine import _fetch, _Leave, _Trap
+from vverify.interp import LeaveGuest, MachineState, Trap, fetch
 from vverify.spec.ir import mask
 
 
@@ -69,8 +68,8 @@ def programs(draw, spec, length=12):
 def place(spec, state, words):
     """Write the program where the initial state will fetch from (or at pc)."""
     try:
-        addr, _ = _fetch(spec, state)
-    except (_Trap, _Leave):  # the fetch traps or exits: the program goes at pc anyway
+        addr, _ = fetch(spec, state)
+    except (Trap, LeaveGuest):  # the fetch traps or exits: the program goes at pc anyway
         addr = state.regs["pc"]
     m = spec.memory
     n = spec.max_ilen_units

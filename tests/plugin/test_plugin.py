@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 from tests.conftest import ROOT, SPEC_FILES
 from tests.plugin.conftest import copy_specs
-from vverify.formal.classify import units_of
+from vverify.spec.units import units_of
 from vverify.spec.loader import load_spec
 
 pytest_plugins = ["pytester"]

@@ -28,7 +28,7 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 def _valid_specs() -> tuple:
     out, spent = [], 0.0
-    for p in sorted(SPECS.glob("*.toml")):
+    for p in sorted(SPECS.rglob("*.toml")):
         t = time.perf_counter()
         try:
             load_spec(p)

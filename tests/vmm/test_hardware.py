@@ -8,7 +8,7 @@ guest's own handler without the VMM and only the selected events exit.
 import shutil
 from pathlib import Path
 
-from tests.conftest import ROOT, load, report_of
+from tests.conftest import load, report_of, spec_path
 from vverify import guests as G
 from vverify.check.run import check_spec
 from vverify.fuzz import search
@@ -76,12 +76,12 @@ def test_a_broken_extension_is_found_by_the_classifier_and_the_fuzzer(tmp_path: 
     """Deliver traps in non-root operation without the nested relocation: the guest's
     vector is then read from the host's storage.  z3 flags every trapping
     instruction, and fuzzing shows the divergence it predicts."""
-    shutil.copy(ROOT / "specs" / "pg74.toml", tmp_path)
-    text = (ROOT / "specs" / "pg74_vt.toml").read_text()
+    isa = shutil.copytree(spec_path("pg74").parent, tmp_path / "pg74")  # the ISA's folder: specs, guest library
+    text = (isa / "pg74_vt.toml").read_text()
     broken = text.replace("store(nested(", "store((").replace("load(nested(", "load((")
     assert broken != text
-    (tmp_path / "pg74_vt.toml").write_text(broken)
-    spec = load_spec(tmp_path / "pg74_vt.toml")
+    (isa / "pg74_vt.toml").write_text(broken)
+    spec = load_spec(isa / "pg74_vt.toml")
     report = check_spec(spec, use_cache=False)
     svc = next(u for u in report.units if u.id == "svc")
     assert svc.props["safe_user"] == "no"

@@ -30,7 +30,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import weakref
 from dataclasses import dataclass, field
 
 from ..spec.ir import mask, to_signed
@@ -333,22 +332,9 @@ def _literal(syntax: str, start: int, end: int) -> list:
         raise _Unusable(f"cannot be read: {e.message}")
 
 
-_tables: dict = {}
-
-
 def syntax_table(spec) -> SyntaxTable:
-    """The compiled templates of ``spec`` (cached per spec object)."""
-    key = id(spec)
-    hit = _tables.get(key)
-    if hit is not None and hit[0]() is spec:
-        return hit[1]
-    table = _build(spec)
-    try:
-        ref = weakref.ref(spec, lambda _r, k=key, tables=_tables: tables.pop(k, None))
-    except TypeError:  # pragma: no cover - a spec stand-in without weakref support
-        return table
-    _tables[key] = (ref, table)
-    return table
+    """The compiled templates of ``spec`` (made once per spec, kept with it)."""
+    return spec.memo("asm_syntax_table", _build)
 
 
 def _build(spec) -> SyntaxTable:

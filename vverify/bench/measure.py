@@ -80,11 +80,13 @@ class Target:
     """One spec, loaded once per process: its check report, translation set and program cache."""
 
     def __init__(self, spec, report):
-        from ..vmm import translation_set
+        from ..context import context_of
 
         self.spec = spec
         self.report = report
-        self.translate = translation_set(report)
+        self.context = context_of(spec)
+        self.context.use_report(report)
+        self.translate = self.context.translation_set(report)
         self._programs: dict = {}
         self.ns_per_instruction = None
 
@@ -98,18 +100,12 @@ class Target:
 
     def vmm(self, technique: str, guest):
         """A fresh VMM for ``guest`` (a ``(program, state)`` pair), made as the fuzzer makes them."""
-        from ..fuzz.equivalence import make_vmm
-
         prog, state = guest
-        kw = {}
-        if _takes_code(make_vmm) and hasattr(prog, "code_map"):
-            kw["code"] = prog.code_map()  # what a load-time rewriter (paravirtualization) may patch
-        return make_vmm(self.spec, technique, state, self.translate, **kw)
+        code = prog.code_map() if hasattr(prog, "code_map") else None  # what a load-time rewriter may patch
+        return self.context.make_vmm(technique, state, self.translate, code=code)
 
     def stop_on(self):
-        from ..fuzz.equivalence import stop_causes
-
-        return stop_causes(self.spec)
+        return self.context.stop_causes()
 
     def calibrate_instruction_time(self, target_seconds: float) -> float | None:
         """Wall nanoseconds per guest instruction run natively on the core (the compute workload)."""
@@ -123,14 +119,6 @@ class Target:
         dt = time.perf_counter() - t0
         self.ns_per_instruction = dt * 1e9 / max(ex.steps, 1)
         return self.ns_per_instruction
-
-
-def _takes_code(fn, _cache={}):
-    if fn not in _cache:
-        import inspect
-
-        _cache[fn] = "code" in inspect.signature(fn).parameters
-    return _cache[fn]
 
 
 class WorkloadFailed(RuntimeError):

@@ -81,9 +81,10 @@ def source(spec_or_name, workload: str) -> Source:
     """The assembly of ``workload`` for a spec (by name or loaded), or the reason it does not apply."""
     if workload not in WORKLOADS:
         raise KeyError(f"no workload '{workload}' (have: {', '.join(WORKLOADS)})")
+    if not has_guest_library(spec_or_name):
+        name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
+        return Source(workload, "", na=f"no guest library for {name} (a [guest] table naming a boot stub)")
     spec = G.spec_of(spec_or_name)
-    if spec.guest is None:
-        return Source(workload, "", na=f"no guest library for {spec.name} (a [guest] table with a boot stub)")
     stub = spec.guest.boot
     entry = spec.guest.bench.get(workload)
     if entry is None:

@@ -11,7 +11,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from ..formal.classify import YES, ask_all, units_of
+from ..formal.classify import ask_all
+from ..spec.units import units_of
+from ..vocabulary import YES
 from ..spec.loader import load_spec
 from . import cache
 from .replay import ReplayError, replay

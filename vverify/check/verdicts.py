@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..formal.classify import NO, UNKNOWN, YES, Answer
+from ..vocabulary import NO, PROPERTIES, UNKNOWN, YES, Answer
 
-PROPERTIES = ("privileged", "sensitive", "control_sensitive", "mode_sensitive", "location_sensitive",
-              "user_sensitive", "safe_supervisor", "safe_user", "timing")
 
 
 def any3(values) -> str:

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from ..formal.classify import NO, UNKNOWN, YES
+from ..vocabulary import NO, UNKNOWN, YES
 from .render import (claim_failure_text, display_path, report_text, unit_failure_text, unit_problems)
 
 FORMATS = ("text", "json", "junit", "sarif", "github")

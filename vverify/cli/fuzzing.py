@@ -80,7 +80,7 @@ def cmd_fuzz(args, out) -> int:
 
 
 def cmd_matrix(args, out) -> int:
-    from ..check.cache import write_atomic
+    from ..files import write_atomic
     from ..check.run import check_spec
     from ..fuzz.matrix import matrix, to_json, to_markdown
     from ..spec.loader import find_specs, load_spec

@@ -126,7 +126,7 @@ def _check_output_path(path) -> Path:
 
 def write_output(path, text: str) -> None:
     """Write a report whole or not at all (an old file stays as it was on failure)."""
-    from ..check.cache import write_atomic
+    from ..files import write_atomic
 
     try:
         write_atomic(Path(path), text)

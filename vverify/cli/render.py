@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..formal.classify import NO, QUESTIONS, UNKNOWN, YES
+from ..vocabulary import NO, QUESTIONS, UNKNOWN, YES
 
 _CELL = {YES: "yes", NO: "-", UNKNOWN: "?"}
 _COLUMNS = (("priv", "privileged"), ("ctrl", "control_sensitive"), ("mode", "mode_sensitive"),

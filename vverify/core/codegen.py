@@ -30,12 +30,9 @@ from ..spec.ir import BOOL, mask
 
 CODEGEN_VERSION = 1
 
-# status-array slots and exit reasons (documented in docs/core.md)
-ST_REASON, ST_CAUSE, ST_TVAL, ST_STEPS, ST_BUDGET, ST_TRAP_EXITS, ST_TOTAL, ST_MEMORY_OFFSET = range(8)
-ST_SIZE = 8
-REASONS = ("budget", "halt", "trap", "illegal", "double_fault", "hypercall", "vmexit", "patch")
-R_BUDGET, R_HALT, R_TRAP, R_ILLEGAL, R_DOUBLE_FAULT, R_HYPERCALL, R_VMEXIT, R_PATCH = range(8)
-EXIT_BASE = 64  # exc values from here on are exits to the hypervisor (hypercall, vmexit), not trap causes
+from .protocol import (EXIT_BASE, R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_ILLEGAL, R_PATCH, R_TRAP,
+                       ST_BUDGET, ST_MEMORY_OFFSET, ST_REASON, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRAP_EXITS, ST_TVAL,
+                       ST_CAUSE)
 
 MAX_MEMORY_UNITS = 1 << 24
 ILLEGAL_TAG = 1 << 32  # decode-cache tag of an undecodable word
@@ -316,8 +313,8 @@ class _Emitter:
             return [f"{p}exc = {c}", f"{p}tval = {self.e(s.tval)}", f"{p}{self.on_exit}"]
         if t is ir.Halt:
             return [f"{p}halted = True", f"{p}{self.on_exit}"]
-        if t is ir.Exit:
-            return [f"{p}exc = {EXIT_BASE + ir.EXIT_KINDS.index(s.kind)}", f"{p}tval = {self.e(s.code)}",
+        if t is ir.Leave:
+            return [f"{p}exc = {EXIT_BASE + ir.LEAVE_KINDS.index(s.kind)}", f"{p}tval = {self.e(s.code)}",
                     f"{p}{self.on_exit}"]
         raise TypeError(t)  # pragma: no cover
 
@@ -375,7 +372,7 @@ def _needs_journal(stmts, full_memory: bool) -> bool:
                 if walk(s.then) or walk(s.orelse):
                     return True
                 continue
-            may_trap = isinstance(s, (ir.Trap, ir.Exit)) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory)
+            may_trap = isinstance(s, (ir.Trap, ir.Leave)) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory)
             if may_trap and effect:
                 return True
             if isinstance(s, (ir.SetFile, ir.Store)) or (isinstance(s, ir.SetReg) and s.name != "pc"):
@@ -406,7 +403,7 @@ def _hoist_constants(src: str) -> str:
 def _can_exit(stmts, full_memory: bool) -> bool:
     """Whether the body can end early (trap, halt, or a range-checked memory access)."""
     for s in ir.walk_stmts(stmts):
-        if isinstance(s, (ir.Trap, ir.Halt, ir.Exit)) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory):
+        if isinstance(s, (ir.Trap, ir.Halt, ir.Leave)) or (isinstance(s, (ir.Load, ir.Store)) and not full_memory):
             return True
     return False
 
@@ -549,6 +546,7 @@ class Generator:
         w("    return next_pc, exc < 0")
         w("")
         w("")
+        L.extend(self._fetch_function(deco))
         w(deco)
         w("def run(R, MEM, DECF):")
         w('    """Run until an exit; returns the exit reason (see docs/core.md)."""')
@@ -651,6 +649,41 @@ class Generator:
         w(f"    R[{st + ST_REASON}] = U(reason)")
         w("    return reason")
         return _hoist_constants("\n".join(L) + "\n")
+
+
+def _fetch_function_source(gen, deco) -> list:
+    """``fetch_at(R, MEM, DECF) -> (exc, address)``: the spec's fetch on the registers in ``R``.
+
+    The run loop fetches inline; a VMM asks where the guest's next
+    instruction is after an exit (to decode it, translate a block, find a
+    rewrite), on the guest's view of the registers.  ``exc`` is -1, or the
+    trap cause index (or EXIT_BASE + a leave kind) if fetching faults.  The
+    address is guest-physical, before the memory offset of ``R``'s status
+    slot (which loads in the fetch itself go through).
+    """
+    spec, lay = gen.spec, gen.layout
+    m = spec.memory
+    st = lay.st_base
+    out = [deco, "def fetch_at(R, MEM, DECF):", f"    pc = R[{lay.reg_index['pc']}]"]
+    if lay.full_memory:
+        out.append(f"    moff = R[{st + ST_MEMORY_OFFSET}]")
+    out += ["    exc = -1", "    tval = U(0)", "    next_pc = pc", "    fa = pc"]
+    if spec.fetch_body:
+        fe = _Emitter(gen, "fe", {}, "break").prepare(spec.fetch_body)
+        lines = fe.block(spec.fetch_body, "        ")
+        out += [f"    {n} = {'False' if w == BOOL else 'U(0)'}" for n, w in fe.local_widths.items()]
+        out.append("    while True:")
+        out += lines
+        out.append(f"        fa = {fe.e(ir.Local(spec.fetch_local, m.address))}")
+        out.append("        break")
+    if not lay.full_memory:
+        out += [f"    if exc < 0 and fa > U({m.size - spec.max_ilen_units}):",
+                f"        exc = {spec.causes[m.fault].index}"]
+    out += ["    return exc, fa", "", ""]
+    return out
+
+
+Generator._fetch_function = lambda self, deco: _fetch_function_source(self, deco)
 
 
 def generate(spec, jit: bool = True) -> str:

@@ -12,36 +12,16 @@ import importlib.util
 import os
 import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import VVerifyError
+from ..spec.exits import Exit
 from ..spec.ir import mask
 from . import codegen
-from .codegen import REASONS, ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TOTAL, ST_TRAP_EXITS, ST_TVAL
+from .protocol import REASONS, ST_BUDGET, ST_CAUSE, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRAP_EXITS, ST_TVAL
 from .jit import jit_enabled
-
-
-@dataclass(frozen=True)
-class CoreExit:
-    """Why :meth:`Core.run` returned.
-
-    ``reason`` is ``budget``, ``halt``, ``trap`` (``cause`` and ``tval`` set; the
-    state is as it was at the faulting instruction, before any trap entry),
-    ``illegal`` (``tval`` is the undecodable word; pc points at it) or
-    ``double_fault`` (the trap entry itself faulted), ``hypercall`` /
-    ``vmexit`` (``tval`` is the number or reason; the state is as before the
-    instruction and pc points at it), or ``patch`` (a store made the code
-    cache forget a :meth:`Core.predecode` patch; pc points at it).  ``steps`` counts the instructions
-    completed by this call.
-    """
-
-    reason: str
-    cause: str | None = None
-    tval: int = 0
-    steps: int = 0
 
 
 class GuestMemoryError(VVerifyError):
@@ -49,6 +29,8 @@ class GuestMemoryError(VVerifyError):
 
 
 _modules: dict = {}
+"""Imported generated modules by (kind, source key, jit): the process's import cache, as sys.modules
+is; keyed by the generated source, so specs with the same machine share one module."""
 
 
 def _core_dir() -> Path:
@@ -56,7 +38,7 @@ def _core_dir() -> Path:
     env = os.environ.get("VVERIFY_CORE_CACHE_DIR")
     if env:
         return Path(env)
-    from ..check.cache import cache_dir
+    from ..files import cache_dir
 
     return cache_dir() / "core"
 
@@ -70,30 +52,43 @@ def load_module(spec, jit: bool | None = None):
     same machine share one module.
     """
     jit = jit_enabled() if jit is None else jit
-    if (spec.digest, jit) in _modules:
-        return _modules[spec.digest, jit]
-    source = codegen.generate(spec, jit)
-    key = (codegen.source_key(source), jit)
+    return spec.memo(("core_module", jit), lambda s: _import_generated("core", codegen.generate(s, jit), jit, s))
+
+
+def load_map_module(spec, jit: bool | None = None):
+    """Generate (or reuse) and import the compiled virtualization map of ``spec`` (vverify.core.mapgen)."""
+    from .mapgen import generate_map
+
+    jit = jit_enabled() if jit is None else jit
+    return spec.memo(("map_module", jit), lambda s: _import_generated("map", generate_map(s, jit), jit))
+
+
+def _import_generated(kind: str, source: str, jit: bool, spec=None):
+    """Import generated ``source`` as a module named by its content (one import per process).
+
+    The file goes to the cache directory under that name, so numba's on-disk
+    cache (``cache=True``) lets a warm process skip compilation.
+    """
+    key = (kind, codegen.source_key(source), jit)
     if key in _modules:
-        _modules[spec.digest, jit] = _modules[key]
         return _modules[key]
     d = _core_dir()
     d.mkdir(parents=True, exist_ok=True)
-    name = f"vverify_core_{key[0]}{'' if jit else '_py'}"
+    name = f"vverify_{kind}_{key[1]}{'' if jit else '_py'}"
     path = d / f"{name}.py"
     if not path.exists():
-        from ..check.cache import write_atomic
+        from ..files import write_atomic
 
         write_atomic(path, source)
     mspec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(mspec)
     sys.modules[name] = module
     mspec.loader.exec_module(module)
-    if jit and not any((d / "__pycache__").glob(f"{name}.run-*.nbi")):
+    if jit and spec is not None and not any((d / "__pycache__").glob(f"{name}.run-*.nbi")):
         from .precompile import compile_in_parallel  # cold cache: use both cores
 
         compile_in_parallel(module, path, codegen.mem_dtype(spec.memory.unit))
-    _modules[key] = _modules[spec.digest, jit] = module
+    _modules[key] = module
     return module
 
 
@@ -108,6 +103,8 @@ class Core:
         # the generated loop and trap entry, as this build calls them
         self._run = self.module.run if self.jit else _quietly(self.module.run)
         self._trap_entry = self.module.trap_entry if self.jit else _quietly(self.module.trap_entry)
+        self._fetch_at = self.module.fetch_at if self.jit else _quietly(self.module.fetch_at)
+        self._map = None
         m = spec.memory
         lay = self.layout
         # one uint64 array for registers, files, status and cause codes: every array
@@ -121,7 +118,7 @@ class Core:
             self.F[name] = self.R[base:base + (1 << f.index_width)]  # a view: writes go to R
             for i, v in f.hardwired.items():
                 self.F[name][i] = v
-        self.ST = self.R[lay.st_base:lay.st_base + codegen.ST_SIZE]
+        self.ST = self.R[lay.st_base:lay.st_base + ST_SIZE]
         causes = sorted(spec.causes.values(), key=lambda c: c.index)
         self.R[lay.cc_base:lay.cc_base + len(causes)] = [c.code for c in causes]
         self.MEM = np.zeros(m.size, dtype=np.dtype(codegen.mem_dtype(m.unit)))
@@ -134,17 +131,17 @@ class Core:
 
     # ------------------------------------------------------------ running
 
-    def run(self, budget: int, trap_exits=()) -> CoreExit:
+    def run(self, budget: int, trap_exits=()) -> Exit:
         """Run at most ``budget`` instructions; traps in ``trap_exits`` (or "all") return to the caller."""
         reason = self.run_raw(budget, self.trap_mask(trap_exits))
         reason = REASONS[int(reason)]
         st = self.ST
         steps = int(st[ST_STEPS])
         if reason == "trap":
-            return CoreExit("trap", self._cause_names[int(st[ST_CAUSE])], int(st[ST_TVAL]), steps)
+            return Exit("trap", self._cause_names[int(st[ST_CAUSE])], int(st[ST_TVAL]), steps)
         if reason in ("illegal", "hypercall", "vmexit"):
-            return CoreExit(reason, None, int(st[ST_TVAL]), steps)
-        return CoreExit(reason, None, 0, steps)
+            return Exit(reason, None, int(st[ST_TVAL]), steps)
+        return Exit(reason, None, 0, steps)
 
     def run_raw(self, budget: int, trap_mask: int) -> int:
         """The run loop with no Python wrapping: returns the reason code (for a VMM's hot loop)."""
@@ -179,6 +176,29 @@ class Core:
     def load_context(self, context: np.ndarray) -> None:
         """Make a context from :meth:`save_context` the machine's registers and files."""
         self.R[:self.layout.st_base] = context
+
+    def fetch_address(self, context: np.ndarray):
+        """Where the registers in ``context`` (laid out as ``R``: a guest's view, its memory offset
+        in the status slot) fetch their next instruction: a guest-physical address, or None if
+        fetching it faults.  The spec's own fetch, compiled (see codegen's ``fetch_at``)."""
+        exc, fa = self._fetch_at(context, self.MEM, self.DECF)
+        return None if exc >= 0 else int(fa)
+
+    def context_of(self, state) -> np.ndarray:
+        """A register array laid out as ``R`` holding ``state``'s registers and files (status zero)."""
+        ctx = np.zeros(self.layout.size, dtype=np.uint64)
+        for name, r in self.spec.registers.items():
+            ctx[self.layout.reg_index[name]] = state.regs[name] & mask(r.width)
+        for name, f in self.spec.files.items():
+            base = self.layout.file_offset[name]
+            ctx[base:base + f.count] = np.asarray(state.files[name], dtype=np.uint64)
+        return ctx
+
+    def compiled_map(self) -> "CompiledMap":
+        """The spec's virtualization map, compiled for this machine (made on first use)."""
+        if self._map is None:
+            self._map = CompiledMap(self)
+        return self._map
 
     def trap_mask(self, causes) -> int:
         if causes == "all":
@@ -275,7 +295,7 @@ class Core:
         self.DECF[max(lo, 0) * w:hi * w:w] = 0
 
     def load_state(self, s):
-        """Set this core's state from an interpreter :class:`~vverify.interp.MachineState`."""
+        """Set this core's state from an interpreter :class:`~vverify.spec.state.MachineState`."""
         for name in self.spec.registers:
             self.set_reg(name, s.regs[name])
         for name, f in self.spec.files.items():
@@ -297,7 +317,7 @@ class Core:
 
     def to_state(self, default: int | None = None):
         """This core's state as an interpreter state (memory made sparse against ``default``)."""
-        from ..interp import MachineState
+        from ..spec.state import MachineState
 
         regs = {name: self.reg(name) for name in self.spec.registers}
         files = {name: [int(v) for v in self.F[name][:f.count]] for name, f in self.spec.files.items()}
@@ -307,6 +327,43 @@ class Core:
         nz = np.nonzero(self.MEM != default)[0]
         mem = {int(a): int(self.MEM[a]) for a in nz}
         return MachineState(regs, files, mem, default)
+
+
+class CompiledMap:
+    """A spec's virtualization map compiled (vverify.core.mapgen), as a VMM's allocator uses it.
+
+    ``sets`` marks the registers the map sets (relocated, shadowed, mode);
+    :meth:`place` computes their real values for a guest whose view is in a
+    register array; :meth:`offset` the guest's memory offset.
+    """
+
+    def __init__(self, core: Core):
+        from .mapgen import set_registers
+
+        spec = core.spec
+        self.module = load_map_module(spec, core.jit)
+        self._place = self.module.map_place if core.jit else _quietly(self.module.map_place)
+        self._offset = self.module.map_offset if core.jit else _quietly(self.module.map_offset)
+        self.params = list(spec.virtualization.params)
+        self.widths = [spec.virtualization.params[p] for p in self.params]
+        self.sets = np.zeros(len(spec.registers), dtype=np.bool_)
+        for name in set_registers(spec):
+            self.sets[core.layout.reg_index[name]] = True
+        self._core = core
+
+    def param_array(self, params: dict) -> np.ndarray:
+        """The placement parameters in the map's order, each masked to its width."""
+        return np.array([params[p] & mask(w) for p, w in zip(self.params, self.widths)] or [0], dtype=np.uint64)
+
+    def offset(self, view: np.ndarray, P: np.ndarray) -> int:
+        c = self._core
+        return int(self._offset(view, c.MEM, c.DECF, P)) & mask(c.spec.memory.address)
+
+    def place(self, view: np.ndarray, P: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``out[i]`` := the real value of every register ``i`` the map sets; returns ``out``."""
+        c = self._core
+        self._place(view, c.MEM, c.DECF, P, out)
+        return out
 
 
 def _quietly(fn):
@@ -328,4 +385,4 @@ def clear_compiled():
     _modules.clear()
 
 
-__all__ = ["Core", "CoreExit", "GuestMemoryError", "load_module", "clear_compiled"]
+__all__ = ["CompiledMap", "Core", "GuestMemoryError", "load_map_module", "load_module", "clear_compiled"]

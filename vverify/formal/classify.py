@@ -16,69 +16,14 @@ sees them.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 
 import z3
 
 from ..spec import ir
+from ..vocabulary import NO, QUESTIONS, UNKNOWN, YES, Answer, Witness  # noqa: F401  (re-exported)
 from ..spec.units import Unit, units_of  # noqa: F401  (re-exported)
 from . import symexec as sx
 from .symexec import AND, NOT, OR, ZState, fresh_state, known
-
-YES, NO, UNKNOWN = "yes", "no", "unknown"
-
-# The questions.  Each key is answered per mode (or per mode pair).
-QUESTIONS = {
-    "runs_in_user": "is there a user-mode state in which it neither traps for privilege nor memory-traps?",
-    "runs_in_supervisor": "is there a supervisor-mode state in which it runs without trapping?",
-    "control": "is there a state in which it runs without trapping and changes control state?",
-    "mode": "are there two states differing only in mode, neither trapping, whose results differ?",
-    "location": "is there a state and a relocation x, neither run trapping, whose results differ once relocated back?",
-    "placement": "is there a guest state and a placement under which the placed run does not trap "
-                 "yet the guest's view differs from running it natively? (trap-or-commute)",
-    "timing": "do two placed guest states differing only in timing state, neither trapping, give different results?",
-}
-
-
-@dataclass
-class Witness:
-    """A model, as plain data: the states, operands and parameters, and what differs."""
-
-    question: str
-    modes: list
-    operands: dict
-    states: list  # [state dict]; see state_to_dict
-    params: dict = field(default_factory=dict)
-    fields: list = field(default_factory=list)  # what the solver says differs
-    outcomes: list = field(default_factory=list)  # solver's view of each run: ok/trap:cause/halt
-
-    def to_dict(self):
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        return cls(**d)
-
-
-@dataclass
-class Answer:
-    question: str
-    status: str  # yes | no | unknown
-    modes: list
-    witness: Witness | None = None
-    seconds: float = 0.0
-    reason: str = ""
-
-    def to_dict(self):
-        d = asdict(self)
-        d["witness"] = self.witness.to_dict() if self.witness else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d):
-        d = dict(d)
-        d["witness"] = Witness.from_dict(d["witness"]) if d.get("witness") else None
-        return cls(**d)
 
 
 # ------------------------------------------------------------ concretising
@@ -364,7 +309,7 @@ class UnitClassifier:
         if _val(model, res.trapped):
             return "trap:" + self.spec.cause_by_index(_val(model, res.cause)).name
         if _val(model, res.exited):
-            return ir.EXIT_KINDS[_val(model, res.exit_kind)]
+            return ir.LEAVE_KINDS[_val(model, res.exit_kind)]
         return "halt" if _val(model, res.halted) else "ok"
 
     def ops_of(self, model):

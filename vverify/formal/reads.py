@@ -21,22 +21,20 @@ from . import symexec as sx
 from .classify import UnitClassifier
 from .symexec import OR
 
-_cache: dict = {}
-
-
 def control_reads(spec, unit_ids, timeout_ms: int = 5000) -> dict:
-    """``{unit id: (register operand, control register)}`` for the units that are pure control reads."""
-    key = (spec.name, spec.digest, frozenset(unit_ids))
-    if key not in _cache:
-        wanted = set(unit_ids)
-        out = {}
-        for u in units_of(spec):
-            if u.id in wanted:
-                found = _read_of(spec, u, timeout_ms)
-                if found is not None:
-                    out[u.id] = found
-        _cache[key] = out
-    return _cache[key]
+    """``{unit id: (register operand, control register)}`` for the units that are pure control reads.
+
+    Each call asks z3 afresh; the composition layer remembers the answer per
+    spec (:meth:`vverify.context.SpecContext.control_reads`).
+    """
+    wanted = set(unit_ids)
+    out = {}
+    for u in units_of(spec):
+        if u.id in wanted:
+            found = _read_of(spec, u, timeout_ms)
+            if found is not None:
+                out[u.id] = found
+    return out
 
 
 def _read_of(spec, unit, timeout_ms):

@@ -228,7 +228,7 @@ class ZResult:
         self.tval = tval
         self.halted = halted  # halted (and did not trap)
         self.exited = exited  # hypercall or vmexit: control left the guest (state as before)
-        self.exit_kind = exit_kind  # index into ir.EXIT_KINDS
+        self.exit_kind = exit_kind  # index into ir.LEAVE_KINDS
         self.body = body if body is not None else state
 
     @property
@@ -348,9 +348,9 @@ class _Exec:
         elif t is ir.Halt:
             self.halted = OR(self.halted, g)
             self.alive = AND(self.alive, NOT(g))
-        elif t is ir.Exit:
+        elif t is ir.Leave:
             self.exited = OR(self.exited, g)
-            self.exit_kind = ITE(g, ir.EXIT_KINDS.index(st.kind), self.exit_kind, 1)
+            self.exit_kind = ITE(g, ir.LEAVE_KINDS.index(st.kind), self.exit_kind, 1)
             self.tval = ITE(g, self.expr(st.code), self.tval, self.spec.tval_width)
             self.alive = AND(self.alive, NOT(g))
         else:  # pragma: no cover

@@ -19,42 +19,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import guests as G
 from ..core import Core
-from ..interp.machine import _fetch, _Trap, decode
+from ..interp import LeaveGuest, Trap, fetch
+from ..spec.decode import decode
 from ..interp.placement import placed_regs
 from ..spec.units import unit_id
-from ..vmm import TECHNIQUES, BinaryTranslation, Native, Paravirtualization
-
-_cores: dict = {}
-
+from ..context import context_of
+from ..vmm import Native
 
 def core_for(spec, slot: str) -> Core:
-    """A reusable core per spec and role (allocating a 64 KiB machine per example is slow)."""
-    key = (spec.name, spec.digest, slot)
-    if key not in _cores:
-        _cores[key] = Core(spec)
-    return _cores[key]
+    """A reusable core per spec and role (see :meth:`vverify.context.SpecContext.core`)."""
+    return context_of(spec).core(slot)
 
 
 def make_vmm(spec, technique: str, guest, translate=None, slot="vmm", params=None, code=None):
-    """A VMM of ``technique`` for ``guest``, given what the technique needs from outside:
-    binary translation and paravirtualization the units to translate (``translate``, from the
-    verdicts), paravirtualization also where the guest's instructions are (``code``), which
-    control reads z3 proved pure, and the guest library's shared page."""
-    cls = TECHNIQUES[technique]
-    kw = {}
-    if issubclass(cls, (BinaryTranslation, Paravirtualization)):
-        kw["translate"] = translate
-    if issubclass(cls, Paravirtualization):
-        pv = spec.virtualization.paravirt if spec.virtualization else None
-        kw["code"] = code
-        if pv is not None and pv.read is not None and translate:
-            from ..formal.reads import control_reads  # z3: only when a shared page is in play
-
-            kw["reads"] = control_reads(spec, translate.get("supervisor", ()))
-            kw["shared"] = G.layout(spec).constants.get("PV_SHARED")
-    return cls(spec, guest, params=params, core=core_for(spec, slot), **kw)
+    """A VMM of ``technique`` for ``guest`` (see :meth:`vverify.context.SpecContext.make_vmm`)."""
+    return context_of(spec).make_vmm(technique, guest, translate, slot, params, code)
 
 
 @dataclass
@@ -69,10 +49,8 @@ class Comparison:
 
 
 def stop_causes(spec) -> frozenset:
-    if not G.has_guest_library(spec):
-        return frozenset()
-    conv = G.halt_convention(spec)
-    return conv.trap_exits if conv.reason == "trap" else frozenset()
+    """Traps that end a run instead of reaching the guest (see :meth:`vverify.context.SpecContext.stop_causes`)."""
+    return context_of(spec).stop_causes()
 
 
 def compare_views(spec, a_vmm, b_vmm, a_exit, b_exit) -> list:
@@ -137,9 +115,9 @@ def culprit(spec, technique: str, guest, budget: int, translate=None, params=Non
         b = vmm.run(1, stop_on=stop)
         if compare_views(spec, native, vmm, a, b):
             try:
-                _, word = _fetch(spec, before)
+                _, word = fetch(spec, before)
                 d = decode(spec, word)
-            except _Trap:
+            except (Trap, LeaveGuest):
                 d = None
             uid = unit_id(spec, *d) if d else "(instruction fetch)"
             return uid, spec.mode_name(before.regs["mode"]), before.regs["pc"], i

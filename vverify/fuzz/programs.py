@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from .. import guests as G
+from ..context import context_of
 from ..asm import disassemble
 from ..spec.ir import mask
 
@@ -160,14 +161,8 @@ class _Image:
         return addr + n
 
 
-_images: dict = {}
-
-
 def _image(spec) -> _Image:
-    key = (spec.name, spec.digest)
-    if key not in _images:
-        _images[key] = _Image(spec)
-    return _images[key]
+    return context_of(spec).memo("fuzz_image", _Image)
 
 
 def _spec_path(name):
@@ -291,14 +286,8 @@ def _immediate(width, signed):
     return _strategy_cache[key]
 
 
-_draws: dict = {}
-
-
 def _draws_for(spec, weights: dict) -> _Draws:
-    key = (spec.name, spec.digest, tuple(sorted(weights.items())))
-    if key not in _draws:
-        _draws[key] = _Draws(spec, weights)
-    return _draws[key]
+    return context_of(spec).memo(("fuzz_draws", tuple(sorted(weights.items()))), lambda s: _Draws(s, weights))
 
 
 def _text(spec, name, ops, addr) -> str:

@@ -52,7 +52,7 @@ class HaltConvention:
     cause: str | None = None
 
     def ended(self, ex) -> bool:
-        """True when ``ex`` (an interpreter ``Exit`` or a ``CoreExit``) is the kernel's halt."""
+        """True when ``ex`` (a :class:`vverify.spec.exits.Exit`) is the kernel's halt."""
         return ex.reason == self.reason and ex.cause == self.cause
 
 
@@ -274,7 +274,7 @@ def run(spec, target, budget: int):
 
     ``target`` is an interpreter :class:`MachineState` (returns
     ``(new_state, Exit)``) or a :class:`vverify.core.Core` (returns
-    ``(core, CoreExit)``).  ``HALT_CONVENTION[name].ended(exit)`` tells a
+    ``(core, Exit)``).  ``halt_convention(spec).ended(exit)`` tells a
     kernel halt from a budget or ``illegal`` exit (an undecodable word exits
     to the runner in every spec; the kernel never sees it).
     """

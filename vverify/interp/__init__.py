@@ -5,6 +5,10 @@ emulation core are compared with, and the machine that replays every
 witness the solver produces.  It knows nothing of z3 or numba.
 """
 
-from .machine import Exit, MachineState, Outcome, Step, decode, eval_pure, initial_state, run, step, step_once, take_trap
+from ..spec.decode import decode
+from ..spec.exits import Exit
+from ..spec.state import MachineState, initial_state
+from .machine import LeaveGuest, Outcome, Step, Trap, eval_pure, fetch, run, step, step_once, take_trap
 
-__all__ = ["Exit", "MachineState", "Outcome", "decode", "eval_pure", "initial_state", "run", "step", "step_once", "take_trap", "Step"]
+__all__ = ["Exit", "LeaveGuest", "MachineState", "Outcome", "Step", "Trap", "decode", "eval_pure", "fetch", "initial_state", "run",
+           "step", "step_once", "take_trap"]

@@ -4,45 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..memo import BoundedMemo
 from ..spec import ir
+from ..spec.decode import decode
+from ..spec.exits import Exit
 from ..spec.ir import mask, to_signed
-
-
-@dataclass
-class MachineState:
-    """A concrete state: registers, register files and sparse memory.
-
-    Memory is a dict of the units that differ from ``mem_default``, so an
-    address space of 2**32 units costs nothing until it is written.  With a
-    ``backing`` function, units not in the dict are read from it instead:
-    that is how a VMM lets the interpreter work on a guest whose memory lives
-    in a core's array, with ``mem`` collecting the writes (copy-on-write).
-    """
-
-    regs: dict
-    files: dict
-    mem: dict = field(default_factory=dict)
-    mem_default: int = 0
-    backing: object = None
-
-    def copy(self) -> "MachineState":
-        return MachineState(dict(self.regs), {k: list(v) for k, v in self.files.items()}, dict(self.mem),
-                            self.mem_default, self.backing)
-
-    def read_mem(self, addr: int) -> int:
-        v = self.mem.get(addr)
-        if v is not None:
-            return v
-        return self.backing(addr) if self.backing is not None else self.mem_default
-
-    def normalized_mem(self) -> dict:
-        return {a: v for a, v in self.mem.items() if v != self.mem_default}
-
-    def same_memory(self, other: "MachineState") -> bool:
-        if self.mem_default != other.mem_default:
-            return False
-        return self.normalized_mem() == other.normalized_mem()
+from ..spec.state import MachineState, initial_state  # noqa: F401  (the interpreter's API)
 
 
 @dataclass(frozen=True)
@@ -59,26 +25,17 @@ class Outcome:
 
     @property
     def exited(self) -> bool:
-        return self.kind in ir.EXIT_KINDS
+        return self.kind in ir.LEAVE_KINDS
 
     @property
     def stopped(self) -> bool:
         """Control did not stay with the guest: a trap, or an exit to the hypervisor."""
-        return self.kind == "trap" or self.kind in ir.EXIT_KINDS
+        return self.kind == "trap" or self.kind in ir.LEAVE_KINDS
 
 
-def initial_state(spec) -> MachineState:
-    regs = {name: r.reset for name, r in spec.registers.items()}
-    files = {}
-    for name, f in spec.files.items():
-        vals = [0] * f.count
-        for i, v in f.hardwired.items():
-            vals[i] = v
-        files[name] = vals
-    return MachineState(regs, files)
+class Trap(Exception):
+    """An instruction (or a fetch) trapped: ``cause`` and ``tval``, before any trap entry runs."""
 
-
-class _Trap(Exception):
     def __init__(self, cause, tval):
         self.cause, self.tval = cause, tval
 
@@ -87,7 +44,7 @@ class _Halt(Exception):
     pass
 
 
-class _Leave(Exception):
+class LeaveGuest(Exception):
     """``hypercall(n)`` / ``vmexit(reason)``: control leaves the guest."""
 
     def __init__(self, kind, code):
@@ -141,18 +98,18 @@ class _Eval:
         elif t is ir.If:
             self.run(st.then if self.expr(st.cond) else st.orelse)
         elif t is ir.Trap:
-            raise _Trap(st.cause, self.expr(st.tval))
+            raise Trap(st.cause, self.expr(st.tval))
         elif t is ir.Halt:
             raise _Halt()
-        elif t is ir.Exit:
-            raise _Leave(st.kind, self.expr(st.code))
+        elif t is ir.Leave:
+            raise LeaveGuest(st.kind, self.expr(st.code))
         else:  # pragma: no cover - the IR is closed
             raise TypeError(t)
 
     def check_range(self, addr, units):
         m = self.spec.memory
         if m.size < (1 << m.address) and addr + units > m.size:
-            raise _Trap(m.fault, addr & mask(self.spec.tval_width))
+            raise Trap(m.fault, addr & mask(self.spec.tval_width))
 
     # expressions
     def expr(self, e):
@@ -257,9 +214,9 @@ def step(spec, state: MachineState, instruction: str, operands: dict):
         outcome = Outcome("ok")
     except _Halt:
         outcome = Outcome("halt")
-    except _Trap as t:
+    except Trap as t:
         return take_trap(spec, state, t.cause, t.tval), Outcome("trap", t.cause, t.tval)
-    except _Leave as x:  # precise: nothing the instruction did remains, pc still points at it
+    except LeaveGuest as x:  # precise: nothing the instruction did remains, pc still points at it
         return state, Outcome(x.kind, None, x.code)
     work.regs["pc"] = ev.next_pc
     return work, outcome
@@ -284,18 +241,9 @@ def eval_pure(spec, state: MachineState, pure, params: dict | None = None):
 # ------------------------------------------------------------------ programs
 
 
-@dataclass(frozen=True)
-class Exit:
-    """Why :func:`run` returned (the same protocol as the emulation core)."""
-
-    reason: str  # halt | trap | budget | illegal | double_fault | hypercall | vmexit
-    cause: str | None = None
-    tval: int = 0
-    steps: int = 0
-
-
-def _fetch(spec, state: MachineState):
-    """Physical address and word of the instruction at pc, or raise _Trap."""
+def fetch(spec, state: MachineState):
+    """``(physical address, word)`` of the instruction at pc; raises :class:`Trap` if fetching faults
+    (and ``Leave`` when the fetch exits to a hypervisor: an EPT violation)."""
     addr = state.regs["pc"]
     if spec.fetch_body:
         ev = _Eval(spec, state.copy(), {}, state.regs["pc"])
@@ -304,30 +252,11 @@ def _fetch(spec, state: MachineState):
     m = spec.memory
     n = spec.max_ilen_units
     if m.size < (1 << m.address) and addr + n > m.size:
-        raise _Trap(m.fault, addr & mask(spec.tval_width))
+        raise Trap(m.fault, addr & mask(spec.tval_width))
     word = 0
     for k in range(n):
         word |= state.read_mem((addr + k) & mask(m.address)) << (k * m.unit)
     return addr, word
-
-
-_decoded = BoundedMemo(1 << 16)  # VMMs decode the same guest code again and again
-
-
-def decode(spec, word: int):
-    """The instruction and operands that ``word`` encodes, or None."""
-    key = (spec.name, spec.digest, word)
-    hit = _decoded.get(key, key)
-    if hit is not key:
-        return None if hit is None else (hit[0], dict(hit[1]))
-    out = None
-    for name, instr in spec.instructions.items():
-        enc = instr.encoding
-        if enc.matches(word & mask(enc.width)):
-            out = name, enc.extract(word & mask(enc.width))
-            break
-    _decoded.remember(key, out)
-    return None if out is None else (out[0], dict(out[1]))
 
 
 @dataclass(frozen=True)
@@ -351,10 +280,10 @@ def step_once(spec, state: MachineState, trap_exits=frozenset()):
     as it was (kind ``illegal``).
     """
     try:
-        _, word = _fetch(spec, state)
-    except _Trap as t:
+        _, word = fetch(spec, state)
+    except Trap as t:
         return _deliver(spec, state, None, {}, t.cause, t.tval, trap_exits)
-    except _Leave as e:  # the fetch itself left for the hypervisor (an EPT violation on fetch)
+    except LeaveGuest as e:  # the fetch itself left for the hypervisor (an EPT violation on fetch)
         return state, Step(e.kind, tval=e.code)
     d = decode(spec, word)
     if d is None:
@@ -370,7 +299,7 @@ def _deliver(spec, state, instr, ops, cause, tval, trap_exits, taken=None):
         return state, Step("exit", instr, ops, cause, tval)
     try:
         s2 = taken if taken is not None else take_trap(spec, state, cause, tval)
-    except _Trap:
+    except Trap:
         return state, Step("double_fault", instr, ops, cause, tval)
     return s2, Step("trap", instr, ops, cause, tval)
 
@@ -394,6 +323,6 @@ def run(spec, state: MachineState, budget: int, trap_exits=frozenset()):
             return s, Exit("double_fault", st.cause, st.tval, n)
         if st.kind == "halt":
             return s, Exit("halt", None, 0, n + 1)
-        if st.kind in ir.EXIT_KINDS:
+        if st.kind in ir.LEAVE_KINDS:
             return s, Exit(st.kind, None, st.tval, n)
     return s, Exit("budget", None, 0, budget)

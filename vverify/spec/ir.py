@@ -201,11 +201,11 @@ class Halt:
     line: int = 0
 
 
-EXIT_KINDS = ("hypercall", "vmexit")
+LEAVE_KINDS = ("hypercall", "vmexit")
 
 
 @dataclass(frozen=True)
-class Exit:
+class Leave:
     """Leave the guest for the hypervisor: ``hypercall(n)`` or ``vmexit(reason)``.
 
     Precise, like a trap: the instruction's effects are discarded and pc
@@ -218,7 +218,7 @@ class Exit:
     line: int = 0
 
 
-Stmt = Union[SetLocal, SetReg, SetFile, Load, Store, If, Trap, Halt, Exit]
+Stmt = Union[SetLocal, SetReg, SetFile, Load, Store, If, Trap, Halt, Leave]
 
 
 def walk_exprs(stmts):
@@ -266,7 +266,7 @@ def stmt_exprs(s):
         return (s.cond,)
     if isinstance(s, Trap):
         return (s.tval,)
-    if isinstance(s, Exit):
+    if isinstance(s, Leave):
         return (s.code,)
     return ()
 

@@ -18,14 +18,14 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import SpecError
+from ..vocabulary import PROPERTIES
 from . import ir, semantics
 from .encoding import EncodingError, overlap, parse_encoding
 from .locate import Locator
 from .model import (Cause, GuestABI, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
                     Paravirt, TheoremClaim, Instruction, VirtualizationMap)
 
-_CLAIM_PROPS = ("privileged", "sensitive", "control_sensitive", "mode_sensitive", "location_sensitive",
-                "user_sensitive", "safe_supervisor", "safe_user", "timing")
+_CLAIM_PROPS = PROPERTIES
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -367,7 +367,7 @@ class _Loader:
         epath, eline, flat = self.text_where(("traps", "entry"))
         entry = semantics.compile_body(ns, traps["entry"], epath, "trap entry", eline,
                                        {"cause": code_width, "tval": tval_width}, flat)
-        bad = [s for s in ir.walk_stmts(entry) if isinstance(s, (ir.Trap, ir.Halt, ir.Exit))]
+        bad = [s for s in ir.walk_stmts(entry) if isinstance(s, (ir.Trap, ir.Halt, ir.Leave))]
         if bad:
             # the trap's own line when it is written in the entry (not in a helper it calls)
             eend = eline + traps["entry"].count("\n")
@@ -411,7 +411,7 @@ class _Loader:
                                              variants, str(ipath), iline, sline, enc.width // unit,
                                              bool(idecl.get("paravirtual", False)))
             if instructions[name].paravirtual and not any(
-                    isinstance(st, ir.Exit) and st.kind == "hypercall" for st in ir.walk_stmts(body)):
+                    isinstance(st, ir.Leave) and st.kind == "hypercall" for st in ir.walk_stmts(body)):
                 self.fail(kp + ("paravirtual",), where, "a paravirtual instruction must make a hypercall(...)")
         if not instructions:
             self.fail(("instructions",), "instructions", "the spec declares no instructions")

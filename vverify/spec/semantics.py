@@ -87,7 +87,7 @@ _FOLD = {
     "and": lambda a, b: a & b, "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b,
     "shl": lambda a, b: a << b, "lshr": lambda a, b: a >> b,
 }
-_EFFECTS = (ir.SetReg, ir.SetFile, ir.Load, ir.Store, ir.Trap, ir.Halt, ir.Exit)
+_EFFECTS = (ir.SetReg, ir.SetFile, ir.Load, ir.Store, ir.Trap, ir.Halt, ir.Leave)
 
 _FORBIDDEN_STMT = {
     ast.While: "unbounded loop: `while` is not allowed; use `for i in range(N)` with constant N",
@@ -481,13 +481,13 @@ class Compiler:
             self._require_effects(call)
             self._emit(ir.Halt(self._line_of(call)))
             return True
-        if fname in ir.EXIT_KINDS:
+        if fname in ir.LEAVE_KINDS:
             self._no_keywords(call)
             if len(call.args) != 1:
                 self._fail(call, f"{fname} takes one value: {fname}(code)")
             code = self._typed(call.args[0], self.ns.tval_width)
             self._require_effects(call)
-            self._emit(ir.Exit(fname, code, self._line_of(call)))
+            self._emit(ir.Leave(fname, code, self._line_of(call)))
             return True
         if fname == "store":
             self._no_keywords(call)
@@ -880,7 +880,7 @@ class Compiler:
             self._emit(ir.Load(name, addr, units, width, self._line_of(node)))
             self.defined.add(name)
             return ir.Local(name, width)
-        if f in ("store", "trap", "halt") + ir.EXIT_KINDS:
+        if f in ("store", "trap", "halt") + ir.LEAVE_KINDS:
             self._fail(node, f"{f}(...) is a statement and has no value")
         if f == "range":
             self._fail(node, "range is only allowed in `for i in range(...)`")
@@ -923,7 +923,7 @@ def _always_exits(block) -> bool:
     if isinstance(last, ast.Return):
         return True
     if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Name):
-        return last.value.func.id in ("trap", "halt") + ir.EXIT_KINDS
+        return last.value.func.id in ("trap", "halt") + ir.LEAVE_KINDS
     if isinstance(last, ast.If):
         return _always_exits(last.body) and _always_exits(last.orelse)
     return False

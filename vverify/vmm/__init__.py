@@ -4,7 +4,8 @@ Each technique states what it requires of the ISA (``VMM.requires``);
 :func:`requirements_unmet` checks that against a spec's derived verdicts.
 """
 
-from .base import Counters, GuestExit, PlacedGuest, VMM
+from ..spec.exits import Exit
+from .base import Counters, PlacedGuest, VMM
 from ..spec.units import unit_id
 from .binary_translation import BinaryTranslation
 from .hardware import HardwareAssisted
@@ -43,7 +44,7 @@ def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
     return out
 
 
-__all__ = ["Counters", "GuestExit", "PlacedGuest", "VMM", "TECHNIQUES", "requirements_unmet",
+__all__ = ["Counters", "Exit", "PlacedGuest", "VMM", "TECHNIQUES", "requirements_unmet",
            "Native", "TrapAndEmulate", "Hybrid", "FullInterpretation", "BinaryTranslation", "Paravirtualization", "HardwareAssisted",
            "unit_id", "translation_set"]
 

@@ -11,7 +11,7 @@
   instruction: they are the spec's own semantics as the core compiled them,
   so a VMM can never disagree with the spec about what an instruction does.
 
-A guest is a :class:`~vverify.interp.MachineState` as the guest sees it.  A
+A guest is a :class:`~vverify.spec.state.MachineState` as the guest sees it.  A
 VMM runs it for a budget of guest instructions and answers with the guest's
 view afterwards, the traps delivered to the guest on the way, and
 deterministic counters.
@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import Core
-from ..interp import MachineState
-from ..interp.placement import memory_offset, placed_regs
 from ..memo import BoundedMemo
 from ..spec import ir
+from ..spec.exits import Exit
 from ..spec.ir import mask
-from .registers import VirtualRegisters, apply_placement, write_view_back
+from ..spec.state import MachineState
+from ..core.protocol import ST_MEMORY_OFFSET
+from .registers import VirtualRegisters, apply_placement, compose_view, write_view_back
 
 
 @dataclass
@@ -56,17 +57,6 @@ class Counters:
         return d
 
 
-@dataclass(frozen=True)
-class GuestExit:
-    """How a guest's run ended, from the guest's point of view."""
-
-    reason: str  # budget | halt | illegal | double_fault | stop (a trap in stop_on reached the guest)
-    #              | allocation (a guest sharing the machine reached beyond its storage)
-    steps: int
-    trace: tuple = ()  # (cause, pc) of every trap delivered to the guest, in order
-    cause: str | None = None  # for "stop": the trap that ended the run
-
-
 class VMM:
     """Base class: a guest, a real machine, and the counters."""
 
@@ -82,7 +72,7 @@ class VMM:
         self.params = dict(params if params is not None else default_params(spec))
 
     # the interface
-    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> Exit:
         """Run at most ``budget`` guest instructions.
 
         A trap whose cause is in ``stop_on`` ends the run just before it would be
@@ -94,9 +84,9 @@ class VMM:
     def guest_state(self) -> MachineState:
         raise NotImplementedError
 
-    def _exit(self, reason, steps, cause=None) -> GuestExit:
+    def _exit(self, reason, steps, cause=None) -> Exit:
         self.counters.guest_instructions += steps
-        return GuestExit(reason, steps, tuple(self.trace), cause)
+        return Exit(reason, cause, steps=steps, trace=tuple(self.trace))
 
     def guest_memory(self):
         """The guest's memory as it sees it, as a numpy array (for comparisons)."""
@@ -133,9 +123,14 @@ class PlacedGuest:
         self.params = params
         self.core = core or Core(spec)
         self.control = [n for n, r in spec.registers.items() if r.control_mask]
-        self.offset = memory_offset(spec, guest, params)
+        self.map = self.core.compiled_map()
+        self.P = self.map.param_array(params)
+        self.offset = self.map.offset(self.core.context_of(guest), self.P)
         self.amask = mask(spec.memory.address)
         lay = self.core.layout
+        self._scratch = np.zeros(lay.size, dtype=np.uint64)  # the guest's view, for the compiled map and fetch
+        self._scratch[lay.st_base + ST_MEMORY_OFFSET] = self.offset
+        self._pc = lay.reg_index["pc"]
         self.virtual = VirtualRegisters({n: lay.reg_index[n] for n in self.control}, len(spec.registers),
                                         {n: guest.regs[n] for n in self.control})
         self._regs = [(n, lay.reg_index[n], r.data_mask, r.control_mask) for n, r in spec.registers.items()]
@@ -147,8 +142,8 @@ class PlacedGuest:
         self._data = np.nonzero(self.DM)[0]  # registers with data bits (the others live only in `virtual`)
         self._files = [(n, f.count) for n, f in spec.files.items()]
         # the map's results by input values, shared by every guest of this spec placed with these parameters
-        self._placements = _placements.setdefault((spec.name, spec.digest, tuple(sorted(params.items()))),
-                                                  BoundedMemo(1 << 12))  # a fuzz run meets many control states
+        self._placements = spec.memo(("vmm_placements", tuple(sorted(params.items()))),
+                                     lambda s: BoundedMemo(1 << 12))  # a fuzz run meets many control states
         self._emulator = None
         self._load_memory(guest)
         for name, f in spec.files.items():
@@ -189,17 +184,20 @@ class PlacedGuest:
         key = None if inputs is None else (self.virtual["mode"], *(self.reg_view(n) for n in inputs))
         if key is not None and key in self._placements:
             return self._placements[key]
-        vm = self.spec.virtualization
-        st = self.view() if key is None else MachineState(self.view_registers(), {}, {}, 0)  # the map reads registers only
-        real = placed_regs(self.spec, st, self.params, self.spec.mode_name(self.virtual["mode"]))
-        sets = np.zeros(len(self.names), dtype=np.bool_)
-        values = np.zeros(len(self.names), dtype=np.uint64)
-        for n in (*vm.relocate, *vm.shadow, "mode"):
-            i = self.core.layout.reg_index[n]
-            sets[i], values[i] = True, real[n]
+        values = self.map.place(self.view_array(), self.P, np.zeros(len(self.names), dtype=np.uint64))
         if key is not None:
-            self._placements.remember(key, (sets, values))
-        return sets, values
+            self._placements.remember(key, (self.map.sets, values))
+        return self.map.sets, values
+
+    def view_array(self, pc: int | None = None) -> np.ndarray:
+        """The guest's view (real data bits, virtual control bits, the files) in a register array
+        laid out as the core's ``R``, its memory offset in the status slot: what the compiled map
+        and fetch read.  One scratch array, overwritten by the next call."""
+        g, lay = self.core, self.core.layout
+        compose_view(self._scratch, g.R, self.virtual.array, self.DM, self.CM, len(self.names), lay.st_base)
+        if pc is not None:
+            self._scratch[self._pc] = pc
+        return self._scratch
 
     def view(self) -> MachineState:
         """The guest's state as it sees it: real data, virtual control, storage moved back."""
@@ -259,29 +257,22 @@ class PlacedGuest:
         """``(guest address, word)`` of the instruction the guest runs next (or would run at
         ``pc``), or None if fetching it faults.
 
-        VMMs ask this after exits, so the spec's fetch is remembered per
-        value of the registers it reads (pc, and segment state on x86).
+        VMMs ask this after exits, so the spec's fetch (compiled: see
+        :meth:`Core.fetch_address`) is remembered per value of the registers
+        it reads (pc, and segment state on x86).
         """
         spec = self.spec
         inputs = _fetch_inputs(spec)
-        regs = None if inputs is None else {n: self.reg_view(n) for n in inputs}
-        if regs is not None and pc is not None:
-            regs["pc"] = pc
-        key = None if regs is None else (spec.name, spec.digest, *regs.values())
-        if key is not None and key in _fetched:
-            addr = _fetched[key]
-        else:
-            from ..interp.machine import _fetch, _Trap
-
-            st = MachineState(regs, {}, {}, 0) if key is not None else self.view()
-            if pc is not None:
-                st.regs["pc"] = pc
-            try:
-                addr = _fetch(spec, st)[0]
-            except _Trap:
-                addr = None
-            if key is not None:
-                _fetched.remember(key, addr)
+        key = None
+        if inputs is not None:
+            key = tuple(pc if (n == "pc" and pc is not None) else self.reg_view(n) for n in inputs)
+            memo = spec.memo("vmm_fetched", lambda s: BoundedMemo(1 << 16))
+            if key in memo:
+                addr = memo[key]
+                return None if addr is None else (addr, self.word_at(addr))
+        addr = self.core.fetch_address(self.view_array(pc))
+        if key is not None:
+            memo.remember(key, addr)
         return None if addr is None else (addr, self.word_at(addr))
 
     def emulator(self):
@@ -321,22 +312,6 @@ class PlacedGuest:
         return st
 
 
-_placements: dict = {}
-_units_of_words = BoundedMemo(1 << 16)
-
-
-def unit_of_word(spec, word: int):
-    """The classified unit ``word`` encodes (its id), or None if it decodes to nothing; remembered per word."""
-    key = (spec.name, spec.digest, word)
-    if key not in _units_of_words:
-        from ..interp.machine import decode
-        from ..spec.units import unit_id
-
-        d = decode(spec, word)
-        _units_of_words.remember(key, None if d is None else unit_id(spec, *d))
-    return _units_of_words[key]
-
-
 def _register_inputs(stmts) -> tuple | None:
     """The registers ``stmts`` read, sorted, or None when they also read a register file or
     memory, or can leave for a hypervisor: then their result is not a function of registers."""
@@ -346,12 +321,9 @@ def _register_inputs(stmts) -> tuple | None:
             names.add(node.name)
         elif isinstance(node, ir.FileRead):
             return None
-    if any(isinstance(st, (ir.Load, ir.Exit)) for st in ir.walk_stmts(stmts)):
+    if any(isinstance(st, (ir.Load, ir.Leave)) for st in ir.walk_stmts(stmts)):
         return None
     return tuple(sorted(names))
-
-
-_inputs: dict = {}
 
 
 def _map_inputs(spec):
@@ -362,30 +334,28 @@ def _map_inputs(spec):
     VMM may remember it per value.  ``mode`` is always one: the real mode
     comes from the guest's.
     """
-    key = ("map", spec.name, spec.digest)
-    if key not in _inputs:
-        vm = spec.virtualization
-        stmts = [st for pe in (*vm.relocate.values(), *vm.shadow.values())
-                 for st in (*pe.prelude, ir.SetLocal("%", pe.expr))]
-        names = _register_inputs(stmts)
-        _inputs[key] = None if names is None else tuple(sorted({"mode", *names}))
-    return _inputs[key]
+    return spec.memo("vmm_map_inputs", _make_map_inputs)
+
+
+def _make_map_inputs(spec):
+    vm = spec.virtualization
+    stmts = [st for pe in (*vm.relocate.values(), *vm.shadow.values()) for st in (*pe.prelude, ir.SetLocal("%", pe.expr))]
+    names = _register_inputs(stmts)
+    return None if names is None else tuple(sorted({"mode", *names}))
 
 
 def _fetch_inputs(spec):
     """The registers the spec's fetch reads (always pc), or None if it reads more (see _register_inputs)."""
-    key = ("fetch", spec.name, spec.digest)
-    if key not in _inputs:
-        names = _register_inputs(spec.fetch_body)
-        _inputs[key] = None if names is None else tuple(sorted({"pc", *names}))
-    return _inputs[key]
+    return spec.memo("vmm_fetch_inputs", _make_fetch_inputs)
 
 
-_fetched = BoundedMemo(1 << 16)
+def _make_fetch_inputs(spec):
+    names = _register_inputs(spec.fetch_body)
+    return None if names is None else tuple(sorted({"pc", *names}))
 
 
 def guest_mode_is_user(spec, virtual_mode: int) -> bool:
     return spec.mode_name(virtual_mode) in spec.user
 
 
-__all__ = ["Counters", "GuestExit", "PlacedGuest", "VMM", "default_params", "guest_mode_is_user"]
+__all__ = ["Counters", "PlacedGuest", "VMM", "default_params", "guest_mode_is_user"]

@@ -20,27 +20,25 @@ the solver.
 
 from __future__ import annotations
 
+from ..spec.exits import Exit
+
 from dataclasses import dataclass, field
 
 from ..core import Core
-from ..interp.machine import decode
+from ..spec.decode import decode
 from ..spec import ir
-from .base import GuestExit, guest_mode_is_user, unit_of_word
+from ..spec.decode import unit_of_word
+from .base import guest_mode_is_user
 from .trap_emulate import TrapAndEmulate
 
 MAX_BLOCK = 32
 
 
-_ends_block: dict = {}
-
-
 def _writes_pc(spec) -> dict:
     """Per instruction, whether its semantics may set pc (so a basic block ends with it)."""
-    key = (spec.name, spec.digest)
-    if key not in _ends_block:
-        _ends_block[key] = {n: any(isinstance(s, ir.SetReg) and s.name == "pc" for s in ir.walk_stmts(i.body))
-                            for n, i in spec.instructions.items()}
-    return _ends_block[key]
+    return spec.memo("bt_writes_pc", lambda s: {
+        n: any(isinstance(st, ir.SetReg) and st.name == "pc" for st in ir.walk_stmts(i.body))
+        for n, i in s.instructions.items()})
 
 
 @dataclass
@@ -120,7 +118,7 @@ class BinaryTranslation(TrapAndEmulate):
         return all(self.g.word_at(a) == w for a, w in blk.words)
 
     # execution
-    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> Exit:
         self.stop_on = stop_on
         steps = 0
         prev = None

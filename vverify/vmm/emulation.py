@@ -20,12 +20,13 @@ guest's own handler, still on the virtual state.
 
 from __future__ import annotations
 
+from ..spec.exits import Exit
+
 import numpy as np
 
-from ..core.codegen import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, REASONS, ST_BUDGET, ST_CAUSE, ST_MEMORY_OFFSET,
+from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, REASONS, ST_BUDGET, ST_CAUSE, ST_MEMORY_OFFSET,
                             ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
 from ..spec.ir import mask
-from .base import GuestExit
 from .registers import compose_view
 
 
@@ -79,7 +80,7 @@ class Emulator:
         """Hand the emulated view to the allocator (:meth:`PlacedGuest.write_back`)."""
         self.g.write_back(self.E)
 
-    def run(self, vmm, budget: int, until_user: bool = False, stop_on=frozenset()) -> GuestExit:
+    def run(self, vmm, budget: int, until_user: bool = False, stop_on=frozenset()) -> Exit:
         """Emulate at most ``budget`` guest instructions on the virtual state.
 
         With ``until_user`` it stops before the first instruction the guest
@@ -124,4 +125,4 @@ class Emulator:
             vmm.counters.reflected[c] += 1
         vmm.counters.emulated += steps
         self.store()
-        return GuestExit(reason, steps, cause=cause)
+        return Exit(reason, cause, steps=steps)

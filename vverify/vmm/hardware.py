@@ -19,8 +19,9 @@ it does not hand to user space.
 
 from __future__ import annotations
 
+from ..spec.exits import Exit
+
 from ..core import Core
-from .base import GuestExit
 from .trap_emulate import TrapAndEmulate
 
 
@@ -57,7 +58,7 @@ class HardwareAssisted(TrapAndEmulate):
             if ex.reason == "trap":
                 self.sync()
                 if ex.cause in self.stop_on:
-                    return steps, GuestExit("stop", 0, cause=ex.cause), True
+                    return steps, Exit("stop", ex.cause), True
                 self.trace.append((ex.cause, core.reg("pc")))
                 c.reflected[ex.cause] += 1
                 ex = core.run(1, trap_exits=set(self.spec.causes) - {ex.cause})
@@ -71,9 +72,9 @@ class HardwareAssisted(TrapAndEmulate):
             why = self._reasons.get(ex.tval, ex.tval) if ex.reason == "vmexit" else None
             c.exits[ex.reason if why is None else f"vmexit:{why}"] += 1
             if self.confined and why == "ept_violation":
-                return steps, GuestExit("allocation", 0), True
+                return steps, Exit("allocation"), True
             if ex.reason in ("halt", "hypercall", "illegal", "double_fault", "trap"):
-                return steps, GuestExit(ex.reason, 0, cause=ex.cause), True
+                return steps, Exit(ex.reason, ex.cause), True
             done = self.emulate()  # the VM exit: the instruction at pc, on the guest's view
             return steps + done.steps, (done if done.reason != "budget" else None), True
         self.sync()  # the budget ran out just as a trap was delivered: read back what its entry set

@@ -9,12 +9,14 @@ instruction is privileged.
 
 from __future__ import annotations
 
+from ..spec.exits import Exit
+
 from ..core import Core
-from .base import VMM, GuestExit, PlacedGuest, guest_mode_is_user
+from .base import VMM, PlacedGuest, guest_mode_is_user
 from .trap_emulate import TrapAndEmulate
 
 
-def interpret(vmm, budget: int, until_user: bool, stop_on=frozenset()) -> GuestExit:
+def interpret(vmm, budget: int, until_user: bool, stop_on=frozenset()) -> Exit:
     """Interpret guest instructions on the virtual state (see :meth:`vverify.vmm.emulation.Emulator.run`)."""
     return vmm.g.emulator().run(vmm, budget, until_user, stop_on)
 
@@ -28,7 +30,7 @@ class FullInterpretation(VMM):
         super().__init__(spec, guest, params)
         self.g = PlacedGuest(spec, guest, self.params, core)
 
-    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> Exit:
         done = interpret(self, budget, until_user=False, stop_on=stop_on)
         return self._exit(done.reason, done.steps, done.cause)
 
@@ -44,7 +46,7 @@ class Hybrid(TrapAndEmulate):
     summary = "virtual-supervisor code is interpreted; virtual-user code runs directly"
     requires = ("virtualization map", "theorem3")
 
-    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> Exit:
         self.stop_on = stop_on
         steps = 0
         while steps < budget:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..spec.exits import Exit
+
 from ..core import Core
-from .base import VMM, GuestExit
+from .base import VMM
 
 
 class Native(VMM):
@@ -17,7 +19,7 @@ class Native(VMM):
         self.core.load_state(guest)
         self._default = guest.mem_default
 
-    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> Exit:
         core, steps = self.core, 0
         while steps < budget:
             ex = core.run(budget - steps, trap_exits="all")

@@ -36,10 +36,13 @@ the equivalence check shows the page as the guest left it at load time.
 
 from __future__ import annotations
 
+from ..spec.exits import Exit
+
 from ..core import Core
-from ..interp.machine import decode
+from ..spec.decode import decode
 from ..spec.ir import mask
-from .base import GuestExit, guest_mode_is_user, unit_of_word
+from ..spec.decode import unit_of_word
+from .base import guest_mode_is_user
 from .trap_emulate import TrapAndEmulate
 
 
@@ -98,7 +101,7 @@ class Paravirtualization(TrapAndEmulate):
         self._predecode(addr, word)
         self.patches[addr] = (word, self.g.units(addr, n))  # what runs there, what it replaced
 
-    def _emulate_original(self, addr: int) -> GuestExit:
+    def _emulate_original(self, addr: int) -> Exit:
         """Emulate the instruction the guest wrote at rewritten address ``addr``.
 
         The interpreter routines run over the machine's instruction stream,
@@ -130,7 +133,7 @@ class Paravirtualization(TrapAndEmulate):
             del self.patches[addr]
             self.counts.pop(addr, None)
 
-    def emulate(self) -> GuestExit:
+    def emulate(self) -> Exit:
         """One guest instruction through the interpreter routines, which share the machine's
         instruction stream: where they meet a rewrite a store made it forget, they stop with
         ``patch`` as the machine does, and the rewrite is dealt with before they go on."""
@@ -231,7 +234,7 @@ class Paravirtualization(TrapAndEmulate):
         c.exits["hypercall"] += 1
         addr = self._fetch_address()  # where the hypercall is in guest storage (pc may be relocated)
         if addr not in self.counts or self._is_hypercall(addr):  # memory holds a hypercall: the guest's own
-            return ex.steps, GuestExit("hypercall", 0), True
+            return ex.steps, Exit("hypercall"), True
         c.hypercalls += 1
         # the batch: the original instructions from here on, while control falls through them
         steps = ex.steps

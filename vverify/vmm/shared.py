@@ -17,8 +17,9 @@ address, and the allocations do not overlap.
 
 from __future__ import annotations
 
+from ..spec.exits import Exit
+
 from ..core import Core
-from .base import GuestExit
 
 
 class SharedMachine:
@@ -57,7 +58,7 @@ class SharedMachine:
         self.switches = 0
 
     def run(self, budget: int, stop_on=frozenset()) -> list:
-        """Round-robin until every guest has ended or run ``budget`` instructions; one GuestExit each."""
+        """Round-robin until every guest has ended or run ``budget`` instructions; one Exit each."""
         n = len(self.vmms)
         steps = [0] * n
         ends: list = [None] * n
@@ -71,7 +72,7 @@ class SharedMachine:
                 self.switches += 1
                 steps[i] += ex.steps
                 if ex.reason != "budget" or steps[i] >= budget:
-                    ends[i] = GuestExit(ex.reason, steps[i], ex.trace, ex.cause)
+                    ends[i] = Exit(ex.reason, ex.cause, steps=steps[i], trace=ex.trace)
         return ends
 
     def memory(self, i: int):

@@ -11,8 +11,10 @@ unsafe under the map traps: Theorem 1.
 
 from __future__ import annotations
 
+from ..spec.exits import Exit
+
 from ..core import Core
-from .base import VMM, GuestExit, PlacedGuest
+from .base import VMM, PlacedGuest
 
 
 class TrapAndEmulate(VMM):
@@ -24,7 +26,7 @@ class TrapAndEmulate(VMM):
         super().__init__(spec, guest, params)
         self.g = PlacedGuest(spec, guest, self.params, core)
 
-    def run(self, budget: int, stop_on=frozenset()) -> GuestExit:
+    def run(self, budget: int, stop_on=frozenset()) -> Exit:
         self.stop_on = stop_on
         steps = 0
         while steps < budget:
@@ -37,7 +39,7 @@ class TrapAndEmulate(VMM):
     def direct(self, budget: int):
         """Run guest code directly on the real core until it exits, then dispatch the exit.
 
-        Returns ``(guest steps, GuestExit if the guest's run ended else None,
+        Returns ``(guest steps, an Exit if the guest's run ended else None,
         whether the core exited before the budget)``.
         """
         return self.dispatch(self.g.core.run(budget, trap_exits="all"))
@@ -49,13 +51,13 @@ class TrapAndEmulate(VMM):
         if ex.reason == "budget":
             return ex.steps, None, False
         if ex.reason in ("halt", "hypercall", "vmexit"):  # no hypervisor service here: the run ends
-            return ex.steps, GuestExit(ex.reason, 0), True
+            return ex.steps, Exit(ex.reason), True
         if ex.reason == "trap":
             self.counters.traps[ex.cause] += 1
         done = self.emulate()  # the dispatcher: the instruction at pc, on the virtual state
         return ex.steps + done.steps, (done if done.reason != "budget" else None), True
 
-    def emulate(self) -> GuestExit:
+    def emulate(self) -> Exit:
         """One guest instruction through the interpreter routines (vverify.vmm.emulation)."""
         return self.g.emulator().run(self, 1, stop_on=self.stop_on)
 
