@@ -1,11 +1,10 @@
 """The proof cache: hits when nothing changed, never when anything did."""
 
-import os
 import warnings
 
 from tests.conftest import SPEC_DIR
-from vverify.check import cache
 from vverify.check.run import check_spec
+from vverify.files import cache_dir
 
 
 def copy_spec(tmp_path, name="pg74.toml"):
@@ -46,7 +45,7 @@ def test_a_changed_parent_spec_is_recomputed(tmp_path):
 def test_a_corrupt_entry_is_ignored_with_a_warning(tmp_path):
     p = copy_spec(tmp_path)
     check_spec(p)
-    entries = list(cache.cache_dir().glob("*.json"))
+    entries = list(cache_dir().glob("*.json"))
     assert len(entries) == 1
     entries[0].write_text('{"format": 1, "key": "x", "payl')
     with warnings.catch_warnings(record=True) as w:
@@ -59,12 +58,5 @@ def test_a_corrupt_entry_is_ignored_with_a_warning(tmp_path):
 def test_no_cache_neither_reads_nor_writes(tmp_path):
     p = copy_spec(tmp_path)
     check_spec(p, use_cache=False)
-    assert not cache.cache_dir().exists() or not list(cache.cache_dir().glob("*.json"))
+    assert not cache_dir().exists() or not list(cache_dir().glob("*.json"))
 
-
-def test_atomic_write_leaves_no_partial_file(tmp_path):
-    target = tmp_path / "out.json"
-    cache.write_atomic(target, "complete")
-    assert target.read_text() == "complete"
-    assert [f.name for f in tmp_path.iterdir()] == ["out.json"]
-    assert not any(n.endswith(".tmp") for n in os.listdir(tmp_path))

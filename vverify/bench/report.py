@@ -557,7 +557,7 @@ def render(paths, outdir: Path) -> tuple:
 
 def write_report(paths, outdir) -> list:
     """Write REPORT.md and the PNG plots into ``outdir``; returns the paths written."""
-    from ..check.cache import write_atomic
+    from ..files import write_atomic
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

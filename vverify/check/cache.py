@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from functools import lru_cache
 from importlib import metadata
@@ -21,16 +19,10 @@ from pathlib import Path
 
 import vverify
 
+from ..files import cache_dir, write_atomic
+
 FORMAT = 1
 VERDICT_CODE = ("spec", "formal", "interp", "check")
-
-
-def cache_dir() -> Path:
-    env = os.environ.get("VVERIFY_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vverify"
 
 
 @lru_cache(maxsize=1)
@@ -102,21 +94,3 @@ def clear() -> int:
             p.unlink(missing_ok=True)
             n += 1
     return n
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -125,7 +125,7 @@ def _check_output_path(path) -> Path:
 
 def write_output(path, text: str) -> None:
     """Write a report whole or not at all (an old file stays as it was on failure)."""
-    from ..check.cache import write_atomic
+    from ..files import write_atomic
 
     try:
         write_atomic(Path(path), text)
@@ -236,12 +236,13 @@ def cmd_schema(args, out) -> int:
 
 def cmd_cache(args, out) -> int:
     from ..check import cache
+    from ..files import cache_dir
 
     if args.action == "clear":
         n = cache.clear()
-        print(f"removed {n} cache entries from {cache.cache_dir()}", file=out)
+        print(f"removed {n} cache entries from {cache_dir()}", file=out)
     else:
-        print(cache.cache_dir(), file=out)
+        print(cache_dir(), file=out)
     return EXIT_OK
 
 

@@ -56,7 +56,7 @@ def _core_dir() -> Path:
     env = os.environ.get("VVERIFY_CORE_CACHE_DIR")
     if env:
         return Path(env)
-    from ..check.cache import cache_dir
+    from ..files import cache_dir
 
     return cache_dir() / "core"
 
@@ -82,7 +82,7 @@ def load_module(spec, jit: bool | None = None):
     name = f"vverify_core_{key[0]}{'' if jit else '_py'}"
     path = d / f"{name}.py"
     if not path.exists():
-        from ..check.cache import write_atomic
+        from ..files import write_atomic
 
         write_atomic(path, source)
     mspec = importlib.util.spec_from_file_location(name, path)

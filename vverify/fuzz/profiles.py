@@ -15,7 +15,7 @@ _quiet = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_to
 
 
 def database_dir():
-    from ..check.cache import cache_dir
+    from ..files import cache_dir
 
     return cache_dir() / "hypothesis"
 
