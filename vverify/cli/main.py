@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report format: text (default), json, junit (JUnit XML), sarif (SARIF 2.1.0) "
                         "or github (GitHub Actions annotations)")
     c.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
-    c.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    c.add_argument("-o", "--output", metavar="FILE",
+                   help="write the report to FILE instead of stdout: atomically for a file (through a symlink, "
+                        "keeping its permissions), in place for a stream such as /dev/stdout or a FIFO")
     c.add_argument("--verbose", "-v", action="store_true", help="list innocuous instructions too")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
     c.add_argument("--timeout", type=_positive_seconds, default=20.0, help="seconds per solver query (default 20)")
@@ -115,20 +117,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_output_path(path) -> Path:
     """Fail before solving, not after, when the report could not be written."""
-    p = Path(path)
-    if p.is_dir():
+    from ..files import resolve
+
+    target, kind = resolve(path)
+    if kind == "dir":
         raise UsageError(f"{path}: is a directory")
-    if not p.parent.is_dir():
-        raise UsageError(f"{path}: no such directory '{p.parent}'")
-    return p
+    if kind == "new" and not target.parent.is_dir():
+        raise UsageError(f"{path}: no such directory '{target.parent}'")
+    return Path(path)
 
 
 def write_output(path, text: str) -> None:
-    """Write a report whole or not at all (an old file stays as it was on failure)."""
-    from ..files import write_atomic
+    """Write a report whole or not at all (an old file stays as it was on failure); a stream such as
+    /dev/stdout or a FIFO is written in place, never replaced (see vverify.files.write_output)."""
+    from ..files import write_output as write
 
     try:
-        write_atomic(Path(path), text)
+        write(Path(path), text)
     except OSError as e:
         raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
 
