@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 
+from ..errors import SpecError
 from ..formal.classify import YES, ask_all, units_of
 from ..spec.loader import load_spec
 from . import cache
@@ -85,14 +86,16 @@ def classify_unit(spec, unit, timeout_ms) -> UnitVerdict:
 _worker_spec = None
 
 
-def _worker_init(path):
+def _worker_init(path, sources):
+    """Load the spec from the bytes the parent loaded (and hashed for the proof cache), never from the
+    file again: a file saved meanwhile must not have its verdicts stored under the old text's key."""
     global _worker_spec
-    _worker_spec = load_spec(path)
+    _worker_spec = load_spec(path, texts=sources)
 
 
 def _worker_classify(args):
     unit, timeout_ms = args
-    return classify_unit(_worker_spec, unit, timeout_ms).to_dict()
+    return _worker_spec.digest, classify_unit(_worker_spec, unit, timeout_ms).to_dict()
 
 
 def _classify_all(spec, timeout_ms, jobs):
@@ -101,9 +104,12 @@ def _classify_all(spec, timeout_ms, jobs):
         return [classify_unit(spec, u, timeout_ms) for u in units]
     # largest units first keeps both workers busy to the end
     order = sorted(range(len(units)), key=lambda i: -len(spec.instructions[units[i].instruction].body))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(spec.path,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                             initargs=(spec.path, spec.sources)) as pool:
         results = list(pool.map(_worker_classify, [(units[i], timeout_ms) for i in order], chunksize=1))
-    by_index = dict(zip(order, results))
+    if any(digest != spec.digest for digest, _ in results):  # a file the loader read afresh after all
+        raise SpecError(spec.path, 0, "", "the spec's files changed while it was being checked; check it again")
+    by_index = {i: verdict for i, (_, verdict) in zip(order, results)}
     return [UnitVerdict.from_dict(by_index[i]) for i in range(len(units))]
 
 
