@@ -23,3 +23,37 @@ def test_files_is_a_leaf_module():
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert {m for m in imported if m and m.startswith("vverify")} <= {"vverify.errors"}
     assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree))
+
+
+def test_read_regular_refuses_what_is_not_a_regular_file(tmp_path):
+    import pytest
+
+    from vverify.files import FileTooLarge, NotARegularFile, read_regular
+
+    f = tmp_path / "f"
+    f.write_bytes(b"0123456789")
+    assert read_regular(f, 10) == b"0123456789"
+    with pytest.raises(FileTooLarge):
+        read_regular(f, 9)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(NotARegularFile):  # at once: no writer is waited for
+        read_regular(fifo, 10)
+    with pytest.raises(NotARegularFile):
+        read_regular(tmp_path, 10)
+    link = tmp_path / "link"
+    link.symlink_to(f)
+    assert read_regular(link, 10) == b"0123456789"
+    with pytest.raises(NotARegularFile, match="symbolic link"):
+        read_regular(link, 10, follow_symlinks=False)
+
+
+def test_write_atomic_without_following_replaces_a_planted_link(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    link = tmp_path / "entry.json"
+    link.symlink_to(victim)
+    write_atomic(link, "entry", follow_symlinks=False)
+    assert victim.read_text() == "precious" and not link.is_symlink() and link.read_text() == "entry"
+    write_atomic(link, "again")  # a regular file: replaced, as always
+    assert link.read_text() == "again"

@@ -43,16 +43,24 @@ class FileTooLarge(OSError):
     """A file larger than its reader will hold in memory."""
 
 
-def read_regular(path, limit: int) -> bytes:
+def read_regular(path, limit: int, *, follow_symlinks: bool = True) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them.
 
     The file is opened non-blocking and checked with ``fstat`` on the open
     descriptor, so a FIFO or a device is refused without waiting on it and
-    the check cannot be raced by a rename.  Raises :class:`FileNotFoundError`,
+    the check cannot be raced by a rename.  Without ``follow_symlinks`` a
+    symlink is refused too.  Raises :class:`FileNotFoundError`,
     :class:`NotARegularFile`, :class:`FileTooLarge` or another ``OSError``.
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno == errno.ELOOP and not follow_symlinks:
+            raise NotARegularFile(errno.ELOOP, "a symbolic link, not a regular file", str(path)) from None
+        raise
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -124,7 +132,18 @@ def _temporary(directory: Path, name: str) -> tuple[int, str]:
             continue
 
 
-def write_atomic(path, data) -> None:
+def _kind(path) -> str:
+    """What is at ``path`` itself, a symlink not followed: as :func:`resolve`'s kinds, or "link"."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "new"
+    if stat.S_ISLNK(mode):
+        return "link"
+    return "file" if stat.S_ISREG(mode) else "dir" if stat.S_ISDIR(mode) else "special"
+
+
+def write_atomic(path, data, *, follow_symlinks: bool = True) -> None:
     """Write ``data`` (text or bytes) to the regular file ``path`` so that readers see the old file or
     the new one, never half.
 
@@ -133,15 +152,24 @@ def write_atomic(path, data) -> None:
     owner and group) carry over to the new one.  A directory, a FIFO or a
     device is never replaced: :class:`NotARegularFile` (see
     :func:`write_output` for writing to those).
+
+    Without ``follow_symlinks`` (a directory of vverify's own, such as the
+    proof cache, which others may fill) whatever is at ``path`` but a
+    directory is replaced by the new file: a planted symlink is never
+    written through.
     """
-    target, kind = resolve(path)
+    if follow_symlinks:
+        target, kind = resolve(path)
+    else:
+        target, kind = Path(path), _kind(path)
+        kind = "new" if kind in ("link", "special") else kind
     if kind not in ("file", "new"):
         raise NotARegularFile(errno.EISDIR if kind == "dir" else errno.EINVAL,
                               "is a directory" if kind == "dir" else "not a regular file", os.fspath(path))
     old = None
     if kind == "file":
         try:
-            old = os.stat(target)
+            old = os.lstat(target)
         except FileNotFoundError:  # removed meanwhile: a new file it is
             pass
     fd, tmp = _temporary(target.parent, target.name)
