@@ -15,6 +15,7 @@ from ..errors import SpecError
 from ..formal.classify import YES, ask_all, units_of
 from ..spec.loader import load_spec
 from . import cache
+from .entry import BadEntry, units_from_payload
 from .replay import ReplayError, replay
 from .verdicts import (ClaimResult, TheoremVerdict, UnitVerdict, check_claims, derive, disagreements,
                        theorems)
@@ -113,6 +114,38 @@ def _classify_all(spec, timeout_ms, jobs):
     return [UnitVerdict.from_dict(by_index[i]) for i in range(len(units))]
 
 
+def cached_units(spec, k):
+    """The unit verdicts the proof cache holds for ``spec`` under key ``k``, or None.
+
+    Only an entry signed with our key gets here (cache.load), so its "no"
+    answers are our own unsat proofs.  It must also have exactly the shape
+    run.store writes and the spec's units, and every witness must replay on
+    the reference interpreter now, as a fresh one must: otherwise the whole
+    entry is set aside, with one warning line, and the spec solved afresh.
+    """
+    payload = cache.load(k)
+    if payload is None:
+        return None
+    path = cache.entry_path(k)
+    try:
+        units = units_from_payload(payload, units_of(spec))
+    except BadEntry as e:
+        cache.warn(f"vverify: ignoring corrupt cache entry {path} ({e})")
+        return None
+    for u in units:
+        for a in u.answers:
+            if a.status != YES:
+                continue
+            try:
+                replay(spec, u.instruction, a.witness)
+            except Exception as e:  # noqa: BLE001 - stored states are data: any failure to replay them is a no
+                cache.warn(f"vverify: not trusting cache entry {path}: the witness for {u.id} "
+                           f"{a.question}[{','.join(a.modes)}] does not replay ({type(e).__name__}: "
+                           f"{' '.join(str(e).split())[:160]}); solving afresh")
+                return None
+    return units
+
+
 def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bool:
     """Put a spec's unit verdicts in the proof cache; False when they must not be cached:
     a timeout (it may not recur) or a backend disagreement."""
@@ -126,11 +159,9 @@ def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bo
     spec = spec_or_path if not isinstance(spec_or_path, (str, os.PathLike)) else load_spec(spec_or_path)
     t0 = time.perf_counter()
     k = cache.key(spec.digest, timeout_ms)
-    payload = cache.load(k) if use_cache else None
-    cached = payload is not None
-    if cached:
-        units = [UnitVerdict.from_dict(u) for u in payload["units"]]
-    else:
+    units = cached_units(spec, k) if use_cache else None
+    cached = units is not None
+    if not cached:
         units = _classify_all(spec, timeout_ms, jobs)
     for u in units:
         u.props = derive(spec, u)

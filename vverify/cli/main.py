@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from ..errors import SpecError, UsageError, VVerifyError
@@ -251,7 +252,21 @@ def cmd_cache(args, out) -> int:
     return EXIT_OK
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """vverify's own warnings (a cache entry set aside, say) are one line, like its errors; others
+    keep Python's format."""
+    text = str(message)
+    if text.startswith("vverify: "):
+        print(text, file=file or sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv=None) -> int:
+    warnings.showwarning = _show_warning
     args = build_parser().parse_args(argv)
     out = sys.stdout
     try:
