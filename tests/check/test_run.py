@@ -1,6 +1,7 @@
 """check_spec's process pool: what the workers classify, how many there are, and how they end."""
 
 import multiprocessing
+import os
 
 import pytest
 
@@ -46,3 +47,52 @@ def test_workers_classify_the_text_that_was_hashed(tmp_path, monkeypatch):
     p.write_text(edited)
     fresh = check_spec(p, jobs=1)
     assert not fresh.cached and fresh.unit("getr").props["privileged"] == "no"
+
+
+class _PoolStarted(Exception):
+    pass
+
+
+@pytest.fixture
+def pool_sizes(monkeypatch):
+    """The max_workers of every process pool check_spec starts (the pool is stopped right there)."""
+    sizes = []
+
+    def recording_pool(max_workers=None, **kw):
+        sizes.append(max_workers)
+        raise _PoolStarted
+
+    monkeypatch.setattr(run, "ProcessPoolExecutor", recording_pool)
+    return sizes
+
+
+def pool_size_for(spec_path, jobs):
+    try:
+        check_spec(spec_path, jobs=jobs, use_cache=False)
+    except _PoolStarted:
+        pass
+
+
+@pytest.mark.parametrize("cpus, jobs, expected", [
+    (2, None, [2]),   # every CPU by default
+    (2, 3, [3]),      # more than the CPUs if asked...
+    (2, 32, [4]),     # ...but never more than 2 per CPU
+    (64, 32, [14]),   # nor more than the units to classify (pg74 has 14)
+    (64, None, [14]),
+    (2, 1, []),       # -j 1: no pool, the units are classified in this process
+])
+def test_the_pool_is_capped_at_the_units_and_the_cpus(tmp_path, monkeypatch, pool_sizes, cpus, jobs, expected):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    pool_size_for(copy_spec(tmp_path), jobs)
+    assert pool_sizes == expected
+
+
+def test_vverify_check_uses_every_cpu_by_default(tmp_path, monkeypatch, pool_sizes):
+    from vverify.cli.main import build_parser, main
+
+    assert build_parser().parse_args(["check"]).jobs is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    p = copy_spec(tmp_path)
+    with pytest.raises(_PoolStarted):
+        main(["check", "--no-cache", str(p)])
+    assert pool_sizes == [2]

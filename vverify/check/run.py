@@ -99,13 +99,37 @@ def _worker_classify(args):
     return _worker_spec.digest, classify_unit(_worker_spec, unit, timeout_ms).to_dict()
 
 
+JOBS_PER_CPU = 2  # the most solver processes -j gets per usable CPU
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
+    count = getattr(os, "process_cpu_count", None)  # Python 3.13
+    if count is not None:
+        return count() or 1
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def pool_size(jobs, n_units: int) -> int:
+    """How many solver processes to run for ``jobs`` (None: one per usable CPU): never more than
+    there are units to classify, nor than JOBS_PER_CPU per CPU (z3 is CPU-bound: more processes
+    only cost memory).  1 means classify in this process."""
+    cpus = usable_cpus()
+    want = cpus if jobs is None else jobs
+    return max(1, min(want, n_units, JOBS_PER_CPU * cpus))
+
+
 def _classify_all(spec, timeout_ms, jobs):
     units = units_of(spec)
-    if jobs <= 1 or len(units) < 2:
+    workers = pool_size(jobs, len(units))
+    if workers == 1:
         return [classify_unit(spec, u, timeout_ms) for u in units]
     # largest units first keeps both workers busy to the end
     order = sorted(range(len(units)), key=lambda i: -len(spec.instructions[units[i].instruction].body))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                              initargs=(spec.path, spec.sources)) as pool:
         results = list(pool.map(_worker_classify, [(units[i], timeout_ms) for i in order], chunksize=1))
     if any(digest != spec.digest for digest, _ in results):  # a file the loader read afresh after all
@@ -155,7 +179,10 @@ def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bool:
     return True
 
 
-def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True, jobs: int = 1) -> SpecReport:
+def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True,
+               jobs: int | None = None) -> SpecReport:
+    """Check one spec.  ``jobs`` solver processes classify its units (None: one per usable CPU;
+    capped, see pool_size; 1: in this process)."""
     spec = spec_or_path if not isinstance(spec_or_path, (str, os.PathLike)) else load_spec(spec_or_path)
     t0 = time.perf_counter()
     k = cache.key(spec.digest, timeout_ms)

@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--verbose", "-v", action="store_true", help="list innocuous instructions too")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
     c.add_argument("--timeout", type=_positive_seconds, default=20.0, help="seconds per solver query (default 20)")
-    c.add_argument("-j", "--jobs", type=_jobs, default=1, help="solver processes (default 1)")
+    c.add_argument("-j", "--jobs", type=_jobs, default=None,
+                   help="solver processes (default: one per usable CPU); never more than the spec has units "
+                        "to classify, nor than 2 per CPU. -j 1 solves in the vverify process itself")
 
     e = sub.add_parser("explain", help="show the witness or proof behind each verdict of one instruction")
     e.add_argument("spec")
