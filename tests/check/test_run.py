@@ -1,11 +1,14 @@
-"""check_spec's process pool: what the workers classify, how many there are, and how they end."""
+"""check_spec's process pool (vverify/check/pool.py): what the workers classify, how many there are,
+and how they end."""
 
 import multiprocessing
 import os
+import signal
 
+import psutil
 import pytest
 
-import vverify.check.run as run
+import vverify.check.pool as pool
 from tests.conftest import SPEC_DIR
 from vverify.check.run import check_spec
 from vverify.spec.loader import load_spec
@@ -30,16 +33,16 @@ def test_workers_classify_the_text_that_was_hashed(tmp_path, monkeypatch):
     original = p.read_text()
     edited = original.replace(GETR_CHECK, "r[rd] = l")  # getr loses its privilege check
     spec = load_spec(p)
-    real_init = run._worker_init
+    real_init = pool._worker_init
 
     def saved_meanwhile(*args):
         p.write_text(edited)
         real_init(*args)
 
-    monkeypatch.setattr(run, "_worker_init", saved_meanwhile)
+    monkeypatch.setattr(pool, "_worker_init", saved_meanwhile)
     r = check_spec(spec, jobs=2)
     assert r.unit("getr").props["privileged"] == "yes"
-    monkeypatch.setattr(run, "_worker_init", real_init)
+    monkeypatch.setattr(pool, "_worker_init", real_init)
 
     p.write_text(original)
     hit = check_spec(p, jobs=1)
@@ -62,7 +65,7 @@ def pool_sizes(monkeypatch):
         sizes.append(max_workers)
         raise _PoolStarted
 
-    monkeypatch.setattr(run, "ProcessPoolExecutor", recording_pool)
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", recording_pool)
     return sizes
 
 
@@ -96,3 +99,29 @@ def test_vverify_check_uses_every_cpu_by_default(tmp_path, monkeypatch, pool_siz
     with pytest.raises(_PoolStarted):
         main(["check", "--no-cache", str(p)])
     assert pool_sizes == [2]
+
+
+@forked
+def test_an_interrupt_while_the_workers_are_forked_is_not_lost(tmp_path):
+    """Ctrl-C (or the CLI's SIGTERM) arriving while os.fork runs its at-fork hooks: raised there, it
+    would be printed and dropped, and the check would run on.  It must stop the check, and its workers."""
+    armed = [True]
+
+    def interrupt_once():
+        if armed:
+            armed.clear()
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def live_children():
+        return {c.pid for c in psutil.Process().children() if c.status() != psutil.STATUS_ZOMBIE}
+
+    before = live_children()  # under xdist, this process may have children of its own
+    os.register_at_fork(after_in_parent=interrupt_once)  # cannot be unregistered: inert once fired
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # xdist's workers ignore SIGINT
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            check_spec(copy_spec(tmp_path), jobs=2, use_cache=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert not armed
+    assert live_children() - before == set()

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from ..errors import SpecError
 from ..formal.classify import YES, ask_all, units_of
 from ..spec.loader import load_spec
-from . import cache
+from . import cache, pool
 from .entry import BadEntry, units_from_payload
 from .replay import ReplayError, replay
 from .verdicts import (ClaimResult, TheoremVerdict, UnitVerdict, check_claims, derive, disagreements,
@@ -83,59 +81,12 @@ def classify_unit(spec, unit, timeout_ms) -> UnitVerdict:
     return uv
 
 
-# process-pool plumbing: each worker loads the spec itself (z3 objects do not cross processes)
-_worker_spec = None
-
-
-def _worker_init(path, sources):
-    """Load the spec from the bytes the parent loaded (and hashed for the proof cache), never from the
-    file again: a file saved meanwhile must not have its verdicts stored under the old text's key."""
-    global _worker_spec
-    _worker_spec = load_spec(path, texts=sources)
-
-
-def _worker_classify(args):
-    unit, timeout_ms = args
-    return _worker_spec.digest, classify_unit(_worker_spec, unit, timeout_ms).to_dict()
-
-
-JOBS_PER_CPU = 2  # the most solver processes -j gets per usable CPU
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
-    count = getattr(os, "process_cpu_count", None)  # Python 3.13
-    if count is not None:
-        return count() or 1
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def pool_size(jobs, n_units: int) -> int:
-    """How many solver processes to run for ``jobs`` (None: one per usable CPU): never more than
-    there are units to classify, nor than JOBS_PER_CPU per CPU (z3 is CPU-bound: more processes
-    only cost memory).  1 means classify in this process."""
-    cpus = usable_cpus()
-    want = cpus if jobs is None else jobs
-    return max(1, min(want, n_units, JOBS_PER_CPU * cpus))
-
-
 def _classify_all(spec, timeout_ms, jobs):
     units = units_of(spec)
-    workers = pool_size(jobs, len(units))
+    workers = pool.pool_size(jobs, len(units))
     if workers == 1:
         return [classify_unit(spec, u, timeout_ms) for u in units]
-    # largest units first keeps both workers busy to the end
-    order = sorted(range(len(units)), key=lambda i: -len(spec.instructions[units[i].instruction].body))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                             initargs=(spec.path, spec.sources)) as pool:
-        results = list(pool.map(_worker_classify, [(units[i], timeout_ms) for i in order], chunksize=1))
-    if any(digest != spec.digest for digest, _ in results):  # a file the loader read afresh after all
-        raise SpecError(spec.path, 0, "", "the spec's files changed while it was being checked; check it again")
-    by_index = {i: verdict for i, (_, verdict) in zip(order, results)}
-    return [UnitVerdict.from_dict(by_index[i]) for i in range(len(units))]
+    return pool.classify(spec, units, timeout_ms, workers)
 
 
 def cached_units(spec, k):

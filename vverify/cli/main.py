@@ -9,8 +9,11 @@ at all (they are written atomically), so a CI job never uploads half a file.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import SpecError, UsageError, VVerifyError
@@ -267,9 +270,41 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 _python_show_warning = warnings.showwarning
 
 
+class Terminated(BaseException):
+    """SIGTERM (what CI sends to cancel a job), raised like KeyboardInterrupt is for SIGINT, so that
+    everything on the way out runs: the solver pool stops its workers, a report being written is
+    removed, and vverify exits 143 instead of dying with its workers orphaned."""
+
+
+@contextmanager
+def _sigterm_raises():
+    pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != pid:  # a solver worker, forked before it took SIGTERM's default: just die
+            os._exit(128 + signum)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the cleanup finish
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # main() called from another thread: signals are not ours to handle
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None) -> int:
     warnings.showwarning = _show_warning
     args = build_parser().parse_args(argv)
+    with _sigterm_raises():
+        return _run(args, argv)
+
+
+def _run(args, argv) -> int:
     out = sys.stdout
     try:
         from .benching import cmd_bench, cmd_report
@@ -286,8 +321,6 @@ def main(argv=None) -> int:
         print(f"vverify: {e}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `vverify check | head`: the reader left, nothing is wrong
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as e:  # a file we were told to read or write: still one line, never a traceback
@@ -296,7 +329,10 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("vverify: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT  # 130, as a shell reports a process SIGINT stopped
+    except Terminated:
+        print("vverify: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM  # 143
 
 
 if __name__ == "__main__":  # pragma: no cover
