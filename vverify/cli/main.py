@@ -257,17 +257,23 @@ def cmd_cache(args, out) -> int:
     return EXIT_OK
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
+@contextmanager
+def _one_line_warnings():
     """vverify's own warnings (a cache entry set aside, say) are one line, like its errors; others
-    keep Python's format."""
-    text = str(message)
-    if text.startswith("vverify: "):
-        print(text, file=file or sys.stderr)
-    else:
-        _python_show_warning(message, category, filename, lineno, file, line)
+    keep their format."""
+    previous = warnings.showwarning
 
+    def show(message, category, filename, lineno, file=None, line=None):
+        if str(message).startswith("vverify: "):
+            print(str(message), file=file or sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
 
-_python_show_warning = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 class Terminated(BaseException):
@@ -298,9 +304,8 @@ def _sigterm_raises():
 
 
 def main(argv=None) -> int:
-    warnings.showwarning = _show_warning
     args = build_parser().parse_args(argv)
-    with _sigterm_raises():
+    with _one_line_warnings(), _sigterm_raises():
         return _run(args, argv)
 
 
