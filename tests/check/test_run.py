@@ -4,6 +4,7 @@ and how they end."""
 import multiprocessing
 import os
 import signal
+import threading
 
 import psutil
 import pytest
@@ -118,10 +119,15 @@ def test_an_interrupt_while_the_workers_are_forked_is_not_lost(tmp_path):
     before = live_children()  # under xdist, this process may have children of its own
     os.register_at_fork(after_in_parent=interrupt_once)  # cannot be unregistered: inert once fired
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # xdist's workers ignore SIGINT
+    idle = threading.Event()  # another thread, as an embedding program (or xdist) has: it may take the signal
+    bystander = threading.Thread(target=idle.wait)
+    bystander.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             check_spec(copy_spec(tmp_path), jobs=2, use_cache=False)
     finally:
         signal.signal(signal.SIGINT, previous)
+        idle.set()
+        bystander.join()
     assert not armed
     assert live_children() - before == set()

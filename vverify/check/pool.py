@@ -36,38 +36,52 @@ def _worker_start(parent_pid, path, sources):
 
     The parent (the CLI) stops its workers itself on SIGTERM or SIGINT (see
     _stop_workers), so a worker takes SIGTERM's default (it inherited the
-    parent's handler through fork) and leaves Ctrl-C to the parent.  Should
+    parent's handlers through fork) and leaves Ctrl-C to the parent.  Should
     the parent die without stopping them (SIGKILL, a crash), Linux's parent-
     death signal kills them instead of leaving them solving for nobody.
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):  # held by the parent while it forked us (_signals_held)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _die_with_parent(parent_pid)
     _worker_init(path, sources)
 
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def _signals_held():
-    """Hold SIGINT and SIGTERM while the pool forks its workers, and deliver them after.
+def _signals_deferred():
+    """Note SIGINT and SIGTERM while the pool forks its workers, and act on them after.
 
     A handler that raises (KeyboardInterrupt, the CLI's Terminated) while
     os.fork runs its at-fork hooks has its exception printed and dropped,
-    so the check would go on as if never told to stop.  Held, the signal
-    is handled as soon as the workers exist, where raising stops them.
+    so the check would go on as if never told to stop.  (Blocking the
+    signals is not enough: another thread may take them, and Python then
+    runs the handler in the main thread all the same.)  Noted, a signal is
+    handled once the workers exist, where raising stops them.
     """
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    parent, caught = os.getpid(), []
+
+    def note(signum, frame):
+        if os.getpid() != parent:  # a worker, forked before it set its own handlers: just die
+            os._exit(128 + signum)
+        caught.append((signum, frame))
+
+    previous = {s: signal.signal(s, note) for s in _STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum, frame in caught[:1]:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)  # raises, here, where it is not lost
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 def _die_with_parent(parent_pid):
@@ -133,7 +147,7 @@ def classify(spec, units, timeout_ms, workers) -> list:
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
                                initargs=(os.getpid(), spec.path, spec.sources))
     try:
-        with _signals_held():  # submitting starts (forks) the workers
+        with _signals_deferred():  # submitting starts (forks) the workers
             pending = pool.map(_worker_classify, [(units[i], timeout_ms) for i in order], chunksize=1)
         results = list(pending)
     except BaseException:  # KeyboardInterrupt, the CLI's SIGTERM, a worker's error: no worker outlives us
