@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vverify.check.cache import write_atomic  # noqa: E402
+from vverify.files import write_atomic  # noqa: E402
 
 
 def timed(cmd, env) -> float:

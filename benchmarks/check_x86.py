@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.check_speed import timed  # noqa: E402
-from vverify.check.cache import write_atomic  # noqa: E402
+from vverify.files import write_atomic  # noqa: E402
 
 TARGET_S = 60.0
 

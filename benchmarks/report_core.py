@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 import pyperf  # noqa: E402
 
-from vverify.check.cache import write_atomic  # noqa: E402
+from vverify.files import write_atomic  # noqa: E402
 
 RESULTS = ROOT / "results"
 

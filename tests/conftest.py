@@ -28,11 +28,18 @@ settings.load_profile(os.environ.get("VVERIFY_HYPOTHESIS_PROFILE", "ci"))
 os.environ.setdefault("VVERIFY_CORE_CACHE_DIR", str(ROOT / ".vverify-cache" / "core"))
 
 
+# What says where the proof cache is and which key signs it (see vverify/check/signing.py).
+_CACHE_ENV = ("VVERIFY_CACHE_DIR", "VVERIFY_CACHE_KEY", "XDG_CONFIG_HOME")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
-    """Every test's own checks get a proof cache of their own, so no test depends on another's
-    results (report_of, below, shares the bundled specs' verdicts on purpose)."""
+    """Every test's own checks get a proof cache, and a cache key, of their own, so no test depends
+    on another's results and none touches the user's key (report_of, below, shares the bundled
+    specs' verdicts on purpose)."""
     monkeypatch.setenv("VVERIFY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the key file: tmp_path/config/vverify
+    monkeypatch.delenv("VVERIFY_CACHE_KEY", raising=False)
 
 
 _loaded = {}
@@ -52,11 +59,12 @@ def load(name_or_path):
 
 _reports = {}
 
-# The proof cache the session started with: $VVERIFY_CACHE_DIR, or vverify's default.  The README's
-# first command (`vverify check`) fills it with every bundled spec's verdicts, under keys made of
-# the spec's bytes, the verdict code's bytes and z3's version, so a hit is the verdict this code
-# would derive.  Read at import, before _isolated_cache points each test at a cache of its own.
-_SESSION_PROOFS = os.environ.get("VVERIFY_CACHE_DIR")
+# The proof cache the session started with: $VVERIFY_CACHE_DIR, or vverify's default, and the key
+# that signs it.  The README's first command (`vverify check`) fills it with every bundled spec's
+# verdicts, under keys made of the spec's bytes, the verdict code's bytes and z3's version, so a hit
+# is the verdict this code would derive.  Read at import, before _isolated_cache points each test at
+# a cache of its own.
+_SESSION_PROOFS = {k: os.environ.get(k) for k in _CACHE_ENV}
 
 
 def report_of(name_or_spec):
@@ -69,15 +77,14 @@ def report_of(name_or_spec):
 
     spec = load(name_or_spec) if isinstance(name_or_spec, str) else name_or_spec
     if spec.digest not in _reports:
-        isolated = os.environ.pop("VVERIFY_CACHE_DIR", None)
-        if _SESSION_PROOFS is not None:
-            os.environ["VVERIFY_CACHE_DIR"] = _SESSION_PROOFS
+        isolated = {k: os.environ.pop(k, None) for k in _CACHE_ENV}
+        os.environ.update({k: v for k, v in _SESSION_PROOFS.items() if v is not None})
         try:
             _reports[spec.digest] = check_spec(spec, use_cache=True, jobs=2)
         finally:
-            os.environ.pop("VVERIFY_CACHE_DIR", None)
-            if isolated is not None:
-                os.environ["VVERIFY_CACHE_DIR"] = isolated
+            for k in _CACHE_ENV:
+                os.environ.pop(k, None)
+            os.environ.update({k: v for k, v in isolated.items() if v is not None})
     return _reports[spec.digest]
 
 

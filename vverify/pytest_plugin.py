@@ -28,6 +28,7 @@ first time one of its items runs.
 from __future__ import annotations
 
 import fnmatch
+import os
 from pathlib import Path, PurePath
 
 import pytest
@@ -134,7 +135,9 @@ class SpecFile(pytest.File):
             from .errors import VVerifyError
 
             try:
-                self._report = check_spec(self.spec, timeout_ms=_timeout_ms(self.config), use_cache=True)
+                # under xdist each worker is already a process per CPU: one solver process each
+                jobs = 1 if os.environ.get("PYTEST_XDIST_WORKER") else None
+                self._report = check_spec(self.spec, timeout_ms=_timeout_ms(self.config), use_cache=True, jobs=jobs)
             except VVerifyError as e:
                 self._report = e
         if isinstance(self._report, Exception):

@@ -7,8 +7,11 @@ shared with the other tests) are put in a proof cache that lives in pytest's
 own cache directory (``.pytest_cache/d/vverify-proofs``) and so survives
 between runs.  That is safe for the same reason the proof cache is: an entry
 is keyed by the bytes of the spec, of vverify's source and z3's version, so
-a changed spec or a changed checker never meets an old verdict.  Without the
-cache provider (``-p no:cacheprovider``) the cache is per session.
+a changed spec or a changed checker never meets an old verdict.  Its entries
+are signed with a key of its own, kept beside it (``vverify-proofs-key``,
+the XDG_CONFIG_HOME of the checks that use it), since only entries signed
+with the reader's key are used.  Without the cache provider
+(``-p no:cacheprovider``) the cache is per session.
 """
 
 import os
@@ -27,8 +30,9 @@ def warm_cache(request, tmp_path_factory):
     cache = getattr(request.config, "cache", None)
     d = cache.mkdir("vverify-proofs") if cache is not None else tmp_path_factory.mktemp("vverify-cache")
     _prune(d)
-    old = os.environ.get("VVERIFY_CACHE_DIR")
-    os.environ["VVERIFY_CACHE_DIR"] = str(d)
+    env = _proof_env(d)
+    old = {k: os.environ.pop(k, None) for k in (*env, "VVERIFY_CACHE_KEY")}
+    os.environ.update(env)
     try:
         for p in SPEC_FILES:
             spec = load(p)
@@ -36,11 +40,18 @@ def warm_cache(request, tmp_path_factory):
                 # the session's own report (solved once, shared with the other tests), not a second solve
                 assert store(spec, report_of(spec).units), f"{p.name}: a verdict the cache may not keep"
     finally:
-        if old is None:
-            del os.environ["VVERIFY_CACHE_DIR"]
-        else:
-            os.environ["VVERIFY_CACHE_DIR"] = old
+        for k, v in old.items():
+            os.environ.pop(k, None)
+            if v is not None:
+                os.environ[k] = v
     return d
+
+
+def _proof_env(d) -> dict:
+    """The environment under which the warm cache ``d`` is read and written: it, and its key."""
+    key_home = d.parent / f"{d.name}-key"
+    key_home.mkdir(mode=0o700, exist_ok=True)
+    return {"VVERIFY_CACHE_DIR": str(d), "XDG_CONFIG_HOME": str(key_home)}
 
 
 def copy_specs(pytester, names=None):
@@ -57,7 +68,9 @@ def copy_specs(pytester, names=None):
 @pytest.fixture
 def spec_project(pytester, monkeypatch, warm_cache):
     """A pytester project with a copy of every bundled spec, checked against the warm cache."""
-    monkeypatch.setenv("VVERIFY_CACHE_DIR", str(warm_cache))
+    for k, v in _proof_env(warm_cache).items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("VVERIFY_CACHE_KEY", raising=False)
     copy_specs(pytester)
     return pytester
 

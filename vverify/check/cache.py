@@ -1,19 +1,22 @@
-"""A content-addressed cache of solver results.
+"""A content-addressed cache of solver results, signed so that a shared cache cannot lie.
 
 The key covers everything a verdict depends on: the bytes of the spec and of
 every spec it extends, vverify's version *and* a digest of its source (so a
 developer's edit to a backend invalidates old proofs too), z3's version and
 the query timeout.  A changed spec therefore never reuses an old verdict.
-Entries are written atomically; an unreadable entry is ignored with a
-warning, never trusted.
+
+Entries are written atomically and signed (:mod:`.signing`): an entry is
+only returned when it is a regular file, well-formed, for this key, and its
+MAC verifies with the reader's key.  Anything else is ignored with one
+warning line and the spec is solved afresh; nothing in a cache directory can
+raise, hang a check, or make it pass.  What is checked after this (the
+payload's shape, every witness replayed) is in :mod:`.run`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from functools import lru_cache
 from importlib import metadata
@@ -21,16 +24,12 @@ from pathlib import Path
 
 import vverify
 
-FORMAT = 1
+from ..files import cache_dir, read_regular, write_atomic
+from . import signing
+
+FORMAT = 2  # 2: entries carry a MAC
+MAX_ENTRY_BYTES = 256 << 20  # x86_32's entry is under 2 MB
 VERDICT_CODE = ("spec", "formal", "interp", "check")
-
-
-def cache_dir() -> Path:
-    env = os.environ.get("VVERIFY_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vverify"
 
 
 @lru_cache(maxsize=1)
@@ -66,32 +65,66 @@ def key(spec_digest: str, timeout_ms: int) -> str:
     return h.hexdigest()
 
 
+class CacheWarning(UserWarning):
+    """A cache entry that is not used, or a cache that cannot be written; never an error."""
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, CacheWarning, stacklevel=3)
+
+
+def entry_path(k: str) -> Path:
+    return cache_dir() / f"{k}.json"
+
+
 def load(k: str):
-    path = cache_dir() / f"{k}.json"
+    """The payload stored under ``k``, or None: when there is none, or (with a warning) when the entry
+    is not a readable regular file, not well-formed, not for ``k``, or not signed with our key."""
+    path = entry_path(k)
     try:
-        text = path.read_text()
+        raw = read_regular(path, MAX_ENTRY_BYTES, follow_symlinks=False)
     except FileNotFoundError:
         return None
     except OSError as e:
-        warnings.warn(f"vverify: ignoring unreadable cache entry {path}: {e}")
+        warn(f"vverify: ignoring unreadable cache entry {path}: {e.strerror or e}")
         return None
     try:
-        data = json.loads(text)
-        if data.get("format") != FORMAT or data.get("key") != k:
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k or "payload" not in data:
             raise ValueError("wrong format or key")
-        return data["payload"]
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        warnings.warn(f"vverify: ignoring corrupt cache entry {path} ({e})")
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        warn(f"vverify: ignoring corrupt cache entry {path} ({_short(e)})")
         return None
+    try:
+        secret = signing.secret()
+    except signing.NoKey as e:
+        warn(f"vverify: not using the proof cache: {e}")
+        return None
+    if not signing.verify(data, secret):
+        warn(f"vverify: not trusting cache entry {path}: it is not signed with this cache key "
+             f"(made with another key, or altered); solving afresh")
+        return None
+    return data["payload"]
+
+
+def _short(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200] or type(e).__name__
 
 
 def store(k: str, payload) -> None:
     d = cache_dir()
     try:
+        secret = signing.secret()
+    except signing.NoKey as e:
+        warn(f"vverify: not writing the proof cache: {e}")
+        return
+    entry = {"format": FORMAT, "key": k, "payload": payload}
+    try:
+        entry["mac"] = signing.sign(entry, secret)
         d.mkdir(parents=True, exist_ok=True)
-        write_atomic(d / f"{k}.json", json.dumps({"format": FORMAT, "key": k, "payload": payload}))
-    except OSError as e:
-        warnings.warn(f"vverify: could not write the cache in {d}: {e}")
+        write_atomic(d / f"{k}.json", json.dumps(entry), follow_symlinks=False)
+    except (OSError, ValueError) as e:
+        warn(f"vverify: could not write the cache in {d}: {getattr(e, 'strerror', None) or _short(e)}")
 
 
 def clear() -> int:
@@ -102,21 +135,3 @@ def clear() -> int:
             p.unlink(missing_ok=True)
             n += 1
     return n
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

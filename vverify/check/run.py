@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from ..formal.classify import ask_all
 from ..spec.units import units_of
 from ..vocabulary import YES
 from ..spec.loader import load_spec
-from . import cache
+from . import cache, pool
+from .entry import BadEntry, units_from_payload
 from .replay import ReplayError, replay
 from .verdicts import (ClaimResult, TheoremVerdict, UnitVerdict, check_claims, derive, disagreements,
                        theorems)
@@ -83,30 +83,44 @@ def classify_unit(spec, unit, timeout_ms) -> UnitVerdict:
     return uv
 
 
-# process-pool plumbing: each worker loads the spec itself (z3 objects do not cross processes)
-_worker_spec = None
-
-
-def _worker_init(path):
-    global _worker_spec
-    _worker_spec = load_spec(path)
-
-
-def _worker_classify(args):
-    unit, timeout_ms = args
-    return classify_unit(_worker_spec, unit, timeout_ms).to_dict()
-
-
 def _classify_all(spec, timeout_ms, jobs):
     units = units_of(spec)
-    if jobs <= 1 or len(units) < 2:
+    workers = pool.pool_size(jobs, len(units))
+    if workers == 1:
         return [classify_unit(spec, u, timeout_ms) for u in units]
-    # largest units first keeps both workers busy to the end
-    order = sorted(range(len(units)), key=lambda i: -len(spec.instructions[units[i].instruction].body))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(spec.path,)) as pool:
-        results = list(pool.map(_worker_classify, [(units[i], timeout_ms) for i in order], chunksize=1))
-    by_index = dict(zip(order, results))
-    return [UnitVerdict.from_dict(by_index[i]) for i in range(len(units))]
+    return pool.classify(spec, units, timeout_ms, workers)
+
+
+def cached_units(spec, k):
+    """The unit verdicts the proof cache holds for ``spec`` under key ``k``, or None.
+
+    Only an entry signed with our key gets here (cache.load), so its "no"
+    answers are our own unsat proofs.  It must also have exactly the shape
+    run.store writes and the spec's units, and every witness must replay on
+    the reference interpreter now, as a fresh one must: otherwise the whole
+    entry is set aside, with one warning line, and the spec solved afresh.
+    """
+    payload = cache.load(k)
+    if payload is None:
+        return None
+    path = cache.entry_path(k)
+    try:
+        units = units_from_payload(payload, units_of(spec))
+    except BadEntry as e:
+        cache.warn(f"vverify: ignoring corrupt cache entry {path} ({e})")
+        return None
+    for u in units:
+        for a in u.answers:
+            if a.status != YES:
+                continue
+            try:
+                replay(spec, u.instruction, a.witness)
+            except Exception as e:  # noqa: BLE001 - stored states are data: any failure to replay them is a no
+                cache.warn(f"vverify: not trusting cache entry {path}: the witness for {u.id} "
+                           f"{a.question}[{','.join(a.modes)}] does not replay ({type(e).__name__}: "
+                           f"{' '.join(str(e).split())[:160]}); solving afresh")
+                return None
+    return units
 
 
 def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bool:
@@ -118,15 +132,16 @@ def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bool:
     return True
 
 
-def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True, jobs: int = 1) -> SpecReport:
+def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True,
+               jobs: int | None = None) -> SpecReport:
+    """Check one spec.  ``jobs`` solver processes classify its units (None: one per usable CPU;
+    capped, see pool_size; 1: in this process)."""
     spec = spec_or_path if not isinstance(spec_or_path, (str, os.PathLike)) else load_spec(spec_or_path)
     t0 = time.perf_counter()
     k = cache.key(spec.digest, timeout_ms)
-    payload = cache.load(k) if use_cache else None
-    cached = payload is not None
-    if cached:
-        units = [UnitVerdict.from_dict(u) for u in payload["units"]]
-    else:
+    units = cached_units(spec, k) if use_cache else None
+    cached = units is not None
+    if not cached:
         units = _classify_all(spec, timeout_ms, jobs)
     for u in units:
         u.props = derive(spec, u)

@@ -80,8 +80,8 @@ def cmd_fuzz(args, out) -> int:
 
 
 def cmd_matrix(args, out) -> int:
-    from ..files import write_atomic
     from ..check.run import check_spec
+    from ..files import write_atomic
     from ..fuzz.matrix import matrix, to_json, to_markdown
     from ..spec.loader import find_specs, load_spec
     from .main import default_spec_dir

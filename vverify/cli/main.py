@@ -9,7 +9,11 @@ at all (they are written atomically), so a CI job never uploads half a file.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import SpecError, UsageError, VVerifyError
@@ -80,11 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report format: text (default), json, junit (JUnit XML), sarif (SARIF 2.1.0) "
                         "or github (GitHub Actions annotations)")
     c.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
-    c.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    c.add_argument("-o", "--output", metavar="FILE",
+                   help="write the report to FILE instead of stdout: atomically for a file (through a symlink, "
+                        "keeping its permissions), in place for a stream such as /dev/stdout or a FIFO")
     c.add_argument("--verbose", "-v", action="store_true", help="list innocuous instructions too")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
     c.add_argument("--timeout", type=_positive_seconds, default=20.0, help="seconds per solver query (default 20)")
-    c.add_argument("-j", "--jobs", type=_jobs, default=1, help="solver processes (default 1)")
+    c.add_argument("-j", "--jobs", type=_jobs, default=None,
+                   help="solver processes (default: one per usable CPU); never more than the spec has units "
+                        "to classify, nor than 2 per CPU. -j 1 solves in the vverify process itself")
 
     e = sub.add_parser("explain", help="show the witness or proof behind each verdict of one instruction")
     e.add_argument("spec")
@@ -116,20 +124,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_output_path(path) -> Path:
     """Fail before solving, not after, when the report could not be written."""
-    p = Path(path)
-    if p.is_dir():
+    from ..files import resolve
+
+    target, kind = resolve(path)
+    if kind == "dir":
         raise UsageError(f"{path}: is a directory")
-    if not p.parent.is_dir():
-        raise UsageError(f"{path}: no such directory '{p.parent}'")
-    return p
+    if kind == "new" and not target.parent.is_dir():
+        raise UsageError(f"{path}: no such directory '{target.parent}'")
+    return Path(path)
 
 
 def write_output(path, text: str) -> None:
-    """Write a report whole or not at all (an old file stays as it was on failure)."""
-    from ..files import write_atomic
+    """Write a report whole or not at all (an old file stays as it was on failure); a stream such as
+    /dev/stdout or a FIFO is written in place, never replaced (see vverify.files.write_output)."""
+    from ..files import write_output as write
 
     try:
-        write_atomic(Path(path), text)
+        write(Path(path), text)
     except OSError as e:
         raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
 
@@ -239,17 +250,69 @@ def cmd_schema(args, out) -> int:
 
 def cmd_cache(args, out) -> int:
     from ..check import cache
+    from ..files import cache_dir
 
     if args.action == "clear":
         n = cache.clear()
-        print(f"removed {n} cache entries from {cache.cache_dir()}", file=out)
+        print(f"removed {n} cache entries from {cache_dir()}", file=out)
     else:
-        print(cache.cache_dir(), file=out)
+        print(cache_dir(), file=out)
     return EXIT_OK
+
+
+@contextmanager
+def _one_line_warnings():
+    """vverify's own warnings (a cache entry set aside, say) are one line, like its errors; others
+    keep their format."""
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if str(message).startswith("vverify: "):
+            print(str(message), file=file or sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
+class Terminated(BaseException):
+    """SIGTERM (what CI sends to cancel a job), raised like KeyboardInterrupt is for SIGINT, so that
+    everything on the way out runs: the solver pool stops its workers, a report being written is
+    removed, and vverify exits 143 instead of dying with its workers orphaned."""
+
+
+@contextmanager
+def _sigterm_raises():
+    pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != pid:  # a solver worker, forked before it took SIGTERM's default: just die
+            os._exit(128 + signum)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the cleanup finish
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # main() called from another thread: signals are not ours to handle
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    with _one_line_warnings(), _sigterm_raises():
+        return _run(args, argv)
+
+
+def _run(args, argv) -> int:
     out = sys.stdout
     try:
         from .benching import cmd_bench, cmd_report
@@ -266,8 +329,6 @@ def main(argv=None) -> int:
         print(f"vverify: {e}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `vverify check | head`: the reader left, nothing is wrong
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as e:  # a file we were told to read or write: still one line, never a traceback
@@ -276,7 +337,10 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("vverify: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT  # 130, as a shell reports a process SIGINT stopped
+    except Terminated:
+        print("vverify: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM  # 143
 
 
 if __name__ == "__main__":  # pragma: no cover
