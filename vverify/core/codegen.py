@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ..errors import VVerifyError
 from ..spec import ir
 from ..spec.ir import BOOL, mask
 
@@ -42,15 +43,23 @@ ILLEGAL_TAG = 1 << 32  # decode-cache tag of an undecodable word
 INLINE_LINES = 40  # instructions up to this many generated lines run inline in the loop
 
 
-class CoreUnsupported(ValueError):
-    """The spec uses something the core cannot run (the interpreter still can)."""
+class CoreUnsupported(VVerifyError, ValueError):
+    """The spec uses something the core cannot run (the interpreter still can).
+
+    A :class:`~vverify.errors.VVerifyError`, so a command that builds a core
+    for such a spec prints one line and exits 2 instead of a traceback.
+    """
+
+
+def _refuse(spec, what: str) -> CoreUnsupported:
+    return CoreUnsupported(f"spec '{spec.name}': {what}, so the core cannot run it (the interpreter can)")
 
 
 def mem_dtype(unit: int) -> str:
     for bits, name in ((8, "uint8"), (16, "uint16"), (32, "uint32"), (64, "uint64")):
         if unit <= bits:
             return name
-    raise CoreUnsupported(f"memory units of {unit} bits are wider than 64")
+    raise CoreUnsupported(f"memory units of {unit} bits are wider than 64; the core cannot run them")
 
 
 class Layout:
@@ -66,16 +75,13 @@ class Layout:
         # a power-of-two width so the row address is a shift, not a multiply by a run-time stride
         self.row_shift = (self.max_fields).bit_length()
         self.row_width = 1 << self.row_shift
-        for r in spec.registers.values():
-            if r.width > 64:
-                raise CoreUnsupported(f"register '{r.name}' is {r.width} bits; the core handles at most 64")
-        for f in spec.files.values():
-            if f.width > 64:
-                raise CoreUnsupported(f"register file '{f.name}' is {f.width} bits wide; the core handles at most 64")
         if spec.memory is None:
-            raise CoreUnsupported("the spec declares no memory, so there is nothing to fetch from")
+            raise _refuse(spec, "it declares no memory, so there is nothing to fetch from")
         if spec.memory.size > MAX_MEMORY_UNITS:
-            raise CoreUnsupported(f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
+            raise _refuse(spec, f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
+        if len(spec.causes) > 63:  # the loop's trap-exit mask has a bit per cause, below the exit codes
+            raise _refuse(spec, f"it has {len(spec.causes)} trap causes, more than the core's 63")
+        check_widths(spec)
         self.full_memory = spec.memory.size >= (1 << spec.memory.address)
         # after the rows, one word per memory unit: nonzero where Core.predecode patched the
         # instruction stream.  A store clears the row's tag but not this mark, so the run loop can
@@ -92,6 +98,81 @@ class Layout:
         self.st_base = offset
         self.cc_base = offset + ST_SIZE
         self.size = self.cc_base + len(spec.causes)
+
+
+MAX_BITS = 64  # every value the core holds is one numpy.uint64
+
+
+def check_widths(spec):
+    """Refuse a spec with a value wider than the core's 64-bit words, naming where it is.
+
+    The generated code computes on ``numpy.uint64`` and assembles the
+    instruction word in one; a wider value would be cut to its low 64 bits
+    without a sound (an 80-bit encoding would lose its top field), so the
+    core would silently disagree with the interpreter, which computes on
+    Python ints.  Refusing at construction is the honest alternative.
+    """
+    _check_state_widths(spec)
+    _check_code_widths(spec)
+
+
+def _over(width: int) -> bool:
+    return width > MAX_BITS
+
+
+def _check_state_widths(spec):
+    """Registers, files, memory units and the trap code and value: each sits in one uint64 slot."""
+    for r in spec.registers.values():
+        if _over(r.width):
+            raise _refuse(spec, f"register '{r.name}' is {r.width} bits, wider than {MAX_BITS}")
+    for f in spec.files.values():
+        if _over(f.width):
+            raise _refuse(spec, f"register file '{f.name}' is {f.width} bits wide, wider than {MAX_BITS}")
+    if _over(spec.memory.unit):
+        raise _refuse(spec, f"memory units are {spec.memory.unit} bits, wider than {MAX_BITS}")
+    if _over(spec.code_width) or _over(spec.tval_width):
+        raise _refuse(spec, f"trap codes of {spec.code_width} bits or trap values of {spec.tval_width} bits are wider "
+                            f"than the core's {MAX_BITS}-bit status slots")
+
+
+def _check_code_widths(spec):
+    """Instruction words, their operands, and every value the semantics compute (loads and stores included)."""
+    unit = spec.memory.unit
+    for name, instr in spec.instructions.items():
+        bits = instr.units * unit
+        if _over(bits):
+            raise _refuse(spec, f"instruction '{name}' is {bits} bits long ({instr.units} units of {unit}), more than "
+                                f"the core's {MAX_BITS}-bit instruction word")
+        for op, width in {**instr.encoding.field_widths, **instr.operands}.items():
+            if _over(width):
+                raise _refuse(spec, f"instruction '{name}': operand '{op}' is {width} bits, wider than {MAX_BITS}")
+    bodies = [(f"instruction '{n}'", i.body) for n, i in spec.instructions.items()]
+    bodies += [("the trap entry", spec.entry), ("the fetch", spec.fetch_body)]
+    for where, body in bodies:
+        width, line = _widest(body, unit)
+        if _over(width):
+            at = f" (line {line})" if line else ""
+            raise _refuse(spec, f"{where} computes a {width}-bit value{at}, wider than {MAX_BITS} bits")
+
+
+def _widest(stmts, unit: int):
+    """The widest value ``stmts`` compute (memory accesses count their units), and its statement's line.
+
+    Iterative, so that expressions as deep as the spec language allows cost
+    no recursion here.
+    """
+    best, line = 0, 0
+    for s in ir.walk_stmts(stmts):
+        widths = [s.units * unit] if isinstance(s, (ir.Load, ir.Store)) else []
+        todo = list(ir.stmt_exprs(s))
+        while todo:
+            e = todo.pop()
+            widths.append(e.width)
+            todo.extend(ir.expr_children(e))
+        w = max(widths, default=0)
+        if w > best:
+            best, line = w, getattr(s, "line", 0)
+    return best, line
 
 
 def source_key(source: str) -> str:

@@ -128,8 +128,6 @@ class Core:
         self.DECF = np.zeros(lay.decf_size, dtype=np.uint64)
         self.PATCHED = self.DECF[lay.patch_base:]  # a view: nonzero where predecode() patched (see Layout)
         self._cause_names = [c.name for c in causes]
-        if len(self._cause_names) > 63:
-            raise codegen.CoreUnsupported("more than 63 trap causes")
         self._budget = self._mask = None
 
     # ------------------------------------------------------------ running
