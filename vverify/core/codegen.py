@@ -547,7 +547,7 @@ class Generator:
         w(f"k + 1 = instruction k, {ILLEGAL_TAG} = undecodable; then the operands).")
         w('"""')
         w("import numpy as np")
-        w("from vverify.core.jit import njit")
+        w("from vverify.core.jit import njit" if jit else "from vverify.core.jit import plain as njit")
         w("")
         w("U = np.uint64")
         w(f"MT = np.{mem_dtype(m.unit)}")
