@@ -17,11 +17,15 @@ exact under numba and as plain Python:
   masked to the file's index width: whatever the guest does, the loop never
   reads or writes outside its arrays;
 * a trap is precise: writes made before it by the same instruction are
-  journalled and undone, exactly as the reference interpreter discards them.
+  journalled and undone, exactly as the reference interpreter discards them;
+* no expression is deeper than ``SPLIT_DEPTH`` levels, so Python's parser
+  (200 nested parentheses at most) accepts any expression the spec language
+  does: deeper parts go to locals first (see ``_Splitter``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 
@@ -76,7 +80,7 @@ class Layout:
         self.row_shift = (self.max_fields).bit_length()
         self.row_width = 1 << self.row_shift
         if spec.memory is None:
-            raise _refuse(spec, "it declares no memory, so there is nothing to fetch from")
+            raise _refuse(spec, "it declares no memory to fetch from")
         if spec.memory.size > MAX_MEMORY_UNITS:
             raise _refuse(spec, f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
         if len(spec.causes) > 63:  # the loop's trap-exit mask has a bit per cause, below the exit codes
@@ -466,6 +470,120 @@ def _needs_journal(stmts, full_memory: bool) -> bool:
     return walk(stmts)
 
 
+SPLIT_DEPTH = 24  # IR levels in one generated expression: at most 3 parentheses each, far inside Python's 200
+
+
+class _Splitter:
+    """Cuts expressions too deep for Python's parser into locals assigned just before their statement.
+
+    The parser refuses more than 200 nested parentheses, so a 120-term sum,
+    which the spec language accepts, generated a core that was not valid
+    Python.  Cutting is exact: in the generated code every expression is
+    pure and total (no division; every index in bounds), so computing a
+    cut-out part ahead of a short-circuit or a conditional changes when it
+    is computed, never the result.  A shift's amount appears twice in the
+    source (the guard and the shift), so an amount holding another shift's
+    amount would double the source per level, and be computed that many
+    times: such an amount is cut too.  Nothing in the bundled specs needs
+    either cut, and a body
+    with nothing to cut comes back as the very same tuple, so their cores
+    are unchanged.
+    """
+
+    def __init__(self):
+        self.n = 0
+
+    def block(self, stmts) -> tuple:
+        out = []
+        for st in stmts:
+            out.extend(self.stmt(st))
+        return tuple(stmts) if len(out) == len(stmts) and all(a is b for a, b in zip(out, stmts)) else tuple(out)
+
+    def stmt(self, st) -> list:
+        if isinstance(st, ir.If):
+            pre: list = []
+            return pre + [self.if_chain(st, pre)]
+        fields = _EXPR_FIELDS.get(type(st), ())
+        pre = []
+        new = {f: self.cut(getattr(st, f), pre, st) for f in fields}
+        if all(new[f] is getattr(st, f) for f in fields):
+            return [st]
+        return pre + [dataclasses.replace(st, **new)]
+
+    def if_chain(self, st, pre: list):
+        """An if/elif chain, with what its conditions cut out put in ``pre`` (before the ``if``).
+
+        Between the ``if`` and an ``elif`` nothing runs, so computing an
+        elif's condition parts first reads the same state, and the chain
+        stays flat (Python allows only 100 levels of indentation).
+        """
+        cond = self.cut(st.cond, pre, st)
+        then = self.block(st.then)
+        if len(st.orelse) == 1 and isinstance(st.orelse[0], ir.If):
+            orelse = (self.if_chain(st.orelse[0], pre),)
+        else:
+            orelse = self.block(st.orelse)
+        if cond is st.cond and then is st.then and all(a is b for a, b in zip(orelse, st.orelse)):
+            return st
+        return dataclasses.replace(st, cond=cond, then=then, orelse=orelse)
+
+    def cut(self, e, pre: list, st):
+        """``e`` with its too-deep parts replaced by locals, whose assignments go to ``pre``.
+
+        Post-order over an explicit stack: an expression may be as deep as
+        the spec language allows, deeper than Python's recursion limit here.
+        """
+        done: dict = {}  # id(node) -> (new node, height, whether it holds a shift's amount)
+        stack = [(e, False)]
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in done:
+                continue
+            kids = ir.expr_children(node)
+            if not ready:
+                stack.append((node, True))
+                stack.extend((k, False) for k in kids)
+                continue
+            new = [done[id(k)] for k in kids]
+            shift = type(node) is ir.Binary and node.op in ("shl", "lshr")
+            if shift and new[1][2]:
+                new[1] = (self.local(new[1][0], pre, st), 1, False)
+            node2 = _with_children(node, [k for k, _, _ in new])
+            height = 1 + max((h for _, h, _ in new), default=0)
+            doubles = shift or any(d for _, _, d in new)
+            if height >= SPLIT_DEPTH:
+                node2, height, doubles = self.local(node2, pre, st), 1, False
+            done[id(node)] = (node2, height, doubles)
+        return done[id(e)][0]
+
+    def local(self, e, pre: list, st):
+        name = f"%deep.{self.n}"
+        self.n += 1
+        pre.append(ir.SetLocal(name, e, getattr(st, "line", 0)))
+        return ir.Local(name, e.width)
+
+
+_EXPR_FIELDS = {ir.SetLocal: ("value",), ir.SetReg: ("value",), ir.SetFile: ("index", "value"), ir.Load: ("addr",),
+                ir.Store: ("addr", "value"), ir.Trap: ("tval",), ir.Exit: ("code",)}
+
+
+def _with_children(e, kids: list):
+    """``e`` with its operands replaced by ``kids`` (``e`` itself when they are the same)."""
+    old = ir.expr_children(e)
+    if all(a is b for a, b in zip(kids, old)):
+        return e
+    t = type(e)
+    if t is ir.Concat:
+        return dataclasses.replace(e, parts=tuple(kids))
+    if t is ir.FileRead:
+        return dataclasses.replace(e, index=kids[0])
+    if t is ir.Binary:
+        return dataclasses.replace(e, a=kids[0], b=kids[1])
+    if t is ir.Ite:
+        return dataclasses.replace(e, cond=kids[0], a=kids[1], b=kids[2])
+    return dataclasses.replace(e, a=kids[0])  # Unary, Extract, Extend
+
+
 _CONST = re.compile(r"\bU\((\d+)\)")
 
 
@@ -496,6 +614,11 @@ class Generator:
     def __init__(self, spec):
         self.spec = spec
         self.layout = Layout(spec)
+        # the bodies as generated: expressions too deep for Python's parser cut into locals
+        split = _Splitter()
+        self.bodies = {name: split.block(instr.body) for name, instr in spec.instructions.items()}
+        self.entry = split.block(spec.entry)
+        self.fetch_body = split.block(spec.fetch_body)
 
     def fit_tval(self, expr, width):
         tw = self.spec.tval_width
@@ -591,9 +714,9 @@ class Generator:
         self.inline = {}
         for k, (name, instr) in enumerate(spec.instructions.items()):
             ops = {op: f"o{j}" for j, op in enumerate(instr.operands)}
-            em = _Emitter(self, "v", ops, "break").prepare(instr.body)
-            em.journal = _needs_journal(instr.body, lay.full_memory)
-            body = em.block(instr.body, "        ")
+            em = _Emitter(self, "v", ops, "break").prepare(self.bodies[name])
+            em.journal = _needs_journal(self.bodies[name], lay.full_memory)
+            body = em.block(self.bodies[name], "        ")
             if len(body) <= INLINE_LINES:
                 self.inline[k] = True  # small: emitted inside run(), see below
                 continue
@@ -614,8 +737,8 @@ class Generator:
             w("    return exc, tval, next_pc, halted")
             w("")
             w("")
-        en = _Emitter(self, "v", {"cause": "cause", "tval": "tval"}, "break").prepare(spec.entry)
-        entry_lines = en.block(spec.entry, "        ")
+        en = _Emitter(self, "v", {"cause": "cause", "tval": "tval"}, "break").prepare(self.entry)
+        entry_lines = en.block(self.entry, "        ")
         w(deco)
         w("def trap_entry(R, MEM, DECF, pc, cause, tval):")
         w('    """The trap entry of the spec; returns (next pc, False if it faulted itself)."""')
@@ -650,9 +773,9 @@ class Generator:
         w(f"{I}tval = U(0)")
         w(f"{I}halted = False")
         w(f"{I}fa = pc")
-        if spec.fetch_body:
-            fe = _Emitter(self, "fe", {}, "break").prepare(spec.fetch_body)
-            fetch_lines = fe.block(spec.fetch_body, I + "    ")
+        if self.fetch_body:
+            fe = _Emitter(self, "fe", {}, "break").prepare(self.fetch_body)
+            fetch_lines = fe.block(self.fetch_body, I + "    ")
             for name, width in fe.local_widths.items():
                 w(f"{I}{name} = {'False' if width == BOOL else 'U(0)'}")
             w(f"{I}while True:")
@@ -695,11 +818,11 @@ class Generator:
             for j, var in enumerate(ops.values()):
                 w(f"{K}{var} = DECF[row + U({j + 1})]")
             w(f"{K}next_pc = {_Emitter.m(f'(pc + U({instr.units}))', spec.pc_width)}")
-            em = _Emitter(self, f"i{k}v", ops, "break").prepare(instr.body)
-            em.journal = _needs_journal(instr.body, lay.full_memory)
-            body = em.block(instr.body, K + "    ")
+            em = _Emitter(self, f"i{k}v", ops, "break").prepare(self.bodies[name])
+            em.journal = _needs_journal(self.bodies[name], lay.full_memory)
+            body = em.block(self.bodies[name], K + "    ")
             L.extend(self._prologue(em, K))
-            if _can_exit(instr.body, lay.full_memory):
+            if _can_exit(self.bodies[name], lay.full_memory):
                 w(f"{K}while True:  # one pass; a trap or halt leaves it early")
                 L.extend(body)
                 w(f"{K}    break")
