@@ -4,7 +4,9 @@ The generated core wrote each level of an expression as one or more nested
 parentheses, and Python's parser refuses more than 200: a 120-term sum,
 which lints and checks clean, generated a core that was not valid Python
 ("too many nested parentheses").  Code generation now cuts deep expressions
-into locals.
+into locals.  What still cannot be compiled (semantics nested past Python's
+100 levels of indentation, a numba typing error) is refused at construction
+with one line naming the spec and the instruction, never a traceback.
 """
 
 import random
@@ -12,6 +14,7 @@ import random
 import pytest
 
 from tests.core.tinyspec import run_both, state_with, tiny_spec
+from vverify.core import Core, CoreUnsupported
 from vverify.core import codegen
 from vverify.errors import SpecError
 
@@ -102,3 +105,54 @@ def test_nested_shift_amounts_keep_the_source_linear(tmp_path):
     plain = tiny_spec(tmp_path, semantics="r[rd] = r[rd]", name="plain")
     assert len(codegen.generate(spec)) - len(codegen.generate(plain)) < 20 * 400  # was 2**20 copies of the innermost
     agree(spec, jit=False)
+
+
+def nested_ifs(n: int, inner: str, indent: int = 0) -> str:
+    lines = ["    " * (indent + i) + f"if r[{i % 4}] != {i}:" for i in range(n)]
+    return "\n".join(lines + ["    " * (indent + n) + inner])
+
+
+@BUILDS
+def test_semantics_nested_past_pythons_indentation_limit_are_refused_in_one_line(tmp_path, jit):
+    """Helpers inline into each other: four levels of 30 nested ifs lint clean, and nest 120 deep."""
+    helpers, inner = [], "r[0] = r[0] + 1"
+    for k in range(3):
+        helpers.append(f"def h{k}():\n{nested_ifs(30, inner, 1)}")
+        inner = f"h{k}()"
+    spec = tiny_spec(tmp_path, semantics=nested_ifs(30, inner), helpers="\n\n".join(helpers))
+    with pytest.raises(CoreUnsupported) as e:
+        Core(spec, jit=jit)
+    message = str(e.value)
+    assert "spec 'tiny'" in message and "instruction 't'" in message and "indentation" in message
+    assert "\n" not in message
+
+
+def test_a_generation_failure_is_refused_in_one_line(tmp_path, monkeypatch):
+    spec = tiny_spec(tmp_path)
+
+    def deep(*_):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(codegen.Generator, "source", deep)
+    with pytest.raises(CoreUnsupported, match=r"^spec 'tiny': generating its core failed \(RecursionError: maximum"):
+        Core(spec, jit=False)
+
+
+def test_a_numba_typing_error_is_refused_at_construction(tmp_path, monkeypatch):
+    """numba compiles the run loop on its first call, so a typing error was a traceback from Core.run;
+    now the constructor compiles it and refuses, naming the instruction the error points into."""
+    monkeypatch.setenv("VVERIFY_CORE_CACHE_DIR", str(tmp_path / "cores"))  # the broken core stays out of the shared cache
+    spec = tiny_spec(tmp_path, semantics="r[rd] = r[rd] + 1")
+    source = codegen.Generator.source
+
+    def untypable(self, jit):
+        text = source(self, jit)
+        assert "i0o0 = DECF[row + K1]" in text  # instruction t's first operand, inline in the run loop
+        return text.replace("i0o0 = DECF[row + K1]", "i0o0 = DECF[row + K1] + 'x'")
+
+    monkeypatch.setattr(codegen.Generator, "source", untypable)
+    with pytest.raises(CoreUnsupported) as e:
+        Core(spec, jit=True)
+    message = str(e.value)
+    assert message.startswith("spec 'tiny': compiling instruction 't' failed (TypingError")
+    assert "\n" not in message

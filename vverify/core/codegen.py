@@ -55,8 +55,39 @@ class CoreUnsupported(VVerifyError, ValueError):
     """
 
 
-def _refuse(spec, what: str) -> CoreUnsupported:
+def refused(spec, what: str) -> CoreUnsupported:
+    """The one-line refusal of ``spec``, saying ``what`` the core cannot do."""
     return CoreUnsupported(f"spec '{spec.name}': {what}, so the core cannot run it (the interpreter can)")
+
+
+_PLACES = ((re.compile(r"def i\d+_(\w+)\("), "instruction '{}'"), (re.compile(r"(?:el)?if tag == \w+:  # (\S+)$"), "instruction '{}'"),
+           (re.compile(r"def trap_entry\("), "the trap entry"), (re.compile(r"def decode\("), "the decoder"),
+           (re.compile(r"def run\("), "the run loop"))
+
+
+def where_in(source: str, line: int) -> str:
+    """What the code at 1-based ``line`` of a generated core belongs to ("instruction 'add'",
+    "the trap entry"...), or "" when it cannot be told.
+
+    Reads the markers the generator writes: an out-of-line instruction's
+    ``def``, and the ``# name`` comment on each arm of the run loop's
+    dispatch, which owns the lines indented below it.  Walks up through the
+    enclosing blocks (each less indented than the last) to the first marker.
+    """
+    lines = source.splitlines()
+    if not 0 < line <= len(lines):
+        return ""
+    depth = len(lines[line - 1]) - len(lines[line - 1].lstrip()) + 1  # the line itself counts
+    for text in reversed(lines[:line]):
+        indent = len(text) - len(text.lstrip())
+        if not text.strip() or indent >= depth:
+            continue
+        depth = indent
+        for pattern, name in _PLACES:
+            m = pattern.match(text.strip())
+            if m:
+                return name.format(*m.groups())
+    return ""
 
 
 def mem_dtype(unit: int) -> str:
@@ -80,11 +111,11 @@ class Layout:
         self.row_shift = (self.max_fields).bit_length()
         self.row_width = 1 << self.row_shift
         if spec.memory is None:
-            raise _refuse(spec, "it declares no memory to fetch from")
+            raise refused(spec, "it declares no memory to fetch from")
         if spec.memory.size > MAX_MEMORY_UNITS:
-            raise _refuse(spec, f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
+            raise refused(spec, f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
         if len(spec.causes) > 63:  # the loop's trap-exit mask has a bit per cause, below the exit codes
-            raise _refuse(spec, f"it has {len(spec.causes)} trap causes, more than the core's 63")
+            raise refused(spec, f"it has {len(spec.causes)} trap causes, more than the core's 63")
         check_widths(spec)
         self.full_memory = spec.memory.size >= (1 << spec.memory.address)
         # after the rows, one word per memory unit: nonzero where Core.predecode patched the
@@ -128,14 +159,14 @@ def _check_state_widths(spec):
     """Registers, files, memory units and the trap code and value: each sits in one uint64 slot."""
     for r in spec.registers.values():
         if _over(r.width):
-            raise _refuse(spec, f"register '{r.name}' is {r.width} bits, wider than {MAX_BITS}")
+            raise refused(spec, f"register '{r.name}' is {r.width} bits, wider than {MAX_BITS}")
     for f in spec.files.values():
         if _over(f.width):
-            raise _refuse(spec, f"register file '{f.name}' is {f.width} bits wide, wider than {MAX_BITS}")
+            raise refused(spec, f"register file '{f.name}' is {f.width} bits wide, wider than {MAX_BITS}")
     if _over(spec.memory.unit):
-        raise _refuse(spec, f"memory units are {spec.memory.unit} bits, wider than {MAX_BITS}")
+        raise refused(spec, f"memory units are {spec.memory.unit} bits, wider than {MAX_BITS}")
     if _over(spec.code_width) or _over(spec.tval_width):
-        raise _refuse(spec, f"trap codes of {spec.code_width} bits or trap values of {spec.tval_width} bits are wider "
+        raise refused(spec, f"trap codes of {spec.code_width} bits or trap values of {spec.tval_width} bits are wider "
                             f"than the core's {MAX_BITS}-bit status slots")
 
 
@@ -145,18 +176,18 @@ def _check_code_widths(spec):
     for name, instr in spec.instructions.items():
         bits = instr.units * unit
         if _over(bits):
-            raise _refuse(spec, f"instruction '{name}' is {bits} bits long ({instr.units} units of {unit}), more than "
+            raise refused(spec, f"instruction '{name}' is {bits} bits long ({instr.units} units of {unit}), more than "
                                 f"the core's {MAX_BITS}-bit instruction word")
         for op, width in {**instr.encoding.field_widths, **instr.operands}.items():
             if _over(width):
-                raise _refuse(spec, f"instruction '{name}': operand '{op}' is {width} bits, wider than {MAX_BITS}")
+                raise refused(spec, f"instruction '{name}': operand '{op}' is {width} bits, wider than {MAX_BITS}")
     bodies = [(f"instruction '{n}'", i.body) for n, i in spec.instructions.items()]
     bodies += [("the trap entry", spec.entry), ("the fetch", spec.fetch_body)]
     for where, body in bodies:
         width, line = _widest(body, unit)
         if _over(width):
             at = f" (line {line})" if line else ""
-            raise _refuse(spec, f"{where} computes a {width}-bit value{at}, wider than {MAX_BITS} bits")
+            raise refused(spec, f"{where} computes a {width}-bit value{at}, wider than {MAX_BITS} bits")
 
 
 def _widest(stmts, unit: int):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -68,11 +69,22 @@ def load_module(spec, jit: bool | None = None):
     the source itself and vverify's source digest, so numba's on-disk cache
     (``cache=True``) lets a warm process skip compilation, and specs with the
     same machine share one module.
+
+    Whatever goes wrong turning a spec that loaded into a running core (a
+    source Python will not compile, a recursion, a numba typing error) is
+    :class:`CoreUnsupported`, one line naming the spec and, when the error
+    points into the source, the instruction: never a traceback.  The run
+    loop itself is compiled here, not on its first call, for that reason.
     """
     jit = jit_enabled() if jit is None else jit
     if (spec.digest, jit) in _modules:
         return _modules[spec.digest, jit]
-    source = codegen.generate(spec, jit)
+    try:
+        source = codegen.generate(spec, jit)
+    except (codegen.CoreUnsupported, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure to generate is the spec's, reported as such
+        raise codegen.refused(spec, f"generating its core failed ({_first_line(e)})") from e
     key = (codegen.source_key(source), jit)
     if key in _modules:
         _modules[spec.digest, jit] = _modules[key]
@@ -85,16 +97,48 @@ def load_module(spec, jit: bool | None = None):
         from ..check.cache import write_atomic
 
         write_atomic(path, source)
+    try:
+        module = _import_and_compile(spec, name, path, jit)
+    except (codegen.CoreUnsupported, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - SyntaxError, RecursionError, numba's errors...
+        sys.modules.pop(name, None)
+        where = codegen.where_in(source, _error_line(e, path)) or "its core"
+        raise codegen.refused(spec, f"compiling {where} failed ({_first_line(e)})") from e
+    _modules[key] = _modules[spec.digest, jit] = module
+    return module
+
+
+def _import_and_compile(spec, name: str, path: Path, jit: bool):
     mspec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(mspec)
     sys.modules[name] = module
     mspec.loader.exec_module(module)
-    if jit and not any((d / "__pycache__").glob(f"{name}.run-*.nbi")):
-        from .precompile import compile_in_parallel  # cold cache: use both cores
+    if jit and not any((path.parent / "__pycache__").glob(f"{name}.run-*.nbi")):
+        from .precompile import compile_in_parallel, signature  # cold cache: use both cores
 
-        compile_in_parallel(module, path, codegen.mem_dtype(spec.memory.unit))
-    _modules[key] = _modules[spec.digest, jit] = module
+        dtype = codegen.mem_dtype(spec.memory.unit)
+        compile_in_parallel(module, path, dtype)
+        module.run.compile(signature(module, "run", dtype))  # now, so that a failure is the constructor's
     return module
+
+
+def _first_line(e: BaseException) -> str:
+    """``Kind: first line of the message``, short enough for a one-line error."""
+    message = e.msg if isinstance(e, SyntaxError) and e.msg else str(e)  # a SyntaxError's str adds its file
+    text = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    text = text if len(text) <= 160 else text[:157] + "..."
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _error_line(e: BaseException, path: Path) -> int:
+    """The line of the generated module an error points at (0 if none): a SyntaxError's own,
+    or the last ``File "<module>", line N`` numba quotes in its message."""
+    if isinstance(e, SyntaxError) and e.lineno:
+        return e.lineno
+    lines = re.findall(r'File "([^"]+)", line (\d+)', str(e))
+    mine = [int(n) for f, n in lines if Path(f).name == path.name]
+    return mine[-1] if mine else 0
 
 
 class Core:
