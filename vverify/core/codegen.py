@@ -210,6 +210,83 @@ def _widest(stmts, unit: int):
     return best, line
 
 
+_MASKING = ("add", "sub", "mul", "shl")  # their result is masked to its width (below 64 bits in an index)
+_CONDITIONS = ("eq", "ne", "ult", "ule", "ugt", "uge", "slt", "sle", "sgt", "sge", "land", "lor")
+
+
+def index_sources(spec) -> set:
+    """The state whose value can reach a register-file index as it is: ``("reg", name)``,
+    ``("file", name)`` or ``("cause", None)`` (the cause codes the trap entry gets).
+
+    The generated code indexes ``R`` with a file index as computed, trusting
+    every value it holds to fit its width, as the run loop keeps them.  An
+    index made from a register, a file entry or a cause code through
+    operations that do not mask (and, or, xor, right shifts, conditionals,
+    zero extension, concatenation) carries that value unchanged, so an array
+    handed to :meth:`Core.run_context` with it too wide would index past
+    ``R``.  The Core checks exactly these slots; everything else is masked by
+    the operation that makes it, or is a decoded operand.  No bundled spec
+    has any.
+    """
+    bodies = [(i.body, {}) for i in spec.instructions.values()]
+    bodies += [(spec.entry, {"cause": {("cause", None)}}), (spec.fetch_body, {})]
+    out: set = set()
+    for body, operands in bodies:
+        out |= _body_index_sources(body, operands)
+    return out
+
+
+def _body_index_sources(body, operands: dict) -> set:
+    stmts = list(ir.walk_stmts(body))
+    held: dict = {}  # local -> the state its value may carry unmasked
+    changed = True
+    while changed:  # a local may be assigned from one assigned further down (a fixpoint)
+        changed = False
+        for st in stmts:
+            if isinstance(st, ir.SetLocal):
+                new = _raw_sources(st.value, held, operands) - held.get(st.name, set())
+                if new:
+                    held[st.name] = held.get(st.name, set()) | new
+                    changed = True
+    out: set = set()
+    for st in stmts:
+        if isinstance(st, ir.SetFile):
+            out |= _raw_sources(st.index, held, operands)
+        todo = list(ir.stmt_exprs(st))
+        while todo:
+            e = todo.pop()
+            if isinstance(e, ir.FileRead):
+                out |= _raw_sources(e.index, held, operands)
+            todo.extend(ir.expr_children(e))
+    return out
+
+
+def _raw_sources(e, held: dict, operands: dict) -> set:
+    """The state ``e``'s value may carry without a mask in between (iteratively: any depth)."""
+    out: set = set()
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        t = type(x)
+        if t is ir.Reg:
+            out.add(("reg", x.name))
+        elif t is ir.FileRead:
+            out.add(("file", x.file))
+        elif t is ir.Local:
+            out |= held.get(x.name, set())
+        elif t is ir.Operand:
+            out |= operands.get(x.name, set())
+        elif t is ir.Binary and x.op not in _MASKING and x.op not in _CONDITIONS:
+            todo.extend((x.a,) if x.op in ("lshr", "ashr") else (x.a, x.b))
+        elif t is ir.Ite:
+            todo.extend((x.a, x.b))
+        elif t is ir.Concat:
+            todo.extend(x.parts)
+        elif t is ir.Extend and not x.signed:
+            todo.append(x.a)
+    return out
+
+
 def source_key(source: str) -> str:
     """Names a generated module: changes with its source and with the code that shapes and runs it.
 
