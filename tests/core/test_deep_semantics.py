@@ -97,7 +97,8 @@ def test_a_deep_expression_of_every_kind_agrees(tmp_path, jit):
 
 
 def test_nested_shift_amounts_keep_the_source_linear(tmp_path):
-    """A shift's amount is written twice in the source (the guard and the shift): nesting amounts doubled it per level."""
+    """A shift's amount is written twice in the source (the guard and the shift):
+    nesting amounts doubled the source per level."""
     e = "r[rd]"
     for i in range(20):
         e = f"(r[{i % 4}] << {e})"
@@ -141,7 +142,7 @@ def test_a_generation_failure_is_refused_in_one_line(tmp_path, monkeypatch):
 def test_a_numba_typing_error_is_refused_at_construction(tmp_path, monkeypatch):
     """numba compiles the run loop on its first call, so a typing error was a traceback from Core.run;
     now the constructor compiles it and refuses, naming the instruction the error points into."""
-    monkeypatch.setenv("VVERIFY_CORE_CACHE_DIR", str(tmp_path / "cores"))  # the broken core stays out of the shared cache
+    monkeypatch.setenv("VVERIFY_CORE_CACHE_DIR", str(tmp_path / "cores"))  # keep the broken core out of the shared cache
     spec = tiny_spec(tmp_path, semantics="r[rd] = r[rd] + 1")
     source = codegen.Generator.source
 

@@ -93,8 +93,8 @@ class ContextCheck:
     reads the cause codes at the end).  And where a register, file or cause
     code can reach a file index unmasked (:func:`codegen.index_sources`,
     none in the bundled specs), its value must fit, or the index would run
-    past the array.  Called once per emulated instruction: the common case
-    is a handful of attribute reads.
+    past the array.  Called once per emulated instruction, so :meth:`check`
+    is a handful of attribute reads in the common case.
     """
 
     def __init__(self, spec, layout, sources):
@@ -112,11 +112,19 @@ class ContextCheck:
             else:
                 self.slots.append((layout.cc_base, layout.cc_base + len(spec.causes), mask(spec.code_width)))
 
-    def __call__(self, context):
-        if (not isinstance(context, np.ndarray) or context.dtype is not U64 or context.shape != self.shape
-                or context.strides != (8,) or not context.flags.writeable):
+    def check(self, context):
+        try:  # attribute reads only: anything that is not an ndarray fails them or numba's own typing
+            ok = (context.dtype is U64 and context.shape == self.shape and context.strides == (8,)
+                  and context.flags.writeable)
+        except AttributeError:
+            ok = False
+        if not ok:
             raise CoreArgumentError(f"a context must be a writable, contiguous uint64 array of {self.n} elements "
                                     f"laid out as Core.R, not {_describe(np.asarray(context))}")
+        if self.slots:
+            self._check_values(context)
+
+    def _check_values(self, context):
         for first, end, largest in self.slots:
             if int(context[first:end].max()) > largest:
                 raise CoreArgumentError(f"context slots {first}..{end - 1} hold a value wider than their "

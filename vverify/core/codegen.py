@@ -60,7 +60,8 @@ def refused(spec, what: str) -> CoreUnsupported:
     return CoreUnsupported(f"spec '{spec.name}': {what}, so the core cannot run it (the interpreter can)")
 
 
-_PLACES = ((re.compile(r"def i\d+_(\w+)\("), "instruction '{}'"), (re.compile(r"(?:el)?if tag == \w+:  # (\S+)$"), "instruction '{}'"),
+_PLACES = ((re.compile(r"def i\d+_(\w+)\("), "instruction '{}'"),  # an out-of-line instruction
+           (re.compile(r"(?:el)?if tag == \w+:  # (\S+)$"), "instruction '{}'"),  # an arm of run's dispatch
            (re.compile(r"def trap_entry\("), "the trap entry"), (re.compile(r"def decode\("), "the decoder"),
            (re.compile(r"def run\("), "the run loop"))
 

@@ -174,7 +174,8 @@ class Core:
         self.PATCHED = self.DECF[lay.patch_base:]  # a view: nonzero where predecode() patched (see Layout)
         self._cause_names = [c.name for c in causes]
         self._budget = self._mask = None
-        self._check_context = ContextCheck(spec, lay, codegen.index_sources(spec))
+        self._context = ContextCheck(spec, lay, codegen.index_sources(spec))
+        self._check_context = self._context.check  # a bound method: the cheapest call per emulated instruction
         self._codes = frozenset(c.code for c in causes)
         self._slot_masks = self._state_masks()
         self._hardwired = {lay.file_offset[n] + i: v for n, f in spec.files.items() for i, v in f.hardwired.items()}
@@ -212,7 +213,7 @@ class Core:
         """
         if budget != self._budget or trap_mask != self._mask:
             self._set_limits(budget, trap_mask)
-        if self._check_context.slots:  # only a spec whose raw register values can index a file
+        if self._context.slots:  # only a spec whose raw register values can index a file
             self._check_context(self.R)
         return self._run(self.R, self.MEM, self.DECF)
 
