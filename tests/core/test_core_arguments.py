@@ -106,6 +106,8 @@ PG74 = {
     "image_of wide default": (lambda c: c.image_of({}, 1 << 20), CoreArgumentError),
     "image_of wide unit": (lambda c: c.image_of({3: 1 << 20}, 0), CoreArgumentError),
     "image_of float offset": (lambda c: c.image_of({3: 1}, 0, 0.5), CoreArgumentError),
+    "to_state string default": (lambda c: c.to_state("x"), CoreArgumentError),
+    "to_state wide default": (lambda c: c.to_state(1 << 20), CoreArgumentError),
     # the code cache
     "predecode negative word": (lambda c: c.predecode(0, -1), CoreArgumentError),
     "predecode word too wide": (lambda c: c.predecode(0, 1 << 16), CoreArgumentError),

@@ -444,6 +444,7 @@ class Core:
         if default is None:
             vals, counts = np.unique(self.MEM, return_counts=True)
             default = int(vals[np.argmax(counts)])
+        default = fits(default, self.spec.memory.unit, "a default memory unit")
         nz = np.nonzero(self.MEM != default)[0]
         mem = {int(a): int(self.MEM[a]) for a in nz}
         return MachineState(regs, files, mem, default)
