@@ -40,3 +40,10 @@ def test_wild_guest_exits_cleanly(spec_name, seed, budget, exits):
     assert 0 <= ex.steps <= budget
     assert ex.reason != "budget" or ex.steps == budget
     assert (core.MEM.shape, core.R.shape, core.DECF.shape) == shapes
+
+
+def test_the_wild_guests_run_on_plain_python():
+    """``Core(spec, jit=False)`` was compiled by numba anyway (without its cache) wherever numba is
+    installed, so the guests above ran with no bounds checks at all: this test's premise was false."""
+    core = Core(load(MACHINE_SPECS[0]), jit=False)
+    assert not hasattr(core.module.run, "py_func")  # a plain function, not a numba dispatcher

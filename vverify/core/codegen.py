@@ -17,14 +17,19 @@ exact under numba and as plain Python:
   masked to the file's index width: whatever the guest does, the loop never
   reads or writes outside its arrays;
 * a trap is precise: writes made before it by the same instruction are
-  journalled and undone, exactly as the reference interpreter discards them.
+  journalled and undone, exactly as the reference interpreter discards them;
+* no expression is deeper than ``SPLIT_DEPTH`` levels, so Python's parser
+  (200 nested parentheses at most) accepts any expression the spec language
+  does: deeper parts go to locals first (see ``_Splitter``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 
+from ..errors import VVerifyError
 from ..spec import ir
 from ..spec.ir import BOOL, mask
 
@@ -39,15 +44,55 @@ ILLEGAL_TAG = 1 << 32  # decode-cache tag of an undecodable word
 INLINE_LINES = 40  # instructions up to this many generated lines run inline in the loop
 
 
-class CoreUnsupported(ValueError):
-    """The spec uses something the core cannot run (the interpreter still can)."""
+class CoreUnsupported(VVerifyError, ValueError):
+    """The spec uses something the core cannot run (the interpreter still can).
+
+    A :class:`~vverify.errors.VVerifyError`, so a command that builds a core
+    for such a spec prints one line and exits 2 instead of a traceback.
+    """
+
+
+def refused(spec, what: str) -> CoreUnsupported:
+    """The one-line refusal of ``spec``, saying ``what`` the core cannot do."""
+    return CoreUnsupported(f"spec '{spec.name}': {what}, so the core cannot run it (the interpreter can)")
+
+
+_PLACES = ((re.compile(r"def i\d+_(\w+)\("), "instruction '{}'"),  # an out-of-line instruction
+           (re.compile(r"(?:el)?if tag == \w+:  # (\S+)$"), "instruction '{}'"),  # an arm of run's dispatch
+           (re.compile(r"def trap_entry\("), "the trap entry"), (re.compile(r"def decode\("), "the decoder"),
+           (re.compile(r"def run\("), "the run loop"))
+
+
+def where_in(source: str, line: int) -> str:
+    """What the code at 1-based ``line`` of a generated core belongs to ("instruction 'add'",
+    "the trap entry"...), or "" when it cannot be told.
+
+    Reads the markers the generator writes: an out-of-line instruction's
+    ``def``, and the ``# name`` comment on each arm of the run loop's
+    dispatch, which owns the lines indented below it.  Walks up through the
+    enclosing blocks (each less indented than the last) to the first marker.
+    """
+    lines = source.splitlines()
+    if not 0 < line <= len(lines):
+        return ""
+    depth = len(lines[line - 1]) - len(lines[line - 1].lstrip()) + 1  # the line itself counts
+    for text in reversed(lines[:line]):
+        indent = len(text) - len(text.lstrip())
+        if not text.strip() or indent >= depth:
+            continue
+        depth = indent
+        for pattern, name in _PLACES:
+            m = pattern.match(text.strip())
+            if m:
+                return name.format(*m.groups())
+    return ""
 
 
 def mem_dtype(unit: int) -> str:
     for bits, name in ((8, "uint8"), (16, "uint16"), (32, "uint32"), (64, "uint64")):
         if unit <= bits:
             return name
-    raise CoreUnsupported(f"memory units of {unit} bits are wider than 64")
+    raise CoreUnsupported(f"memory units of {unit} bits are wider than 64; the core cannot run them")
 
 
 class Layout:
@@ -63,16 +108,13 @@ class Layout:
         # a power-of-two width so the row address is a shift, not a multiply by a run-time stride
         self.row_shift = (self.max_fields).bit_length()
         self.row_width = 1 << self.row_shift
-        for r in spec.registers.values():
-            if r.width > 64:
-                raise CoreUnsupported(f"register '{r.name}' is {r.width} bits; the core handles at most 64")
-        for f in spec.files.values():
-            if f.width > 64:
-                raise CoreUnsupported(f"register file '{f.name}' is {f.width} bits wide; the core handles at most 64")
         if spec.memory is None:
-            raise CoreUnsupported("the spec declares no memory, so there is nothing to fetch from")
+            raise refused(spec, "it declares no memory to fetch from")
         if spec.memory.size > MAX_MEMORY_UNITS:
-            raise CoreUnsupported(f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
+            raise refused(spec, f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
+        if len(spec.causes) > 63:  # the loop's trap-exit mask has a bit per cause, below the exit codes
+            raise refused(spec, f"it has {len(spec.causes)} trap causes, more than the core's 63")
+        check_widths(spec)
         self.full_memory = spec.memory.size >= (1 << spec.memory.address)
         # after the rows, one word per memory unit: nonzero where Core.predecode patched the
         # instruction stream.  A store clears the row's tag but not this mark, so the run loop can
@@ -89,6 +131,158 @@ class Layout:
         self.st_base = offset
         self.cc_base = offset + ST_SIZE
         self.size = self.cc_base + len(spec.causes)
+
+
+MAX_BITS = 64  # every value the core holds is one numpy.uint64
+
+
+def check_widths(spec):
+    """Refuse a spec with a value wider than the core's 64-bit words, naming where it is.
+
+    The generated code computes on ``numpy.uint64`` and assembles the
+    instruction word in one; a wider value would be cut to its low 64 bits
+    without a sound (an 80-bit encoding would lose its top field), so the
+    core would silently disagree with the interpreter, which computes on
+    Python ints.  Refusing at construction is the honest alternative.
+    """
+    _check_state_widths(spec)
+    _check_code_widths(spec)
+
+
+def _over(width: int) -> bool:
+    return width > MAX_BITS
+
+
+def _check_state_widths(spec):
+    """Registers, files, memory units and the trap code and value: each sits in one uint64 slot."""
+    for r in spec.registers.values():
+        if _over(r.width):
+            raise refused(spec, f"register '{r.name}' is {r.width} bits, wider than {MAX_BITS}")
+    for f in spec.files.values():
+        if _over(f.width):
+            raise refused(spec, f"register file '{f.name}' is {f.width} bits wide, wider than {MAX_BITS}")
+    if _over(spec.memory.unit):
+        raise refused(spec, f"memory units are {spec.memory.unit} bits, wider than {MAX_BITS}")
+    if _over(spec.code_width) or _over(spec.tval_width):
+        raise refused(spec, f"trap codes of {spec.code_width} bits or trap values of {spec.tval_width} bits are wider "
+                            f"than the core's {MAX_BITS}-bit status slots")
+
+
+def _check_code_widths(spec):
+    """Instruction words, their operands, and every value the semantics compute (loads and stores included)."""
+    unit = spec.memory.unit
+    for name, instr in spec.instructions.items():
+        bits = instr.units * unit
+        if _over(bits):
+            raise refused(spec, f"instruction '{name}' is {bits} bits long ({instr.units} units of {unit}), more than "
+                                f"the core's {MAX_BITS}-bit instruction word")
+        for op, width in {**instr.encoding.field_widths, **instr.operands}.items():
+            if _over(width):
+                raise refused(spec, f"instruction '{name}': operand '{op}' is {width} bits, wider than {MAX_BITS}")
+    bodies = [(f"instruction '{n}'", i.body) for n, i in spec.instructions.items()]
+    bodies += [("the trap entry", spec.entry), ("the fetch", spec.fetch_body)]
+    for where, body in bodies:
+        width, line = _widest(body, unit)
+        if _over(width):
+            at = f" (line {line})" if line else ""
+            raise refused(spec, f"{where} computes a {width}-bit value{at}, wider than {MAX_BITS} bits")
+
+
+def _widest(stmts, unit: int):
+    """The widest value ``stmts`` compute (memory accesses count their units), and its statement's line.
+
+    Iterative, so that expressions as deep as the spec language allows cost
+    no recursion here.
+    """
+    best, line = 0, 0
+    for s in ir.walk_stmts(stmts):
+        widths = [s.units * unit] if isinstance(s, (ir.Load, ir.Store)) else []
+        todo = list(ir.stmt_exprs(s))
+        while todo:
+            e = todo.pop()
+            widths.append(e.width)
+            todo.extend(ir.expr_children(e))
+        w = max(widths, default=0)
+        if w > best:
+            best, line = w, getattr(s, "line", 0)
+    return best, line
+
+
+_MASKING = ("add", "sub", "mul", "shl")  # their result is masked to its width (below 64 bits in an index)
+_CONDITIONS = ("eq", "ne", "ult", "ule", "ugt", "uge", "slt", "sle", "sgt", "sge", "land", "lor")
+
+
+def index_sources(spec) -> set:
+    """The state whose value can reach a register-file index as it is: ``("reg", name)``,
+    ``("file", name)`` or ``("cause", None)`` (the cause codes the trap entry gets).
+
+    The generated code indexes ``R`` with a file index as computed, trusting
+    every value it holds to fit its width, as the run loop keeps them.  An
+    index made from a register, a file entry or a cause code through
+    operations that do not mask (and, or, xor, right shifts, conditionals,
+    zero extension, concatenation) carries that value unchanged, so an array
+    handed to :meth:`Core.run_context` with it too wide would index past
+    ``R``.  The Core checks exactly these slots; everything else is masked by
+    the operation that makes it, or is a decoded operand.  No bundled spec
+    has any.
+    """
+    bodies = [(i.body, {}) for i in spec.instructions.values()]
+    bodies += [(spec.entry, {"cause": {("cause", None)}}), (spec.fetch_body, {})]
+    out: set = set()
+    for body, operands in bodies:
+        out |= _body_index_sources(body, operands)
+    return out
+
+
+def _body_index_sources(body, operands: dict) -> set:
+    stmts = list(ir.walk_stmts(body))
+    held: dict = {}  # local -> the state its value may carry unmasked
+    changed = True
+    while changed:  # a local may be assigned from one assigned further down (a fixpoint)
+        changed = False
+        for st in stmts:
+            if isinstance(st, ir.SetLocal):
+                new = _raw_sources(st.value, held, operands) - held.get(st.name, set())
+                if new:
+                    held[st.name] = held.get(st.name, set()) | new
+                    changed = True
+    out: set = set()
+    for st in stmts:
+        if isinstance(st, ir.SetFile):
+            out |= _raw_sources(st.index, held, operands)
+        todo = list(ir.stmt_exprs(st))
+        while todo:
+            e = todo.pop()
+            if isinstance(e, ir.FileRead):
+                out |= _raw_sources(e.index, held, operands)
+            todo.extend(ir.expr_children(e))
+    return out
+
+
+def _raw_sources(e, held: dict, operands: dict) -> set:
+    """The state ``e``'s value may carry without a mask in between (iteratively: any depth)."""
+    out: set = set()
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        t = type(x)
+        if t is ir.Reg:
+            out.add(("reg", x.name))
+        elif t is ir.FileRead:
+            out.add(("file", x.file))
+        elif t is ir.Local:
+            out |= held.get(x.name, set())
+        elif t is ir.Operand:
+            out |= operands.get(x.name, set())
+        elif t is ir.Binary and x.op not in _MASKING and x.op not in _CONDITIONS:
+            todo.extend((x.a,) if x.op in ("lshr", "ashr") else (x.a, x.b))
+        elif t is ir.Ite:
+            todo.extend((x.a, x.b))
+        elif t is ir.Concat:
+            todo.extend(x.parts)
+        elif t is ir.Extend and not x.signed:
+            todo.append(x.a)
+    return out
 
 
 def source_key(source: str) -> str:
@@ -382,6 +576,120 @@ def _needs_journal(stmts, full_memory: bool) -> bool:
     return walk(stmts)
 
 
+SPLIT_DEPTH = 24  # IR levels in one generated expression: at most 3 parentheses each, far inside Python's 200
+
+
+class _Splitter:
+    """Cuts expressions too deep for Python's parser into locals assigned just before their statement.
+
+    The parser refuses more than 200 nested parentheses, so a 120-term sum,
+    which the spec language accepts, generated a core that was not valid
+    Python.  Cutting is exact: in the generated code every expression is
+    pure and total (no division; every index in bounds), so computing a
+    cut-out part ahead of a short-circuit or a conditional changes when it
+    is computed, never the result.  A shift's amount appears twice in the
+    source (the guard and the shift), so an amount holding another shift's
+    amount would double the source per level, and be computed that many
+    times: such an amount is cut too.  Nothing in the bundled specs needs
+    either cut, and a body
+    with nothing to cut comes back as the very same tuple, so their cores
+    are unchanged.
+    """
+
+    def __init__(self):
+        self.n = 0
+
+    def block(self, stmts) -> tuple:
+        out = []
+        for st in stmts:
+            out.extend(self.stmt(st))
+        return tuple(stmts) if len(out) == len(stmts) and all(a is b for a, b in zip(out, stmts)) else tuple(out)
+
+    def stmt(self, st) -> list:
+        if isinstance(st, ir.If):
+            pre: list = []
+            return pre + [self.if_chain(st, pre)]
+        fields = _EXPR_FIELDS.get(type(st), ())
+        pre = []
+        new = {f: self.cut(getattr(st, f), pre, st) for f in fields}
+        if all(new[f] is getattr(st, f) for f in fields):
+            return [st]
+        return pre + [dataclasses.replace(st, **new)]
+
+    def if_chain(self, st, pre: list):
+        """An if/elif chain, with what its conditions cut out put in ``pre`` (before the ``if``).
+
+        Between the ``if`` and an ``elif`` nothing runs, so computing an
+        elif's condition parts first reads the same state, and the chain
+        stays flat (Python allows only 100 levels of indentation).
+        """
+        cond = self.cut(st.cond, pre, st)
+        then = self.block(st.then)
+        if len(st.orelse) == 1 and isinstance(st.orelse[0], ir.If):
+            orelse = (self.if_chain(st.orelse[0], pre),)
+        else:
+            orelse = self.block(st.orelse)
+        if cond is st.cond and then is st.then and all(a is b for a, b in zip(orelse, st.orelse)):
+            return st
+        return dataclasses.replace(st, cond=cond, then=then, orelse=orelse)
+
+    def cut(self, e, pre: list, st):
+        """``e`` with its too-deep parts replaced by locals, whose assignments go to ``pre``.
+
+        Post-order over an explicit stack: an expression may be as deep as
+        the spec language allows, deeper than Python's recursion limit here.
+        """
+        done: dict = {}  # id(node) -> (new node, height, whether it holds a shift's amount)
+        stack = [(e, False)]
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in done:
+                continue
+            kids = ir.expr_children(node)
+            if not ready:
+                stack.append((node, True))
+                stack.extend((k, False) for k in kids)
+                continue
+            new = [done[id(k)] for k in kids]
+            shift = type(node) is ir.Binary and node.op in ("shl", "lshr")
+            if shift and new[1][2]:
+                new[1] = (self.local(new[1][0], pre, st), 1, False)
+            node2 = _with_children(node, [k for k, _, _ in new])
+            height = 1 + max((h for _, h, _ in new), default=0)
+            doubles = shift or any(d for _, _, d in new)
+            if height >= SPLIT_DEPTH:
+                node2, height, doubles = self.local(node2, pre, st), 1, False
+            done[id(node)] = (node2, height, doubles)
+        return done[id(e)][0]
+
+    def local(self, e, pre: list, st):
+        name = f"%deep.{self.n}"
+        self.n += 1
+        pre.append(ir.SetLocal(name, e, getattr(st, "line", 0)))
+        return ir.Local(name, e.width)
+
+
+_EXPR_FIELDS = {ir.SetLocal: ("value",), ir.SetReg: ("value",), ir.SetFile: ("index", "value"), ir.Load: ("addr",),
+                ir.Store: ("addr", "value"), ir.Trap: ("tval",), ir.Leave: ("code",)}
+
+
+def _with_children(e, kids: list):
+    """``e`` with its operands replaced by ``kids`` (``e`` itself when they are the same)."""
+    old = ir.expr_children(e)
+    if all(a is b for a, b in zip(kids, old)):
+        return e
+    t = type(e)
+    if t is ir.Concat:
+        return dataclasses.replace(e, parts=tuple(kids))
+    if t is ir.FileRead:
+        return dataclasses.replace(e, index=kids[0])
+    if t is ir.Binary:
+        return dataclasses.replace(e, a=kids[0], b=kids[1])
+    if t is ir.Ite:
+        return dataclasses.replace(e, cond=kids[0], a=kids[1], b=kids[2])
+    return dataclasses.replace(e, a=kids[0])  # Unary, Extract, Extend
+
+
 _CONST = re.compile(r"\bU\((\d+)\)")
 
 
@@ -412,6 +720,11 @@ class Generator:
     def __init__(self, spec):
         self.spec = spec
         self.layout = Layout(spec)
+        # the bodies as generated: expressions too deep for Python's parser cut into locals
+        split = _Splitter()
+        self.bodies = {name: split.block(instr.body) for name, instr in spec.instructions.items()}
+        self.entry = split.block(spec.entry)
+        self.fetch_body = split.block(spec.fetch_body)
 
     def fit_tval(self, expr, width):
         tw = self.spec.tval_width
@@ -463,7 +776,7 @@ class Generator:
         w(f"k + 1 = instruction k, {ILLEGAL_TAG} = undecodable; then the operands).")
         w('"""')
         w("import numpy as np")
-        w("from vverify.core.jit import njit")
+        w("from vverify.core.jit import njit" if jit else "from vverify.core.jit import plain as njit")
         w("")
         w("U = np.uint64")
         w(f"MT = np.{mem_dtype(m.unit)}")
@@ -507,9 +820,9 @@ class Generator:
         self.inline = {}
         for k, (name, instr) in enumerate(spec.instructions.items()):
             ops = {op: f"o{j}" for j, op in enumerate(instr.operands)}
-            em = _Emitter(self, "v", ops, "break").prepare(instr.body)
-            em.journal = _needs_journal(instr.body, lay.full_memory)
-            body = em.block(instr.body, "        ")
+            em = _Emitter(self, "v", ops, "break").prepare(self.bodies[name])
+            em.journal = _needs_journal(self.bodies[name], lay.full_memory)
+            body = em.block(self.bodies[name], "        ")
             if len(body) <= INLINE_LINES:
                 self.inline[k] = True  # small: emitted inside run(), see below
                 continue
@@ -530,8 +843,8 @@ class Generator:
             w("    return exc, tval, next_pc, halted")
             w("")
             w("")
-        en = _Emitter(self, "v", {"cause": "cause", "tval": "tval"}, "break").prepare(spec.entry)
-        entry_lines = en.block(spec.entry, "        ")
+        en = _Emitter(self, "v", {"cause": "cause", "tval": "tval"}, "break").prepare(self.entry)
+        entry_lines = en.block(self.entry, "        ")
         w(deco)
         w("def trap_entry(R, MEM, DECF, pc, cause, tval):")
         w('    """The trap entry of the spec; returns (next pc, False if it faulted itself)."""')
@@ -567,9 +880,9 @@ class Generator:
         w(f"{I}tval = U(0)")
         w(f"{I}halted = False")
         w(f"{I}fa = pc")
-        if spec.fetch_body:
-            fe = _Emitter(self, "fe", {}, "break").prepare(spec.fetch_body)
-            fetch_lines = fe.block(spec.fetch_body, I + "    ")
+        if self.fetch_body:
+            fe = _Emitter(self, "fe", {}, "break").prepare(self.fetch_body)
+            fetch_lines = fe.block(self.fetch_body, I + "    ")
             for name, width in fe.local_widths.items():
                 w(f"{I}{name} = {'False' if width == BOOL else 'U(0)'}")
             w(f"{I}while True:")
@@ -612,11 +925,11 @@ class Generator:
             for j, var in enumerate(ops.values()):
                 w(f"{K}{var} = DECF[row + U({j + 1})]")
             w(f"{K}next_pc = {_Emitter.m(f'(pc + U({instr.units}))', spec.pc_width)}")
-            em = _Emitter(self, f"i{k}v", ops, "break").prepare(instr.body)
-            em.journal = _needs_journal(instr.body, lay.full_memory)
-            body = em.block(instr.body, K + "    ")
+            em = _Emitter(self, f"i{k}v", ops, "break").prepare(self.bodies[name])
+            em.journal = _needs_journal(self.bodies[name], lay.full_memory)
+            body = em.block(self.bodies[name], K + "    ")
             L.extend(self._prologue(em, K))
-            if _can_exit(instr.body, lay.full_memory):
+            if _can_exit(self.bodies[name], lay.full_memory):
                 w(f"{K}while True:  # one pass; a trap or halt leaves it early")
                 L.extend(body)
                 w(f"{K}    break")
@@ -668,9 +981,9 @@ def _fetch_function_source(gen, deco) -> list:
     if lay.full_memory:
         out.append(f"    moff = R[{st + ST_MEMORY_OFFSET}]")
     out += ["    exc = -1", "    tval = U(0)", "    next_pc = pc", "    fa = pc"]
-    if spec.fetch_body:
-        fe = _Emitter(gen, "fe", {}, "break").prepare(spec.fetch_body)
-        lines = fe.block(spec.fetch_body, "        ")
+    if gen.fetch_body:
+        fe = _Emitter(gen, "fe", {}, "break").prepare(gen.fetch_body)
+        lines = fe.block(gen.fetch_body, "        ")
         out += [f"    {n} = {'False' if w == BOOL else 'U(0)'}" for n, w in fe.local_widths.items()]
         out.append("    while True:")
         out += lines

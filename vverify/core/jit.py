@@ -27,6 +27,10 @@ def _identity(*args, **kwargs):
     return lambda f: f
 
 
+plain = _identity
+"""The decorator of ``Core(spec, jit=False)``'s build: plain Python even where numba is installed,
+so that numpy checks every index the core computes (tests/core/test_wild_guests.py relies on it)."""
+
 if jit_enabled():
     from numba import njit  # noqa: F401
 else:

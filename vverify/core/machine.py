@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ from ..errors import VVerifyError
 from ..spec.exits import Exit
 from ..spec.ir import mask
 from . import codegen
+from .arguments import ContextCheck, CoreArgumentError, fits, integer, named, state_values, units
 from .protocol import REASONS, ST_BUDGET, ST_CAUSE, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRAP_EXITS, ST_TVAL
 from .jit import jit_enabled
 
@@ -50,9 +52,15 @@ def load_module(spec, jit: bool | None = None):
     the source itself and vverify's source digest, so numba's on-disk cache
     (``cache=True``) lets a warm process skip compilation, and specs with the
     same machine share one module.
+
+    Whatever goes wrong turning a spec that loaded into a running core (a
+    source Python will not compile, a recursion, a numba typing error) is
+    :class:`CoreUnsupported`, one line naming the spec and, when the error
+    points into the source, the instruction: never a traceback.  The run
+    loop itself is compiled here, not on its first call, for that reason.
     """
     jit = jit_enabled() if jit is None else jit
-    return spec.memo(("core_module", jit), lambda s: _import_generated("core", codegen.generate(s, jit), jit, s))
+    return spec.memo(("core_module", jit), lambda s: _generated(s, "core", lambda: codegen.generate(s, jit), jit))
 
 
 def load_map_module(spec, jit: bool | None = None):
@@ -60,15 +68,21 @@ def load_map_module(spec, jit: bool | None = None):
     from .mapgen import generate_map
 
     jit = jit_enabled() if jit is None else jit
-    return spec.memo(("map_module", jit), lambda s: _import_generated("map", generate_map(s, jit), jit))
+    return spec.memo(("map_module", jit), lambda s: _generated(s, "map", lambda: generate_map(s, jit), jit))
 
 
-def _import_generated(kind: str, source: str, jit: bool, spec=None):
-    """Import generated ``source`` as a module named by its content (one import per process).
+def _generated(spec, kind: str, generate, jit: bool):
+    """Generate, then import, a module for ``spec`` named by its source (one import per process).
 
     The file goes to the cache directory under that name, so numba's on-disk
     cache (``cache=True``) lets a warm process skip compilation.
     """
+    try:
+        source = generate()
+    except (codegen.CoreUnsupported, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure to generate is the spec's, reported as such
+        raise codegen.refused(spec, f"generating its {kind} failed ({_first_line(e)})") from e
     key = (kind, codegen.source_key(source), jit)
     if key in _modules:
         return _modules[key]
@@ -80,16 +94,48 @@ def _import_generated(kind: str, source: str, jit: bool, spec=None):
         from ..files import write_atomic
 
         write_atomic(path, source)
+    try:
+        module = _import_and_compile(spec, kind, name, path, jit)
+    except (codegen.CoreUnsupported, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - SyntaxError, RecursionError, numba's errors...
+        sys.modules.pop(name, None)
+        where = codegen.where_in(source, _error_line(e, path)) or f"its {kind}"
+        raise codegen.refused(spec, f"compiling {where} failed ({_first_line(e)})") from e
+    _modules[key] = module
+    return module
+
+
+def _import_and_compile(spec, kind: str, name: str, path: Path, jit: bool):
     mspec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(mspec)
     sys.modules[name] = module
     mspec.loader.exec_module(module)
-    if jit and spec is not None and not any((d / "__pycache__").glob(f"{name}.run-*.nbi")):
-        from .precompile import compile_in_parallel  # cold cache: use both cores
+    if jit and kind == "core" and not any((path.parent / "__pycache__").glob(f"{name}.run-*.nbi")):
+        from .precompile import compile_in_parallel, signature  # cold cache: use both cores
 
-        compile_in_parallel(module, path, codegen.mem_dtype(spec.memory.unit))
-    _modules[key] = module
+        dtype = codegen.mem_dtype(spec.memory.unit)
+        compile_in_parallel(module, path, dtype)
+        module.run.compile(signature(module, "run", dtype))  # now, so that a failure is the constructor's
     return module
+
+
+def _first_line(e: BaseException) -> str:
+    """``Kind: first line of the message``, short enough for a one-line error."""
+    message = e.msg if isinstance(e, SyntaxError) and e.msg else str(e)  # a SyntaxError's str adds its file
+    text = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    text = text if len(text) <= 160 else text[:157] + "..."
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _error_line(e: BaseException, path: Path) -> int:
+    """The line of the generated module an error points at (0 if none): a SyntaxError's own,
+    or the last ``File "<module>", line N`` numba quotes in its message."""
+    if isinstance(e, SyntaxError) and e.lineno:
+        return e.lineno
+    lines = re.findall(r'File "([^"]+)", line (\d+)', str(e))
+    mine = [int(n) for f, n in lines if Path(f).name == path.name]
+    return mine[-1] if mine else 0
 
 
 class Core:
@@ -125,9 +171,22 @@ class Core:
         self.DECF = np.zeros(lay.decf_size, dtype=np.uint64)
         self.PATCHED = self.DECF[lay.patch_base:]  # a view: nonzero where predecode() patched (see Layout)
         self._cause_names = [c.name for c in causes]
-        if len(self._cause_names) > 63:
-            raise codegen.CoreUnsupported("more than 63 trap causes")
         self._budget = self._mask = None
+        self._context = ContextCheck(spec, lay, codegen.index_sources(spec))
+        self._check_context = self._context.check  # a bound method: the cheapest call per emulated instruction
+        self._codes = frozenset(c.code for c in causes)
+        self._slot_masks = self._state_masks()
+        self._hardwired = {lay.file_offset[n] + i: v for n, f in spec.files.items() for i, v in f.hardwired.items()}
+
+    def _state_masks(self) -> np.ndarray:
+        """The largest value each register and file slot of ``R`` may hold (see load_context)."""
+        masks = np.zeros(self.layout.st_base, dtype=np.uint64)
+        for name, r in self.spec.registers.items():
+            masks[self.layout.reg_index[name]] = mask(r.width)
+        for name, f in self.spec.files.items():
+            base = self.layout.file_offset[name]
+            masks[base:base + (1 << f.index_width)] = mask(f.width)
+        return masks
 
     # ------------------------------------------------------------ running
 
@@ -144,12 +203,23 @@ class Core:
         return Exit(reason, None, 0, steps)
 
     def run_raw(self, budget: int, trap_mask: int) -> int:
-        """The run loop with no Python wrapping: returns the reason code (for a VMM's hot loop)."""
-        if budget != self._budget:
-            self.ST[ST_BUDGET] = self._budget = budget
-        if trap_mask != self._mask:
-            self.ST[ST_TRAP_EXITS] = self._mask = trap_mask
+        """The run loop with no Python wrapping: returns the reason code (for a VMM's hot loop).
+
+        ``budget`` is 0 .. 2**64 - 1 instructions, ``trap_mask`` a mask of
+        cause indexes (:meth:`trap_mask`); each is checked when it changes,
+        so a hot loop repeating the same ones pays nothing for the checks.
+        """
+        if budget != self._budget or trap_mask != self._mask:
+            self._set_limits(budget, trap_mask)
+        if self._context.slots:  # only a spec whose raw register values can index a file
+            self._check_context(self.R)
         return self._run(self.R, self.MEM, self.DECF)
+
+    def _set_limits(self, budget, trap_mask):
+        budget = fits(budget, 64, "a budget")
+        trap_mask = fits(trap_mask, len(self._cause_names), "a trap mask")
+        self.ST[ST_BUDGET] = self._budget = budget
+        self.ST[ST_TRAP_EXITS] = self._mask = trap_mask
 
     def run_context(self, context: np.ndarray) -> int:
         """The run loop over another register array laid out as ``R`` (its status slots
@@ -157,13 +227,27 @@ class Core:
 
         A VMM's interpreter routines run a guest's view this way
         (vverify.vmm.emulation): the same compiled semantics, other registers.
+        ``context`` must be a writable, contiguous uint64 array of exactly
+        ``R``'s length, or :class:`CoreArgumentError` (the loop would write
+        past a shorter one); its registers must fit their widths, which is
+        checked where a too-wide value could index past the array.
         """
+        self._check_context(context)
         return self._run(context, self.MEM, self.DECF)
 
     def enter_trap(self, context: np.ndarray, pc, cause_code, tval):
         """The spec's trap entry on register array ``context`` (see :meth:`run_context`);
-        returns ``(next pc, False if the entry itself faulted)``."""
-        return self._trap_entry(context, self.MEM, self.DECF, pc, cause_code, tval)
+        returns ``(next pc, False if the entry itself faulted)``.
+
+        ``pc`` and ``tval`` must fit the spec's pc and trap-value widths and
+        ``cause_code`` be the code of one of its causes.
+        """
+        self._check_context(context)
+        pc = fits(pc, self.spec.pc_width, "a pc")
+        tval = fits(tval, self.spec.tval_width, "a trap value")
+        if integer(cause_code, "a cause code") not in self._codes:
+            raise CoreArgumentError(f"{int(cause_code)} is not the code of a cause of spec '{self.spec.name}'")
+        return self._trap_entry(context, self.MEM, self.DECF, np.uint64(pc), np.uint64(cause_code), np.uint64(tval))
 
     def save_context(self) -> np.ndarray:
         """A copy of the registers and register files: what a VMM saves when it switches guests.
@@ -174,8 +258,12 @@ class Core:
         return self.R[:self.layout.st_base].copy()
 
     def load_context(self, context: np.ndarray) -> None:
-        """Make a context from :meth:`save_context` the machine's registers and files."""
-        self.R[:self.layout.st_base] = context
+        """Make a context from :meth:`save_context` the machine's registers and files.
+
+        Refuses one of another length (a scalar would fill every register),
+        a value wider than its register, or a hardwired entry changed.
+        """
+        self.R[:self.layout.st_base] = state_values(context, self._slot_masks, self._hardwired)
 
     def fetch_address(self, context: np.ndarray):
         """Where the registers in ``context`` (laid out as ``R``: a guest's view, its memory offset
@@ -201,11 +289,14 @@ class Core:
         return self._map
 
     def trap_mask(self, causes) -> int:
-        if causes == "all":
+        """The mask of ``causes`` (names, or "all") for :meth:`run_raw`."""
+        if isinstance(causes, str) and causes == "all":
             return (1 << len(self._cause_names)) - 1
+        if isinstance(causes, str) or not hasattr(causes, "__iter__"):
+            raise CoreArgumentError(f'trap exits are "all" or a collection of cause names, not {causes!r:.40}')
         out = 0
         for c in causes:
-            out |= 1 << self.spec.causes[c].index
+            out |= 1 << named(c, self.spec.causes, "cause").index
         return out
 
     @property
@@ -215,26 +306,38 @@ class Core:
     # ------------------------------------------------------------ state
 
     def reg(self, name) -> int:
-        return int(self.R[self.layout.reg_index[name]])
+        return int(self.R[named(name, self.layout.reg_index, "register")])
 
     def set_reg(self, name, value: int):
-        r = self.spec.registers[name]
-        self.R[self.layout.reg_index[name]] = value & mask(r.width)
+        """Set register ``name`` to the integer ``value`` modulo 2**width, as the machine's own arithmetic wraps."""
+        r = named(name, self.spec.registers, "register")
+        self.R[self.layout.reg_index[name]] = integer(value, f"a value for register '{name}'") & mask(r.width)
+
+    def _span(self, addr, n, doing: str) -> tuple:
+        """``(addr, n)`` as ints naming units inside memory, or GuestMemoryError."""
+        addr, n = integer(addr, "an address"), integer(n, "a count of units")
+        size = self.spec.memory.size
+        if addr < 0 or n < 0 or addr + n > size:
+            raise GuestMemoryError(f"{doing} {n} units at {addr:#x} runs off the {size}-unit memory")
+        return addr, n
 
     def write_memory(self, addr: int, values):
-        """Copy ``values`` (memory units) into guest memory at ``addr``, bounds-checked."""
-        values = np.asarray(values, dtype=np.uint64)
-        m = self.spec.memory
-        if addr < 0 or addr + len(values) > m.size:
-            raise GuestMemoryError(f"writing {len(values)} units at {addr:#x} runs off the {m.size}-unit memory")
-        self.MEM[addr:addr + len(values)] = values & np.uint64(mask(m.unit))
+        """Copy ``values`` (memory units, each fitting the unit width) into guest memory at ``addr``, bounds-checked."""
+        values = units(values, self.spec.memory.unit, "values written to memory")
+        addr, n = self._span(addr, len(values), "writing")
+        self.MEM[addr:addr + n] = values
         self.flush_code_cache()
 
     def read_memory(self, addr: int, n: int) -> np.ndarray:
-        m = self.spec.memory
-        if addr < 0 or addr + n > m.size:
-            raise GuestMemoryError(f"reading {n} units at {addr:#x} runs off the {m.size}-unit memory")
+        addr, n = self._span(addr, n, "reading")
         return self.MEM[addr:addr + n].copy()
+
+    def _unit(self, addr, doing: str) -> int:
+        """``addr`` as an int naming a memory unit, or GuestMemoryError."""
+        addr = integer(addr, "an address")
+        if not 0 <= addr < self.spec.memory.size:
+            raise GuestMemoryError(f"{doing} at {addr:#x}, outside the {self.spec.memory.size}-unit memory")
+        return addr
 
     def predecode(self, addr: int, word: int):
         """Make the instruction at ``addr`` run as ``word`` without changing memory.
@@ -247,15 +350,18 @@ class Core:
         the instruction: the patcher decides whether the store really
         changed it (:meth:`unpatch`) or only came near (patch it again).
         """
-        m = self.spec.memory
-        if not 0 <= addr < m.size:
-            raise GuestMemoryError(f"pre-decoding at {addr:#x}, outside the {m.size}-unit memory")
+        addr = self._unit(addr, "pre-decoding")
+        word = fits(word, self.spec.max_ilen_units * self.spec.memory.unit, "an instruction word")
         row = addr << self.layout.row_shift
-        self.DECF[row] = self.module.decode(np.uint64(word), self.DECF, np.uint64(row))
+        tag = self.module.decode(np.uint64(word), self.DECF, np.uint64(row))
+        if tag == codegen.ILLEGAL_TAG:
+            raise CoreArgumentError(f"pre-decoding {word:#x}, which encodes no instruction of spec '{self.spec.name}'")
+        self.DECF[row] = tag
         self.PATCHED[addr] = 1
 
     def unpatch(self, addr: int):
         """Undo :meth:`predecode` at ``addr``: the instruction in memory runs there again."""
+        addr = self._unit(addr, "unpatching")
         self.DECF[addr << self.layout.row_shift] = 0
         self.PATCHED[addr] = 0
 
@@ -275,8 +381,10 @@ class Core:
         loader patched (:meth:`predecode`) are forgotten too.
         """
         m = self.spec.memory
+        image = np.asarray(image)
         if image.shape != self.MEM.shape:
-            raise GuestMemoryError(f"an image of {image.shape[0]} units for the {m.size}-unit memory")
+            raise GuestMemoryError(f"an image of shape {image.shape} for the {m.size}-unit memory")
+        units(image, m.unit, "a memory image")
         changed = np.flatnonzero(self.MEM != image)
         if changed.size:
             self.MEM[changed] = image[changed]
@@ -290,28 +398,61 @@ class Core:
             self.PATCHED[patched] = 0
 
     def invalidate(self, lo: int, hi: int):
-        """Forget the pre-decoded instructions starting at memory units lo..hi-1."""
-        w = self.layout.row_width
-        self.DECF[max(lo, 0) * w:hi * w:w] = 0
+        """Forget the pre-decoded instructions starting at memory units lo..hi-1.
+
+        ``lo`` may be below 0, as in ``invalidate(a - max_ilen + 1, a + 1)``
+        for a write at ``a``: where memory fills the address space, the units
+        below 0 are those at its top (instructions there wrap around to 0, as
+        the loop's own stores know); elsewhere there are none.  Beyond that,
+        ``-size <= lo <= hi <= size`` or GuestMemoryError: a range past either
+        end used to reach the patch marks after the rows and forget them.
+        """
+        lo, hi = integer(lo, "an address"), integer(hi, "an address")
+        size, w = self.spec.memory.size, self.layout.row_width
+        if not -size <= lo <= hi <= size:
+            raise GuestMemoryError(f"invalidating units {lo:#x}..{hi:#x}, not a range of the {size}-unit memory")
+        if lo < 0:
+            if self.layout.full_memory:
+                self.DECF[(size + lo) * w:(size + min(hi, 0)) * w:w] = 0
+            lo = 0
+        if hi > lo:
+            self.DECF[lo * w:hi * w:w] = 0
 
     def load_state(self, s):
-        """Set this core's state from an interpreter :class:`~vverify.spec.state.MachineState`."""
-        for name in self.spec.registers:
-            self.set_reg(name, s.regs[name])
-        for name, f in self.spec.files.items():
-            self.F[name][:f.count] = np.asarray(s.files[name], dtype=np.uint64)
-        self.load_image(self.image_of(s.mem, s.mem_default))
+        """Set this core's state from an interpreter :class:`~vverify.spec.state.MachineState`.
+
+        Every value must fit its register, file or memory unit and every
+        file have its count of entries: the interpreter would compute with a
+        wider value as it is, where the core would cut it.
+        """
+        regs = {name: fits(_entry(s.regs, name, "register"), r.width, f"register '{name}'")
+                for name, r in self.spec.registers.items()}
+        files = {name: self._file_values(name, _entry(s.files, name, "register file")) for name in self.spec.files}
+        image = self.image_of(s.mem, s.mem_default)
+        for name, v in regs.items():
+            self.R[self.layout.reg_index[name]] = v
+        for name, values in files.items():
+            self.F[name][:len(values)] = values
+        self.load_image(image)
+
+    def _file_values(self, name, values) -> np.ndarray:
+        f = self.spec.files[name]
+        arr = units(values, f.width, f"register file '{name}'")
+        if arr.shape != (f.count,):
+            raise CoreArgumentError(f"register file '{name}' has {f.count} entries, not {arr.shape}")
+        return arr.astype(np.uint64)
 
     def image_of(self, mem: dict, default: int, offset: int = 0) -> np.ndarray:
         """A memory image: ``default`` everywhere, ``mem``'s units moved up by ``offset`` (modulo memory)."""
         m = self.spec.memory
-        image = np.full(m.size, default & mask(m.unit), dtype=self.MEM.dtype)
+        image = np.full(m.size, fits(default, m.unit, "a default memory unit"), dtype=self.MEM.dtype)
+        offset = integer(offset, "an offset") % m.size
         if mem:
             addrs = np.fromiter(mem.keys(), dtype=np.int64, count=len(mem))
             bad = (addrs < 0) | (addrs >= m.size)
             if bad.any():
                 raise GuestMemoryError(f"state has memory at {int(addrs[bad][0]):#x}, outside the {m.size}-unit memory")
-            values = np.fromiter(mem.values(), dtype=np.uint64, count=len(mem)) & np.uint64(mask(m.unit))
+            values = units(list(mem.values()), m.unit, "memory")
             image[(addrs + offset) % m.size if offset else addrs] = values
         return image
 
@@ -324,6 +465,7 @@ class Core:
         if default is None:
             vals, counts = np.unique(self.MEM, return_counts=True)
             default = int(vals[np.argmax(counts)])
+        default = fits(default, self.spec.memory.unit, "a default memory unit")
         nz = np.nonzero(self.MEM != default)[0]
         mem = {int(a): int(self.MEM[a]) for a in nz}
         return MachineState(regs, files, mem, default)
@@ -366,6 +508,12 @@ class CompiledMap:
         return out
 
 
+def _entry(table: dict, name: str, what: str):
+    if name not in table:
+        raise CoreArgumentError(f"the state has no value for {what} '{name}'")
+    return table[name]
+
+
 def _quietly(fn):
     """``fn`` with numpy's overflow warnings off, for the plain-Python build of the core.
 
@@ -385,4 +533,5 @@ def clear_compiled():
     _modules.clear()
 
 
-__all__ = ["CompiledMap", "Core", "GuestMemoryError", "load_map_module", "load_module", "clear_compiled"]
+__all__ = ["CompiledMap", "Core", "CoreArgumentError", "GuestMemoryError", "load_map_module", "load_module",
+           "clear_compiled"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 
 from ..spec import ir
-from .codegen import CODEGEN_VERSION, CoreUnsupported, Generator, _Emitter, _hoist_constants, mem_dtype
+from .codegen import CODEGEN_VERSION, CoreUnsupported, Generator, _Emitter, _hoist_constants, _Splitter, mem_dtype
 from .protocol import ST_MEMORY_OFFSET
 
 
@@ -50,10 +50,14 @@ def generate_map(spec, jit: bool = True) -> str:
          "import numpy as np", "from vverify.core.jit import njit", "", "U = np.uint64",
          f"MT = np.{mem_dtype(spec.memory.unit)}", "", ""]
 
+    split = _Splitter()  # expressions too deep for Python's parser go to locals, as in the core
+
     def body(name, pure, into):
-        em = _Emitter(gen, f"{name}_", params, "break").prepare(pure.prelude)
-        lines = em.block(pure.prelude, "        ")
-        value = em.e(pure.expr)
+        result = f"%{name}.value"
+        stmts = split.block((*pure.prelude, ir.SetLocal(result, pure.expr)))
+        em = _Emitter(gen, f"{name}_", params, "break").prepare(stmts)
+        lines = em.block(stmts, "        ")
+        value = em.e(ir.Local(result, pure.expr.width))
         out = [f"    {n} = {'False' if w == ir.BOOL else 'U(0)'}" for n, w in em.local_widths.items()]
         out += ["    while True:", *lines, f"        {into} = {value}", "        break"]
         return out

@@ -55,8 +55,14 @@ def compile_in_parallel(module, path: Path, mem_dtype: str):
     if theirs:
         worker = subprocess.Popen([sys.executable, "-m", "vverify.core.precompile", str(path), mem_dtype, *theirs],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
-    for n in mine:
-        getattr(module, n).compile(signature(module, n, mem_dtype))
+    try:
+        for n in mine:
+            getattr(module, n).compile(signature(module, n, mem_dtype))
+    except BaseException:  # this core will not compile: the helper's half is wasted work
+        if worker is not None:
+            worker.kill()
+            worker.wait()
+        raise
     if worker is not None:
         _, err = worker.communicate()
         if worker.returncode != 0:  # the run loop will compile what is missing itself
