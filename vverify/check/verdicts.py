@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..errors import SpecError
 from ..formal.classify import NO, UNKNOWN, YES, Answer
 
 PROPERTIES = ("privileged", "sensitive", "control_sensitive", "mode_sensitive", "location_sensitive",
@@ -231,6 +232,8 @@ def check_claims(spec, units: list, theorem_verdicts: dict) -> list:
             props = by_id[name].props
         else:  # a claim on an instruction with variants: aggregate its units
             group = [u for u in units if u.instruction == name]
+            if not group:  # all3 of nothing is yes: a claim on no unit would confirm anything
+                raise SpecError(c.path, c.line, f"claim {name!r}", "the claim selects no classified unit")
             props = {}
             for k in PROPERTIES:
                 vals = [u.props[k] for u in group]
