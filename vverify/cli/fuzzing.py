@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .messages import print_error
+from .messages import one_line, print_error
 
 # The budget only stops a runaway guest (the drawn programs are a few dozen instructions); the core keeps
 # it in a 64-bit slot, and a budget in the billions turns a looping program into a hang.
@@ -130,8 +130,8 @@ def cmd_matrix(args, out) -> int:
         pairs.append((spec, check_spec(spec)))
 
     def progress(c):
-        print(f"  {c.spec:12} {c.technique:20} predicted {c.predicted:10} observed {c.observed:10} "
-              f"{'agree' if c.agree else 'DISAGREE'}", file=sys.stderr)
+        print(one_line(f"  {c.spec:12} {c.technique:20} predicted {c.predicted:10} observed {c.observed:10} "
+                       f"{'agree' if c.agree else 'DISAGREE'}"), file=sys.stderr)
 
     cells = matrix(pairs, examples=args.examples, seed=args.seed, progress=progress)
     cmd = "vverify matrix " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "vverify matrix"
