@@ -85,7 +85,10 @@ _ALLOW_UNKNOWN_HELP = ("exit 0 instead of 3 when nothing failed but some verdict
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="vverify", description="Can this instruction set be virtualized? Popek & Goldberg, decided with z3.")
+    p = _Parser(prog="vverify", description="Can this instruction set be virtualized? Popek & Goldberg, decided with z3.",
+                epilog="exit status of check and explain: 0 passed (all decided, every claim holds), 1 a claim is "
+                       "refuted, 2 bad input or usage, 3 undecided (a solver timeout; --allow-unknown makes it 0). "
+                       "See docs/ci.md.")
     from vverify import __version__
 
     p.add_argument("--version", action="version", version=f"vverify {__version__}")
@@ -94,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="classify every instruction and check the spec's claims",
                        description="Classify every instruction and check the spec's claims. Exit status: 0 all "
                                    "decided and every claim holds, 1 a claim is refuted or a witness does not replay, "
-                                   "2 a bad spec or bad usage (a claim that selects no instruction is a bad spec), "
+                                   "2 a bad spec or bad usage (a claim that selects no classified unit is a bad spec), "
                                    "3 undecided: a solver timeout left a verdict unknown (see --allow-unknown).")
     c.add_argument("paths", nargs="*", help="spec files or directories (default: the bundled specs/)")
     c.add_argument("--format", "-f", choices=FORMATS, default="text",
