@@ -26,7 +26,8 @@ def odd_project(tmp_path, monkeypatch):
     key holding a NUL."""
     d = tmp_path / "odd\x01dir"
     d.mkdir()
-    text = skeleton("sk").replace('cite = "G. J. Popek', 'cite = "NUL\\u0000 ESC\\u001b VT\\u000b FFFE\\ufffe LS\\u2028 G. J. Popek', 1)
+    odd = "NUL\\u0000 ESC\\u001b VT\\u000b FFFE\\ufffe LS\\u2028 "  # TOML escapes, decoded by the loader
+    text = skeleton("sk").replace('cite = "G. J. Popek', f'cite = "{odd}G. J. Popek', 1)
     text = text.replace("svc = { privileged = false", "svc = { privileged = true", 1)  # refuted: svc is unprivileged
     (d / "sk.toml").write_text(text)
     (d / "bad.toml").write_text('"key\\u0000with\\u001bcontrols" = 1\n')

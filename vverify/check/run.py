@@ -88,7 +88,8 @@ class SpecReport:
         s = self.spec
         return {
             "spec": s.name, "title": s.title, "path": s.path, "digest": s.digest,
-            "ok": self.ok, "outcome": self.outcome, "undecided": self.undecided, "seconds": round(self.seconds, 3), "cached": self.cached,
+            "ok": self.ok, "outcome": self.outcome, "undecided": self.undecided,
+            "seconds": round(self.seconds, 3), "cached": self.cached,
             "timeout_ms": self.timeout_ms, "versions": self.versions,
             "note": "Theorems 1-3 of Popek & Goldberg give sufficient conditions, not necessary ones.",
             "theorems": {k: asdict(v) for k, v in self.theorems.items()},
