@@ -47,7 +47,7 @@ def main():
     cache = Path(tempfile.mkdtemp(prefix="vverify-bench-cache-"))
     env = dict(os.environ, VVERIFY_CACHE_DIR=str(cache))
     cold, warm, cold_j = [], [], []
-    largest = str(ROOT / "specs" / "riscv32.toml")
+    largest = str(ROOT / "specs" / "riscv32" / "riscv32.toml")
     big1, bigj = [], []
     try:
         for _ in range(args.runs):
@@ -62,7 +62,7 @@ def main():
             bigj.append(timed(exe + ["-j", str(args.jobs), largest], env))
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    specs = sorted(p.name for p in (ROOT / "specs").glob("*.toml"))
+    specs = sorted(p.name for p in (ROOT / "specs").rglob("*.toml"))
     med = statistics.median
     result = {
         "command": "python benchmarks/check_speed.py " + " ".join(sys.argv[1:]),

@@ -6,7 +6,7 @@ machine.  Each run is the real command in a fresh process (import time
 counts) with an empty proof cache; the figure is the median.  Writes
 results/check_x86.json and results/check_x86.md.
 
-    python benchmarks/check_x86.py [--runs 3] [--jobs 2] [--spec specs/x86_32.toml]
+    python benchmarks/check_x86.py [--runs 3] [--jobs 2] [--spec specs/x86_32/x86_32.toml]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--spec", default=str(ROOT / "specs" / "x86_32.toml"))
+    ap.add_argument("--spec", default=str(ROOT / "specs" / "x86_32" / "x86_32.toml"))
     ap.add_argument("--out", default=str(ROOT / "results"))
     args = ap.parse_args()
     cmd = [sys.executable, "-m", "vverify", "check", args.spec, "-j", str(args.jobs)]

@@ -28,7 +28,7 @@ def make_core():
     from vverify.core import Core
     from vverify.spec.loader import load_spec
 
-    s = load_spec(SPECS / "riscv32.toml")
+    s = load_spec(SPECS / "riscv32" / "riscv32.toml")
     core = Core(s)
     core.write_memory(0, list(to_bytes(riscv_ecall_loop(s))))
     core.run(1)

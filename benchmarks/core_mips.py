@@ -28,7 +28,7 @@ UNICORN_ITERATIONS = 200_000
 def spec():
     from vverify.spec.loader import load_spec
 
-    return load_spec(SPECS / "riscv32.toml")
+    return load_spec(SPECS / "riscv32" / "riscv32.toml")
 
 
 def bench_core(loops, iterations):

@@ -38,7 +38,7 @@ def main():
     runner.metadata["what"] = "seconds for a whole process to build the core and run one instruction"
     warm_dir = Path(tempfile.mkdtemp(prefix="vverify-core-warm-"))
     for name in SPECS:
-        spec = str(ROOT / "specs" / f"{name}.toml")
+        spec = str(ROOT / "specs" / name / f"{name}.toml")
         cold = BUILD.format(setup="os.environ['VVERIFY_CORE_CACHE_DIR'] = tempfile.mkdtemp(); ")
         runner.bench_command(f"cold_compile_{name}", [sys.executable, "-c", cold, spec])
         warm = BUILD.format(setup=f"os.environ['VVERIFY_CORE_CACHE_DIR'] = {str(warm_dir)!r}; ")

@@ -34,7 +34,7 @@ def setup():
         from vverify.spec.loader import load_spec
         from vverify.vmm import translation_set
 
-        spec = load_spec(SPECS / "riscv32.toml")
+        spec = load_spec(SPECS / "riscv32" / "riscv32.toml")
         report = check_spec(spec)
         _setup.update(spec=spec, report=report, translate=translation_set(report), search=search)
         search(spec, "trap-and-emulate", examples=20, report=report, translate=_setup["translate"])  # warm up

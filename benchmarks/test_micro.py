@@ -29,7 +29,7 @@ from benchmarks.workloads import SPECS, riscv_ecall_loop, riscv_loop, to_bytes  
 def spec():
     from vverify.spec.loader import load_spec
 
-    return load_spec(SPECS / "riscv32.toml")
+    return load_spec(SPECS / "riscv32" / "riscv32.toml")
 
 
 @pytest.fixture(scope="module")

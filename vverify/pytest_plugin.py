@@ -23,6 +23,11 @@ Items (node ids are stable, so ``-k``, ``--deselect``, junit and xdist work)::
 
 The spec is checked once per file per process (with the proof cache on), the
 first time one of its items runs.
+
+An item whose verdict is undecided (a solver timeout) fails, as ``vverify
+check`` exits 3: a timeout is never a pass.  ``--vverify-allow-unknown``
+(ini ``vverify_allow_unknown = true``) makes such items skipped instead,
+with the reason, as ``vverify check --allow-unknown`` exits 0.
 """
 
 from __future__ import annotations
@@ -41,11 +46,17 @@ def pytest_addoption(parser):
     group.addoption("--vverify-specs", action="append", metavar="GLOB", default=None,
                     help=f"collect spec files matching GLOB, relative to the rootdir (repeatable; "
                          f"overrides the vverify_specs ini option; default {DEFAULT_GLOB})")
-    group.addoption("--vverify-timeout", type=float, metavar="SECONDS", default=None,
-                    help="seconds per solver query (overrides the vverify_timeout ini option; default 20)")
+    group.addoption("--vverify-timeout", metavar="SECONDS", default=None,
+                    help="seconds per solver query, from 0.001 to 4294967.295 (overrides the vverify_timeout "
+                         "ini option; default 20)")
+    group.addoption("--vverify-allow-unknown", action="store_true", default=None,
+                    help="skip, rather than fail, items whose verdict is undecided (a solver timeout): "
+                         "gives up the guarantee that a green run proved every claim")
     parser.addini("vverify_specs", type="args", default=[DEFAULT_GLOB],
                   help="globs of spec files to collect, relative to the rootdir")
     parser.addini("vverify_timeout", default="20", help="seconds per solver query (default 20, as `vverify check`)")
+    parser.addini("vverify_allow_unknown", type="bool", default=False,
+                  help="skip undecided items instead of failing them (as `vverify check --allow-unknown`)")
 
 
 def pytest_configure(config):
@@ -146,16 +157,21 @@ class SpecFile(pytest.File):
 
 
 def _timeout_ms(config) -> int:
+    """The per-query timeout in ms, in the range `vverify check --timeout` takes (vverify.check.limits)."""
+    from .check.limits import timeout_ms
+    from .errors import UsageError
+
     seconds = config.getoption("vverify_timeout")
-    if seconds is None:
-        raw = config.getini("vverify_timeout")
-        try:
-            seconds = float(raw)
-        except ValueError:
-            raise pytest.UsageError(f"vverify_timeout: '{raw}' is not a number of seconds") from None
-    if not seconds > 0:
-        raise pytest.UsageError("vverify_timeout must be positive")
-    return int(seconds * 1000)
+    where = "--vverify-timeout" if seconds is not None else "vverify_timeout"
+    try:
+        return timeout_ms(seconds if seconds is not None else config.getini("vverify_timeout"))
+    except UsageError as e:
+        raise pytest.UsageError(f"{where}: {e}") from None
+
+
+def _allow_unknown(config) -> bool:
+    opt = config.getoption("vverify_allow_unknown")
+    return bool(opt) if opt is not None else bool(config.getini("vverify_allow_unknown"))
 
 
 class Group(pytest.Collector):
@@ -202,8 +218,11 @@ class ClaimItem(_SpecItem):
 
         r = self.spec_file.report()
         claim = next(c for c in r.claims if c.name == self.name)
-        if not claim.ok:
-            raise CheckFailed(claim_failure_text(r, claim, self._base()))
+        if claim.ok:
+            return
+        if claim.status == "undecided" and _allow_unknown(self.config):
+            pytest.skip(f"undecided (solver timeout), allowed by vverify_allow_unknown: {claim.message}")
+        raise CheckFailed(claim_failure_text(r, claim, self._base()))
 
     def reportinfo(self):
         c = self._claim_decl()
@@ -217,9 +236,13 @@ class UnitItem(_SpecItem):
         from .cli.render import unit_failure_text
 
         r = self.spec_file.report()
-        text = unit_failure_text(r, r.unit(self.name), self._base())
-        if text:
-            raise CheckFailed(text)
+        unit = r.unit(self.name)
+        text = unit_failure_text(r, unit, self._base())
+        if not text:
+            return
+        if not unit.replay_errors and _allow_unknown(self.config):
+            pytest.skip(f"undecided (solver timeout), allowed by vverify_allow_unknown: {self.name}")
+        raise CheckFailed(text)
 
     def reportinfo(self):
         instr = self.spec_file.spec.instructions[self.name.partition(".")[0]]

@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 import vverify.check.pool as pool
-from tests.conftest import SPEC_DIR
+from tests.conftest import spec_path
 from vverify.check.run import check_spec
 from vverify.spec.loader import load_spec
 
@@ -22,7 +22,7 @@ forked = pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
 
 def copy_spec(tmp_path, name="pg74.toml"):
     p = tmp_path / name
-    p.write_text((SPEC_DIR / name).read_text())
+    p.write_text((spec_path(name.removesuffix(".toml"))).read_text())
     return p
 
 

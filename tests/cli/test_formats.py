@@ -146,7 +146,7 @@ def test_sarif_validates_against_the_schema(project, capsys, flaky_backends):
         ("theorem-failed", "error", pg, claims["theorem2"]),
         ("theorem-failed", "error", pg, claims["theorem3"]),
         ("backend-disagreement", "error", pg, instrs["getr"]),
-        ("unknown-verdict", "warning", pg, instrs["ld"]),
+        ("unknown-verdict", "error", pg, instrs["ld"]),  # it fails the gate (exit 3), so an error, not a warning
         ("spec-error", "error", "specs/bad.toml", 5),
     }
     by_rule = {r["ruleId"]: r for r in run["results"]}
@@ -174,7 +174,7 @@ def test_github_annotations(project, capsys, flaky_backends):
                                "claim 'lpsw': privileged: expected true, derived no%0A") for line in lines)
     assert any(line.startswith(f"::error file=specs/pg74.toml,line={instrs['getr']},title=pg74%3A backend disagreement")
                for line in lines)
-    assert any(line.startswith(f"::warning file=specs/pg74.toml,line={instrs['ld']},title=pg74%3A unknown verdict for ld::")
+    assert any(line.startswith(f"::error file=specs/pg74.toml,line={instrs['ld']},title=pg74%3A unknown verdict for ld::")
                for line in lines)
     assert any(line.startswith("::error file=specs/bad.toml,line=5,") for line in lines)
     notices = [line for line in lines if line.startswith("::notice ")]

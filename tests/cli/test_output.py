@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SPEC_DIR
+from tests.conftest import ROOT, spec_path
 from vverify.cli.main import main
 
 
@@ -17,7 +17,7 @@ from vverify.cli.main import main
 def work(tmp_path, monkeypatch):
     d = tmp_path / "work"
     d.mkdir()
-    shutil.copy(SPEC_DIR / "pdp10.toml", d)
+    shutil.copy(spec_path("pdp10"), d)
     monkeypatch.chdir(d)
     return d
 
@@ -79,7 +79,7 @@ def test_a_link_to_standard_output_writes_to_standard_output(work):
     replacing the real /dev/stdout should this ever regress while the tests run as root."""
     link = work / "stdout"
     link.symlink_to("/proc/self/fd/1")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SPEC_DIR.parent), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     p = subprocess.run([sys.executable, "-m", "vverify", "check", "--format", "github", "-o", str(link), "pdp10.toml"],
                        capture_output=True, text=True, cwd=work, env=env)
     assert p.returncode == 0, p.stderr

@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from tests.conftest import SPEC_DIR
+from tests.conftest import ROOT, spec_path
 
 SLOW_SPEC = "riscv32.toml"  # ~300 units: solving it cold takes far longer than the test
 
@@ -59,8 +59,8 @@ def kill_leftovers(proc, workers):
 def test_a_signal_stops_the_workers_and_writes_nothing(tmp_path, signum, status):
     work = tmp_path / "work"
     work.mkdir()
-    shutil.copy(SPEC_DIR / SLOW_SPEC, work)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SPEC_DIR.parent), os.environ.get("PYTHONPATH")]))}
+    shutil.copy(spec_path(SLOW_SPEC.removesuffix(".toml")), work)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "vverify", "check", "-j", "2", "--no-cache", "--format", "json",
                              "-o", "out.json", SLOW_SPEC], cwd=work, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -82,8 +82,8 @@ def test_workers_die_with_a_killed_check(tmp_path):
     """SIGKILL cannot be handled: the workers' parent-death signal is what stops them then."""
     if not sys.platform.startswith("linux"):
         pytest.skip("PR_SET_PDEATHSIG is Linux's")
-    shutil.copy(SPEC_DIR / SLOW_SPEC, tmp_path)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SPEC_DIR.parent), os.environ.get("PYTHONPATH")]))}
+    shutil.copy(spec_path(SLOW_SPEC.removesuffix(".toml")), tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "vverify", "check", "-j", "2", "--no-cache", SLOW_SPEC],
                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers = []

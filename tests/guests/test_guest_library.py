@@ -1,4 +1,4 @@
-"""The guest library (vverify.guests, guests/*/boot.s) on the interpreter and the core.
+"""The guest library (vverify.guests, specs/*/boot.s) on the interpreter and the core.
 
 For every spec: a user program that makes syscalls and exits leaves the
 expected output and a clean halt; a privileged instruction and an access

@@ -1,4 +1,4 @@
-"""The x86_32 guest library (guests/x86_32/boot.s) on the interpreter and the core.
+"""The x86_32 guest library (specs/x86_32/boot.s) on the interpreter and the core.
 
 The stub starts from the spec's reset state, which is what a 386 holds once
 real-mode boot code has set CR0.PE (usable flat CS, SS and DS caches), loads

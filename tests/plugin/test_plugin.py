@@ -257,4 +257,4 @@ def test_a_bad_timeout_is_a_usage_error(pytester):
     copy_specs(pytester, {"pg74"})
     result = pytester.runpytest("specs", "--vverify-timeout", "0")
     assert result.ret == 4  # pytest's usage error, before anything is collected or solved
-    assert "vverify_timeout must be positive" in result.stderr.str()
+    assert "--vverify-timeout: the timeout must be a finite number of seconds from 0.001" in result.stderr.str()

@@ -114,53 +114,94 @@ class Results:
 
 
 def load(paths) -> Results:
-    import pyperf
-
+    """Read and merge benchmark files; a file that is not one is a ValueError naming it, never a traceback."""
     res = Results()
     for path in paths:
         path = Path(path)
+        suite = _suite(path)
         try:
-            suite = pyperf.BenchmarkSuite.load(str(path))
-        except (ValueError, KeyError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: not a pyperf benchmark file ({e})") from None
-        common = suite.get_metadata()
-        res.runs.append({
-            "file": str(path),
-            "command": common.get("vverify_command", ""),
-            "mode": common.get("vverify_mode", ""),
-            "duration_s": common.get("vverify_duration_s"),
-            "load": common.get("vverify_load_avg", ""),
-            "settings": json.loads(common["vverify_settings"]) if "vverify_settings" in common else {},
-            "dates": suite.get_dates(),
-        })
-        for k in ("cpu_model_name", "cpu_count", "platform", "python_version", "hostname", "perf_version"):
-            if k in common:
-                res.machine.setdefault(k, common[k])
-        for c in json.loads(common.get("vverify_cells", "[]")):
-            res.cells[(c["spec"], c["technique"], c["workload"])] = c
-        for bench in suite:
-            md = bench.get_metadata()
-            if "spec" not in md or "technique" not in md or "workload" not in md:
-                continue  # not one of ours
-            values = list(bench.get_values())
-            ns = [r.get_metadata().get("guest_ns_per_instruction") for r in bench.get_runs()]
-            ns = [x for x in ns if x]
-            m = Measurement(md["spec"], md["technique"], md["workload"], md.get("technique_kind") or
-                            C.technique_kind(md["technique"]), md.get("workload_kind", ""), values,
-                            int(md.get("iterations", bench.get_inner_loops() or 1)),
-                            json.loads(md.get("counters", "{}")), json.loads(md.get("counters_baseline", "{}")),
-                            statistics.median(ns) if ns else None, float(md.get("steps_per_operation", 0.0)),
-                            json.loads(md.get("counters_pilot", "{}")), int(md.get("pilot_iterations", 0)),
-                            md.get("guest_library", md["spec"]))
-            old = res.measurements.get(m.name)
-            if old is not None and old.iterations == m.iterations and old.counters == m.counters:
-                old.values.extend(m.values)
-            else:
-                res.measurements[m.name] = m
-            res.cells[(m.spec, m.technique, m.workload)] = {"spec": m.spec, "technique": m.technique,
-                                                             "workload": m.workload, "status": "measured",
-                                                             "reason": ""}
+            _add_file(res, path, suite)
+        except (KeyError, TypeError, AttributeError, ValueError) as e:
+            raise ValueError(f"{path}: malformed vverify benchmark data ({type(e).__name__}: {e})") from None
     return res
+
+
+def _suite(path: Path):
+    """The pyperf suite in ``path``.
+
+    pyperf itself assumes a well-formed file (a JSON list or number ends in
+    an AttributeError), so the JSON is looked at first, to say in one line
+    what is wrong with it.  Anything but a regular file is refused before it
+    is opened: reading a FIFO would block.
+    """
+    import pyperf
+
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not a benchmark file")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a regular file" if path.exists() else f"{path}: no such file")
+    if path.suffix != ".gz":  # pyperf also reads gzip-compressed files; those it checks alone
+        _check_json(path)
+    try:
+        return pyperf.BenchmarkSuite.load(str(path))
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        raise ValueError(f"{path}: not a pyperf benchmark file ({type(e).__name__}: {e})") from None
+
+
+def _check_json(path: Path) -> None:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a pyperf benchmark file: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not a pyperf benchmark file: not JSON ({e.msg}, line {e.lineno})") from None
+    if not isinstance(data, dict):
+        what = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+        raise ValueError(f"{path}: not a pyperf benchmark file: the JSON holds {what}, not an object")
+    if not isinstance(data.get("benchmarks"), list):
+        raise ValueError(f"{path}: not a pyperf benchmark file: no 'benchmarks' list")
+
+
+def _add_file(res: Results, path: Path, suite) -> None:
+    common = suite.get_metadata()
+    res.runs.append({
+        "file": str(path),
+        "command": common.get("vverify_command", ""),
+        "mode": common.get("vverify_mode", ""),
+        "duration_s": common.get("vverify_duration_s"),
+        "load": common.get("vverify_load_avg", ""),
+        "settings": json.loads(common["vverify_settings"]) if "vverify_settings" in common else {},
+        "dates": suite.get_dates(),
+    })
+    for k in ("cpu_model_name", "cpu_count", "platform", "python_version", "hostname", "perf_version"):
+        if k in common:
+            res.machine.setdefault(k, common[k])
+    for c in json.loads(common.get("vverify_cells", "[]")):
+        res.cells[(c["spec"], c["technique"], c["workload"])] = c
+    for bench in suite:
+        md = bench.get_metadata()
+        if "spec" not in md or "technique" not in md or "workload" not in md:
+            continue  # not one of ours
+        values = list(bench.get_values())
+        ns = [r.get_metadata().get("guest_ns_per_instruction") for r in bench.get_runs()]
+        ns = [x for x in ns if x]
+        m = Measurement(md["spec"], md["technique"], md["workload"], md.get("technique_kind") or
+                        C.technique_kind(md["technique"]), md.get("workload_kind", ""), values,
+                        int(md.get("iterations", bench.get_inner_loops() or 1)),
+                        json.loads(md.get("counters", "{}")), json.loads(md.get("counters_baseline", "{}")),
+                        statistics.median(ns) if ns else None, float(md.get("steps_per_operation", 0.0)),
+                        json.loads(md.get("counters_pilot", "{}")), int(md.get("pilot_iterations", 0)),
+                        md.get("guest_library", md["spec"]))
+        old = res.measurements.get(m.name)
+        if old is not None and old.iterations == m.iterations and old.counters == m.counters:
+            old.values.extend(m.values)
+        else:
+            res.measurements[m.name] = m
+        res.cells[(m.spec, m.technique, m.workload)] = {"spec": m.spec, "technique": m.technique,
+                                                         "workload": m.workload, "status": "measured",
+                                                         "reason": ""}
 
 
 __all__ = ["Measurement", "Results", "load"]

@@ -122,7 +122,9 @@ def run(specs, techniques, workloads, output: Path, *, fast: bool, command: str,
             "vverify_cells": json.dumps(list(cells.values()), separators=(",", ":")),
         }
         if not parts:
-            raise BenchError("nothing was measured: every cell is not applicable or failed")
+            why = sorted({c["reason"] for c in cells.values() if c.get("reason")})
+            raise BenchError("nothing was measured: every cell is not applicable or failed"
+                             + (f" ({'; '.join(why[:3])}{'; ...' if len(why) > 3 else ''})" if why else ""))
         write_merged(parts, output, meta)
     measured = sum(1 for c in cells.values() if c["status"] == "measured")
     return Outcome(output, list(cells.values()), seconds, measured)

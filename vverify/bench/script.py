@@ -39,6 +39,7 @@ def _prepare(path, worker: bool, target_s: float):
     checked (no solver time spent on it) and no core is built for it.
     """
     from ..check.run import check_spec
+    from ..fuzz.equivalence import core_problem
     from ..spec.loader import load_spec
     from .measure import Target
     from .workloads import has_guest_library
@@ -47,6 +48,9 @@ def _prepare(path, worker: bool, target_s: float):
         spec = load_spec(path)
         if not has_guest_library(spec):
             return spec, None, "", f"no guest library for {spec.name} (a [guest] table with a boot stub)"
+        problem = core_problem(spec)
+        if problem:  # not applicable, like a missing guest library: no configuration of this run could measure it
+            return spec, None, "", f"the core cannot run {spec.name}: {problem}"
         target = Target(spec, check_spec(spec))
         if worker:
             target.calibrate_instruction_time(target_s)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ..formal.classify import NO, QUESTIONS, YES, Answer, Witness
+from ..vocabulary import NO, QUESTIONS, YES, Answer, Witness
 from .verdicts import UnitVerdict
 
 

@@ -11,14 +11,15 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from ..formal.classify import ask_all
-from ..spec.units import units_of
-from ..vocabulary import YES
 from ..spec.loader import load_spec
+from ..spec.units import units_of
+from ..vocabulary import UNKNOWN, YES
 from . import cache, pool
 from .entry import BadEntry, units_from_payload
+from .limits import check_timeout_ms
 from .replay import ReplayError, replay
-from .verdicts import (ClaimResult, TheoremVerdict, UnitVerdict, check_claims, derive, disagreements,
-                       theorems)
+from .verdicts import (REFUTED, UNDECIDED, ClaimResult, TheoremVerdict, UnitVerdict, check_claims, derive,
+                       disagreements, theorems)
 
 DEFAULT_TIMEOUT_MS = 20000
 
@@ -41,11 +42,43 @@ class SpecReport:
 
     @property
     def failed_claims(self) -> list:
+        """Every claim that is not confirmed: refuted or undecided."""
         return [c for c in self.claims if not c.ok]
 
     @property
+    def refuted_claims(self) -> list:
+        return [c for c in self.claims if c.status == REFUTED]
+
+    @property
+    def undecided(self) -> dict:
+        """What rests on an unknown answer: theorem names, claim names and unit ids (empty lists when decided)."""
+        return {
+            "theorems": [k for k, t in self.theorems.items() if t.status == UNKNOWN],
+            "claims": [c.name for c in self.claims if c.status == UNDECIDED],
+            "units": [u.id for u in self.units
+                      if any(a.status == UNKNOWN for a in u.answers) or UNKNOWN in u.props.values()],
+        }
+
+    @property
+    def decided(self) -> bool:
+        """True when no theorem, claim or unit verdict is unknown (a timeout is never read as a pass)."""
+        return not any(self.undecided.values())
+
+    @property
+    def outcome(self) -> str:
+        """``fail`` (a claim refuted or a witness that does not replay), else ``undecided``, else ``pass``.
+
+        Every face (CLI exit status and formats, pytest plugin) reads this,
+        so they agree on what passed.
+        """
+        if self.refuted_claims or self.replay_errors:
+            return "fail"
+        return "pass" if self.decided else "undecided"
+
+    @property
     def ok(self) -> bool:
-        return not self.failed_claims and not self.replay_errors
+        """Passed: every claim confirmed, every witness replayed, nothing undecided."""
+        return self.outcome == "pass"
 
     def unit(self, uid) -> UnitVerdict:
         for u in self.units:
@@ -57,7 +90,8 @@ class SpecReport:
         s = self.spec
         return {
             "spec": s.name, "title": s.title, "path": s.path, "digest": s.digest,
-            "ok": self.ok, "seconds": round(self.seconds, 3), "cached": self.cached,
+            "ok": self.ok, "outcome": self.outcome, "undecided": self.undecided,
+            "seconds": round(self.seconds, 3), "cached": self.cached,
             "timeout_ms": self.timeout_ms, "versions": self.versions,
             "note": "Theorems 1-3 of Popek & Goldberg give sufficient conditions, not necessary ones.",
             "theorems": {k: asdict(v) for k, v in self.theorems.items()},
@@ -134,8 +168,10 @@ def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bool:
 
 def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True,
                jobs: int | None = None) -> SpecReport:
-    """Check one spec.  ``jobs`` solver processes classify its units (None: one per usable CPU;
-    capped, see pool_size; 1: in this process)."""
+    """Check one spec.  ``timeout_ms`` is per solver query, 1 to 2**32 - 1 (see vverify.check.limits:
+    z3 would read 0 as no timeout and wrap larger values), else UsageError.  ``jobs`` solver
+    processes classify its units (None: one per usable CPU; capped, see pool_size; 1: in this process)."""
+    timeout_ms = check_timeout_ms(timeout_ms)
     spec = spec_or_path if not isinstance(spec_or_path, (str, os.PathLike)) else load_spec(spec_or_path)
     t0 = time.perf_counter()
     k = cache.key(spec.digest, timeout_ms)

@@ -2,13 +2,18 @@
 
 Verdicts are three-valued: ``yes``, ``no`` or ``unknown``.  Unknown (a
 timeout) propagates: a theorem resting on an unknown answer is unknown, and
-a claim that meets an unknown verdict is not confirmed.
+a claim that meets an unknown verdict is not confirmed.  A claim is
+*confirmed* (a definite verdict equal to the claim), *refuted* (a definite
+verdict that contradicts it) or *undecided* (it rests on an unknown verdict
+and nothing definite contradicts it): a gate must tell "the spec is wrong"
+from "the solver gave up", and must take neither for a pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..errors import SpecError
 from ..vocabulary import NO, PROPERTIES, UNKNOWN, YES, Answer
 
 
@@ -20,6 +25,15 @@ def any3(values) -> str:
     if UNKNOWN in values:
         return UNKNOWN
     return NO
+
+
+CONFIRMED, REFUTED, UNDECIDED = "confirmed", "refuted", "undecided"
+_SEVERITY = (CONFIRMED, UNDECIDED, REFUTED)
+
+
+def worst(*statuses) -> str:
+    """The claim status that wins: refuted over undecided over confirmed."""
+    return max(statuses, key=_SEVERITY.index)
 
 
 def all3(values) -> str:
@@ -204,6 +218,7 @@ class ClaimResult:
     line: int
     source: str = ""
     message: str = ""
+    status: str = CONFIRMED  # confirmed | refuted | undecided; ok is status == confirmed
 
 
 def check_claims(spec, units: list, theorem_verdicts: dict) -> list:
@@ -213,33 +228,37 @@ def check_claims(spec, units: list, theorem_verdicts: dict) -> list:
         tv = theorem_verdicts[name]
         derived = tv.status
         ok = derived == (YES if c.holds else NO)
+        status = CONFIRMED if ok else (UNDECIDED if derived == UNKNOWN else REFUTED)
         msg = "" if ok else (f"{name} expected to {'hold' if c.holds else 'fail'}, derived: "
                              f"{ {YES: 'holds', NO: 'fails', UNKNOWN: 'unknown (solver timeout)'}[derived]}"
                              + (f"; violators: {', '.join(tv.violators)}" if tv.violators else ""))
         expected, got = {"holds": c.holds}, {"holds": derived}
         if c.violators is not None:
-            bad, got["violators"] = _violator_mismatch(c.violators, tv, by_id)
+            bad, got["violators"], vstatus = _violator_mismatch(c.violators, tv, by_id)
             expected["violators"] = sorted(c.violators)
             if bad:
-                ok = False
+                status = worst(status, vstatus)
                 msg = "; ".join(filter(None, (msg, bad)))
-        results.append(ClaimResult(name, ok, expected, got, c.path, c.line, c.source, msg))
+        results.append(ClaimResult(name, status == CONFIRMED, expected, got, c.path, c.line, c.source, msg, status))
     for name, c in spec.instruction_claims.items():
         if name in by_id:
             props = by_id[name].props
         else:  # a claim on an instruction with variants: aggregate its units
             group = [u for u in units if u.instruction == name]
+            if not group:  # all3 of nothing is yes: a claim on no unit would confirm anything
+                raise SpecError(c.path, c.line, f"claim {name!r}", "the claim selects no classified unit")
             props = {}
             for k in PROPERTIES:
                 vals = [u.props[k] for u in group]
                 props[k] = all3(vals) if k in ("privileged", "safe_supervisor", "safe_user") else any3(vals)
-        bad = []
+        bad, status = [], CONFIRMED
         for k, want in c.expect.items():
             got = props[k]
             if got != (YES if want else NO):
                 bad.append(f"{k}: expected {str(want).lower()}, derived {got}")
-        results.append(ClaimResult(name, not bad, dict(c.expect), {k: props[k] for k in c.expect}, c.path, c.line,
-                                   c.source, "; ".join(bad)))
+                status = worst(status, UNDECIDED if got == UNKNOWN else REFUTED)
+        results.append(ClaimResult(name, status == CONFIRMED, dict(c.expect), {k: props[k] for k in c.expect},
+                                   c.path, c.line, c.source, "; ".join(bad), status))
     return results
 
 
@@ -247,13 +266,16 @@ def _violator_mismatch(claimed: frozenset, tv: TheoremVerdict, by_id: dict):
     """Compare a claimed set of violating instructions with the derived one.
 
     Units are folded into their instructions (a claim names ``mov_to_sreg``,
-    the verdict its variants).  Returns ``(message, derived instructions)``;
+    the verdict its variants).  Returns ``(message, derived instructions, status)``;
     the message is empty only when the sets are equal and no unit is
     undecided, since an instruction whose verdict is unknown might belong to
-    either side.
+    either side.  The status is refuted when the sets differ whatever the
+    undecided units turn out to be, else undecided when any unit is.
     """
     derived = {by_id[v].instruction for v in tv.violators}
     undecided = {by_id[v].instruction for v in tv.undecided}
+    refuted = (claimed - derived - undecided) or (derived - claimed)
+    status = REFUTED if refuted else (UNDECIDED if undecided else CONFIRMED)
     parts = []
     if claimed - derived:
         parts.append(f"claimed violators not derived: {', '.join(sorted(claimed - derived))}")
@@ -261,4 +283,4 @@ def _violator_mismatch(claimed: frozenset, tv: TheoremVerdict, by_id: dict):
         parts.append(f"derived violators not claimed: {', '.join(sorted(derived - claimed))}")
     if undecided:
         parts.append(f"undecided (solver timeout): {', '.join(sorted(undecided))}")
-    return "; ".join(parts), sorted(derived)
+    return "; ".join(parts), sorted(derived), status

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..errors import UsageError
+from .messages import one_line, print_error
 
 DEFAULT_OUTPUT = Path("results") / "bench.json"
 
@@ -118,7 +119,7 @@ def cmd_bench(args, out, argv=None) -> int:
         outcome = run(specs, techniques, workloads, output, fast=args.fast, command=command, progress=progress)
     except BenchError as e:
         progress.close()
-        print(f"vverify: {e}", file=sys.stderr)
+        print_error(e)
         return 1
     progress.close()
     errors = [c for c in outcome.cells if c["status"] == "error"]
@@ -126,7 +127,7 @@ def cmd_bench(args, out, argv=None) -> int:
     print(f"measured {outcome.measured} cells ({na} not applicable, {len(errors)} failed) "
           f"in {_mmss(outcome.seconds)}; wrote {output}", file=out)
     for c in errors:
-        print(f"  failed: {c['spec']}/{c['technique']}/{c['workload']}: {c['reason']}", file=out)
+        print(one_line(f"  failed: {c['spec']}/{c['technique']}/{c['workload']}: {c['reason']}"), file=out)
     written = report_mod.write_report([output], output.parent)
     print(f"wrote {', '.join(str(p) for p in written)}", file=out)
     return 1 if errors else 0
@@ -137,6 +138,10 @@ def cmd_report(args, out) -> int:
 
     files = [Path(f) for f in args.files] or [DEFAULT_OUTPUT]
     for f in files:
+        if f.is_dir():
+            raise UsageError(f"{f}: is a directory, not a benchmark file")
+        if f.exists() and not f.is_file():  # a FIFO or a device: reading it could block
+            raise UsageError(f"{f}: not a regular file")
         if not f.is_file():
             raise UsageError(f"{f}: no such file (run 'vverify bench' first)")
     outdir = Path(args.output_dir) if args.output_dir else files[0].parent

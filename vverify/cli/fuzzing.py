@@ -6,23 +6,29 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from .messages import one_line, print_error
+
+# The budget only stops a runaway guest (the drawn programs are a few dozen instructions); the core keeps
+# it in a 64-bit slot, and a budget in the billions turns a looping program into a hang.
+MAX_BUDGET = 10_000_000
 
 
-def add_parsers(sub, positive_int):
+def add_parsers(sub, whole_number):
     from ..fuzz.matrix import TECHNIQUES
 
     f = sub.add_parser("fuzz", help="run generated guest programs natively and under a VMM technique, and compare")
     f.add_argument("spec")
     f.add_argument("--technique", "-t", required=True, choices=TECHNIQUES)
-    f.add_argument("--examples", "-n", type=positive_int, default=200, help="programs to try (default 200)")
+    f.add_argument("--examples", "-n", type=whole_number("--examples"), default=200, help="programs to try (default 200)")
     f.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0); the same seed replays the search")
-    f.add_argument("--budget", type=positive_int, default=400, help="guest instructions per run (default 400)")
+    f.add_argument("--budget", type=whole_number("--budget", 1, MAX_BUDGET), default=400,
+                   help=f"guest instructions per run (default 400, at most {MAX_BUDGET})")
     f.add_argument("--database", action="store_true",
                    help="keep failing examples in vverify's cache (the 'fuzz' profile's database) to replay them later")
 
     m = sub.add_parser("matrix", help="predicted (theorems) versus observed (fuzzing) for every spec and technique")
     m.add_argument("paths", nargs="*", help="spec files or directories (default: the bundled specs/)")
-    m.add_argument("--examples", "-n", type=positive_int, default=100, help="programs per cell (default 100)")
+    m.add_argument("--examples", "-n", type=whole_number("--examples"), default=100, help="programs per cell (default 100)")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("-o", "--output-dir", default="results", help="where matrix.md and matrix.json go (default results/)")
 
@@ -30,6 +36,33 @@ def add_parsers(sub, positive_int):
 def _progress(n):
     if n % 25 == 0:
         print(f"\r  {n} programs", end="", file=sys.stderr, flush=True)
+
+
+def _require_guest_library(spec, path) -> None:
+    """Fuzzing runs guest programs on the spec's guest library: without one there is nothing to run.
+
+    Checked here, before any solving, because the library is looked up by
+    spec name deep inside program generation, where a miss is a KeyError
+    that Hypothesis reports as a falsifying example.
+    """
+    from ..bench.workloads import has_guest_library
+
+    if not has_guest_library(spec):
+        raise UsageError(f"{path}: spec '{spec.name}' has no guest library, so there are no guest programs to fuzz; "
+                         "it needs a [guest] table naming a boot stub in the spec's own assembly "
+                         "(see docs/guests.md)")
+
+
+def _require_core(spec, path) -> None:
+    """Fuzzing runs every program on the compiled core; a spec it cannot run is refused up front, in one line.
+
+    Building the core here is no extra work: the search reuses it.
+    """
+    from ..fuzz.equivalence import core_problem
+
+    problem = core_problem(spec)
+    if problem:
+        raise UsageError(f"{path}: the core cannot run spec '{spec.name}' ({problem}), so its programs cannot be fuzzed")
 
 
 def cmd_fuzz(args, out) -> int:
@@ -43,10 +76,11 @@ def cmd_fuzz(args, out) -> int:
     spec = load_spec(resolve(args.spec))
     if spec.virtualization is None:
         raise UsageError(f"{args.spec}: the spec has no virtualization map, so no VMM can place a guest on it")
+    _require_guest_library(spec, args.spec)
+    _require_core(spec, args.spec)
     report = check_spec(spec)
     for problem in requirements_unmet(TECHNIQUES[args.technique], report):
-        print(f"vverify: warning: {args.technique} requires what {spec.name} lacks: {problem}; running anyway",
-              file=sys.stderr)
+        print_error(f"warning: {args.technique} requires what {spec.name} lacks: {problem}; running anyway")
     database = None
     if args.database:
         from hypothesis.database import DirectoryBasedExampleDatabase
@@ -100,8 +134,8 @@ def cmd_matrix(args, out) -> int:
         pairs.append((spec, check_spec(spec)))
 
     def progress(c):
-        print(f"  {c.spec:12} {c.technique:20} predicted {c.predicted:10} observed {c.observed:10} "
-              f"{'agree' if c.agree else 'DISAGREE'}", file=sys.stderr)
+        print(one_line(f"  {c.spec:12} {c.technique:20} predicted {c.predicted:10} observed {c.observed:10} "
+                       f"{'agree' if c.agree else 'DISAGREE'}"), file=sys.stderr)
 
     cells = matrix(pairs, examples=args.examples, seed=args.seed, progress=progress)
     cmd = "vverify matrix " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "vverify matrix"

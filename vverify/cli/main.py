@@ -1,9 +1,13 @@
 """The ``vverify`` command line: a thin face over :mod:`vverify.check`.
 
-Exit codes: 0 when every claim holds, 1 when a claim fails (or a witness
-does not replay), 2 on a bad spec or bad usage.  Errors are one line on
-stderr, never a traceback.  Reports written with ``-o`` appear whole or not
-at all (they are written atomically), so a CI job never uploads half a file.
+Exit codes of ``check`` (docs/ci.md, "What the exit status means"): 0 when
+everything was decided and every claim holds, 1 when a claim is refuted
+(or a witness does not replay), 2 on a bad spec or bad usage, 3 when
+nothing failed but something is undecided (a solver timeout), unless
+``--allow-unknown``.  Several specs: the first of 2, 1, 3 that applies.
+Errors are one line on stderr, never a traceback.  Reports written with
+``-o`` appear whole or not at all (they are written atomically), so a CI
+job never uploads half a file.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import SpecError, UsageError, VVerifyError
+from .messages import one_line, print_error
 
-EXIT_OK, EXIT_CLAIMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_CLAIMS, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
+MAX_JOBS = 256  # -j forks this many solver processes at once: a mistyped -j 1000000 must not fork-bomb the machine
 # the names of vverify.cli.formats.FORMATS, repeated so that `vverify lint` and `--help` do not import z3
 FORMATS = ("text", "json", "junit", "sarif", "github")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2
-        self.exit(EXIT_USAGE, f"vverify: error: {message} (see 'vverify --help')\n")
+        self.exit(EXIT_USAGE, f"vverify: error: {one_line(message)} (see 'vverify --help')\n")
 
 
 def default_spec_dir() -> Path:
@@ -50,34 +56,53 @@ def _spec_paths(args_paths):
     return found
 
 
-def _positive_seconds(text):
+def _timeout(text) -> int:
+    """``--timeout SECONDS`` as z3's milliseconds: finite, 1 ms to 2**32 - 1 ms (see vverify.check.limits)."""
+    from ..check.limits import timeout_ms
+
     try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError("the timeout must be positive")
-    return v
+        return timeout_ms(text)
+    except UsageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _jobs(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError("-j needs at least 1")
-    return v
+def whole_number(option: str, low: int = 1, high: int | None = None):
+    """An argparse type: a whole number from ``low`` to ``high`` (None: no upper bound), named in its errors."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if v < low or (high is not None and v > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{option} takes a whole number {bound}, not {v}")
+        return v
+
+    return parse
+
+
+_TIMEOUT_HELP = ("seconds per solver query, from 0.001 (1 ms) to 4294967.295 (default 20); "
+                 "a query that runs out is unknown, never a pass")
+_ALLOW_UNKNOWN_HELP = ("exit 0 instead of 3 when nothing failed but some verdict is unknown (a solver timeout): "
+                       "you give up the guarantee that a passing run proved every claim and theorem; "
+                       "reports still mark what is undecided")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="vverify", description="Can this instruction set be virtualized? Popek & Goldberg, decided with z3.")
+    p = _Parser(prog="vverify", description="Can this instruction set be virtualized? Popek & Goldberg, decided with z3.",
+                epilog="exit status of check and explain: 0 passed (all decided, every claim holds), 1 a claim is "
+                       "refuted, 2 bad input or usage, 3 undecided (a solver timeout; --allow-unknown makes it 0). "
+                       "See docs/ci.md.")
     from vverify import __version__
 
     p.add_argument("--version", action="version", version=f"vverify {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    c = sub.add_parser("check", help="classify every instruction and check the spec's claims")
+    c = sub.add_parser("check", help="classify every instruction and check the spec's claims",
+                       description="Classify every instruction and check the spec's claims. Exit status: 0 all "
+                                   "decided and every claim holds, 1 a claim is refuted or a witness does not replay, "
+                                   "2 a bad spec or bad usage (a claim that selects no classified unit is a bad spec), "
+                                   "3 undecided: a solver timeout left a verdict unknown (see --allow-unknown).")
     c.add_argument("paths", nargs="*", help="spec files, directories or bundled specs' names (default: ./specs/ if "
                                             "there is one, else every bundled spec)")
     c.add_argument("--format", "-f", choices=FORMATS, default="text",
@@ -89,16 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "keeping its permissions), in place for a stream such as /dev/stdout or a FIFO")
     c.add_argument("--verbose", "-v", action="store_true", help="list innocuous instructions too")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
-    c.add_argument("--timeout", type=_positive_seconds, default=20.0, help="seconds per solver query (default 20)")
-    c.add_argument("-j", "--jobs", type=_jobs, default=None,
-                   help="solver processes (default: one per usable CPU); never more than the spec has units "
-                        "to classify, nor than 2 per CPU. -j 1 solves in the vverify process itself")
+    c.add_argument("--timeout", type=_timeout, default=20000, metavar="SECONDS", help=_TIMEOUT_HELP)
+    c.add_argument("--allow-unknown", action="store_true", help=_ALLOW_UNKNOWN_HELP)
+    c.add_argument("-j", "--jobs", type=whole_number("-j", 1, MAX_JOBS), default=None,
+                   help=f"solver processes (default: one per usable CPU; at most {MAX_JOBS}); never more than the "
+                        "spec has units to classify, nor than 2 per CPU. -j 1 solves in the vverify process itself")
 
     e = sub.add_parser("explain", help="show the witness or proof behind each verdict of one instruction")
     e.add_argument("spec")
     e.add_argument("instruction", help="an instruction, or INSTR.MEMBER for one variant")
     e.add_argument("--no-cache", action="store_true")
-    e.add_argument("--timeout", type=_positive_seconds, default=20.0)
+    e.add_argument("--timeout", type=_timeout, default=20000, metavar="SECONDS", help=_TIMEOUT_HELP)
+    e.add_argument("--allow-unknown", action="store_true", help=_ALLOW_UNKNOWN_HELP)
 
     lint = sub.add_parser("lint", help="load specs and report errors, without solving")
     lint.add_argument("paths", nargs="*")
@@ -115,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .fuzzing import add_parsers
 
-    add_parsers(sub, _jobs)
+    add_parsers(sub, whole_number)
     from .benching import add_parsers as add_bench_parsers
 
     add_bench_parsers(sub)
@@ -145,6 +172,25 @@ def write_output(path, text: str) -> None:
         raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
 
 
+def exit_status(entries, allow_unknown: bool = False) -> int:
+    """The gate's verdict on a run: 2 (a spec did not load), else 1 (refuted), else 3 (undecided), else 0.
+
+    An undecided spec (a verdict left unknown by a solver timeout) is not a
+    pass: it exits 3 unless the user said ``--allow-unknown``.
+    """
+    from .formats import BadSpec
+
+    codes = set()
+    for e in entries:
+        if isinstance(e, BadSpec):
+            codes.add(EXIT_USAGE)
+        elif e.outcome == "fail":
+            codes.add(EXIT_CLAIMS)
+        elif e.outcome == "undecided" and not allow_unknown:
+            codes.add(EXIT_UNDECIDED)
+    return next((c for c in (EXIT_USAGE, EXIT_CLAIMS, EXIT_UNDECIDED) if c in codes), EXIT_OK)
+
+
 def cmd_check(args, out) -> int:
     from ..check.run import check_spec
     from ..spec.loader import load_spec
@@ -153,25 +199,21 @@ def cmd_check(args, out) -> int:
 
     target = _check_output_path(args.output) if args.output else None
     stream = args.format == "text" and target is None  # people watching a terminal see each spec as it is done
-    status = EXIT_OK
     entries = []
     for path in _spec_paths(args.paths):
-        try:
-            spec = load_spec(path)
+        try:  # a claim that selects nothing is found by the loader, or (a spec built in code) by the check
+            r = check_spec(load_spec(path), timeout_ms=args.timeout, use_cache=not args.no_cache, jobs=args.jobs)
         except SpecError as e:
-            print(f"vverify: {e.one_line()}", file=sys.stderr)
+            print_error(e.one_line())
             entries.append(BadSpec.from_error(path, e))
-            status = EXIT_USAGE
             continue
-        r = check_spec(spec, timeout_ms=int(args.timeout * 1000), use_cache=not args.no_cache, jobs=args.jobs)
-        if not r.ok and status == EXIT_OK:
-            status = EXIT_CLAIMS
         entries.append(r)
         if stream:
             print(report_text(r, verbose=args.verbose), file=out)
             print(file=out)
+    status = exit_status(entries, args.allow_unknown)
     if not stream:
-        text = render(args.format, entries, status=status, verbose=args.verbose)
+        text = render(args.format, entries, status=status, verbose=args.verbose, allow_unknown=args.allow_unknown)
         if target is not None:
             write_output(target, text)
         else:
@@ -190,12 +232,12 @@ def cmd_explain(args, out) -> int:
     base = args.instruction.partition(".")[0]
     if base not in spec.instructions:
         raise UsageError(f"{args.spec}: no instruction '{base}' (have: {', '.join(spec.instructions)})")
-    r = check_spec(spec, timeout_ms=int(args.timeout * 1000), use_cache=not args.no_cache)
+    r = check_spec(spec, timeout_ms=args.timeout, use_cache=not args.no_cache)
     text = explain_text(r, args.instruction)
     if not text:
         raise UsageError(f"{args.spec}: no classified unit '{args.instruction}'")
     print(text, file=out)
-    return EXIT_OK if r.ok else EXIT_CLAIMS
+    return exit_status([r], args.allow_unknown)
 
 
 def cmd_lint(args, out) -> int:
@@ -207,7 +249,7 @@ def cmd_lint(args, out) -> int:
             s = load_spec(path)
             print(f"{path}: ok ({s.name}: {len(s.instructions)} instructions)", file=out)
         except SpecError as e:
-            print(e.one_line(), file=out)
+            print(one_line(e.one_line()), file=out)
             status = EXIT_USAGE
     return status
 
@@ -323,23 +365,23 @@ def _run(args, argv) -> int:
         return {"check": cmd_check, "explain": cmd_explain, "lint": cmd_lint, "new": cmd_new, "schema": cmd_schema,
                 "cache": cmd_cache, "fuzz": cmd_fuzz, "matrix": cmd_matrix, "report": cmd_report}[args.command](args, out)
     except SpecError as e:
-        print(f"vverify: {e.one_line()}", file=sys.stderr)
+        print_error(e.one_line())
         return EXIT_USAGE
     except VVerifyError as e:
-        print(f"vverify: {e}", file=sys.stderr)
+        print_error(e)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `vverify check | head`: the reader left, nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as e:  # a file we were told to read or write: still one line, never a traceback
         where = f"{e.filename}: " if e.filename else ""
-        print(f"vverify: {where}{e.strerror or e}", file=sys.stderr)
+        print_error(f"{where}{e.strerror or e}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("vverify: interrupted", file=sys.stderr)
+        print_error("interrupted")
         return 128 + signal.SIGINT  # 130, as a shell reports a process SIGINT stopped
     except Terminated:
-        print("vverify: terminated", file=sys.stderr)
+        print_error("terminated")
         return 128 + signal.SIGTERM  # 143
 
 

@@ -65,9 +65,14 @@ def report_text(r, verbose: bool = False) -> str:
     lines.append(f"  Claims: {ok}/{len(r.claims)} confirmed")
     for c in r.claims:
         if not c.ok:
-            lines.append(f"    FAILED {c.path}:{c.line}: claim '{c.name}': {c.message}")
+            word = "UNDECIDED" if c.status == "undecided" else "FAILED"
+            lines.append(f"    {word} {c.path}:{c.line}: claim '{c.name}': {c.message}")
     for e in r.replay_errors:
         lines.append(f"    BACKEND DISAGREEMENT {e}")
+    if r.outcome == "undecided":
+        und = r.undecided
+        what = "; ".join(f"{k}: {', '.join(v)}" for k, v in und.items() if v)
+        lines.append(f"  UNDECIDED (solver timeout; not a pass, exit 3 unless --allow-unknown): {what}")
     return "\n".join(lines)
 
 

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from .. import guests as G
 from ..vmm import TECHNIQUES as VMMS
 from ..vmm import requirements_unmet, translation_set
+from .equivalence import core_problem
 from .search import search
 
 TECHNIQUES = tuple(t for t in VMMS if t != "native")
@@ -80,6 +81,10 @@ def not_applicable(report, technique: str) -> list:
     out = requirements_unmet(VMMS[technique], report, theorems=False)
     if not G.has_guest_library(report.spec):
         out.append(f"no guest library for {report.spec.name} (a [guest] table with a boot stub), so no programs to fuzz")
+    elif not out:  # only then: building a core costs a compilation
+        problem = core_problem(report.spec)
+        if problem:
+            out.append(f"the core cannot run {report.spec.name} ({problem}), so no programs to fuzz")
     return out
 
 

@@ -575,6 +575,7 @@ class _Loader:
                 theorem_claims[t] = TheoremClaim(t, c[t]["holds"], c[t].get("source", ""), violators=violators,
                                                  note=c[t].get("note", ""), path=str(src.path),
                                                  line=src.loc.line(kp))
+        units = None
         for name, decl in c.get("instructions", {}).items():
             kp = ("claims", "instructions", name)
             base, _, member = name.partition(".")
@@ -587,6 +588,10 @@ class _Loader:
                 enum = self.data["operands"][var]["enum"]
                 if member != "other" and member not in enums[enum]:
                     raise SpecError(src.path, src.loc.line(kp), f"claim {name!r}", f"'{member}' is not a member of enumeration '{enum}'")
+            units = self._claim_units(instructions, enums) if units is None else units
+            if not any(u.id == name or u.instruction == name for u in units):
+                raise SpecError(src.path, src.loc.line(kp), f"claim {name!r}",
+                                self._selects_nothing(name, instructions[base], enums))
             check_source(kp, decl.get("source", ""))
             expect = {k: v for k, v in decl.items() if k in _CLAIM_PROPS}
             if not expect:
@@ -594,6 +599,36 @@ class _Loader:
             instruction_claims[name] = InstructionClaim(name, expect, decl.get("source", ""), decl.get("note", ""),
                                                         str(src.path), src.loc.line(kp))
         return theorem_claims, instruction_claims
+
+    def _claim_units(self, instructions, enums) -> list:
+        """The classified units, made by the same :func:`~vverify.spec.units.units_of` the checker uses.
+
+        A claim is checked against the units its name selects; one that selects
+        none would be checked against an empty set and so confirm anything.
+        Asking ``units_of`` itself (not a copy of its rules) keeps the loader
+        and the checker agreeing on which units exist.  The spec is not built
+        yet, so ``units_of`` gets a view of the parts it reads.
+        """
+        from types import SimpleNamespace
+
+        from .units import units_of
+
+        operands = {n: SimpleNamespace(enum=o.get("enum")) for n, o in self.data.get("operands", {}).items()}
+        return units_of(SimpleNamespace(instructions=instructions, enums=enums, operands=operands))
+
+    def _selects_nothing(self, name, instr, enums) -> str:
+        """Why claim ``name`` (on instruction ``instr``) selects no classified unit, for its error."""
+        member = name.partition(".")[2]
+        if not member:
+            return "the name ends in '.' without a member, so it selects no classified unit"
+        var = instr.variants
+        width = instr.operands[var]
+        enum = self.data["operands"][var]["enum"]
+        if member == "other":
+            return (f"enumeration '{enum}' names every value of the {width}-bit operand '{var}', "
+                    f"so there is no unit {name} and the claim would be checked against nothing")
+        return (f"member '{member}' = {enums[enum][member]} does not fit the {width}-bit operand '{var}', "
+                f"so no unit {name} is classified and the claim would be checked against nothing")
 
 
 def load_spec(path, texts: dict | None = None) -> Spec:
