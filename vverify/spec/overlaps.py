@@ -7,15 +7,17 @@ mask holds no bit above its width, that needs no special case here).
 Checking every pair is quadratic: 20,000 instructions is 200 million pairs.
 
 Real instruction sets are decoded by a tree on fixed bits (the opcode, then
-a function field, ...), and that is what this search builds: bits that every
-encoding of a group fixes, and on which they differ, split the group into
-buckets that cannot overlap each other; a bit that only most encodings fix
-splits it into two halves that share the encodings leaving it free.  Only
-encodings that end up together are compared.  The result is exact (a split
-only ever separates encodings that differ on a bit both fix), and the
-comparisons left over are done a whole row at a time with numpy, so even a
-set of patterns that no tree splits costs seconds, not hours, at the
-instruction limit (:data:`vverify.spec.limits.MAX_INSTRUCTIONS`).
+a function field, ...), and that is what this search builds: the bits that
+every encoding of a group fixes, and on which they differ, split the group
+into buckets that cannot overlap each other, and each bucket is split again
+on its own such bits.  Only encodings that end up together are compared.
+The result is exact (a split only ever separates encodings that differ on a
+bit both fix).  A large group that no such bit splits is compared a whole
+row at a time, against one bitset per fixed bit, with numpy: its work is
+the group's fixed bits times its size over 64, and the fixed bits are
+bounded by the spec's bytes, so even patterns built to defeat the tree cost
+seconds, not hours, at the instruction limit
+(:data:`vverify.spec.limits.MAX_INSTRUCTIONS`).
 """
 
 from __future__ import annotations
