@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass, field
 
 from .ir import mask
+from .limits import MAX_WIDTH  # bits in one instruction word, and in any field
 
-_WHOLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):([0-9]{1,9})$")
-_PIECES = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([0-9:|]+)\]$")
-_FIXED = re.compile(r"^[01_]+$")
-MAX_WIDTH = 4096  # bits in one instruction word, and in any field
+# whole-token patterns, used with fullmatch
+_WHOLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):([0-9]{1,9})")
+_PIECES = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\[([0-9:|]+)\]")
+_FIXED = re.compile(r"[01_]+")
 
 
 class EncodingError(ValueError):
@@ -81,12 +82,12 @@ def parse_encoding(pattern: str) -> Encoding:
         raise EncodingError("empty encoding")
     parts = []  # (kind, payload, nbits) MSB first
     for tok in tokens:
-        if _FIXED.match(tok):
+        if _FIXED.fullmatch(tok):
             bits = tok.replace("_", "")
             if bits:
                 parts.append(("fixed", bits, len(bits)))
             continue
-        m = _WHOLE.match(tok)
+        m = _WHOLE.fullmatch(tok)
         if m:
             n = int(m.group(2))
             if n < 1:
@@ -95,7 +96,7 @@ def parse_encoding(pattern: str) -> Encoding:
                 raise EncodingError(f"field '{tok}' is wider than {MAX_WIDTH} bits")
             parts.append(("field", (m.group(1), [(n - 1, 0)]), n))
             continue
-        m = _PIECES.match(tok)
+        m = _PIECES.fullmatch(tok)
         if m:
             ranges = []
             if re.search(r"[0-9]{10}", m.group(2)):  # before int(), which has a digit limit

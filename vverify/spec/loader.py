@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 import tomllib
 from functools import lru_cache
 from importlib import resources
@@ -19,20 +21,41 @@ from pathlib import Path
 
 from ..errors import SpecError
 from ..vocabulary import PROPERTIES
-from . import ir, semantics
-from .encoding import EncodingError, overlap, parse_encoding
+from . import ir, limits, semantics
+from .encoding import EncodingError, parse_encoding
 from .locate import Locator
 from .model import (Cause, GuestABI, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
                     Paravirt, TheoremClaim, Instruction, VirtualizationMap)
+from .overlaps import first_overlap
 
 _CLAIM_PROPS = PROPERTIES
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Names become Python identifiers in generated code: checked with fullmatch, since `$` also
+# matches before a final newline ("big\n" would pass a ^...$ match).
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ISA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")  # the schema's pattern, checked whole
 
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
     """The JSON Schema for spec files (also published for editors)."""
     return json.loads(resources.files("vverify.spec").joinpath("spec.schema.json").read_text())
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    """A validator for :func:`schema` whose integers are integers.
+
+    JSON Schema counts ``16.0`` as an integer (a number with no fractional
+    part), but a TOML float where a width, count or value goes is a mistake
+    that the rest of the loader would trip over: so here a float never
+    passes ``"type": "integer"``, wherever the schema says it.
+    """
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, v: isinstance(v, int) and not isinstance(v, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)(schema())
 
 
 class _Source:
@@ -44,15 +67,13 @@ class _Source:
 
     def __init__(self, path: Path, raw: bytes | None = None):
         self.path = path
+        self.raw = _read_spec_file(path) if raw is None else raw
+        if len(self.raw) > limits.MAX_SPEC_BYTES:
+            raise SpecError(path, 0, "", _TOO_BIG)
         try:
-            self.raw = path.read_bytes() if raw is None else raw
             self.text = self.raw.decode("utf-8-sig")  # an editor's byte-order mark is not TOML
-        except FileNotFoundError:
-            raise SpecError(path, 0, "", "no such spec file") from None
         except UnicodeDecodeError as e:
             raise SpecError(path, 0, "", f"not UTF-8 text ({e.reason})") from None
-        except OSError as e:
-            raise SpecError(path, 0, "", f"cannot read: {e.strerror}") from None
         try:
             self.data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as e:
@@ -69,12 +90,37 @@ class _Source:
             line = self.text.count("\n", 0, m.start()) + 1 if m else 0
             raise SpecError(path, line, "", "malformed TOML: a number has too many digits") from None
         self.loc = Locator(self.text)
+        self._check_integer_sizes()
         self._validate()
+        name = self.data["isa"]["name"]
+        if not _ISA_NAME.fullmatch(name):  # the schema's pattern ends in `$`, which lets "name\n" through
+            raise SpecError(path, self.loc.line(("isa", "name")), "isa", f"{name!r} is not a valid spec name")
+
+    def _check_integer_sizes(self):
+        """Refuse an integer wider than any bit-vector, before a message could quote it.
+
+        TOML's hexadecimal integers have no digit limit, and Python refuses to
+        print an integer of more than 4,300 decimal digits (the schema's
+        messages would), so this runs before validation.
+        """
+        found = []
+        stack = [((), self.data)]
+        while stack:  # not recursive: TOML may nest arrays deeply
+            path, v = stack.pop()
+            if isinstance(v, dict):
+                stack.extend((path + (k,), x) for k, x in v.items())
+            elif isinstance(v, list):
+                stack.extend((path + (i,), x) for i, x in enumerate(v))
+            elif isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > limits.MAX_LITERAL_BITS:
+                found.append((self.loc.line(path), path, v.bit_length()))
+        if found:
+            line, path, bits = min(found, key=lambda f: f[0])
+            raise SpecError(self.path, line, _where_of(path),
+                            f"{'.'.join(map(str, path))}: an integer of {bits} bits; no integer in a spec may be wider "
+                            f"than {limits.MAX_LITERAL_BITS} bits")
 
     def _validate(self):
-        import jsonschema
-
-        validator = jsonschema.Draft202012Validator(schema())
+        validator = _validator()
         errors = sorted(validator.iter_errors(self.data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
         if not errors:
             return
@@ -95,7 +141,9 @@ class _Source:
             raise SpecError(self.path, self.loc.line(key), _where_of(path),
                             f"unknown key '{key[-1]}' in [{where}]")
         dotted = ".".join(map(str, path)) or "spec"
-        if err.validator == "oneOf":
+        if isinstance(err.instance, float) and err.validator in ("oneOf", "type"):
+            msg = f"{dotted}: expected an integer, got {_show(err.instance)}"
+        elif err.validator == "oneOf":
             msg = f"{dotted}: {_show(err.instance)} is neither a width nor a register table"
         elif err.validator == "type":
             msg = f"{dotted}: expected {err.validator_value}, got {_show(err.instance)}"
@@ -104,6 +152,56 @@ class _Source:
         else:
             msg = f"{dotted}: {err.message if len(err.message) < 160 else err.message[:157] + '...'}"
         raise SpecError(self.path, self.loc.line(key), _where_of(path), msg)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _read_spec_file(path: Path) -> bytes:
+    """The bytes of the regular file at ``path``, refusing anything else.
+
+    A FIFO would block ``open`` or ``read`` forever, ``/dev/zero`` never
+    ends, and opening some devices does something: so a path that is not a
+    regular file is never opened, the file is opened without blocking and
+    checked again on the open descriptor (in case it was swapped in between),
+    and it is read no further than one byte past the size limit.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        _require_regular(path, os.stat(path).st_mode)
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise SpecError(path, 0, "", "no such spec file") from None
+    except OSError as e:
+        raise SpecError(path, 0, "", f"cannot read: {e.strerror}") from None
+    except ValueError:  # a NUL in the path
+        raise SpecError(path, 0, "", "cannot read: the path holds a NUL character") from None
+    try:
+        _require_regular(path, os.fstat(fd).st_mode)
+        chunks, size = [], 0
+        while size <= limits.MAX_SPEC_BYTES:
+            chunk = os.read(fd, limits.MAX_SPEC_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        raise SpecError(path, 0, "", f"cannot read: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > limits.MAX_SPEC_BYTES:
+        raise SpecError(path, 0, "", _TOO_BIG)
+    return b"".join(chunks)
+
+
+def _require_regular(path, mode):
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+        raise SpecError(path, 0, "", f"not a regular file ({kind}); a spec is read only from a regular file")
+
+
+_TOO_BIG = f"the file holds more than {limits.MAX_SPEC_BYTES} bytes, the limit for a spec file"
 
 
 def _show(v):
@@ -152,6 +250,9 @@ class _Loader:
                 found = False
             if not found:
                 raise SpecError(p, src.loc.line(("isa", "extends")), "isa", f"extends '{ext}', which is not an existing file")
+            if len(self.sources) >= limits.MAX_EXTENDS_CHAIN:
+                raise SpecError(p, src.loc.line(("isa", "extends")), "isa",
+                                f"extends '{ext}', but a chain of 'extends' may hold at most {limits.MAX_EXTENDS_CHAIN} files")
             p = nxt
         data: dict = {}
         for src in reversed(self.sources):
@@ -218,7 +319,7 @@ class _Loader:
         taken: dict = {}
 
         def claim_name(name, what, keypath):
-            if not _NAME.match(name):
+            if not _NAME.fullmatch(name):
                 self.fail(keypath, what, f"'{name}' is not a valid name")
             if name in taken:
                 self.fail(keypath, what, f"'{name}' is already declared as {taken[name]}")
@@ -283,8 +384,13 @@ class _Loader:
             names = list(decl.get("names", []))
             if names and len(names) != decl["count"]:
                 self.fail(kp + ("names",), "state", f"'{name}' lists {len(names)} names for {decl['count']} registers")
+            for n in names:
+                if not _NAME.fullmatch(n):
+                    self.fail(kp + ("names",), "state", f"{n!r} in the names of '{name}' is not a valid name")
             aliases = dict(decl.get("aliases", {}))
             for a, i in aliases.items():
+                if not _NAME.fullmatch(a):
+                    self.fail(kp + ("aliases", a), "state", f"alias {a!r} of '{name}' is not a valid name")
                 if i >= decl["count"]:
                     self.fail(kp + ("aliases", a), "state", f"alias '{a}' of '{name}' is out of range")
             files[name] = RegFile(name, decl["count"], decl["width"], hard, names, aliases, decl.get("doc", ""))
@@ -295,7 +401,7 @@ class _Loader:
         tval_width = traps.get("tval", 32)
         causes: dict = {}
         for i, (name, c) in enumerate(traps.get("causes", {}).items()):
-            if not _NAME.match(name):
+            if not _NAME.fullmatch(name):
                 self.fail(("traps", "causes", name), "traps", f"'{name}' is not a valid cause name")
             if c["code"] > ir.mask(code_width):
                 self.fail(("traps", "causes", name, "code"), "traps", f"code of cause '{name}' does not fit in {code_width} bits")
@@ -324,6 +430,9 @@ class _Loader:
         enums = {k: dict(v) for k, v in d.get("enums", {}).items()}
         for name in enums:
             claim_name(name, "an enumeration", ("enums", name))
+            for member in enums[name]:
+                if not _NAME.fullmatch(member):
+                    self.fail(("enums", name, member), "enums", f"member {member!r} of '{name}' is not a valid name")
 
         ns.registers = {n: r.width for n, r in registers.items()}
         ns.files = {n: (f.count, f.width) for n, f in files.items()}
@@ -365,8 +474,9 @@ class _Loader:
         if "entry" not in traps:
             self.fail(("traps",), "traps", "[traps] needs an 'entry' describing how a trap is taken")
         epath, eline, flat = self.text_where(("traps", "entry"))
+        budget = self.budget = semantics.Budget(limits.MAX_SPEC_NODES)  # shared by every body below
         entry = semantics.compile_body(ns, traps["entry"], epath, "trap entry", eline,
-                                       {"cause": code_width, "tval": tval_width}, flat)
+                                       {"cause": code_width, "tval": tval_width}, flat, budget)
         bad = [s for s in ir.walk_stmts(entry) if isinstance(s, (ir.Trap, ir.Halt, ir.Leave))]
         if bad:
             # the trap's own line when it is written in the entry (not in a helper it calls)
@@ -377,16 +487,31 @@ class _Loader:
         # instructions
         instructions: dict = {}
         unit = memory.unit if memory else 8
-        for name, idecl in d["instructions"].items():
+        declared = list(d["instructions"].items())
+        if len(declared) > limits.MAX_INSTRUCTIONS:
+            self.fail(("instructions", declared[limits.MAX_INSTRUCTIONS][0]), "instructions",
+                      f"the spec declares {len(declared)} instructions; the limit is {limits.MAX_INSTRUCTIONS}")
+        # every encoding first, so that overlaps are found in one pass instead of pair by pair;
+        # errors are still reported in declaration order, each where the loop below meets it
+        encodings = []
+        for _, idecl in declared:
+            try:
+                encodings.append(parse_encoding(idecl["encoding"]))
+            except EncodingError as e:
+                encodings.append(e)
+        clash = first_overlap([e for e in encodings if not isinstance(e, EncodingError)])
+        if clash is not None:  # back from indices among the parsed encodings to declaration order
+            parsed = [k for k, e in enumerate(encodings) if not isinstance(e, EncodingError)]
+            clash = (parsed[clash[0]], parsed[clash[1]])
+        for k, (name, idecl) in enumerate(declared):
             kp = ("instructions", name)
             where = f"instruction {name!r}"  # repr: a quoted TOML key may hold a newline
-            if not _NAME.match(name):
+            if not _NAME.fullmatch(name):
                 self.fail(kp, where, f"'{name}' is not a valid instruction name")
             ipath, _ = self.where(kp)
-            try:
-                enc = parse_encoding(idecl["encoding"])
-            except EncodingError as e:
-                self.fail(kp + ("encoding",), where, f"encoding: {e}")
+            enc = encodings[k]
+            if isinstance(enc, EncodingError):
+                self.fail(kp + ("encoding",), where, f"encoding: {enc}")
             if enc.width % unit:
                 self.fail(kp + ("encoding",), where, f"encoding is {enc.width} bits, not a whole number of {unit}-bit memory units")
             ops = {}
@@ -398,11 +523,10 @@ class _Loader:
                     self.fail(kp + ("encoding",), where,
                               f"field '{fname}' is {fw} bits but register file '{od.file}' needs {files[od.file].index_width}")
                 ops[fname] = fw
-            for other in instructions.values():
-                if overlap(enc, other.encoding):
-                    self.fail(kp + ("encoding",), where, f"encoding overlaps instruction '{other.name}'")
+            if clash is not None and clash[0] == k:
+                self.fail(kp + ("encoding",), where, f"encoding overlaps instruction '{declared[clash[1]][0]}'")
             spath, sline, flat = self.text_where(kp + ("semantics",))
-            body = semantics.compile_body(ns, idecl["semantics"], spath, where, sline, ops, flat)
+            body = semantics.compile_body(ns, idecl["semantics"], spath, where, sline, ops, flat, budget)
             variants = idecl.get("variants")
             if variants is not None and (variants not in ops or operands[variants].kind != "enum"):
                 self.fail(kp + ("variants",), where, f"variants must name an enum operand of this instruction, not '{variants}'")
@@ -419,7 +543,7 @@ class _Loader:
         invariants = []
         for i, text in enumerate(state.get("invariants", [])):
             p, line = self.where(("state", "invariants"))
-            pre, e = semantics.compile_expr(ns, text, p, "invariant", line, {}, ir.BOOL)
+            pre, e = semantics.compile_expr(ns, text, p, "invariant", line, {}, ir.BOOL, budget)
             invariants.append(PureExpr(pre, e, text, line))
 
         vmap = self._virtualization(ns, registers, memory, modes)
@@ -462,12 +586,15 @@ class _Loader:
             self.fail(kp + ("modes",), where, "the mode map must give a real mode for every guest mode")
         params = dict(v.get("params", {}))
         for p in params:
+            if not _NAME.fullmatch(p):
+                self.fail(kp + ("params", p), where, f"placement parameter {p!r} is not a valid name")
             if p in ns.registers or p in ns.constants or p in ns.files or p in ns.enums or p in ns.helpers:
                 self.fail(kp + ("params", p), where, f"placement parameter '{p}' clashes with a declared name")
 
         def expr(key, text, width):
             path, line = self.where(kp + key)
-            pre, e = semantics.compile_expr(ns, text, path, f"virtualization {'.'.join(key)}", line, params, width)
+            pre, e = semantics.compile_expr(ns, text, path, f"virtualization {'.'.join(key)}", line, params, width,
+                                            self.budget)
             return PureExpr(pre, e, text, line)
 
         vm = VirtualizationMap(vmodes, params, summary=v.get("summary", ""), line=self.where(kp)[1],

@@ -19,16 +19,15 @@ calls to helpers that the spec defines with ``def``.  See
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from dataclasses import dataclass, field
 
 from ..errors import SpecError
 from . import ir
 from .ir import BOOL
-
-MAX_UNROLL = 256
-MAX_STATEMENTS = 20000  # after unrolling and inlining: keeps nested loops from hanging the loader
-MAX_WIDTH = 4096
+from .limits import (MAX_BODY_NODES, MAX_CONSTANT_BITS, MAX_LITERAL_BITS, MAX_NESTING, MAX_SPEC_NODES, MAX_UNROLL,
+                     MAX_WIDTH, show_int)
 
 
 @dataclass
@@ -39,6 +38,7 @@ class HelperDef:
     body: list  # ast statements
     line_base: int  # file line of the helper text's first line
     node: ast.FunctionDef = None
+    normalized: list | None = field(default=None, repr=False, compare=False)  # body after _normalize_returns
 
 
 @dataclass
@@ -58,6 +58,21 @@ class Namespace:
     def file_index_width(self, name):
         count = self.files[name][0]
         return max(1, (count - 1).bit_length())
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # with fullmatch: `$` would let a final newline through
+
+
+@dataclass
+class Budget:
+    """Work left for the semantics of a whole spec (see limits.MAX_SPEC_NODES).
+
+    Shared by every body the loader compiles, so many small bodies that
+    each inline a big helper chain cannot add up to hours.
+    """
+
+    limit: int = MAX_SPEC_NODES
+    used: int = 0
 
 
 class _Lit:
@@ -106,23 +121,80 @@ _FORBIDDEN_STMT = {
 }
 
 
+_TOO_DEEP = f"the semantics nest too deeply (more than {MAX_NESTING} levels)"
+_TOO_WIDE = f"an integer literal wider than {MAX_LITERAL_BITS} bits (no value can be wider)"
+_UNNESTED = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)  # leaves, not levels
+
+
 def parse_text(text: str, path, where: str, line_base: int, flat: bool = False) -> list:
     """Parse semantics text into ast statements, with errors pointing into ``path``.
 
     ``flat`` says the text's lines are not the file's (newlines written as
     escapes in a TOML string): every node is then placed on ``line_base``.
     """
-    src = textwrap.dedent(text)
-    try:
-        tree = ast.parse(src, mode="exec")
-    except SyntaxError as e:
-        line = line_base if flat else line_base + (e.lineno or 1) - 1
-        raise SpecError(path, line, where, f"syntax error: {e.msg}") from None
-    except (ValueError, RecursionError) as e:
-        raise SpecError(path, line_base, where, f"cannot parse semantics: {e}") from None
+    tree = _parse(textwrap.dedent(text), "exec", path, where, line_base, flat, "syntax error: ")
     if flat:
         _flatten(tree)
     return tree.body
+
+
+def _parse(src: str, mode: str, path, where: str, line_base: int, flat: bool, prefix: str):
+    """:func:`ast.parse`, with every way it can fail turned into a SpecError, and the nesting checked.
+
+    Python's parser gives up on deep nesting with a MemoryError ("too
+    complex"), a RecursionError or a SyntaxError, depending on the
+    construct; the compiler here is recursive too.  So the depth is bounded
+    once, here: :data:`~vverify.spec.limits.MAX_NESTING`.
+    """
+    try:
+        tree = ast.parse(src, mode=mode)
+    except SyntaxError as e:
+        line = line_base if flat else line_base + (e.lineno or 1) - 1
+        if "too many nested parentheses" in e.msg or "too many levels of indentation" in e.msg:
+            raise SpecError(path, line, where, _TOO_DEEP) from None
+        if "Exceeds the limit" in e.msg:  # a decimal literal past Python's digit limit
+            raise SpecError(path, line, where, _TOO_WIDE) from None
+        raise SpecError(path, line, where, f"{prefix}{e.msg}") from None
+    except (MemoryError, RecursionError):
+        raise SpecError(path, line_base if flat else _deepest_line(src, line_base), where, _TOO_DEEP) from None
+    except ValueError as e:  # a NUL character
+        raise SpecError(path, line_base, where, f"cannot parse: {e}") from None
+    _check_nesting(tree, path, where, line_base, flat)
+    return tree
+
+
+def _deepest_line(src: str, line_base: int) -> int:
+    """The line that is too deep for Python's parser on its own (else the text's first line).
+
+    Only called after the parser gave up on the whole text, which tells no
+    line; each line is parsed alone, which costs no more than the text did.
+    """
+    for i, line in enumerate(src.split("\n")):
+        line = line.strip()
+        if line.startswith("elif "):
+            line = line[2:]
+        for attempt in (line, line + " pass"):  # "if x:" parses once it has a body
+            try:
+                ast.parse(attempt)
+            except (MemoryError, RecursionError):
+                return line_base + i
+            except Exception:  # an incomplete statement, say: not this line's own depth
+                continue
+            break
+    return line_base
+
+
+def _check_nesting(tree, path, where: str, line_base: int, flat: bool):
+    """Refuse text nested more than MAX_NESTING levels (an ``elif`` adds none)."""
+    stack = [(tree, 0)]
+    while stack:  # not recursive: this is what keeps the recursive compiler in its depth
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise SpecError(path, line_base if flat else line_base + getattr(node, "lineno", 1) - 1, where, _TOO_DEEP)
+        elif_link = node.orelse[0] if isinstance(node, ast.If) and len(node.orelse) == 1 else None
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, _UNNESTED):
+                stack.append((child, depth if child is elif_link and isinstance(child, ast.If) else depth + 1))
 
 
 def _flatten(tree):
@@ -142,6 +214,8 @@ def parse_helpers(text: str, path, line_base: int, flat: bool = False) -> dict:
                             "only `def` statements may appear in helpers")
         where = f"helper '{node.name}'"
         line = line_base + node.lineno - 1
+        if not _NAME.fullmatch(node.name):
+            raise SpecError(path, line, where, f"'{node.name}' is not a valid name (letters, digits and _)")
         if node.name in _BUILTINS:
             raise SpecError(path, line, where, f"'{node.name}' is a built-in and cannot be redefined")
         if node.name in helpers:
@@ -153,6 +227,8 @@ def parse_helpers(text: str, path, line_base: int, flat: bool = False) -> dict:
             raise SpecError(path, line, where, "helpers take plain positional parameters only")
         params = []
         for arg in a.args:
+            if not _NAME.fullmatch(arg.arg):
+                raise SpecError(path, line, where, f"parameter '{arg.arg}' is not a valid name (letters, digits and _)")
             if arg.annotation is None:
                 raise SpecError(path, line, where,
                                 f"parameter '{arg.arg}' needs a width annotation, e.g. `{arg.arg}: 32`")
@@ -166,8 +242,10 @@ def parse_helpers(text: str, path, line_base: int, flat: bool = False) -> dict:
 
 def _annotation_width(node, path, line, where):
     if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-        if not 1 <= node.value <= 4096:
-            raise SpecError(path, line, where, f"width {node.value} is out of range 1..4096")
+        if node.value.bit_length() > MAX_LITERAL_BITS:
+            raise SpecError(path, line, where, _TOO_WIDE)
+        if not 1 <= node.value <= MAX_WIDTH:
+            raise SpecError(path, line, where, f"width {show_int(node.value)} is out of range 1..{MAX_WIDTH}")
         return node.value
     if isinstance(node, ast.Name) and node.id == "bool":
         return BOOL
@@ -181,7 +259,8 @@ class Compiler:
     flow facts of that body.
     """
 
-    def __init__(self, ns: Namespace, path, where: str, line_base: int, operands: dict | None = None):
+    def __init__(self, ns: Namespace, path, where: str, line_base: int, operands: dict | None = None,
+                 budget: Budget | None = None):
         self.ns = ns
         self.path = path
         self.where = where
@@ -190,13 +269,17 @@ class Compiler:
         self.out: list = []
         self.scope: dict = {}  # source local name -> (ir name, width)
         self.defined: set = set()  # ir local names definitely assigned
+        self.journal: list = []  # names in the order they joined ``defined``, to undo a branch's
         self.widths: dict = {}  # ir local name -> width
         self.loop_consts: dict = {}  # unrolled loop variables -> value
         self.pure_only = 0
         self.ret = None  # (ir local name, width) while inlining a helper with a value
         self.call_stack: list = []
+        self.call_sites: list = []  # (where, line) of each helper call being inlined, outermost first
         self.fresh = 0
-        self.lowered = 0
+        self.work = 0  # nodes read and statements written (limits.MAX_BODY_NODES)
+        self.budget = budget
+        self.effects = 0  # effect statements kept so far (see _inline)
         self.line = line_base
 
     # ------------------------------------------------------------------ api
@@ -224,9 +307,33 @@ class Compiler:
             line = self.line_base + node.lineno - 1
         raise SpecError(self.path, line, self.where, msg)
 
+    def _tick(self, node):
+        """Count one statement or expression node lowered; refuse past the limits.
+
+        Unrolling and inlining multiply text, so a few kilobytes can ask for
+        billions of nodes (``h2(x) = h1(h1(x))``, and so on): the work is
+        bounded here, per body and per spec, and reported at the
+        instruction's own call, naming the helper chain it grew through.
+        """
+        self.work += 1
+        if self.work > MAX_BODY_NODES:
+            self._too_big(node, f"the semantics grow past {MAX_BODY_NODES} nodes (statements and expressions) "
+                                "once loops are unrolled and helpers inlined; simplify them")
+        if self.budget is not None:
+            self.budget.used += 1
+            if self.budget.used > self.budget.limit:
+                self._too_big(node, f"the spec's semantics grow past {self.budget.limit} nodes in all once loops "
+                                    "are unrolled and helpers inlined; simplify them")
+
+    def _too_big(self, node, msg):
+        if not self.call_sites:
+            self._fail(node, msg)
+        where, line = self.call_sites[0]
+        raise SpecError(self.path, line, where, f"{msg} (inlining {' -> '.join(self.call_stack)})")
+
     def _src(self, node):
         try:
-            return ast.unparse(node)
+            return _clip(ast.unparse(node))
         except Exception:  # pragma: no cover - unparse is best effort
             return "?"
 
@@ -237,7 +344,26 @@ class Compiler:
         return name
 
     def _emit(self, stmt):
+        self._tick(None)
+        if isinstance(stmt, _EFFECTS):
+            self.effects += 1
         self.out.append(stmt)
+
+    def _define(self, name):
+        if name not in self.defined:
+            self.defined.add(name)
+            self.journal.append(name)
+
+    def _rollback(self, mark) -> list:
+        """Forget the names defined since ``mark`` (a length of the journal); return them.
+
+        Undoing a branch this way costs what the branch defined, where copying
+        ``defined`` for each ``if`` cost what the whole body had defined so far.
+        """
+        added = self.journal[mark:]
+        del self.journal[mark:]
+        self.defined.difference_update(added)
+        return added
 
     def _line_of(self, node):
         return self.line_base + getattr(node, "lineno", 1) - 1
@@ -248,10 +374,7 @@ class Compiler:
         """Lower a block; return True when every path through it exits."""
         exits = False
         for node in stmts:
-            self.lowered += 1
-            if self.lowered > MAX_STATEMENTS:
-                self._fail(node, f"the semantics grow past {MAX_STATEMENTS} statements once loops are unrolled and "
-                                 "helpers inlined; simplify them")
+            self._tick(node)
             if exits:
                 self._fail(node, "unreachable statement (the block already ended with a trap, halt or return)")
             exits = self._stmt(node)
@@ -302,29 +425,34 @@ class Compiler:
 
     def _if(self, node) -> bool:
         cond = self._cond(node.test)
-        before = set(self.defined)
+        mark, effects = len(self.journal), self.effects
         saved_out = self.out
         self.out = []
         then_exits = self._block(node.body)
-        then_stmts, then_def = tuple(self.out), self.defined
-        self.out, self.defined = [], set(before)
+        then_stmts, then_new, then_effects = tuple(self.out), self._rollback(mark), self.effects
+        self.out = []
         else_exits = self._block(node.orelse)
-        else_stmts, else_def = tuple(self.out), self.defined
+        else_stmts, else_new = tuple(self.out), self._rollback(mark)
         self.out = saved_out
         if isinstance(cond, ir.Const):  # constant condition: keep only the live branch
             taken = then_stmts if cond.value else else_stmts
             self.out.extend(taken)
-            self.defined = then_def if cond.value else else_def
+            self.effects = then_effects if cond.value else effects + self.effects - then_effects
+            for name in then_new if cond.value else else_new:
+                self._define(name)
             return then_exits if cond.value else else_exits
         self._emit(ir.If(cond, then_stmts, else_stmts, self._line_of(node)))
         if then_exits and else_exits:
-            self.defined = then_def | else_def
+            kept = then_new + else_new
         elif then_exits:
-            self.defined = else_def
+            kept = else_new
         elif else_exits:
-            self.defined = then_def
+            kept = then_new
         else:
-            self.defined = then_def & else_def
+            in_else = set(else_new)
+            kept = [name for name in then_new if name in in_else]
+        for name in kept:
+            self._define(name)
         return then_exits and else_exits
 
     def _for(self, node) -> bool:
@@ -343,8 +471,8 @@ class Compiler:
         values = range(*bounds)
         count = -((values.start - values.stop) // values.step)  # len() overflows on huge ranges
         if count > MAX_UNROLL:
-            self._fail(node, f"loop of {count} iterations exceeds the unroll limit of {MAX_UNROLL}")
-        if any(isinstance(n, ast.Return) for b in node.body for n in ast.walk(b)):
+            self._fail(node, f"loop of {show_int(count)} iterations exceeds the unroll limit of {MAX_UNROLL}")
+        if any(_contains_return(b) for b in node.body):
             self._fail(node, "`return` inside a loop is not allowed (loops are unrolled); return after the loop")
         name = node.target.id
         self._check_new_name(name, node)
@@ -373,7 +501,7 @@ class Compiler:
             self._fail(node, "this helper must return a value")
         value = self._typed(node.value, width)
         self._emit(ir.SetLocal(name, value, self._line_of(node)))
-        self.defined.add(name)
+        self._define(name)
         return True
 
     def _assign(self, target, value_node, node):
@@ -393,7 +521,7 @@ class Compiler:
                     self._fail(node, f"cannot infer the width of local '{name}'; declare it, e.g. `{name}: 32 = ...`")
                 irname = self._declare_local(name, value.width, node)
             self._emit(ir.SetLocal(irname, value, self._line_of(node)))
-            self.defined.add(irname)
+            self._define(irname)
             return
         if isinstance(target, ast.Subscript):
             base = target.value
@@ -432,7 +560,7 @@ class Compiler:
             return
         irname, _ = self.scope[name]
         self._emit(ir.SetLocal(irname, value, self._line_of(node)))
-        self.defined.add(irname)
+        self._define(irname)
 
     def _check_assignable(self, name, node):
         if name in self.operands:
@@ -535,10 +663,13 @@ class Compiler:
         args = []
         for (pname, pw), anode in zip(h.params, call.args):
             args.append(self._cond(anode) if pw == BOOL else self._typed(anode, pw))
-        # lower the body in a fresh scope, collecting its statements
-        saved = (self.scope, self.defined, self.ret, self.out, self.where, self.line_base, self.loop_consts)
+        # lower the body in a fresh scope, collecting its statements; ``defined`` is shared: every
+        # name the helper defines is fresh, so the caller may as well know them all
+        saved = (self.scope, self.ret, self.out, self.where, self.line_base, self.loop_consts)
+        effects_before = self.effects
+        self.call_sites.append((self.where, self._line_of(call)))
         self.call_stack.append(h.name)
-        self.scope, self.defined, self.out, self.loop_consts = {}, set(saved[1]), [], {}
+        self.scope, self.out, self.loop_consts = {}, [], {}
         self.where, self.line_base = f"helper '{h.name}'", h.line_base
         try:
             for (pname, pw), value in zip(h.params, args):
@@ -546,29 +677,28 @@ class Compiler:
                     self._fail(h.node, f"parameter '{pname}' shadows a declared name")
                 irname = self._new_local(f"{h.name}.{pname}.", pw)
                 self.scope[pname] = (irname, pw)
-                self.out.append(ir.SetLocal(irname, value, self._line_of(h.node)))
-                self.defined.add(irname)
+                self._emit(ir.SetLocal(irname, value, self._line_of(h.node)))
+                self._define(irname)
             ret_name = None
             if h.returns is not None:
                 ret_name = self._new_local(f"{h.name}.ret.", h.returns)
             self.ret = (ret_name, h.returns) if ret_name else None
-            body = _normalize_returns(h.body, self)
+            if h.normalized is None:  # once per helper: the copies it makes are counted by the first caller
+                h.normalized = _normalize_returns(h.body, self)
+            body = h.normalized
             self._block(body)
             if ret_name is not None and ret_name not in self.defined:
                 self._fail(h.node, f"helper '{h.name}' does not return a value on every path")
             produced = self.out
-            effects = any(isinstance(s, _EFFECTS) for s in ir.walk_stmts(produced))
         finally:
             self.call_stack.pop()
-            inner_defined = self.defined
-            (self.scope, self.defined, self.ret, self.out, self.where, self.line_base, self.loop_consts) = saved
-        if effects and self.pure_only:
+            self.call_sites.pop()
+            (self.scope, self.ret, self.out, self.where, self.line_base, self.loop_consts) = saved
+        if self.effects > effects_before and self.pure_only:
             self._fail(call, f"helper '{h.name}' has effects (load, store, trap or register writes) and "
                              "cannot be called inside a conditional expression, `and`/`or`, or a pure expression")
         self.out.extend(produced)
         if ret_name is not None:
-            self.defined.add(ret_name)
-            self.defined |= {n for n in inner_defined if n.startswith("%")}
             return ir.Local(ret_name, h.returns)
         return None
 
@@ -587,7 +717,7 @@ class Compiler:
     def _width_arg(self, node) -> int:
         w = self._const_int(node)
         if not 1 <= w <= MAX_WIDTH:
-            self._fail(node, f"width {w} is out of range 1..{MAX_WIDTH}")
+            self._fail(node, f"width {show_int(w)} is out of range 1..{MAX_WIDTH}")
         return w
 
     def _cond(self, node):
@@ -613,18 +743,21 @@ class Compiler:
             if width == BOOL:
                 self._fail(node, f"`{self._src(node)}` is a number, not a condition")
             if not -(1 << (width - 1)) <= v < (1 << width) if width > 0 else True:
-                self._fail(node, f"constant {v} does not fit in {width} bits")
+                self._fail(node, f"constant {show_int(v)} does not fit in {width} bits")
             return ir.Const(v & ir.mask(width), width)
         if e.width != width:
             self._fail(node, f"width mismatch: `{self._src(node)}` is {_wname(e.width)}, expected {_wname(width)}")
         return e
 
     def _expr(self, node, expect=None):
+        self._tick(node)
         if isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool):
                 return ir.Const(int(v), BOOL)
             if isinstance(v, int):
+                if v.bit_length() > MAX_LITERAL_BITS:
+                    self._fail(node, _TOO_WIDE)
                 return _Lit(v)
             self._fail(node, f"only integer constants are allowed, not {type(v).__name__}")
         if isinstance(node, ast.Name):
@@ -700,8 +833,8 @@ class Compiler:
                 if b.value < 0:
                     self._fail(node, "negative shift amount")
                 if op == "shl" and b.value > MAX_WIDTH:
-                    self._fail(node, f"shift amount {b.value} is more than {MAX_WIDTH}")
-                return _Lit(_FOLD[op](a.value, b.value))
+                    self._fail(node, f"shift amount {show_int(b.value)} is more than {MAX_WIDTH}")
+                return self._fold(op, a, b, node)
             if isinstance(a, _Lit):
                 if expect is None:
                     self._fail(node, f"cannot infer the width of `{self._src(node.left)}`; use bits(value, width)")
@@ -709,10 +842,23 @@ class Compiler:
             return ir.Binary(op, a, self._shift_amount(b, a.width, node.right), a.width)
         a, b = self._pair(node.left, node.right, expect)
         if isinstance(a, _Lit):
-            return _Lit(_FOLD[op](a.value, b.value))
+            return self._fold(op, a, b, node)
         if a.width == BOOL:
             self._fail(node, f"arithmetic on a condition in `{self._src(node)}`")
         return ir.Binary(op, a, b, a.width)
+
+    def _fold(self, op, a, b, node):
+        """Fold an operation on two constants, exactly, refusing a value past MAX_CONSTANT_BITS.
+
+        Constants are folded before they take the width of their context, so
+        nothing masks them yet: a product tree of wide literals would
+        otherwise multiply out to millions of digits.
+        """
+        value = _FOLD[op](a.value, b.value)
+        if value.bit_length() > MAX_CONSTANT_BITS:
+            self._fail(node, f"the constant `{self._src(node)}` grows past {MAX_CONSTANT_BITS} bits while it is folded; "
+                             f"no value is wider than {MAX_WIDTH} bits")
+        return _Lit(value)
 
     def _shift_amount(self, b, width, node):
         if isinstance(b, _Lit):
@@ -800,7 +946,7 @@ class Compiler:
         else:
             hi = lo = self._const_int(sl)
         if not (0 <= lo <= hi < width):
-            self._fail(node, f"bit slice [{hi}:{lo}] is outside a {width}-bit value")
+            self._fail(node, f"bit slice [{show_int(hi)}:{show_int(lo)}] is outside a {width}-bit value")
         return hi, lo
 
     def _subscript(self, node):
@@ -878,7 +1024,7 @@ class Compiler:
             width = units * self.ns.memory_unit
             name = self._new_local("load.", width)
             self._emit(ir.Load(name, addr, units, width, self._line_of(node)))
-            self.defined.add(name)
+            self._define(name)
             return ir.Local(name, width)
         if f in ("store", "trap", "halt") + ir.LEAVE_KINDS:
             self._fail(node, f"{f}(...) is a statement and has no value")
@@ -898,6 +1044,7 @@ def _normalize_returns(stmts, comp):
     """
     out = []
     for i, s in enumerate(stmts):
+        comp._tick(s)  # the code after a returning `if` is copied into its branches: count the copies
         if isinstance(s, ast.If) and _contains_return(s):
             rest = list(stmts[i + 1:])
             body = list(s.body) if _always_exits(s.body) else list(s.body) + rest
@@ -913,7 +1060,13 @@ def _normalize_returns(stmts, comp):
 
 
 def _contains_return(node) -> bool:
-    return any(isinstance(n, ast.Return) for n in ast.walk(node))
+    """Whether a ``return`` is anywhere under ``node``; kept on the node, since a helper's
+    statements are asked again at every call that inlines it."""
+    known = getattr(node, "_vverify_returns", None)
+    if known is None:
+        known = any(isinstance(n, ast.Return) for n in ast.walk(node))
+        node._vverify_returns = known
+    return known
 
 
 def _always_exits(block) -> bool:
@@ -930,7 +1083,12 @@ def _always_exits(block) -> bool:
 
 
 def _literalish(node, comp) -> bool:
-    """Whether ``node`` is built only from constants (so its width must come from context)."""
+    """Whether ``node`` is built only from constants (so its width must come from context).
+
+    Asked at every level of a chain like ``1 + 2 + ... + x``, so the nodes it
+    looks at count as work too.
+    """
+    comp._tick(node)
     if isinstance(node, ast.Constant):
         return not isinstance(node.value, bool)
     if isinstance(node, ast.Name):
@@ -962,13 +1120,18 @@ def _extract(a, hi, lo):
     return ir.Extract(a, hi, lo, hi - lo + 1)
 
 
+def _clip(text: str, n: int = 80) -> str:
+    """Source text for a message, cut short: an error about a huge expression is still one short line."""
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
 def _wname(w):
     return "a condition" if w == BOOL else f"{w} bits"
 
 
 def compile_body(ns: Namespace, text: str, path, where: str, line_base: int, operands: dict,
-                 flat: bool = False) -> tuple:
-    comp = Compiler(ns, path, where, line_base, operands)
+                 flat: bool = False, budget: "Budget | None" = None) -> tuple:
+    comp = Compiler(ns, path, where, line_base, operands, budget)
     stmts = parse_text(text, path, where, line_base, flat)
     try:
         return comp.body(stmts)
@@ -976,21 +1139,17 @@ def compile_body(ns: Namespace, text: str, path, where: str, line_base: int, ope
         raise SpecError(path, line_base, where, "the semantics nest too deeply to check") from None
 
 
-def compile_expr(ns: Namespace, text: str, path, where: str, line: int, operands: dict, expect=None):
+def compile_expr(ns: Namespace, text: str, path, where: str, line: int, operands: dict, expect=None,
+                 budget: "Budget | None" = None):
     """Compile a pure expression; returns ``(prelude statements, expression)``.
 
     The prelude holds the lowered bodies of any pure helpers it calls.
     """
     if not isinstance(text, str):
         raise SpecError(path, line, where, "expected an expression as a string")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as e:
-        raise SpecError(path, line, where, f"syntax error in `{text.strip()}`: {e.msg}") from None
-    except (ValueError, RecursionError) as e:
-        raise SpecError(path, line, where, f"cannot parse the expression: {e}") from None
+    tree = _parse(text.strip(), "eval", path, where, line, True, f"syntax error in `{_clip(text.strip())}`: ")
     _flatten(tree)  # the expression is reported at the line of its key
-    comp = Compiler(ns, path, where, line, operands)
+    comp = Compiler(ns, path, where, line, operands, budget)
     try:
         return comp.pure_expr(tree.body, expect)
     except RecursionError:
