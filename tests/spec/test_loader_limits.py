@@ -68,6 +68,14 @@ rd = {{ kind = "reg", file = "r" }}
 [virtualization]
 modes = {{ s = "u", u = "u" }}
 params = {{ x = {param} }}
+
+[guest]
+boot = "boot.s"
+word_units = {word_units}
+halt = {{ by = "instruction" }}
+syscall = "svc {{n}}"
+jump = "jmp {{label}}"
+arg = "li {{v}}"
 """
 INTEGERS = {  # placeholder: (its key in the schema, a valid value)
     "pc": (("state", "pc"), 8),
@@ -89,6 +97,7 @@ INTEGERS = {  # placeholder: (its key in the schema, a valid value)
     "tval": (("traps", "tval"), 8),
     "cause": (("traps", "causes", "*", "code"), 1),
     "param": (("virtualization", "params", "*"), 8),
+    "word_units": (("guest", "word_units"), 1),
 }
 ONE_INSTRUCTION = '\n[instructions.t]\nencoding = "rd:2 000000"\nsemantics = "r[rd] = a"\n'
 

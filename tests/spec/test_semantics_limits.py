@@ -13,7 +13,7 @@ import subprocess
 import sys
 import pytest
 
-from tests.conftest import ROOT, SPEC_DIR
+from tests.conftest import ROOT, SPEC_FILES, spec_path
 from vverify.errors import SpecError
 from vverify.spec import limits
 from vverify.spec.loader import load_spec
@@ -23,7 +23,7 @@ SEMANTICS_LINE = 10  # first line of the instruction's semantics in the file spe
 
 def spec_file(tmp_path, semantics, helpers="", extra="", name="t.toml"):
     """A spec extending pg74 with one instruction ``t`` (and helpers, and more TOML)."""
-    (tmp_path / "pg74.toml").write_text((SPEC_DIR / "pg74.toml").read_text())
+    (tmp_path / "pg74.toml").write_text(spec_path("pg74").read_text())
     text = '[isa]\nname = "t"\nextends = "pg74.toml"\n\n'
     text += f'[instructions.t]\nencoding = "1111 rd:2 a:10"\nsyntax = "t"\n\nsemantics = """\n{semantics}\n"""\n\n'
     if helpers:
@@ -232,5 +232,5 @@ def test_helper_and_parameter_names_are_plain_identifiers(tmp_path, helpers):
 
 def test_bundled_specs_still_load():
     """The bundled specs keep loading (they are all well inside every limit)."""
-    for p in sorted(SPEC_DIR.glob("*.toml")):
+    for p in SPEC_FILES:
         assert load_spec(p).instructions

@@ -50,7 +50,7 @@ def _prepare(path, worker: bool, target_s: float):
             return spec, None, "", f"no guest library for {spec.name} (a [guest] table with a boot stub)"
         problem = core_problem(spec)
         if problem:  # not applicable, like a missing guest library: no configuration of this run could measure it
-            return spec, None, "", f"the core cannot run {spec.name}: {problem}"
+            return spec, None, "", problem
         target = Target(spec, check_spec(spec))
         if worker:
             target.calibrate_instruction_time(target_s)

@@ -62,7 +62,7 @@ def _require_core(spec, path) -> None:
 
     problem = core_problem(spec)
     if problem:
-        raise UsageError(f"{path}: the core cannot run spec '{spec.name}' ({problem}), so its programs cannot be fuzzed")
+        raise UsageError(f"{path}: {problem}; its programs cannot be fuzzed")
 
 
 def cmd_fuzz(args, out) -> int:

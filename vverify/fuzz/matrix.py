@@ -84,7 +84,7 @@ def not_applicable(report, technique: str) -> list:
     elif not out:  # only then: building a core costs a compilation
         problem = core_problem(report.spec)
         if problem:
-            out.append(f"the core cannot run {report.spec.name} ({problem}), so no programs to fuzz")
+            out.append(f"{problem}; no programs to fuzz")
     return out
 
 
