@@ -20,6 +20,7 @@ def spec_path(name: str) -> Path:
             return p
     raise KeyError(f"no bundled spec '{name}'")
 
+
 settings.load_profile(os.environ.get("VVERIFY_HYPOTHESIS_PROFILE", "ci"))
 
 

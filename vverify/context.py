@@ -73,6 +73,21 @@ class SpecContext:
             self._cores[slot] = Core(self.spec)
         return self._cores[slot]
 
+    def core_problem(self) -> str:
+        """Why the core cannot run the spec (a register wider than 64 bits, too much memory...), or "".
+
+        Fuzzing and benchmarks run every guest on the core, so they refuse such
+        a spec, or mark its cells not applicable, with this reason.  Asking the
+        core itself keeps its rules in one place; the core built here is reused.
+        """
+        from .core import CoreUnsupported
+
+        try:
+            self.core("native")
+        except CoreUnsupported as e:
+            return str(e)
+        return ""
+
     def control_reads(self, unit_ids) -> dict:
         """The units among ``unit_ids`` that z3 proves are pure reads of one control register
         (vverify.formal.reads): what a paravirtual kernel may read from the shared page."""

@@ -142,13 +142,13 @@ class SpecFile(pytest.File):
     def report(self):
         """The check of this spec, run once (per process) and kept on the node."""
         if self._report is None:
-            from .check.run import check_spec
+            from .context import context_of
             from .errors import VVerifyError
 
             try:
                 # under xdist each worker is already a process per CPU: one solver process each
                 jobs = 1 if os.environ.get("PYTEST_XDIST_WORKER") else None
-                self._report = check_spec(self.spec, timeout_ms=_timeout_ms(self.config), use_cache=True, jobs=jobs)
+                self._report = context_of(self.spec).report(_timeout_ms(self.config), use_cache=True, jobs=jobs)
             except VVerifyError as e:
                 self._report = e
         if isinstance(self._report, Exception):
@@ -214,7 +214,7 @@ class ClaimItem(_SpecItem):
         return spec.theorem_claims.get(self.name) or spec.instruction_claims[self.name]
 
     def runtest(self):
-        from .cli.render import claim_failure_text
+        from .report.text import claim_failure_text
 
         r = self.spec_file.report()
         claim = next(c for c in r.claims if c.name == self.name)
@@ -233,7 +233,7 @@ class UnitItem(_SpecItem):
     """Passes when every verdict of the unit is definite and every witness replays."""
 
     def runtest(self):
-        from .cli.render import unit_failure_text
+        from .report.text import unit_failure_text
 
         r = self.spec_file.report()
         unit = r.unit(self.name)

@@ -7,7 +7,7 @@ import sys
 from tests.conftest import spec_path
 from vverify.check.run import check_spec
 from vverify.cli.main import main
-from vverify.cli.render import claim_failure_text
+from vverify.report.text import claim_failure_text
 
 
 def mutate(tmp_path, old, new, name="pg74.toml"):

@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import spec_path, report_of
 from vverify.check.run import check_spec
 
 ORIGINAL = spec_path("x86_32")
+
+pytestmark = pytest.mark.slow  # solves a mutant x86_32 from cold: minutes on two cores
 
 
 def _popf_with_cpl0_check() -> str:

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import spec_path
 from vverify.check.replay import ReplayError
-from vverify.cli import formats
+from vverify.report import formats
 from vverify.cli.main import FORMATS, main
 from vverify.spec.loader import load_spec
 

@@ -38,8 +38,7 @@ def _prepare(path, worker: bool, target_s: float):
     A spec without a guest library is not applicable as a whole: it is not
     checked (no solver time spent on it) and no core is built for it.
     """
-    from ..check.run import check_spec
-    from ..fuzz.equivalence import core_problem
+    from ..context import context_of
     from ..spec.loader import load_spec
     from .measure import Target
     from .workloads import has_guest_library
@@ -48,10 +47,11 @@ def _prepare(path, worker: bool, target_s: float):
         spec = load_spec(path)
         if not has_guest_library(spec):
             return spec, None, "", f"no guest library for {spec.name} (a [guest] table with a boot stub)"
-        problem = core_problem(spec)
+        ctx = context_of(spec)
+        problem = ctx.core_problem()
         if problem:  # not applicable, like a missing guest library: no configuration of this run could measure it
             return spec, None, "", problem
-        target = Target(spec, check_spec(spec))
+        target = Target(spec, ctx.report())
         if worker:
             target.calibrate_instruction_time(target_s)
         return spec, target, "", ""

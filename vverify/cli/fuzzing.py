@@ -66,20 +66,17 @@ def _require_core(spec, path) -> None:
 
 
 def cmd_fuzz(args, out) -> int:
-    from ..check.run import check_spec
+    from ..context import load_context
     from ..fuzz import search
-    from ..spec.loader import load_spec
-    from ..vmm import TECHNIQUES, requirements_unmet, translation_set
 
-    from ..spec.bundled import resolve
-
-    spec = load_spec(resolve(args.spec))
+    ctx = load_context(args.spec)
+    spec = ctx.spec
     if spec.virtualization is None:
         raise UsageError(f"{args.spec}: the spec has no virtualization map, so no VMM can place a guest on it")
     _require_guest_library(spec, args.spec)
     _require_core(spec, args.spec)
-    report = check_spec(spec)
-    for problem in requirements_unmet(TECHNIQUES[args.technique], report):
+    report = ctx.report()
+    for problem in ctx.unmet(args.technique):
         print_error(f"warning: {args.technique} requires what {spec.name} lacks: {problem}; running anyway")
     database = None
     if args.database:
@@ -89,7 +86,7 @@ def cmd_fuzz(args, out) -> int:
 
         database = DirectoryBasedExampleDatabase(str(database_dir()))
     r = search(spec, args.technique, examples=args.examples, seed=args.seed, report=report,
-               translate=translation_set(report), budget=args.budget, progress=_progress, database=database)
+               translate=ctx.translation_set(), budget=args.budget, progress=_progress, database=database)
     print("", file=sys.stderr)
     rate = r.examples / r.seconds if r.seconds else 0.0
     head = f"{spec.name} under {args.technique}: {r.examples} programs in {r.seconds:.1f} s ({rate:.0f}/s)"

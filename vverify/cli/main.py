@@ -25,7 +25,7 @@ from .messages import one_line, print_error
 
 EXIT_OK, EXIT_CLAIMS, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 MAX_JOBS = 256  # -j forks this many solver processes at once: a mistyped -j 1000000 must not fork-bomb the machine
-# the names of vverify.cli.formats.FORMATS, repeated so that `vverify lint` and `--help` do not import z3
+# the names of vverify.report.formats.FORMATS, repeated so that `vverify lint` and `--help` do not import z3
 FORMATS = ("text", "json", "junit", "sarif", "github")
 
 
@@ -178,7 +178,7 @@ def exit_status(entries, allow_unknown: bool = False) -> int:
     An undecided spec (a verdict left unknown by a solver timeout) is not a
     pass: it exits 3 unless the user said ``--allow-unknown``.
     """
-    from .formats import BadSpec
+    from ..report.formats import BadSpec
 
     codes = set()
     for e in entries:
@@ -194,8 +194,8 @@ def exit_status(entries, allow_unknown: bool = False) -> int:
 def cmd_check(args, out) -> int:
     from ..check.run import check_spec
     from ..spec.loader import load_spec
-    from .formats import BadSpec, render
-    from .render import report_text
+    from ..report.formats import BadSpec, render
+    from ..report.text import report_text
 
     target = _check_output_path(args.output) if args.output else None
     stream = args.format == "text" and target is None  # people watching a terminal see each spec as it is done
@@ -224,7 +224,7 @@ def cmd_check(args, out) -> int:
 def cmd_explain(args, out) -> int:
     from ..check.run import check_spec
     from ..spec.loader import load_spec
-    from .render import explain_text
+    from ..report.text import explain_text
 
     from ..spec.bundled import resolve
 

@@ -33,19 +33,8 @@ def core_for(spec, slot: str) -> Core:
 
 
 def core_problem(spec) -> str:
-    """Why the core cannot run ``spec`` (a register wider than 64 bits, too much memory...), or "" when it can.
-
-    Fuzzing and benchmarks run every guest on the core, so they refuse such
-    a spec, or mark its cells not applicable, with this reason.  Asking the
-    core itself keeps its rules in one place; the core built here is reused.
-    """
-    from ..core import CoreUnsupported
-
-    try:
-        core_for(spec, "native")
-    except CoreUnsupported as e:
-        return str(e)
-    return ""
+    """Why the core cannot run ``spec``, or "" (see :meth:`vverify.context.SpecContext.core_problem`)."""
+    return context_of(spec).core_problem()
 
 
 def make_vmm(spec, technique: str, guest, translate=None, slot="vmm", params=None, code=None):

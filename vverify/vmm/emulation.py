@@ -7,8 +7,8 @@ semantics as the emulation core compiled them, run on a register array of
 their own that holds the guest's view (real data bits, virtual control
 bits) over the real machine's memory, reached through the placement's
 memory offset.  So a VMM can never disagree with the spec about what an
-instruction does (tests/core/test_core_vs_interp.py holds the core to the
-reference interpreter, tests/vmm/test_emulation.py these routines), and
+instruction does (tests/agreement/test_core_vs_interp.py holds the core to the
+reference interpreter, tests/agreement/test_emulation_vs_interp.py these routines), and
 emulating an instruction costs a call into compiled code instead of a walk
 over the spec's syntax tree.
 

@@ -6,7 +6,7 @@ ISA manual; Unicorn was not written by us.  Random user-level programs
 same registers, memory and pc in all three.
 
 The example count is bounded for CI; set VVERIFY_UNICORN_EXAMPLES for a
-longer run, e.g. ``VVERIFY_UNICORN_EXAMPLES=5000 pytest tests/core/test_unicorn_oracle.py``.
+longer run, e.g. ``VVERIFY_UNICORN_EXAMPLES=5000 pytest tests/agreement/test_core_vs_unicorn.py``.
 """
 
 import os

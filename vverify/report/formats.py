@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 from ..check.verdicts import UNDECIDED
 from ..vocabulary import NO, UNKNOWN, YES
-from .messages import one_line
-from .render import (claim_failure_text, display_path, report_text, unit_failure_text, unit_problems)
+from ..errors import printable as one_line
+from .text import (claim_failure_text, display_path, report_text, unit_failure_text, unit_problems)
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
