@@ -49,8 +49,8 @@ def demo(tmp_path_factory):
     return load_spec(d / "demo" / "demo.toml")
 
 
-# putc 42, putc 7, yield, a call that kernel_extra answers with acc + 1 (putc'd), then exit(3):
-# every path of the stub's system calls, and acc surviving each of them.
+# putc 42, putc 7 twice around a yield, a call that kernel_extra answers with acc + 1 (putc'd),
+# then exit(3): every path of the stub's system calls, and acc surviving each one that returns.
 PROGRAM = """
 user_main:
         li    42
@@ -58,6 +58,7 @@ user_main:
         li    7
         svc   1
         svc   2
+        svc   1
         li    99
         svc   3
         svc   1
@@ -66,9 +67,10 @@ last:   svc   0
 """
 PLUS_ONE = """
 sys_extra:
-        ld    k_save
+        ld    k_save            # the caller's acc, which k_return gives back
         addi  1
         st    k_save
+        li    0                 # scratch: k_return must not return this
         jmp   k_return
 """
 
@@ -82,7 +84,7 @@ def test_the_skeletons_stub_boots_a_program_on_the_interpreter_and_the_core(demo
     state, ex = G.run(demo, G.boot_state(demo, prog), 10_000)
     assert G.halt_convention(demo).ended(ex)
     out, status = _outcomes(demo, state)
-    assert out == [42, 7, 100]
+    assert out == [42, 7, 7, 100]
     assert (status.status, status.code, status.pc) == ("exit", 3, prog.user.symbols["last"])
     assert state.regs["mode"] == demo.modes["sup"]  # the kernel halted, not the user program
 
