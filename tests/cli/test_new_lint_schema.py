@@ -1,37 +1,144 @@
-"""`vverify new`, `vverify lint` and `vverify schema`: starting a spec, validating it, editor support."""
+"""`vverify new`, `vverify lint` and `vverify schema`: starting an ISA, validating it, editor support.
+
+`vverify new` writes a folder complete for every feature, so the tests run
+each one on it: it checks clean, its guest library boots programs on the
+interpreter and the core, its workload runs, and it fuzzes without
+divergence.  A broken stub fails here, not in a user's first session.
+"""
 
 import json
 from importlib import resources
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import spec_path
+from vverify import guests as G
 from vverify.cli.main import main
-from vverify.cli.skeleton import skeleton
+from vverify.cli.skeleton import isa_folder, skeleton
+from vverify.core import Core
 from vverify.spec.loader import load_spec
 
 
-def test_new_writes_a_skeleton_that_checks_cleanly(tmp_path, monkeypatch, capsys):
+FOLDER = ("demo.toml", "boot.s", "bench/syscall.s")  # the ISA folder, laid out like specs/<isa>/
+
+
+def test_new_writes_an_isa_folder_that_checks_cleanly(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["new", "demo"]) == 0
-    assert "wrote demo.toml" in capsys.readouterr().out
-    spec = load_spec(tmp_path / "demo.toml")
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == [f"wrote demo/{f}" for f in FOLDER] and out[3].startswith("next: ")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == \
+        sorted(f"demo/{f}" for f in FOLDER)
+    spec = load_spec(tmp_path / "demo" / "demo.toml")
     assert spec.name == "demo" and len(spec.modes) == 2
     assert spec.virtualization is not None and spec.entry  # a map and a trap entry
     assert spec.theorem_claims and spec.instruction_claims
-    assert main(["lint", "demo.toml"]) == 0
-    assert main(["check", "demo.toml"]) == 0  # every claim of the skeleton holds
+    assert spec.guest.boot == str(tmp_path / "demo" / "boot.s")  # the stub beside the spec
+    assert main(["lint", "demo/demo.toml"]) == 0
+    assert main(["check", "demo/demo.toml"]) == 0  # every claim of the skeleton holds
     out = capsys.readouterr().out
-    assert "Claims: 7/7 confirmed" in out and "Theorem 1 (sensitive ⊆ privileged" in out
+    assert "Claims: 11/11 confirmed" in out and "Theorem 1 (sensitive ⊆ privileged" in out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The skeleton's folder, written by `vverify new`, loaded (shared: the tests only read it)."""
+    d = tmp_path_factory.mktemp("new")
+    assert main(["new", "demo", "-o", str(d)]) == 0
+    return load_spec(d / "demo" / "demo.toml")
+
+
+# putc 42, putc 7 twice around a yield, a call that kernel_extra answers with acc + 1 (putc'd),
+# then exit(3): every path of the stub's system calls, and acc surviving each one that returns.
+PROGRAM = """
+user_main:
+        li    42
+        svc   1
+        li    7
+        svc   1
+        svc   2
+        svc   1
+        li    99
+        svc   3
+        svc   1
+        li    3
+last:   svc   0
+"""
+PLUS_ONE = """
+sys_extra:
+        ld    k_save            # the caller's acc, which k_return gives back
+        addi  1
+        st    k_save
+        li    0                 # scratch: k_return must not return this
+        jmp   k_return
+"""
+
+
+def _outcomes(spec, target):
+    return G.read_output(spec, target), G.exit_status(spec, target)
+
+
+def test_the_skeletons_stub_boots_a_program_on_the_interpreter_and_the_core(demo):
+    prog = G.build(demo, PROGRAM, PLUS_ONE)
+    state, ex = G.run(demo, G.boot_state(demo, prog), 10_000)
+    assert G.halt_convention(demo).ended(ex)
+    out, status = _outcomes(demo, state)
+    assert out == [42, 7, 7, 100]
+    assert (status.status, status.code, status.pc) == ("exit", 3, prog.user.symbols["last"])
+    assert state.regs["mode"] == demo.modes["sup"]  # the kernel halted, not the user program
+
+    core = Core(demo)
+    core.load_state(G.boot_state(demo, prog))
+    _, cex = G.run(demo, core, 10_000)
+    assert (cex.reason, cex.steps) == (ex.reason, ex.steps)
+    assert _outcomes(demo, core) == (out, status)
+
+
+def test_the_skeletons_stub_reflects_a_privileged_instruction(demo):
+    prog = G.build(demo, "user_main:\n        li 5\n        svc 1\nbad:    setbase\n        svc 0\n")
+    state, ex = G.run(demo, G.boot_state(demo, prog), 10_000)
+    assert G.halt_convention(demo).ended(ex)
+    out, status = _outcomes(demo, state)
+    assert out == [5]
+    assert (status.status, status.causes, status.pc) == ("trap", ("privileged",), prog.user.symbols["bad"])
+
+
+def test_the_skeletons_syscall_workload_runs_and_the_others_say_why_not(demo):
+    from vverify.bench import workloads as W
+
+    state, ex = G.run(demo, G.boot_state(demo, W.build(demo, "syscall", 5)), 10_000)
+    assert G.halt_convention(demo).ended(ex) and G.exit_status(demo, state).status == "exit"
+    for name in W.WORKLOADS:
+        src = W.source(demo, name)
+        assert src.applicable == (name == "syscall") and (src.applicable or src.na)
+
+
+def test_the_skeleton_fuzzes_without_divergence(demo, capsys):
+    path = Path(demo.guest.path)
+    assert main(["fuzz", str(path), "-t", "trap-and-emulate", "-n", "25"]) == 0
+    assert "demo under trap-and-emulate: 25 programs" in capsys.readouterr().out
 
 
 def test_new_refuses_to_overwrite(tmp_path, capsys):
-    assert main(["new", "demo", "-o", str(tmp_path / "machines")]) == 0  # creates the directory
-    p = tmp_path / "machines" / "demo.toml"
+    machines = tmp_path / "machines"
+    assert main(["new", "demo", "-o", str(machines)]) == 0  # creates the directory
+    p = machines / "demo" / "demo.toml"
     p.write_text("# my work\n")
     capsys.readouterr()
-    assert main(["new", "demo", "-o", str(tmp_path / "machines")]) == 2
+    assert main(["new", "demo", "-o", str(machines)]) == 2
     err = capsys.readouterr().err
     assert err == f"vverify: {p} already exists; not overwriting it\n"
     assert p.read_text() == "# my work\n"
+
+
+def test_new_writes_nothing_when_any_file_of_the_folder_exists(tmp_path, capsys):
+    """A stub kept from an earlier attempt stops it too, before the spec is written."""
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "boot.s").write_text("# my stub\n")
+    assert main(["new", "demo", "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"vverify: {tmp_path / 'demo' / 'boot.s'} already exists; not overwriting it\n"
+    assert [p.name for p in (tmp_path / "demo").iterdir()] == ["boot.s"]
 
 
 def test_new_rejects_a_name_that_is_not_a_spec_name(tmp_path, capsys):
@@ -43,6 +150,7 @@ def test_new_rejects_a_name_that_is_not_a_spec_name(tmp_path, capsys):
 
 def test_skeleton_names_the_isa():
     assert 'name = "riscvlet"' in skeleton("riscvlet")
+    assert "riscvlet" in isa_folder("riscvlet")["boot.s"] and "riscvlet.toml" in isa_folder("riscvlet")
 
 
 def test_lint_reports_schema_and_semantic_errors_with_locations(tmp_path, capsys):

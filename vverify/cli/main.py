@@ -130,9 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="load specs and report errors, without solving")
     lint.add_argument("paths", nargs="*")
 
-    n = sub.add_parser("new", help="write a commented skeleton spec NAME.toml to start from")
-    n.add_argument("name", help="the ISA's name (letters, digits, _ . -); the file is NAME.toml")
-    n.add_argument("-o", "--output-dir", metavar="DIR", default=".", help="directory to write it in (default: here)")
+    n = sub.add_parser("new", help="write an ISA folder NAME/ to start from: a commented skeleton spec NAME.toml "
+                                   "that checks cleanly, its guest boot stub boot.s and a benchmark workload")
+    n.add_argument("name", help="the ISA's name (letters, digits, _ . -); the folder is NAME/, the spec NAME/NAME.toml")
+    n.add_argument("-o", "--output-dir", metavar="DIR", default=".",
+                   help="directory to create the folder NAME/ in (default: here)")
 
     sc = sub.add_parser("schema", help="print the JSON Schema of spec files (for editors: taplo, Even Better TOML)")
     sc.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
@@ -255,25 +257,37 @@ def cmd_lint(args, out) -> int:
 
 
 def cmd_new(args, out) -> int:
+    """Write the ISA folder DIR/NAME/ (spec, boot stub, workload), laid out like specs/<isa>/.
+
+    Nothing is written if any of its files exists already: the folder is a
+    starting point, and a user's edits are never replaced by it.
+    """
     import re
 
-    from .skeleton import skeleton
+    from .skeleton import isa_folder
 
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", args.name):
         raise UsageError(f"'{args.name}' is not a spec name (a letter, then letters, digits, '_', '.' or '-')")
     d = Path(args.output_dir)
-    if d.exists() and not d.is_dir():
-        raise UsageError(f"{d}: not a directory")
-    path = d / f"{args.name}.toml"
-    if path.exists():
-        raise UsageError(f"{path} already exists; not overwriting it")
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"{d}: cannot create: {e.strerror or e}") from None
-    write_output(path, skeleton(args.name))
-    print(f"wrote {path}", file=out)
-    print(f"next: edit it, then `vverify lint {path}` and `vverify check {path}`", file=out)
+    folder = d / args.name
+    for p in (d, folder):
+        if p.exists() and not p.is_dir():
+            raise UsageError(f"{p}: not a directory")
+    files = {folder / rel: text for rel, text in isa_folder(args.name).items()}
+    for path in files:
+        if path.exists() or path.is_symlink():  # a dangling link too: writing would create its target
+            raise UsageError(f"{path} already exists; not overwriting it")
+    for sub in sorted({path.parent for path in files}):  # every folder before any file: no half-written ISA
+        try:
+            sub.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"{sub}: cannot create: {e.strerror or e}") from None
+    for path, text in files.items():
+        write_output(path, text)
+        print(f"wrote {path}", file=out)
+    spec = folder / f"{args.name}.toml"
+    print(f"next: edit them, then `vverify lint {spec}`, `vverify check {spec}` "
+          f"and `vverify fuzz {spec} -t trap-and-emulate`", file=out)
     return EXIT_OK
 
 
