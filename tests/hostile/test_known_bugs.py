@@ -1,0 +1,57 @@
+"""vverify bugs the hostile-input campaign found, each with its exact input, until they are fixed.
+
+Marked ``xfail(strict=True)``: the day one is fixed its test passes and
+strict mode fails the run, so that whoever fixed it removes the marker and
+the campaign's predicate for it in tests/hostile/known_bugs.py (the campaign
+sets those inputs aside while the bug is open).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.hostile import known_bugs
+from tests.hostile.harness import SPECS, assert_well_behaved, run_inprocess
+
+
+@pytest.mark.xfail(strict=True, reason=known_bugs.CACHE_MAC_SURROGATE + ": signing.verify encodes the stored mac "
+                   "with 'surrogateescape', which cannot encode U+D800, and the UnicodeEncodeError escapes cache.load")
+def test_cache_entry_whose_mac_is_a_lone_surrogate_is_set_aside(tmp_path):
+    """Input: pg74's proof-cache entry, as `vverify check` wrote it, with its "mac" replaced by the JSON
+    string "\\ud800" (the file stays valid UTF-8 JSON); then `vverify check -j 1 pg74.toml` again."""
+    spec = tmp_path / "pg74.toml"
+    shutil.copy(SPECS / "pg74" / "pg74.toml", spec)
+    assert run_inprocess(["check", "-j", "1", spec]).code == 0
+    (entry,) = (tmp_path / "cache").glob("*.json")  # conftest: VVERIFY_CACHE_DIR is tmp_path/cache
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    data["mac"] = "\ud800"
+    entry.write_text(json.dumps(data), encoding="utf-8")
+    assert '"mac": "\\ud800"' in entry.read_text(encoding="utf-8")
+    assert known_bugs.cache_mac_surrogate(entry)
+
+    r = run_inprocess(["check", "-j", "1", spec])
+    assert_well_behaved(r)  # today: UnicodeEncodeError escapes main(), a traceback
+    assert r.code == 0 and len(r.err_lines) == 1 and "cache entry" in r.err, str(r)
+
+
+@pytest.mark.xfail(strict=True, reason=known_bugs.SPEC_SYMLINK_LOOP + ": the loader's Path.resolve() raises "
+                   "RuntimeError('Symlink loop from ...') for a *.toml link to itself that find_specs lists")
+@pytest.mark.parametrize("command", ["lint", "check"])
+def test_a_directory_holding_a_symlink_loop_is_one_error_line(tmp_path, command):
+    """Input: a directory holding pg74.toml and loop.toml, a symlink to itself
+    (``ln -s loop.toml loop.toml``); then `vverify lint DIR` or `vverify check -j 1 DIR`."""
+    d = tmp_path / "specs"
+    d.mkdir()
+    shutil.copy(SPECS / "pg74" / "pg74.toml", d / "pg74.toml")
+    os.symlink("loop.toml", d / "loop.toml")
+    argv = [command, d] if command == "lint" else [command, "-j", "1", d]
+
+    r = run_inprocess(argv)
+    assert_well_behaved(r)  # today: RuntimeError escapes main(), a traceback
+    assert r.code == 2, str(r)
+    about_loop = [x for x in (r.out + r.err).splitlines() if "loop.toml" in x]
+    assert len(about_loop) == 1, str(r)
