@@ -62,3 +62,45 @@ def _loops(f: Path) -> bool:
     except OSError as e:
         return e.errno == 40  # ELOOP
     return False
+
+
+# 3. `vverify report FILE`, when FILE is JSON nested some thousands deep (an array in an array in ...),
+#    crashes with a traceback (RecursionError from json.loads in vverify/bench/results.py, _check_json)
+#    instead of a one-line "not a pyperf benchmark file".
+REPORT_DEEP_JSON = "report of a deeply nested JSON file: traceback"
+
+
+def report_deep_json(args, cwd: Path) -> bool:
+    """Whether ``args`` (vverify's parsed argv) would make ``report`` read a JSON file under ``cwd`` nested
+    more deeply than Python's recursion limit allows json to decode."""
+    if args is None or args.command != "report":
+        return False
+    return any(_nests_deeply(cwd / f) for f in (args.files or []))
+
+
+def _nests_deeply(path: Path, limit: int = 500) -> bool:
+    try:
+        if not path.is_file() or path.stat().st_size > 16 << 20:
+            return False
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string, escaped = True, False
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest > limit

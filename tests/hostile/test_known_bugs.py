@@ -55,3 +55,17 @@ def test_a_directory_holding_a_symlink_loop_is_one_error_line(tmp_path, command)
     assert r.code == 2, str(r)
     about_loop = [x for x in (r.out + r.err).splitlines() if "loop.toml" in x]
     assert len(about_loop) == 1, str(r)
+
+
+@pytest.mark.xfail(strict=True, reason=known_bugs.REPORT_DEEP_JSON + ": _check_json catches JSONDecodeError, not "
+                   "the RecursionError json.loads raises on deep nesting")
+def test_report_of_deeply_nested_json_is_one_error_line(tmp_path):
+    """Input: deep.json holding ``{"version": "1.0", "benchmarks": [`` + ``[`` * 50000 + ``]`` * 50000 + ``]}``
+    (valid JSON); then `vverify report deep.json`."""
+    f = tmp_path / "deep.json"
+    f.write_text('{"version": "1.0", "benchmarks": [' + "[" * 50_000 + "]" * 50_000 + "]}")
+    assert known_bugs._nests_deeply(f)
+
+    r = run_inprocess(["report", f, "-d", tmp_path / "out"])
+    assert_well_behaved(r)  # today: RecursionError escapes main(), a traceback
+    assert r.code == 2 and len(r.err_lines) == 1, str(r)
