@@ -33,6 +33,30 @@ def cache_mac_surrogate(entry: Path) -> bool:
     return isinstance(mac, str) and any(0xD800 <= ord(ch) <= 0xDFFF and not 0xDC80 <= ord(ch) <= 0xDCFF for ch in mac)
 
 
+# 4. A proof-cache entry signed with the right key whose payload has an answer's "seconds" as an integer
+#    too large for a float (10**400) crashes `vverify check` with a traceback (OverflowError from
+#    math.isfinite in vverify/check/entry.py, _answer) instead of the entry being set aside as corrupt.
+#    It takes the key to sign such an entry, but entry.py promises BadEntry as the one error a bad
+#    payload raises.
+CACHE_HUGE_SECONDS = "signed cache entry with seconds = 10**400: traceback"
+
+
+def cache_huge_seconds(entry: Path) -> bool:
+    try:
+        if entry.is_symlink() or not entry.is_file():
+            return False
+        data = json.loads(entry.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    units = data.get("payload", {}).get("units") if isinstance(data, dict) and isinstance(data.get("payload"), dict) else None
+    for u in units if isinstance(units, list) else []:
+        for a in (u.get("answers") if isinstance(u, dict) and isinstance(u.get("answers"), list) else []):
+            s = a.get("seconds") if isinstance(a, dict) else None
+            if isinstance(s, int) and not isinstance(s, bool) and abs(s) > 2 ** 1023:
+                return True
+    return False
+
+
 # 2. `vverify lint DIR` and `vverify check DIR`, when DIR holds a symlink loop named *.toml, crash with a
 #    traceback (RuntimeError "Symlink loop from ..." from Path.resolve in the loader) instead of a
 #    one-line error about that file.

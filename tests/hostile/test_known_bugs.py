@@ -38,6 +38,29 @@ def test_cache_entry_whose_mac_is_a_lone_surrogate_is_set_aside(tmp_path):
     assert r.code == 0 and len(r.err_lines) == 1 and "cache entry" in r.err, str(r)
 
 
+@pytest.mark.xfail(strict=True, reason=known_bugs.CACHE_HUGE_SECONDS + ": entry._answer calls math.isfinite on an int "
+                   "too large for a float, which raises OverflowError, not BadEntry")
+def test_signed_cache_entry_with_huge_seconds_is_set_aside(tmp_path):
+    """Input: pg74's proof-cache entry with ``payload.units[0].answers[0].seconds`` set to 10**400 and its
+    MAC recomputed with this test's own cache key (vverify.check.signing.sign); then `vverify check -j 1
+    pg74.toml` again."""
+    from vverify.check import signing
+
+    spec = tmp_path / "pg74.toml"
+    shutil.copy(SPECS / "pg74" / "pg74.toml", spec)
+    assert run_inprocess(["check", "-j", "1", spec]).code == 0
+    (entry,) = (tmp_path / "cache").glob("*.json")
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    data["payload"]["units"][0]["answers"][0]["seconds"] = 10 ** 400
+    data["mac"] = signing.sign(data, signing.secret())
+    entry.write_text(json.dumps(data), encoding="utf-8")
+    assert known_bugs.cache_huge_seconds(entry)
+
+    r = run_inprocess(["check", "-j", "1", spec])
+    assert_well_behaved(r)  # today: OverflowError escapes main(), a traceback
+    assert r.code == 0 and len(r.err_lines) == 1 and "corrupt cache entry" in r.err, str(r)
+
+
 @pytest.mark.xfail(strict=True, reason=known_bugs.SPEC_SYMLINK_LOOP + ": the loader's Path.resolve() raises "
                    "RuntimeError('Symlink loop from ...') for a *.toml link to itself that find_specs lists")
 @pytest.mark.parametrize("command", ["lint", "check"])
