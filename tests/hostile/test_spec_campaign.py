@@ -170,8 +170,9 @@ def _hostile_value(draw, old):
              st.sampled_from(TYPE_SWAPS), st.sampled_from(DEEP), st.sampled_from(SEMANTICS)]
     if isinstance(old, int) and not isinstance(old, bool):
         pools += [st.just(float(old)), st.just(str(old)), st.just(-old), st.just(old * 2 ** 64)]
-    if isinstance(old, str):
-        pools += [st.just(old + "\x00"), st.just(old * 1000), st.just(old.upper()), st.just(old[:-1]),
+    if isinstance(old, str):  # repeated, up to some 20,000 characters (mutations compound: never old * 1000)
+        longer = old * (1 + 20_000 // (len(old) + 1)) if len(old) < 20_000 else old + old[:100]
+        pools += [st.just(old + "\x00"), st.just(longer), st.just(old.upper()), st.just(old[:-1]),
                   st.just(old + "."), st.just("." + old), st.just([old])]
     return draw(st.one_of(*pools))
 
@@ -194,8 +195,12 @@ def _width(encoding: str):
     return total
 
 
+MANY = [2, 50, 500, 3000]  # copies of an instruction; the long run also tries one past the 20,000 limit
+MANY_LONG = MANY + [20_001]
+
+
 @st.composite
-def structural_mutation(draw, data: dict) -> str:
+def structural_mutation(draw, data: dict, many=tuple(MANY)) -> str:
     """One structure-aware change to ``data`` (in place); returns what it did, for the report."""
     kind = draw(st.sampled_from(["replace", "replace", "rename", "delete", "semantics", "semantics", "encoding",
                                  "claim", "theorem", "many", "duplicate-table", "text", "text"]))
@@ -272,7 +277,7 @@ def structural_mutation(draw, data: dict) -> str:
         return "theorem claim"
     if kind == "many" and instrs:
         i = draw(st.sampled_from(instrs))
-        k = draw(st.sampled_from([2, 50, 500, 3000]))
+        k = draw(st.sampled_from(many))
         src = data["instructions"][i]
         w = _width(src.get("encoding", "")) if isinstance(src, dict) else None
         distinct = draw(st.booleans()) and w is not None and 2 ** w > k * 4
@@ -290,11 +295,11 @@ def structural_mutation(draw, data: dict) -> str:
 
 
 @st.composite
-def structured_mutant(draw, seeds) -> tuple:
+def structured_mutant(draw, seeds, many=tuple(MANY)) -> tuple:
     """(seed name, mutant text, what was done)."""
     name = draw(st.sampled_from(sorted(seeds)))
     data = tomllib.loads(seeds[name][2])
-    done = [draw(structural_mutation(data)) for _ in range(draw(st.integers(1, 3)))]
+    done = [draw(structural_mutation(data, many)) for _ in range(draw(st.integers(1, 3)))]
     return name, dumps(data, multiline=draw(st.booleans())).encode("utf-8"), done
 
 
@@ -393,7 +398,8 @@ def test_structured_mutants(seeds, tmp_path, examples, campaign):
     c = campaign("spec-structure")
 
     @hostile_settings(examples, default=110)
-    @given(case=structured_mutant(seeds), checking=st.integers(0, 2).map(lambda n: n == 0),
+    @given(case=structured_mutant(seeds, tuple(MANY if examples is None else MANY_LONG)),
+           checking=st.integers(0, 2).map(lambda n: n == 0),
            fmt=st.sampled_from(FORMATS))
     def run(case, checking, fmt):
         with c.input():
