@@ -57,6 +57,33 @@ def cache_huge_seconds(entry: Path) -> bool:
     return False
 
 
+# 5. A proof-cache entry signed with the right key, from which one "yes" answer is removed (lpsw's
+#    runs_in_user, in pg74 without lpsw's privilege check) makes that failing spec pass: exit 0.  The
+#    payload check (vverify/check/entry.py) accepts a unit that lacks questions vverify always asks,
+#    and an absent "yes" is then derived as a "no": an unsat proof nobody made.  It takes the key,
+#    whose holder could sign a "no" anyway, so this is defence in depth; but docs/ci.md promises a
+#    payload of "exactly the shape vverify writes", and a writer bug that dropped an answer would
+#    pass a failing gate.
+CACHE_ANSWERS_MISSING = "signed cache entry missing a 'yes' answer: a failing spec passes"
+
+
+def cache_answers_missing(entry: Path, original: str) -> bool:
+    """Whether the entry at ``entry`` has a unit with fewer answers than that unit has in ``original``."""
+    def answers(data):
+        units = data.get("payload", {}).get("units") if isinstance(data, dict) and isinstance(data.get("payload"), dict) else []
+        return {u.get("id"): len(u["answers"]) for u in units if isinstance(u, dict) and isinstance(u.get("answers"), list)
+                and isinstance(u.get("id"), str)} if isinstance(units, list) else {}
+
+    try:
+        if entry.is_symlink() or not entry.is_file():
+            return False
+        now = answers(json.loads(entry.read_bytes().decode("utf-8")))
+        before = answers(json.loads(original))
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return False
+    return any(uid in before and n < before[uid] for uid, n in now.items())
+
+
 # 2. `vverify lint DIR` and `vverify check DIR`, when DIR holds a symlink loop named *.toml, crash with a
 #    traceback (RuntimeError "Symlink loop from ..." from Path.resolve in the loader) instead of a
 #    one-line error about that file.

@@ -8,6 +8,8 @@ tests/check/test_claims.py).  Each input copies that cache and its key,
 mutates it, and runs ``vverify check --format json -j 1 good.toml bad.toml``
 in-process:
 
+* entries forged as in issue 13: the passing spec's payload (and MAC, or its
+  whole entry) under the failing spec's key;
 * entries, JSON-level: answers flipped, keys dropped, types swapped, huge
   numbers, NaN, deep nesting, the other entry's payload, key or MAC, a
   duplicated key; the MAC left as it was (what anyone who can write to the
@@ -293,13 +295,15 @@ BROKEN_KEY = {"key-0644", "key-empty", "key-not-hex", "key-short", "key-dir", "k
 @st.composite
 def cache_mutation(draw):
     """(level, kind, which entries, details): one hostile change to the cache."""
-    level = draw(st.sampled_from(["json", "json", "signed", "bytes", "file", "file", "key", "dir", "control"]))
+    level = draw(st.sampled_from(["json", "json", "signed", "bytes", "file", "file", "key", "dir", "control", "forge"]))
     which = draw(st.sampled_from([("bad",), ("bad",), ("good",), ("good", "bad")]))
     if level in ("json", "signed"):
         kind, apply = draw(json_mutation(level == "signed"))
         return level, kind, which, apply
     if level == "control":
         return level, draw(st.sampled_from(["reformat", "dup-key-first"])), which, draw(st.integers(0, 3))
+    if level == "forge":  # issue 13's attack: the passing spec's answers under the failing spec's key
+        return level, draw(st.sampled_from(["payload", "payload+mac", "whole"])), ("bad",), None
     if level == "bytes":
         return level, draw(st.sampled_from(BYTE_KINDS)), which, draw(st.integers(0, 10 ** 6))
     if level == "file":
@@ -369,6 +373,15 @@ def apply_mutation(golden: Golden, cache: Path, config: Path, mutation):
             else:  # a forged payload first, the real one last: JSON keeps the last
                 text = '{"payload": ' + json.dumps({"units": []}) + ", " + json.dumps(entry)[1:]
             e.write_text(text, encoding="utf-8")
+        elif level == "forge":
+            entry, good = json.loads(texts[w]), json.loads(texts["good"])
+            if kind == "whole":
+                entry = dict(good, key=entry["key"])
+            else:
+                entry["payload"] = good["payload"]
+                if kind == "payload+mac":
+                    entry["mac"] = good["mac"]
+            e.write_text(json.dumps(entry), encoding="utf-8")
         elif level == "bytes":
             raw = texts[w].encode("utf-8")
             pos = detail % (len(raw) + 1)
@@ -434,6 +447,10 @@ def check_mutated_cache(golden: Golden, tmp: Path, monkeypatch, mutation, c):
         return c.known(known_bugs.CACHE_MAC_SURROGATE)
     if level == "signed" and any(known_bugs.cache_huge_seconds(cache / golden.entry[w]) for w in which):
         return c.known(known_bugs.CACHE_HUGE_SECONDS)
+    if level == "signed" and any(known_bugs.cache_answers_missing(cache / golden.entry[w],
+                                                                  (golden.cache / golden.entry[w]).read_text())
+                                 for w in which):
+        return c.known(known_bugs.CACHE_ANSWERS_MISSING)
 
     r = c.saw(golden.run(monkeypatch, cache, config, key_env))
     assert_well_behaved(r)
