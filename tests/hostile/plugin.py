@@ -8,8 +8,15 @@ report, which xdist forwards).
 
 * ``--hostile-examples N`` (or ``VVERIFY_HOSTILE_EXAMPLES=N``) runs the
   long campaign: the tests in tests/hostile marked ``slow``, N inputs per
-  group, randomized (not the ``ci`` profile).  Without it they are skipped
-  and only the fast, derandomized default run happens.
+  group (per subcommand for argv; N/20 for the groups that start a
+  subprocess per input), randomized (not the ``ci`` profile), e.g.::
+
+      pytest tests/hostile -p no:cacheprovider -n 2 --hostile-examples 500 -m slow
+
+  Without it they are skipped and only the fast, derandomized default run
+  happens (``pytest tests/hostile -q``: about 450 inputs, under a minute).
+  A failure prints its input (Hypothesis's falsifying example and notes)
+  and a ``@reproduce_failure`` blob to replay it.
 * At the end of the session a section ``hostile-input campaign`` lists, per
   group, ``campaign <group>: N inputs, F failures`` and the exit statuses
   seen; it shows in a plain ``pytest tests/hostile -q``.

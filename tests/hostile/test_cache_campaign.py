@@ -35,8 +35,8 @@ only re-formatted, say) is a cache hit without a word; and a second run
 finds the cache healed (every entry a hit, nothing on stderr) whenever the
 fresh verdicts could be stored.
 
-Default run: 24 inputs, derandomized.  Long run: ``--hostile-examples N``
-(tests marked ``slow``).
+Default run: 24 inputs (two runs of check each), derandomized; about 10 s.
+Long run: ``--hostile-examples N`` (tests marked ``slow``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ one that fails the test, should the gate ever let one through.)
 
 A handful of argv also run through ``python -m vverify`` in a subprocess.
 
-Default run: about 150 in-process argv (14 per subcommand) and 9 subprocess ones, derandomized.
+Default run: 158 in-process argv (14 for each subcommand, 18 without one or
+with a wrong one) and 9 through the interpreter, derandomized; about 15 s.
 Long run: ``--hostile-examples N`` (tests marked ``slow``).
 """
 
