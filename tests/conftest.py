@@ -119,3 +119,4 @@ def _with_guest_library():
 
 GUEST_SPECS = _with_guest_library()  # the bundled specs that have guest programs to run
 MACHINE_SPECS = [p.stem for p in SPEC_FILES if own_instructions(p)]  # the specs that introduce semantics
+from tests.hostile.plugin import pytest_addoption, pytest_runtest_logreport, pytest_terminal_summary  # noqa: E402,F401  (--hostile-examples N: the long hostile-input campaign; its summary)
