@@ -1,14 +1,10 @@
-"""vverify bugs the hostile-input campaign found and that are not fixed yet.
+"""The inputs of the bugs the hostile-input campaign found: a predicate for each kind.
 
-Each has a test in tests/hostile/test_known_bugs.py, marked
-``xfail(strict=True)``, that runs its exact input; and a predicate here that
-the campaign uses to set aside the inputs that would only find it again
-(they are counted as ``known bug`` in the campaign's summary), so that the
-default run stays green while the bug is open and keeps looking for others.
-
-When a bug is fixed its xfail test passes, which strict mode turns into a
-failure: then delete the predicate here (and its use) and the xfail marker,
-so the campaign covers those inputs again.
+All five are fixed; tests/hostile/test_found_bugs.py runs each exact input
+and uses these predicates to show that its input is of the kind that broke
+vverify.  While a new bug is open, its predicate also lets the campaign set
+such inputs aside (``Counter.known``) so that the default run keeps looking
+for others; the campaign uses none today.
 """
 
 from __future__ import annotations

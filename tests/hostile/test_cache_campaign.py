@@ -52,7 +52,6 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from tests.hostile import known_bugs
 from tests.hostile.harness import SPECS, assert_well_behaved, hostile_settings, run_inprocess
 
 LPSW_CHECK = 'semantics = """\nsupervisor_only()\nbase = zext(a, 16)'
@@ -443,14 +442,6 @@ def check_mutated_cache(golden: Golden, tmp: Path, monkeypatch, mutation, c):
     shutil.copytree(golden.config, config)
     key_env, intact = apply_mutation(golden, cache, config, mutation)
     note(f"{level} {kind} on {which}; intact: {sorted(intact)}")
-    if any(known_bugs.cache_mac_surrogate(cache / golden.entry[w]) for w in which):
-        return c.known(known_bugs.CACHE_MAC_SURROGATE)
-    if level == "signed" and any(known_bugs.cache_huge_seconds(cache / golden.entry[w]) for w in which):
-        return c.known(known_bugs.CACHE_HUGE_SECONDS)
-    if level == "signed" and any(known_bugs.cache_answers_missing(cache / golden.entry[w],
-                                                                  (golden.cache / golden.entry[w]).read_text())
-                                 for w in which):
-        return c.known(known_bugs.CACHE_ANSWERS_MISSING)
 
     r = c.saw(golden.run(monkeypatch, cache, config, key_env))
     assert_well_behaved(r)

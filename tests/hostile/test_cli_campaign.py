@@ -46,7 +46,6 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from tests.hostile import known_bugs
 from tests.hostile.harness import (ROOT, SPECS, assert_report_well_formed, assert_well_behaved, hostile_settings,
                                    run_inprocess, run_subprocess, subprocess_env)
 
@@ -294,10 +293,6 @@ def test_hostile_argv(command, template, tmp_path, examples, campaign, no_bench,
         with c.input():
             cwd = sandbox(template, tmp_path / "cwd")
             note(f"vverify {argv!r} in {cwd}")
-            if known_bugs.spec_symlink_loop(_parses(argv), cwd):
-                return c.known(known_bugs.SPEC_SYMLINK_LOOP)
-            if known_bugs.report_deep_json(_parses(argv), cwd):
-                return c.known(known_bugs.REPORT_DEEP_JSON)
             r = c.saw(run_inprocess(argv, cwd=cwd))
             check_cli_result(r, argv, cwd)
             shutil.rmtree(cwd, ignore_errors=True)
@@ -337,10 +332,6 @@ def test_drawn_argv_through_the_interpreter(template, tmp_path, examples, campai
             argv = gate(argv)
             cwd = sandbox(template, tmp_path / "cwd")
             note(f"vverify {argv!r} in {cwd}")
-            if known_bugs.spec_symlink_loop(_parses(argv), cwd):
-                return c.known(known_bugs.SPEC_SYMLINK_LOOP)
-            if known_bugs.report_deep_json(_parses(argv), cwd):
-                return c.known(known_bugs.REPORT_DEEP_JSON)
             r = c.saw(run_subprocess(argv, cwd, env))
             check_cli_result(r, argv, cwd)
 

@@ -54,7 +54,7 @@ def _skeleton_seed(tmp: Path) -> Path:
     """A skeleton written the way a user gets one: ``vverify new``."""
     r = run_inprocess(["new", "sk", "-o", str(tmp)])
     assert r.code == 0, str(r)
-    return tmp / "sk.toml"
+    return tmp / "sk" / "sk.toml"  # `vverify new` writes an ISA folder
 
 
 @pytest.fixture(scope="module")

@@ -157,6 +157,8 @@ def _check_json(path: Path) -> None:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: not a pyperf benchmark file: not JSON ({e.msg}, line {e.lineno})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a pyperf benchmark file: its JSON nests too deeply") from None
     if not isinstance(data, dict):
         what = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
         raise ValueError(f"{path}: not a pyperf benchmark file: the JSON holds {what}, not an object")

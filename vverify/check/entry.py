@@ -82,8 +82,9 @@ def _answer(v, where) -> Answer:
     # an entry is only written without timeouts (run.store), so 'unknown' is not a stored status
     _need(v["status"] in (YES, NO), where, f"status {v['status']!r}")
     _need(bool(_strs(v["modes"], f"{where}.modes")), f"{where}.modes", "no mode")
-    _need(isinstance(v["seconds"], (int, float)) and not isinstance(v["seconds"], bool)
-          and math.isfinite(v["seconds"]), f"{where}.seconds", "not a number")
+    _need(isinstance(v["seconds"], float) or (_is_int(v["seconds"]) and abs(v["seconds"]) < 1 << 53),
+          f"{where}.seconds", "not a number")  # an int past a float's range makes isfinite() overflow
+    _need(math.isfinite(v["seconds"]), f"{where}.seconds", "not a finite number")
     _need(isinstance(v["reason"], str), f"{where}.reason", "not a string")
     if v["status"] == YES:  # a yes is only ever believed with the witness that shows it
         witness = _witness(v["witness"], v, f"{where}.witness")
@@ -104,13 +105,19 @@ def _unit(v, where) -> UnitVerdict:
     return UnitVerdict(v["id"], v["instruction"], v["member"], answers)
 
 
-def units_from_payload(payload, spec_units) -> list:
+def units_from_payload(payload, spec_units, plan) -> list:
     """The unit verdicts of ``payload``, which must be those of ``spec_units`` (units_of(spec)), in
-    order; raises :class:`BadEntry` for anything else.  Properties are left for ``derive``."""
+    order, each answering exactly the questions of ``plan`` (vverify.formal.plan.question_plan),
+    in order: a missing answer would be read as a "no".  Raises :class:`BadEntry` for anything
+    else.  Properties are left for ``derive``."""
     _obj(payload, {"units"}, "payload")
     _need(isinstance(payload["units"], list), "payload.units", "not a list")
     units = [_unit(u, f"unit {i}") for i, u in enumerate(payload["units"])]
     got = [(u.id, u.instruction, u.member) for u in units]
     want = [(u.id, u.instruction, u.member) for u in spec_units]
     _need(got == want, "payload.units", "not the spec's units")
+    asked = [(q, tuple(m)) for q, m in plan]
+    for u in units:
+        _need([(a.question, tuple(a.modes)) for a in u.answers] == asked, f"unit {u.id}",
+              "not an answer to each of the classifier's questions")
     return units

@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from ..formal.classify import ask_all
+from ..formal.plan import question_plan
 from ..spec.loader import load_spec
 from ..spec.units import units_of
 from ..vocabulary import UNKNOWN, YES
@@ -139,7 +140,7 @@ def cached_units(spec, k):
         return None
     path = cache.entry_path(k)
     try:
-        units = units_from_payload(payload, units_of(spec))
+        units = units_from_payload(payload, units_of(spec), question_plan(spec))
     except BadEntry as e:
         cache.warn(f"vverify: ignoring corrupt cache entry {path} ({e})")
         return None

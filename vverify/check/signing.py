@@ -112,10 +112,10 @@ def sign(entry: dict, key: bytes) -> str:
 def verify(entry: dict, key: bytes) -> bool:
     """Whether ``entry["mac"]`` is the MAC of ``entry`` under ``key``; False for anything malformed."""
     mac = entry.get("mac")
-    if not isinstance(mac, str):
+    if not isinstance(mac, str) or not mac.isascii():  # a MAC is hex: anything else is not ours
         return False
     try:
         expected = sign(entry, key)
     except (ValueError, TypeError, RecursionError):  # NaN, a non-string key, absurd nesting
         return False
-    return hmac.compare_digest(expected.encode(), mac.encode("utf-8", "surrogateescape"))
+    return hmac.compare_digest(expected.encode(), mac.encode("ascii"))

@@ -249,7 +249,7 @@ def cmd_lint(args, out) -> int:
     for path in _spec_paths(args.paths):
         try:
             s = load_spec(path)
-            print(f"{path}: ok ({s.name}: {len(s.instructions)} instructions)", file=out)
+            print(one_line(f"{path}: ok ({s.name}: {len(s.instructions)} instructions)"), file=out)
         except SpecError as e:
             print(one_line(e.one_line()), file=out)
             status = EXIT_USAGE
@@ -284,10 +284,10 @@ def cmd_new(args, out) -> int:
             raise UsageError(f"{sub}: cannot create: {e.strerror or e}") from None
     for path, text in files.items():
         write_output(path, text)
-        print(f"wrote {path}", file=out)
+        print(one_line(f"wrote {path}"), file=out)
     spec = folder / f"{args.name}.toml"
-    print(f"next: edit them, then `vverify lint {spec}`, `vverify check {spec}` "
-          f"and `vverify fuzz {spec} -t trap-and-emulate`", file=out)
+    print(one_line(f"next: edit them, then `vverify lint {spec}`, `vverify check {spec}` "
+                   f"and `vverify fuzz {spec} -t trap-and-emulate`"), file=out)
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ from ..spec import ir
 from ..vocabulary import NO, QUESTIONS, UNKNOWN, YES, Answer, Witness  # noqa: F401  (re-exported)
 from ..spec.units import Unit, units_of  # noqa: F401  (re-exported)
 from . import symexec as sx
+from .plan import question_plan
 from .symexec import AND, NOT, OR, ZState, fresh_state, known
 
 
@@ -498,27 +499,9 @@ class UnitClassifier:
 
 
 def ask_all(spec, unit: Unit, timeout_ms: int = 20000) -> list:
-    """Every question for ``unit``, each mode (and mode pair) separately."""
+    """Every question for ``unit``, each mode (and mode pair) separately: the plan of
+    :func:`vverify.formal.plan.question_plan`, in its order."""
     uc = UnitClassifier(spec, unit, timeout_ms)
-    answers = []
-    for m in spec.user:
-        answers.append(uc.runs_in_user(m))
-    for m in spec.supervisor:
-        answers.append(uc.runs_in_supervisor(m))
-    modes = spec.user + spec.supervisor
-    for m in modes:
-        answers.append(uc.control(m))
-    for i, m1 in enumerate(modes):
-        for m2 in modes[i + 1:]:
-            answers.append(uc.mode_pair(m1, m2))
-    vm = spec.virtualization
-    if vm is not None:
-        if vm.relocate or vm.memory_offset is not None:
-            for m in modes:
-                answers.append(uc.location(m))
-        for m in modes:
-            answers.append(uc.placement(m))
-        if spec.timing_registers:
-            for m in modes:
-                answers.append(uc.timing(m))
-    return answers
+    ask = {"runs_in_user": uc.runs_in_user, "runs_in_supervisor": uc.runs_in_supervisor, "control": uc.control,
+           "mode": uc.mode_pair, "location": uc.location, "placement": uc.placement, "timing": uc.timing}
+    return [ask[question](*modes) for question, modes in question_plan(spec)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import printable
 from ..vocabulary import NO, QUESTIONS, UNKNOWN, YES
 
 _CELL = {YES: "yes", NO: "-", UNKNOWN: "?"}
@@ -19,7 +20,7 @@ def report_text(r, verbose: bool = False) -> str:
     s = r.spec
     lines = []
     state = "cached" if r.cached else "solved"
-    lines.append(f"{s.name} — {s.title}  ({s.path})")
+    lines.append(printable(f"{s.name} — {s.title}  ({s.path})"))  # a path may hold a newline: one line
     lines.append(f"  {len(s.instructions)} instructions, {len(r.units)} classified units, {state} in {r.seconds:.2f} s")
     lines.append("")
     head = ["instruction"] + [c for c, _ in _COLUMNS] + ["safe:S", "safe:U", "classes"]

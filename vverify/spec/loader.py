@@ -227,13 +227,27 @@ def _merge(base: dict, child: dict) -> dict:
     return out
 
 
+def _resolve(p: Path, sources: list) -> Path:
+    """``p`` with its links followed; a link that loops (or cannot be followed) is the spec's error,
+    at the ``extends`` that named it if there is one."""
+    try:
+        return p.resolve()
+    except (RuntimeError, OSError) as e:  # RuntimeError: "Symlink loop from ..." (Python < 3.13)
+        why = "a symbolic link that loops" if isinstance(e, RuntimeError) or getattr(e, "errno", 0) == 40 \
+            else f"cannot be followed ({e.strerror or e})"
+        if sources:
+            prev = sources[-1]
+            raise SpecError(prev.path, prev.loc.line(("isa", "extends")), "isa", f"extends {p}, {why}") from None
+        raise SpecError(p, 0, "", f"not a spec file: {why}") from None
+
+
 class _Loader:
     def __init__(self, path: Path, texts: dict | None = None):
         self.sources: list = []  # child first
         seen = []
         p = Path(path)
         while True:
-            resolved = p.resolve()
+            resolved = _resolve(p, self.sources)
             if resolved in seen:
                 prev = self.sources[-1]
                 raise SpecError(prev.path, prev.loc.line(("isa", "extends")), "isa", f"'extends' forms a cycle through {p}")

@@ -1,9 +1,24 @@
-"""vverify bugs the hostile-input campaign found, each with its exact input, until they are fixed.
+"""Bugs the hostile-input campaign found in vverify, each pinned with its exact input.
 
-Marked ``xfail(strict=True)``: the day one is fixed its test passes and
-strict mode fails the run, so that whoever fixed it removes the marker and
-the campaign's predicate for it in tests/hostile/known_bugs.py (the campaign
-sets those inputs aside while the bug is open).
+The campaign's first long run found these five; each was fixed, and each
+test here failed before its fix:
+
+1. a cache entry whose "mac" holds a lone surrogate crashed the check
+   (signing.verify encoded it): a MAC that is not ASCII is not ours;
+2. a directory holding a symlink loop named ``*.toml`` crashed lint and check
+   (Path.resolve raised RuntimeError): one line, exit 2;
+3. ``vverify report`` on JSON nested 50,000 deep crashed with RecursionError:
+   one line, exit 2;
+4. a signed entry with an answer's ``seconds`` past a float's range crashed
+   (math.isfinite overflowed): the entry is set aside;
+5. a signed entry missing a "yes" answer made a failing spec pass (the
+   derivation read the missing answer as "no"): an entry must answer exactly
+   the classifier's questions (vverify.formal.plan), or it is set aside.
+
+When the campaign finds another, record it here the same way: as an
+``xfail(strict=True)`` test with its exact input and a predicate in
+tests/hostile/known_bugs.py that the campaign uses to set such inputs aside
+until the fix, after which both go and the test stays as a regression test.
 """
 
 from __future__ import annotations
@@ -18,8 +33,6 @@ from tests.hostile import known_bugs
 from tests.hostile.harness import SPECS, assert_well_behaved, run_inprocess
 
 
-@pytest.mark.xfail(strict=True, reason=known_bugs.CACHE_MAC_SURROGATE + ": signing.verify encodes the stored mac "
-                   "with 'surrogateescape', which cannot encode U+D800, and the UnicodeEncodeError escapes cache.load")
 def test_cache_entry_whose_mac_is_a_lone_surrogate_is_set_aside(tmp_path):
     """Input: pg74's proof-cache entry, as `vverify check` wrote it, with its "mac" replaced by the JSON
     string "\\ud800" (the file stays valid UTF-8 JSON); then `vverify check -j 1 pg74.toml` again."""
@@ -38,8 +51,6 @@ def test_cache_entry_whose_mac_is_a_lone_surrogate_is_set_aside(tmp_path):
     assert r.code == 0 and len(r.err_lines) == 1 and "cache entry" in r.err, str(r)
 
 
-@pytest.mark.xfail(strict=True, reason=known_bugs.CACHE_HUGE_SECONDS + ": entry._answer calls math.isfinite on an int "
-                   "too large for a float, which raises OverflowError, not BadEntry")
 def test_signed_cache_entry_with_huge_seconds_is_set_aside(tmp_path):
     """Input: pg74's proof-cache entry with ``payload.units[0].answers[0].seconds`` set to 10**400 and its
     MAC recomputed with this test's own cache key (vverify.check.signing.sign); then `vverify check -j 1
@@ -61,8 +72,6 @@ def test_signed_cache_entry_with_huge_seconds_is_set_aside(tmp_path):
     assert r.code == 0 and len(r.err_lines) == 1 and "corrupt cache entry" in r.err, str(r)
 
 
-@pytest.mark.xfail(strict=True, reason=known_bugs.CACHE_ANSWERS_MISSING + ": entry.units_from_payload does not "
-                   "require every question of a unit, and derive reads the missing 'yes' as 'no' (needs the key)")
 def test_signed_cache_entry_missing_an_answer_does_not_pass_a_failing_spec(tmp_path):
     """Input: bad.toml, pg74 with ``supervisor_only()`` removed from lpsw (its lpsw and theorem claims
     fail); its proof-cache entry with the answer ``runs_in_user`` (status "yes") removed from unit lpsw
@@ -89,8 +98,6 @@ def test_signed_cache_entry_missing_an_answer_does_not_pass_a_failing_spec(tmp_p
     assert r.code == 1, f"a failing spec passed:\n{r}"  # today: exit 0, every claim 'confirmed'
 
 
-@pytest.mark.xfail(strict=True, reason=known_bugs.SPEC_SYMLINK_LOOP + ": the loader's Path.resolve() raises "
-                   "RuntimeError('Symlink loop from ...') for a *.toml link to itself that find_specs lists")
 @pytest.mark.parametrize("command", ["lint", "check"])
 def test_a_directory_holding_a_symlink_loop_is_one_error_line(tmp_path, command):
     """Input: a directory holding pg74.toml and loop.toml, a symlink to itself
@@ -108,8 +115,6 @@ def test_a_directory_holding_a_symlink_loop_is_one_error_line(tmp_path, command)
     assert len(about_loop) == 1, str(r)
 
 
-@pytest.mark.xfail(strict=True, reason=known_bugs.REPORT_DEEP_JSON + ": _check_json catches JSONDecodeError, not "
-                   "the RecursionError json.loads raises on deep nesting")
 def test_report_of_deeply_nested_json_is_one_error_line(tmp_path):
     """Input: deep.json holding ``{"version": "1.0", "benchmarks": [`` + ``[`` * 50000 + ``]`` * 50000 + ``]}``
     (valid JSON); then `vverify report deep.json`."""
