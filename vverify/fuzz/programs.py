@@ -9,8 +9,11 @@ privileged and sensitive instructions do their work.  Operands are chosen
 to mean something: register numbers, enumeration members (CSRs by name),
 small and boundary immediates, short pc-relative offsets.  Instructions the
 classifier flagged (privileged, sensitive, unsafe under the map) are drawn
-more often.  Programs are kept as assembly text, so a shrunk counterexample
-prints as a program a person can read and re-run.
+more often.  User and kernel code also contain a self-modifying item, which
+rewrites code that has already run and runs it again: the one event a
+translation cache must notice, which random code almost never produces (see
+:class:`_SelfModifying`).  Programs are kept as assembly text, so a shrunk
+counterexample prints as a program a person can read and re-run.
 """
 
 from __future__ import annotations
@@ -31,9 +34,13 @@ from ..spec.ir import mask
 EXTRA_SYSCALL = 3  # the guest library sends syscall numbers >= 3 to the kernel code below
 PUTC = 1  # putc(arg): the kernel appends arg to its output buffer (pg74's builds a store to do it)
 PUTC_VALUES = st.integers(0, 15)  # small, and often nonzero, so that the output shows what was written
-USER_ITEMS = ("instr", "instr", "instr", "kernel", "putc")  # the kinds of a user program's items, by weight
-KERNEL_ITEMS = ("instr",) * 5  # and of kernel code's
-SMC_WEIGHT = 1  # the self-modifying item's weight in each, where the ISA can do it (see _SelfModifying)
+SMC = "smc"  # the self-modifying item: ("smc", "user") or ("smc", "kernel"), placed by _SelfModifying
+# The kinds of items, by weight: in a user program, and in the kernel code system call 3 runs.  "smc" is the
+# self-modifying item (see _SelfModifying), drawn only where the ISA can do it; one item in six (one in eleven
+# of the kernel's) finds the planted stale translation cache of tests/fuzz/quality on every seed tried, and
+# leaves kernel code mostly to the privileged instructions the other defects need.
+USER_ITEMS = {"instr": 3, "kernel": 1, "putc": 1, SMC: 1}
+KERNEL_ITEMS = {"instr": 10, SMC: 1}
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,8 @@ class FuzzProgram:
 
     ``user`` and ``kernel`` are items: ``("instr", name, operands)``,
     ``("syscall", number)`` or ``("syscall", number, argument)`` (the
-    argument register set first).  The machine image is built from their encodings
+    argument register set first), or ``("smc", "user" | "kernel")``, the
+    self-modifying item, whose layout follows from where it lands.  The machine image is built from their encodings
     onto the guest library assembled once per spec (fast); :meth:`assembly`
     renders the same program as text, which assembles to the same image.
     """
@@ -229,7 +237,6 @@ def _item_text(spec, item, addr) -> tuple:
 # interpreter says where an operand value reaches (run on the state the
 # item's code starts from), and the spec's assembler assembles the jump.
 
-SMC = "smc"  # the item: ("smc", "user") or ("smc", "kernel")
 _ENTRY_STEPS = 10_000  # enough for any bundled stub to boot and reach its user program
 _SALTS = (0x2545F491, 0x9E3779B9)  # two register files that differ everywhere: what the item must not depend on
 
@@ -757,11 +764,14 @@ def _text(spec, name, ops, addr) -> str:
 
 
 def _item_kinds(spec) -> dict:
-    """Per kind of code (user, kernel), the strategy for its items' kinds: the self-modifying item
-    joins where the spec can do it."""
+    """Per kind of code (user, kernel), the strategy for its items' kinds, by their weights; without
+    the self-modifying item where the spec cannot do it."""
     def make(spec):
-        return {where: st.sampled_from(kinds + (SMC,) * SMC_WEIGHT if _smc(spec, where).pair else kinds)
-                for where, kinds in (("user", USER_ITEMS), ("kernel", KERNEL_ITEMS))}
+        def kinds(weights, where):
+            return st.sampled_from([k for k, n in weights.items() for _ in range(n)
+                                    if k != SMC or _smc(spec, where).pair])
+
+        return {"user": kinds(USER_ITEMS, "user"), "kernel": kinds(KERNEL_ITEMS, "kernel")}
 
     return context_of(spec).memo("fuzz_item_kinds", make)
 
