@@ -50,9 +50,10 @@ class FuzzProgram:
     ``user`` and ``kernel`` are items: ``("instr", name, operands)``,
     ``("syscall", number)`` or ``("syscall", number, argument)`` (the
     argument register set first), or ``("smc", "user" | "kernel")``, the
-    self-modifying item, whose layout follows from where it lands.  The machine image is built from their encodings
-    onto the guest library assembled once per spec (fast); :meth:`assembly`
-    renders the same program as text, which assembles to the same image.
+    self-modifying item, laid out for wherever it lands.  The machine image
+    is built from their encodings onto the guest library assembled once per
+    spec (fast); :meth:`assembly` renders the same program as text, which
+    assembles to the same image.
     """
 
     spec_name: str
@@ -208,8 +209,7 @@ def _item_text(spec, item, addr) -> tuple:
         # its exact size: an item after it may name absolute addresses (the self-modifying one does)
         return "\n".join(f"        {c}" for c in call.splitlines()), len(_image(spec).syscall_units(*item[1:]))
     if item[0] == SMC:
-        smc = _smc(spec, item[1])
-        plan = _smc_plan(spec, item[1], smc.physical(addr))
+        plan = _smc_plan(spec, item[1], _smc(spec, item[1]).physical(addr))  # text addresses are virtual
         return plan.text, len(plan.units)
     return _text(spec, item[1], item[2], addr), spec.instructions[item[1]].units
 
@@ -518,7 +518,8 @@ class _SelfModifying:
             stmts = _plain(spec, instr)
             if stmts is None or any(isinstance(s, (ir.Load, ir.Store)) for s in stmts):
                 continue
-            sets = [s for s in stmts if isinstance(s, ir.SetFile) and s.file == file and isinstance(s.index, ir.Operand)]
+            sets = [s for s in stmts
+                    if isinstance(s, ir.SetFile) and s.file == file and isinstance(s.index, ir.Operand)]
             if len(sets) != 1:
                 continue
             for free, w in instr.operands.items():

@@ -398,7 +398,8 @@ DEFECTS = [
 
 # every search a defect ran, on the un-planted technique; and the code-carrying translator with its check
 STALE = next(d for d in DEFECTS if d.id == "stale-translation")
-CONTROLS = sorted({(d.spec, d.control, d.examples) for d in DEFECTS}) + [(STALE.spec, RevalidatingCodeCache, STALE.examples)]
+CONTROLS = sorted({(d.spec, d.control, d.examples) for d in DEFECTS}) + [
+    (STALE.spec, RevalidatingCodeCache, STALE.examples)]
 
 
 def _search(spec_name, technique, examples, seed=SEED):
