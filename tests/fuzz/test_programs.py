@@ -30,3 +30,73 @@ def test_weights_steer_to_flagged_instructions():
     assert w.user["rdbase"] > w.user["ld"]  # sensitive and unprivileged: drawn more in user code
     assert w.kernel["lpsw"] > w.kernel["ld"]  # privileged: drawn more in kernel code
     assert w.user["lpsw"] == w.user["ld"]  # a privileged instruction would just end a user program
+
+
+def _smc_program(spec_name, where):
+    """putc(5), the item (in user code, or in the kernel code two system calls 3 run), putc(7)."""
+    from vverify.fuzz.programs import EXTRA_SYSCALL, PUTC, SMC, FuzzProgram
+
+    if where == "user":
+        return FuzzProgram(spec_name, (("syscall", PUTC, 5), (SMC, "user"), ("syscall", PUTC, 7)), (), 400)
+    user = (("syscall", PUTC, 5), ("syscall", EXTRA_SYSCALL), ("syscall", EXTRA_SYSCALL), ("syscall", PUTC, 7))
+    return FuzzProgram(spec_name, user, ((SMC, "kernel"),), 400)
+
+
+@pytest.mark.parametrize("where", ["user", "kernel"])
+@pytest.mark.parametrize("spec_name", GUEST_SPECS)
+def test_self_modifying_item_rewrites_code_that_ran_and_goes_on(spec_name, where):
+    """On the machine the item rewrites the first instruction of its code, runs it, and the program
+    goes on past the item to exit normally (a translator that ran the old code would loop instead)."""
+    from vverify import guests as G
+    from vverify.interp import run
+
+    spec = load(spec_name)
+    program = _smc_program(spec_name, where)
+    state = program.boot_state(spec)
+    slow = G.boot_state(spec, program.build(spec))
+    assert state.normalized_mem() == slow.normalized_mem()  # the printed program is the program
+    entry = G.layout(spec).user_base + G.layout(spec).user_origin if where == "user" else \
+        program.build(spec).symbols["sys_extra"]
+    before = [state.read_mem(entry + k) for k in range(spec.max_ilen_units)]
+    end, ex = run(spec, state, 2000, trap_exits=G.halt_convention(spec).trap_exits)
+    assert G.halt_convention(spec).ended(ex), f"the program did not end: {ex}"
+    assert G.exit_status(spec, end).status == "exit"
+    assert G.read_output(spec, end) == [5, 7]
+    assert [end.read_mem(entry + k) for k in range(spec.max_ilen_units)] != before, "the code at the entry is unchanged"
+    assert "written over" in program.assembly(spec)
+
+
+def test_self_modifying_item_is_not_drawn_where_code_cannot_be_written(tmp_path):
+    """A pg74 whose stores need supervisor mode: user programs get no self-modifying item (nothing in
+    user mode can write the code), kernel code still does."""
+    from hypothesis import HealthCheck, settings
+    from vverify.spec.loader import load_spec
+    from tests.conftest import spec_path
+
+    path = tmp_path / "pg74_ro.toml"
+    path.write_text(f'''[isa]
+name = "pg74_ro"
+extends = "{spec_path("pg74").as_posix()}"
+title = "pg74 whose stores need supervisor mode"
+summary = "user code cannot write memory"
+
+[instructions.st]
+encoding = "0010 rs:2 a:10"
+syntax = "st {{rs}}, {{a}}"
+doc = "store a word, in supervisor mode only"
+semantics = """
+supervisor_only()
+write(zext(a, 16), r[rs])
+"""
+''')
+    spec = load_spec(path)
+    kernel_items = []
+
+    @settings(database=None, max_examples=200, suppress_health_check=list(HealthCheck))
+    @given(fuzz_programs(spec, flagged_weights(spec)))
+    def drawn(program):
+        assert ("smc", "user") not in program.user
+        kernel_items.append(("smc", "kernel") in program.kernel)
+
+    drawn()
+    assert any(kernel_items)
