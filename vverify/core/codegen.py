@@ -768,6 +768,22 @@ class Generator:
             out.append(f"{ind}    pass")
         return out
 
+    def _fetch_lines(self, ind) -> list:
+        """The fetch at ``ind``: ``fa`` = where the instruction at ``pc`` is, or ``exc`` and ``tval`` set."""
+        spec, lay, m = self.spec, self.layout, self.spec.memory
+        out = [f"{ind}fa = pc"]
+        if self.fetch_body:
+            fe = _Emitter(self, "fe", {}, "break").prepare(self.fetch_body)
+            fetch_lines = fe.block(self.fetch_body, ind + "    ")
+            out += [f"{ind}{name} = {'False' if width == BOOL else 'U(0)'}" for name, width in fe.local_widths.items()]
+            out.append(f"{ind}while True:")
+            out += fetch_lines
+            out += [f"{ind}    fa = {fe.e(ir.Local(spec.fetch_local, m.address))}", f"{ind}    break"]
+        if not lay.full_memory:
+            out += [f"{ind}if exc < 0 and fa > U({m.size - spec.max_ilen_units}):",
+                    f"{ind}    exc = {spec.causes[m.fault].index}", f"{ind}    tval = {self.fit_tval('fa', m.address)}"]
+        return out
+
     def source(self, jit: bool) -> str:
         spec, lay = self.spec, self.layout
         m = spec.memory
@@ -902,32 +918,23 @@ class Generator:
         refetch = _fetch_is_pure(self.fetch_body)
         w("    while True:")
         O = "        "
+        # exc and halted start every instruction at -1 and False: as constants there, LLVM folds
+        # the checks of them after each instruction that cannot set them (reset only on the way
+        # back in, they would be loop-carried values to test every time).  tval is read only with
+        # an exc, which is always set together with it, and every instruction sets next_pc, so
+        # neither is reset.
         w(f"{O}while steps < budget:  # the hot loop")
         I = O + "    "
-        w(f"{I}next_pc = pc")
         w(f"{I}exc = -1")
-        w(f"{I}tval = U(0)")
         w(f"{I}halted = False")
-        w(f"{I}fa = pc")
-        if self.fetch_body:
-            fe = _Emitter(self, "fe", {}, "break").prepare(self.fetch_body)
-            fetch_lines = fe.block(self.fetch_body, I + "    ")
-            for name, width in fe.local_widths.items():
-                w(f"{I}{name} = {'False' if width == BOOL else 'U(0)'}")
-            w(f"{I}while True:")
-            L.extend(fetch_lines)
-            w(f"{I}    fa = {fe.e(ir.Local(spec.fetch_local, m.address))}")
-            w(f"{I}    break")
-        if not lay.full_memory:
-            w(f"{I}if exc < 0 and fa > U({m.size - maxlen}):")
-            w(f"{I}    exc = {spec.causes[m.fault].index}")
-            w(f"{I}    tval = {self.fit_tval('fa', m.address)}")
+        fetch = self._fetch_lines(I)
+        L.extend(fetch)
         if self.fetch_body or not lay.full_memory:
             w(f"{I}if exc >= 0:")
             w(f"{I}    break")
-        w(f"{I}slot = {'fa' if not lay.full_memory else f'((fa + moff) & U({mask(m.address)}))'}")
-        w(f"{I}row = slot << U({lay.row_shift})")
-        w(f"{I}tag = DECF[row]")
+        lookup = [f"slot = {'fa' if not lay.full_memory else f'((fa + moff) & U({mask(m.address)}))'}",
+                  f"row = slot << U({lay.row_shift})", "tag = DECF[row]"]
+        L.extend(I + line for line in lookup)
         parts = []
         for k in range(maxlen):
             idx = f"(slot + U({k}))" if k else "slot"
@@ -996,6 +1003,11 @@ class Generator:
         w(f"{O}    reason = {R_HALT}")
         w(f"{O}    break")
         if refetch:
+            # the hot loop left at its dispatch: fetch again for the row rather than keep slot, row
+            # and tag alive out of the hot loop (LLVM kept them in registers, and spilled, on every
+            # instruction).  Nothing ran in between and the fetch writes nothing: same row.
+            L.extend(line.replace(I, O, 1) for line in fetch)
+            L.extend(O + line for line in lookup)
             w(f"{O}if tag == U(0):  # not decoded yet: decode it, then fetch it again in the hot loop")
             w(f"{O}    if DECF[U({lay.patch_base}) + slot] != U(0):  # a patch a store made the cache forget")
             w(f"{O}        reason = {R_PATCH}")
