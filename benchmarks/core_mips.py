@@ -4,6 +4,14 @@ All three run the same program in one pyperf run, so their ratio is measured
 side by side.  Each value is the time per guest instruction.
 
     python benchmarks/core_mips.py -o results/core_mips.json
+
+At the end it prints, and writes into the JSON's metadata (top-level
+``metadata`` of the pyperf file, so ``json.load(f)["metadata"]`` reads them),
+the figures a guard compares with committed ones: ``core_mips``,
+``interpreter_mips``, ``unicorn_mips`` (medians) and ``core_vs_unicorn``,
+``core_vs_interpreter`` (ratios of those medians, from the same run), with
+the ``commit`` measured.  Ratios partly cancel the machine's noise; the
+MIPS do not (pyperf's values are wall-clock).
 """
 
 from __future__ import annotations
@@ -88,15 +96,61 @@ def bench_unicorn(loops, iterations):
     return t
 
 
+def commit() -> str:
+    """The checkout's commit (with ``+dirty`` if it has changes), or "unknown"."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
+
+
+def figures(benchmarks: dict) -> dict:
+    """The figures a guard compares: median MIPS of each engine and the core/Unicorn ratio (same run).
+
+    ``benchmarks`` maps a benchmark name to its pyperf Benchmark (values:
+    seconds per guest instruction).
+    """
+    mips = {name: 1 / b.median() / 1e6 for name, b in benchmarks.items()}
+    out = {f"{name}_mips": round(v, 2) for name, v in mips.items()}
+    if "core" in mips and "unicorn" in mips:
+        out["core_vs_unicorn"] = round(mips["core"] / mips["unicorn"], 3)
+    if "core" in mips and "interpreter" in mips:
+        out["core_vs_interpreter"] = round(mips["core"] / mips["interpreter"], 1)
+    return out
+
+
 def main():
     replace_on_success()
     runner = pyperf.Runner()
     runner.metadata["spec"] = "riscv32"
     runner.metadata["workload"] = "rv32i 9-instruction loop (lw add slli xor sw addi andi addi bne)"
     runner.metadata["unit_of_value"] = "seconds per guest instruction"
-    runner.bench_time_func("core", bench_core, CORE_ITERATIONS, inner_loops=CORE_ITERATIONS * LOOP_INSTRUCTIONS)
-    runner.bench_time_func("interpreter", bench_interp, INTERP_ITERATIONS, inner_loops=INTERP_ITERATIONS * LOOP_INSTRUCTIONS)
-    runner.bench_time_func("unicorn", bench_unicorn, UNICORN_ITERATIONS, inner_loops=UNICORN_ITERATIONS * LOOP_INSTRUCTIONS)
+    runner.metadata["commit"] = commit()
+    done = {
+        "core": runner.bench_time_func("core", bench_core, CORE_ITERATIONS,
+                                       inner_loops=CORE_ITERATIONS * LOOP_INSTRUCTIONS),
+        "interpreter": runner.bench_time_func("interpreter", bench_interp, INTERP_ITERATIONS,
+                                              inner_loops=INTERP_ITERATIONS * LOOP_INSTRUCTIONS),
+        "unicorn": runner.bench_time_func("unicorn", bench_unicorn, UNICORN_ITERATIONS,
+                                          inner_loops=UNICORN_ITERATIONS * LOOP_INSTRUCTIONS),
+    }
+    if any(b is None for b in done.values()):  # a worker process: the main one sums up
+        return
+    summary = figures(done)
+    print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    output = runner.args.output
+    if output:  # the figures go into the JSON's metadata too, where a guard reads them
+        suite = pyperf.BenchmarkSuite.load(output)
+        for bench in suite.get_benchmarks():
+            bench.update_metadata(summary)
+        suite.dump(output, replace=True)
 
 
 if __name__ == "__main__":

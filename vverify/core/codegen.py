@@ -555,6 +555,15 @@ class _Emitter:
         return out
 
 
+def _fetch_is_pure(stmts) -> bool:
+    """Whether the fetch writes nothing (registers other than the pc, files, memory): then running it
+    twice for one instruction, as the run loop does after a decode miss, is the same as once."""
+    for s in ir.walk_stmts(stmts):
+        if isinstance(s, (ir.SetFile, ir.Store)) or (isinstance(s, ir.SetReg) and s.name != "pc"):
+            return False
+    return True
+
+
 def _needs_journal(stmts, full_memory: bool) -> bool:
     """Whether some path may trap after an effect (so a trap must undo it)."""
     effect = False
@@ -759,6 +768,22 @@ class Generator:
             out.append(f"{ind}    pass")
         return out
 
+    def _fetch_lines(self, ind) -> list:
+        """The fetch at ``ind``: ``fa`` = where the instruction at ``pc`` is, or ``exc`` and ``tval`` set."""
+        spec, lay, m = self.spec, self.layout, self.spec.memory
+        out = [f"{ind}fa = pc"]
+        if self.fetch_body:
+            fe = _Emitter(self, "fe", {}, "break").prepare(self.fetch_body)
+            fetch_lines = fe.block(self.fetch_body, ind + "    ")
+            out += [f"{ind}{name} = {'False' if width == BOOL else 'U(0)'}" for name, width in fe.local_widths.items()]
+            out.append(f"{ind}while True:")
+            out += fetch_lines
+            out += [f"{ind}    fa = {fe.e(ir.Local(spec.fetch_local, m.address))}", f"{ind}    break"]
+        if not lay.full_memory:
+            out += [f"{ind}if exc < 0 and fa > U({m.size - spec.max_ilen_units}):",
+                    f"{ind}    exc = {spec.causes[m.fault].index}", f"{ind}    tval = {self.fit_tval('fa', m.address)}"]
+        return out
+
     def source(self, jit: bool) -> str:
         spec, lay = self.spec, self.layout
         m = spec.memory
@@ -873,54 +898,63 @@ class Generator:
         # pc lives in a local for the whole run and goes back to R only on the way out: a store
         # and reload of R[pc] per instruction would sit on the loop's critical path
         w(f"    pc = R[{pci}]")
-        w("    while steps < budget:")
-        I = "        "
-        w(f"{I}next_pc = pc")
+        # Two loops.  The inner one is the hot path: fetch, look the row up, run the instruction,
+        # count it; only instructions that complete normally stay in it.  Everything else (a
+        # fetch that faults, a row not decoded yet, an undecodable word, a trap, a hypercall or
+        # vmexit, a halt, the end of the budget) leaves it, and the outer loop sorts out why.
+        # LLVM takes the edges that leave a loop for the unlikely ones, so the hot path is laid
+        # out straight and its checks fall through; none of the rare cases costs the hot path
+        # more than a not-taken branch.  (docs/core.md, "What keeps the hot path fast".)
+        w(f"    next_pc = pc")
+        w(f"    exc = -1")
+        w(f"    tval = U(0)")
+        w(f"    halted = False")
+        w(f"    slot = U(0)")
+        w(f"    row = U(0)")
+        w(f"    tag = U(0)")
+        # the decode miss goes to the outer loop and comes back to fetch again, which is exact
+        # only if fetching writes nothing: a fetch that writes (no bundled spec's does) decodes in
+        # the hot loop, as every miss did before
+        refetch = _fetch_is_pure(self.fetch_body)
+        w("    while True:")
+        O = "        "
+        # exc and halted start every instruction at -1 and False: as constants there, LLVM folds
+        # the checks of them after each instruction that cannot set them (reset only on the way
+        # back in, they would be loop-carried values to test every time).  tval is read only with
+        # an exc, which is always set together with it, and every instruction sets next_pc, so
+        # neither is reset.
+        w(f"{O}while steps < budget:  # the hot loop")
+        I = O + "    "
         w(f"{I}exc = -1")
-        w(f"{I}tval = U(0)")
         w(f"{I}halted = False")
-        w(f"{I}fa = pc")
-        if self.fetch_body:
-            fe = _Emitter(self, "fe", {}, "break").prepare(self.fetch_body)
-            fetch_lines = fe.block(self.fetch_body, I + "    ")
-            for name, width in fe.local_widths.items():
-                w(f"{I}{name} = {'False' if width == BOOL else 'U(0)'}")
-            w(f"{I}while True:")
-            L.extend(fetch_lines)
-            w(f"{I}    fa = {fe.e(ir.Local(spec.fetch_local, m.address))}")
+        fetch = self._fetch_lines(I)
+        L.extend(fetch)
+        if self.fetch_body or not lay.full_memory:
+            w(f"{I}if exc >= 0:")
             w(f"{I}    break")
-        if not lay.full_memory:
-            w(f"{I}if exc < 0 and fa > U({m.size - maxlen}):")
-            w(f"{I}    exc = {spec.causes[m.fault].index}")
-            w(f"{I}    tval = {self.fit_tval('fa', m.address)}")
-        w(f"{I}if exc < 0:")
-        J = I + "    "
-        w(f"{J}slot = {'fa' if not lay.full_memory else f'((fa + moff) & U({mask(m.address)}))'}")
-        w(f"{J}row = slot << U({lay.row_shift})")
-        w(f"{J}tag = DECF[row]")
+        lookup = [f"slot = {'fa' if not lay.full_memory else f'((fa + moff) & U({mask(m.address)}))'}",
+                  f"row = slot << U({lay.row_shift})", "tag = DECF[row]"]
+        L.extend(I + line for line in lookup)
         parts = []
         for k in range(maxlen):
             idx = f"(slot + U({k}))" if k else "slot"
             if lay.full_memory and k:
                 idx = f"({idx} & U({mask(m.address)}))"
             parts.append(f"(U(MEM[{idx}]) << U({k * m.unit}))" if k else f"U(MEM[{idx}])")
-        w(f"{J}if tag == U(0):")
-        w(f"{J}    if DECF[U({lay.patch_base}) + slot] != U(0):  # a patch a store made the cache forget")
-        w(f"{J}        reason = {R_PATCH}")
-        w(f"{J}        break")
-        w(f"{J}    tag = decode({' | '.join(parts)}, DECF, row)")
-        w(f"{J}    DECF[row] = tag")
-        w(f"{J}if tag == U({ILLEGAL_TAG}):")
-        w(f"{J}    R[{st + ST_TVAL}] = {' | '.join(parts)}")
-        w(f"{J}    reason = {R_ILLEGAL}")
-        w(f"{J}    break")
+        word = " | ".join(parts)
+        if not refetch:
+            w(f"{I}if tag == U(0):")
+            w(f"{I}    if DECF[U({lay.patch_base}) + slot] != U(0):  # a patch a store made the cache forget")
+            w(f"{I}        break")
+            w(f"{I}    tag = decode({word}, DECF, row)")
+            w(f"{I}    DECF[row] = tag")
         for k, (name, instr) in enumerate(spec.instructions.items()):
-            w(f"{J}{'if' if k == 0 else 'elif'} tag == U({k + 1}):  # {name}")
+            w(f"{I}{'if' if k == 0 else 'elif'} tag == U({k + 1}):  # {name}")
             if not self.inline.get(k):
                 args = "".join(f", DECF[row + U({j + 1})]" for j in range(len(instr.operands)))
-                w(f"{J}    exc, tval, next_pc, halted = i{k}_{name}(R, MEM, DECF, pc{args})")
+                w(f"{I}    exc, tval, next_pc, halted = i{k}_{name}(R, MEM, DECF, pc{args})")
                 continue
-            K = J + "    "
+            K = I + "    "
             ops = {op: f"i{k}o{j}" for j, op in enumerate(instr.operands)}
             for j, var in enumerate(ops.values()):
                 w(f"{K}{var} = DECF[row + U({j + 1})]")
@@ -936,26 +970,59 @@ class Generator:
             else:  # nothing can end it early: no loop for numba to analyse
                 L.extend(line[4:] for line in body)
             L.extend(self._rollback(em, K))
-        # traps: exit to the caller, or take them through the spec's trap entry
-        w(f"{I}if exc >= {EXIT_BASE}:  # hypercall or vmexit: precise, pc still at the instruction")
-        w(f"{I}    R[{st + ST_TVAL}] = tval")
-        w(f"{I}    reason = {R_HYPERCALL} + (exc - {EXIT_BASE})")
+        w(f"{I}else:  # not decoded yet, or undecodable")
         w(f"{I}    break")
-        w(f"{I}if exc >= 0:")
-        w(f"{I}    if (trap_exits >> U(exc)) & U(1):")
-        w(f"{I}        R[{st + ST_CAUSE}] = U(exc)")
-        w(f"{I}        R[{st + ST_TVAL}] = tval")
-        w(f"{I}        reason = {R_TRAP}")
-        w(f"{I}        break")
-        w(f"{I}    next_pc, ok = trap_entry(R, MEM, DECF, pc, R[{cc} + exc], {self.fit_tval('tval', 64)})")
-        w(f"{I}    if not ok:  # the trap entry itself faulted")
-        w(f"{I}        reason = {R_DOUBLE_FAULT}")
-        w(f"{I}        break")
+        w(f"{I}if exc >= 0 or halted:")
+        w(f"{I}    break")
         w(f"{I}pc = next_pc")
         w(f"{I}steps += U(1)")
-        w(f"{I}if halted:")
-        w(f"{I}    reason = {R_HALT}")
-        w(f"{I}    break")
+        # out of the hot loop: why?  (The budget is checked first: the hot loop also ends there
+        # with whatever its last instruction left in exc and halted.)
+        w(f"{O}if steps >= budget:")
+        w(f"{O}    break")
+        w(f"{O}if exc >= {EXIT_BASE}:  # hypercall or vmexit: precise, pc still at the instruction")
+        w(f"{O}    R[{st + ST_TVAL}] = tval")
+        w(f"{O}    reason = {R_HYPERCALL} + (exc - {EXIT_BASE})")
+        w(f"{O}    break")
+        w(f"{O}if exc >= 0:  # a trap: exit to the caller, or take it through the spec's trap entry")
+        w(f"{O}    if (trap_exits >> U(exc)) & U(1):")
+        w(f"{O}        R[{st + ST_CAUSE}] = U(exc)")
+        w(f"{O}        R[{st + ST_TVAL}] = tval")
+        w(f"{O}        reason = {R_TRAP}")
+        w(f"{O}        break")
+        w(f"{O}    next_pc, ok = trap_entry(R, MEM, DECF, pc, R[{cc} + exc], {self.fit_tval('tval', 64)})")
+        w(f"{O}    if not ok:  # the trap entry itself faulted")
+        w(f"{O}        reason = {R_DOUBLE_FAULT}")
+        w(f"{O}        break")
+        w(f"{O}    pc = next_pc")
+        w(f"{O}    steps += U(1)")
+        w(f"{O}    continue")
+        w(f"{O}if halted:")
+        w(f"{O}    pc = next_pc")
+        w(f"{O}    steps += U(1)")
+        w(f"{O}    reason = {R_HALT}")
+        w(f"{O}    break")
+        if refetch:
+            # the hot loop left at its dispatch: fetch again for the row rather than keep slot, row
+            # and tag alive out of the hot loop (LLVM kept them in registers, and spilled, on every
+            # instruction).  Nothing ran in between and the fetch writes nothing: same row.
+            L.extend(line.replace(I, O, 1) for line in fetch)
+            L.extend(O + line for line in lookup)
+            w(f"{O}if tag == U(0):  # not decoded yet: decode it, then fetch it again in the hot loop")
+            w(f"{O}    if DECF[U({lay.patch_base}) + slot] != U(0):  # a patch a store made the cache forget")
+            w(f"{O}        reason = {R_PATCH}")
+            w(f"{O}        break")
+            w(f"{O}    tag = decode({word}, DECF, row)")
+            w(f"{O}    DECF[row] = tag")
+            w(f"{O}    if tag != U({ILLEGAL_TAG}):")
+            w(f"{O}        continue")
+        else:
+            w(f"{O}if tag == U(0):  # a patch a store made the cache forget")
+            w(f"{O}    reason = {R_PATCH}")
+            w(f"{O}    break")
+        w(f"{O}R[{st + ST_TVAL}] = {word}  # undecodable")
+        w(f"{O}reason = {R_ILLEGAL}")
+        w(f"{O}break")
         w(f"    R[{pci}] = pc")
         w(f"    R[{st + ST_STEPS}] = steps")
         w(f"    R[{st + ST_TOTAL}] += steps")
