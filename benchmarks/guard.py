@@ -1,0 +1,263 @@
+"""The guard against regressions: re-measure the hot paths side by side and compare with the committed figures.
+
+    python benchmarks/guard.py            # measure, write results/guard.json and results/GUARD.md, compare
+    python benchmarks/guard.py --compare-only   # compare the results/guard.json on disk with the committed one
+
+Run it before landing any change to ``vverify/core`` or ``vverify/vmm``
+(docs/benchmarks.md, "The rule").  It measures, in one run of this command:
+
+* the core's guest MIPS on the RV32I loop and Unicorn's on the same program
+  (``benchmarks/core_mips.py``);
+* the exit round trip, guest trap -> Python -> resume (``benchmarks/core_exit.py``);
+* every technique on the nanobenchmarks and ``compute`` on riscv32 and
+  x86_32 (``vverify bench --fast``), from which the cost per event follows:
+  (technique's wall time per operation - native's) / (traps + emulated
+  instructions + hypercalls + VM exits per operation), the definition of
+  issue 15.
+
+Wall-clock figures swing with the load of a shared machine, so what is
+compared are figures that hold up across machines and loads: ratios of two
+medians of the same run.  Times are expressed in *Unicorn instructions*
+(the time Unicorn takes for one guest instruction of the RV32I loop, in the
+same run): a core that got slower, or a VMM event that got dearer, shows
+as more Unicorn instructions whatever the machine's speed.  Per technique,
+the cost per event is the geometric mean over its cells, which steadies a
+figure each of whose cells is short.
+
+A figure worse than the committed one by more than ``--tolerance`` (10 %)
+makes the command exit 1, naming it; a figure not in the committed file is
+new and only reported.  "Committed" is ``git show HEAD:results/guard.json``
+(the file on disk when there is no git), read before the new one is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vverify.files import write_atomic  # noqa: E402
+
+RESULTS = ROOT / "results"
+GUARD_JSON = RESULTS / "guard.json"
+GUARD_MD = RESULTS / "GUARD.md"
+TOLERANCE = 0.10
+SPECS = ("riscv32", "x86_32")
+WORKLOADS = ("syscall", "in", "cr8wr", "divzero", "compute")
+EVENT_WORKLOADS = ("syscall", "in", "cr8wr", "divzero")  # where the cost per event is defined (issue 15's targets)
+
+# which way is better for each kind of figure
+HIGHER_IS_BETTER = "higher"
+LOWER_IS_BETTER = "lower"
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def _run(argv: list, what: str) -> None:
+    """Run one measuring command; its failure is this command's, named in one line."""
+    print(f"guard: {what}: {' '.join(argv)}", file=sys.stderr, flush=True)
+    r = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise SystemExit(f"guard: {what} failed (exit {r.returncode}): {' '.join(argv)}")
+
+
+def measure(scratch: Path, processes: int) -> dict:
+    """Run the three measuring commands into ``scratch``; their pyperf and bench files."""
+    py = sys.executable
+    files = {"core_mips": scratch / "core_mips.json", "core_exit": scratch / "core_exit.json",
+             "bench": scratch / "bench.json"}
+    _run([py, "benchmarks/core_mips.py", "-p", str(processes), "-o", str(files["core_mips"])], "core MIPS")
+    _run([py, "benchmarks/core_exit.py", "-p", str(processes), "-o", str(files["core_exit"])], "exit round trip")
+    bench = [py, "-m", "vverify", "bench", "--fast", "-o", str(files["bench"])]
+    for s in SPECS:
+        bench += ["-s", s]
+    for w in WORKLOADS:
+        bench += ["-w", w]
+    _run(bench, "techniques")
+    return files
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _medians(path: Path) -> dict:
+    import pyperf
+
+    return {b.get_name(): b.median() for b in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks()}
+
+
+def _geomean(xs) -> float:
+    xs = [x for x in xs if x > 0]
+    return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else float("nan")
+
+
+def events_per_op(per_op: dict) -> float:
+    """Traps + emulated instructions + hypercalls + VM exits per operation (issue 15's denominator)."""
+    traps = sum(v for k, v in per_op.items() if k.startswith("traps."))
+    vm_exits = sum(v for k, v in per_op.items() if k == "exits.vmexit" or k.startswith("exits.vmexit:"))
+    return traps + per_op.get("emulated", 0.0) + per_op.get("hypercalls", 0.0) + vm_exits
+
+
+def figures(files: dict) -> dict:
+    """The guard's figures from the measured files: ``{"figures": {name: {value, better, unit}}, "cells": ...}``."""
+    from vverify.bench.results import load
+
+    mips = _medians(files["core_mips"])
+    exit_ = _medians(files["core_exit"])
+    unicorn_s = mips["unicorn"]  # seconds per guest instruction: the unit of time below
+    out: dict = {}
+
+    def fig(name, value, better, unit):
+        out[name] = {"value": value, "better": better, "unit": unit}
+
+    fig("core_vs_unicorn", unicorn_s / mips["core"], HIGHER_IS_BETTER, "ratio of MIPS, same run")
+    fig("exit_round_trip", exit_["exit_round_trip_raw"] / unicorn_s, LOWER_IS_BETTER, "Unicorn instructions")
+
+    res = load([files["bench"]])
+    cells = {}
+    per_technique: dict = {}
+    for m in res.measurements.values():
+        native = res.get(m.spec, "native", m.workload)
+        if m.technique == "native" or native is None:
+            continue
+        per_op = m.per_op
+        overhead = m.median / native.median
+        cell = {"overhead_vs_native": round(overhead, 3), "ns_per_op": round(m.median * 1e9, 1),
+                "native_ns_per_op": round(native.median * 1e9, 1)}
+        n_events = events_per_op(per_op)
+        if m.workload in EVENT_WORKLOADS and n_events > 0:
+            cost = (m.median - native.median) / n_events
+            cell["events_per_op"] = round(n_events, 3)
+            cell["ns_per_event"] = round(cost * 1e9, 1)
+            per_technique.setdefault(m.technique, []).append(cost / unicorn_s)
+        cells[m.name] = cell
+    for tech, costs in sorted(per_technique.items()):
+        fig(f"cost_per_event.{tech}", _geomean(costs), LOWER_IS_BETTER,
+            f"Unicorn instructions, geometric mean of {len(costs)} cells")
+    for k, v in out.items():
+        v["value"] = round(v["value"], 4)
+    absolute = {"core_mips": round(1e-6 / mips["core"], 1), "unicorn_mips": round(1e-6 / unicorn_s, 1),
+                "exit_round_trip_ns": round(exit_["exit_round_trip_raw"] * 1e9, 1)}
+    return {"figures": out, "absolute": absolute, "cells": dict(sorted(cells.items()))}
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def committed() -> dict | None:
+    """The committed results/guard.json, or None when there is none."""
+    try:
+        text = subprocess.run(["git", "show", "HEAD:results/guard.json"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        text = GUARD_JSON.read_text() if GUARD_JSON.is_file() else None
+    return json.loads(text) if text else None
+
+
+def compare(old: dict | None, new: dict, tolerance: float) -> list:
+    """``[(name, old, new, change, verdict)]``; verdict is ``ok``, ``better``, ``REGRESSION`` or ``new``.
+
+    ``change`` is the relative change in the direction of better (negative: worse).
+    """
+    rows = []
+    olds = (old or {}).get("figures", {})
+    for name, f in new["figures"].items():
+        o = olds.get(name)
+        if o is None or not o["value"] or not math.isfinite(f["value"]):
+            rows.append((name, None, f["value"], None, "new"))
+            continue
+        ratio = f["value"] / o["value"]
+        change = ratio - 1 if f["better"] == HIGHER_IS_BETTER else 1 / ratio - 1
+        verdict = "REGRESSION" if change < -tolerance else ("better" if change > tolerance else "ok")
+        rows.append((name, o["value"], f["value"], change, verdict))
+    return rows
+
+
+def render(new: dict, rows: list, tolerance: float, old_commit: str) -> str:
+    L = ["# Hot-path guard", "",
+         "Figures of one run of `python benchmarks/guard.py`, compared with the committed ones "
+         f"({old_commit}). Ratios of medians of the same run; times in Unicorn instructions (the time "
+         "Unicorn takes per guest instruction of the RV32I loop, same run). A figure worse by more than "
+         f"{tolerance:.0%} fails the guard.", "",
+         f"Measured at {new['commit']} on {new['date']}; absolute figures of this run (these swing with the "
+         f"machine's load): core {new['absolute']['core_mips']} MIPS, Unicorn {new['absolute']['unicorn_mips']} "
+         f"MIPS, exit round trip {new['absolute']['exit_round_trip_ns']} ns.", "",
+         "| figure | unit | committed | now | change | |", "|---|---|---|---|---|---|"]
+    for name, o, n, change, verdict in rows:
+        unit = new["figures"][name]["unit"]
+        L.append(f"| {name} | {unit} | {'' if o is None else f'{o:.4g}'} | {n:.4g} | "
+                 f"{'' if change is None else f'{change:+.1%}'} | {verdict} |")
+    L += ["", "## Cells", "",
+          "Wall time per operation (medians), overhead against native in the same run, and the cost per "
+          "event: (time per operation - native's) / (traps + emulated + hypercalls + VM exits per operation).", "",
+          "| cell | ns/op | native ns/op | × native | events/op | ns/event |", "|---|---|---|---|---|---|"]
+    for name, c in new["cells"].items():
+        L.append(f"| {name} | {c['ns_per_op']:,} | {c['native_ns_per_op']:,} | {c['overhead_vs_native']:,} | "
+                 f"{c.get('events_per_op', '')} | {c.get('ns_per_event', '')} |")
+    L += ["", "Regenerate: `python benchmarks/guard.py` (about five minutes)."]
+    return "\n".join(L) + "\n"
+
+
+def _commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tolerance", type=float, default=TOLERANCE, help="the largest drop allowed (0.10: 10%%)")
+    ap.add_argument("--processes", "-p", type=int, default=6, help="pyperf worker processes per core benchmark")
+    ap.add_argument("--compare-only", action="store_true",
+                    help="do not measure: compare results/guard.json on disk with the committed one")
+    args = ap.parse_args(argv)
+    if not 0 < args.tolerance < 1:
+        raise SystemExit("guard: --tolerance must be between 0 and 1")
+    old = committed()
+    if args.compare_only:
+        if not GUARD_JSON.is_file():
+            raise SystemExit(f"guard: {GUARD_JSON} does not exist: run without --compare-only first")
+        new = json.loads(GUARD_JSON.read_text())
+    else:
+        with tempfile.TemporaryDirectory(prefix="vverify-guard-") as tmp:
+            new = figures(measure(Path(tmp), args.processes))
+        import datetime
+
+        new["commit"] = _commit()
+        new["date"] = datetime.date.today().isoformat()
+        new["tolerance"] = args.tolerance
+    rows = compare(old, new, args.tolerance)
+    old_commit = f"committed at {old.get('commit', '?')}" if old else "none committed yet"
+    if not args.compare_only:
+        write_atomic(GUARD_JSON, json.dumps(new, indent=1, sort_keys=True) + "\n")
+        write_atomic(GUARD_MD, render(new, rows, args.tolerance, old_commit))
+    bad = [r for r in rows if r[4] == "REGRESSION"]
+    for name, o, n, change, verdict in rows:
+        shown = "" if change is None else f" ({change:+.1%})"
+        print(f"{verdict:>10}  {name}: {'-' if o is None else f'{o:.4g}'} -> {n:.4g}{shown}")
+    if bad:
+        print(f"guard: {len(bad)} figure(s) worse than committed by more than {args.tolerance:.0%}: "
+              + ", ".join(r[0] for r in bad), file=sys.stderr)
+        return 1
+    print(f"guard: no figure worse than committed by more than {args.tolerance:.0%}"
+          + ("" if old else " (nothing committed to compare with yet)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
