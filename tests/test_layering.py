@@ -147,3 +147,36 @@ def test_a_forbidden_edge_is_named_with_its_file_and_line(where, source, says):
     (found,) = violations([(path, source, module, path.name == "__init__.py")])
     line = source[:source.index("import")].count("\n") + 1
     assert found.startswith(f"{where}:{line}: ") and says in found, found
+
+
+def test_the_faces_load_no_solver_until_they_solve():
+    """Rendering a report or starting the CLI loads neither z3 nor numba nor Hypothesis: the verdict
+    words live in vverify.vocabulary, not in the classifier (issue 14).  A fresh interpreter, so
+    what this test process already imported does not hide an import."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import vverify.cli.main, vverify.report.text, vverify.report.formats, vverify.pytest_plugin\n"
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & {'z3', 'numba', 'hypothesis'})))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+
+
+def test_each_contract_has_one_home():
+    """The exit-protocol slots are defined only in vverify/core/protocol.py, and there is one exit type,
+    vverify.spec.exits.Exit: no other module defines a class called ``*Exit`` or assigns ``ST_*``/``R_*``."""
+    import ast
+
+    homes = {"ST_": "vverify/core/protocol.py", "R_": "vverify/core/protocol.py"}
+    found = []
+    for path, source, module, _ in package_files():
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Exit") and str(path) != "vverify/spec/exits.py":
+                found.append(f"{path}:{node.lineno}: class {node.name}")
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], (ast.Name, ast.Tuple)):
+                names = [t.id for t in ast.walk(node.targets[0]) if isinstance(t, ast.Name)]
+                for prefix, home in homes.items():
+                    if any(n.startswith(prefix) and n.isupper() for n in names) and str(path) != home:
+                        found.append(f"{path}:{node.lineno}: assigns {prefix}*")
+    assert found == []

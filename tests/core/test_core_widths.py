@@ -8,6 +8,8 @@ interpreter read 0xbeef).  The core must say so at construction, naming
 where the wide value is, instead of running and disagreeing.
 """
 
+from pathlib import Path
+
 import pytest
 
 from tests.core.tinyspec import run_both, state_with, tiny_spec, words_of
@@ -74,3 +76,26 @@ def test_the_refusal_comes_before_any_code_is_generated(tmp_path, monkeypatch):
     monkeypatch.setattr(codegen, "generate", lambda *a, **k: pytest.fail("generated a core it must refuse"))
     with pytest.raises(CoreUnsupported):
         Core(spec, jit=False)
+
+
+def test_a_memory_larger_than_the_core_holds_is_refused_by_name(tmp_path):
+    """The other half of what the core cannot run (issue 13, item 13): more than 2**24 memory units.
+
+    The spec loads and the interpreter runs it; the core says so in one line
+    at construction, in both builds, instead of allocating gigabytes.
+    """
+    from vverify.core.codegen import MAX_MEMORY_UNITS
+    from vverify.spec.loader import load_spec
+
+    text = Path(tiny_spec(tmp_path).path).read_text()
+    assert "address = 16" in text
+    path = tmp_path / "big.toml"
+    path.write_text(text.replace("address = 16", "address = 25", 1))
+    spec = load_spec(path)
+    assert spec.memory.size == 2 ** 25 > MAX_MEMORY_UNITS
+    for jit in (False, True):
+        with pytest.raises(CoreUnsupported) as e:
+            Core(spec, jit=jit)
+        message = str(e.value)
+        assert f"memory of {2 ** 25} units is larger than the core's {MAX_MEMORY_UNITS}" in message
+        assert "spec 'tiny'" in message and "\n" not in message

@@ -196,6 +196,8 @@ class _Asm:
             p = os.path.join(d, name)
             if os.path.isfile(p):
                 return os.path.normpath(p)
+            if os.path.lexists(p):  # a directory, a FIFO (reading it would block), a dangling link
+                raise self.err(f".include: {os.path.normpath(p)} is not a regular file", line, 1)
         raise self.err(f".include: no file '{name}' beside {file} or in the guest library", line, 1)
 
     # ------------------------------------------------------------- pass 1

@@ -128,9 +128,6 @@ def _ne_bool(a, b):
 # ------------------------------------------------------------- the queries
 
 
-_ENTRY_COMMUTES: dict = {}  # (spec digest, mode, timeout) -> bool, see UnitClassifier.entry_commutes
-
-
 class UnitClassifier:
     """Asks every question about one unit; caches the symbolic runs it shares."""
 
@@ -461,23 +458,23 @@ class UnitClassifier:
         guest state (in ``mode``) and on its placement, always leave states the placement check
         finds equal?  Proved once per spec and mode (the map is part of the spec); when it cannot
         be proved, placement compares the entries' states directly."""
-        key = (self.spec.digest, mode, self.timeout_ms)
-        if key not in _ENTRY_COMMUTES:
-            spec = self.spec
-            g = fresh_state(spec, "e", {"mode": spec.modes[mode], **self.invariant_pins, **self.pins})
-            cons = [c for c in self.valid(g, fetchable=False)]
-            th = self.params("etheta")
-            p0 = self.place(g, th, mode)
-            code = z3.BitVec("e.cause", spec.code_width)
-            tval = z3.BitVec("e.tval", spec.tval_width)
-            d = self.placement_diffs(g, sx.entry_state(spec, g, code, tval), sx.entry_state(spec, p0, code, tval))
-            s = z3.Solver()
-            s.set(timeout=self.timeout_ms)
-            s.add(*[c for c in cons + self.assume(g, th) if c is not True])
-            s.add(_any(code == c.code for c in spec.causes.values()))
-            s.add(_any(d.values()))
-            _ENTRY_COMMUTES[key] = s.check() == z3.unsat
-        return _ENTRY_COMMUTES[key]
+        return self.spec.memo(("entry_commutes", mode, self.timeout_ms), lambda spec: self._entry_commutes(mode))
+
+    def _entry_commutes(self, mode) -> bool:
+        spec = self.spec
+        g = fresh_state(spec, "e", {"mode": spec.modes[mode], **self.invariant_pins, **self.pins})
+        cons = [c for c in self.valid(g, fetchable=False)]
+        th = self.params("etheta")
+        p0 = self.place(g, th, mode)
+        code = z3.BitVec("e.cause", spec.code_width)
+        tval = z3.BitVec("e.tval", spec.tval_width)
+        d = self.placement_diffs(g, sx.entry_state(spec, g, code, tval), sx.entry_state(spec, p0, code, tval))
+        s = z3.Solver()
+        s.set(timeout=self.timeout_ms)
+        s.add(*[c for c in cons + self.assume(g, th) if c is not True])
+        s.add(_any(code == c.code for c in spec.causes.values()))
+        s.add(_any(d.values()))
+        return s.check() == z3.unsat
 
     def timing(self, mode) -> Answer:
         timing = [r.name for r in self.spec.timing_registers]
