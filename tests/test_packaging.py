@@ -12,6 +12,7 @@ installed package can supply a spec, a boot stub or a workload.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -22,6 +23,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _SESSION_PROOFS, ROOT, SPEC_FILES
+
+
+def test_the_licence_is_an_spdx_expression_and_travels_with_the_wheel():
+    """PEP 639: ``license`` is an SPDX expression (setuptools >= 77 writes it as License-Expression)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    assert any(r.replace(" ", "").startswith("setuptools>=77") for r in requires), requires
 
 
 def test_pyproject_lists_every_package():
@@ -48,6 +57,8 @@ def test_a_built_wheel_works_from_an_empty_directory(tmp_path):
         assert f"vverify/bundled_specs/{spec.relative_to(ROOT / 'specs').as_posix()}" in names, spec
     assert "vverify/bundled_specs/riscv32/boot.s" in names and "vverify/guests/abi.s" in names
     assert "vverify/bundled_specs/x86_32/bench/syscall.s" in names and "vverify/spec/spec.schema.json" in names
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    assert "License-Expression: MIT" in zipfile.ZipFile(wheel).read(metadata).decode()
 
     # a fresh environment holding only the wheel; its dependencies are this environment's,
     # reached through a path entry (a .pth line adds a directory without running its .pth files,
@@ -84,3 +95,14 @@ def test_a_built_wheel_works_from_an_empty_directory(tmp_path):
                   "-o", "out/bench.json"], empty, {**env, "PYTHONHASHSEED": "0"})
     assert bench.returncode == 0, bench.stdout + bench.stderr
     assert (empty / "out" / "REPORT.md").is_file()
+
+    matrix = _run(["vverify", "matrix", "pg74", "-n", "3", "-o", "out/matrix"], empty, env)
+    assert matrix.returncode == 0, matrix.stdout + matrix.stderr
+    assert (empty / "out" / "matrix" / "matrix.json").is_file()
+
+    # a user's project with specs/ of its own: the wheel's pytest plugin collects them
+    shutil.copytree(ROOT / "specs" / "pg74", empty / "specs" / "pg74")
+    plugin = _run([str(python), "-m", "pytest", "specs/", "-q", "-p", "no:cacheprovider"], empty, env)
+    assert plugin.returncode == 0, plugin.stdout[-2000:] + plugin.stderr
+    assert "specs/pg74/pg74.toml" in _run([str(python), "-m", "pytest", "specs/", "--collect-only", "-q",
+                                           "-p", "no:cacheprovider"], empty, env).stdout

@@ -7,6 +7,7 @@ divergence.  A broken stub fails here, not in a user's first session.
 """
 
 import json
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -184,3 +185,16 @@ def test_a_schema_directive_for_editors_is_just_a_comment(tmp_path, capsys):
     p = tmp_path / "pg74.toml"
     p.write_text("#:schema ./spec.schema.json\n" + (spec_path("pg74")).read_text())
     assert main(["lint", str(p)]) == 0
+
+
+def test_lint_ok_line_is_one_line_whatever_the_path_holds(tmp_path, capsys):
+    """A spec file named with a newline and a terminal escape: lint's ok line escapes them as an
+    error line does, so a CI log reading line by line sees one line (issue 13, item 17)."""
+    d = tmp_path / "odd\nname\x1b[2J"
+    d.mkdir()
+    shutil.copytree(spec_path("pg74").parent, d / "pg74")
+    path = d / "pg74" / "pg74.toml"
+    assert main(["lint", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "\x1b" not in out
+    assert out.startswith(str(path).replace("\n", "\\n").replace("\x1b", "\\x1b") + ": ok (pg74: ")

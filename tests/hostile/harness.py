@@ -190,8 +190,8 @@ def assert_lint_result(r: Result, path: Path, candidates=()) -> None:
     """``vverify lint PATH`` on one file: exit 0 or 2, one line on stdout about that file, nothing on
     stderr (lint reports a bad spec on stdout); an error's line lies inside the file it names.
 
-    (An error line escapes what the path holds; the ok line prints the path as given, so a name with a
-    newline in it makes two lines there: lint's way today, left for the integrator to decide.)"""
+    (Both the ok line and an error line escape what the path holds, so a name with a newline in it
+    still makes one line.)"""
     from vverify.errors import printable
 
     assert_well_behaved(r)
@@ -199,9 +199,9 @@ def assert_lint_result(r: Result, path: Path, candidates=()) -> None:
     if r.err:  # only a usage error (the path itself unusable) may go to stderr, as one line
         assert r.code == 2 and len(r.err_lines) == 1 and not r.out, f"lint wrote to stderr:\n{r}"
         return
-    if r.code == 0:  # the ok line names the file as given, unescaped (only errors are made one line)
-        assert r.out.startswith(f"{path}: ok (") and r.out.endswith(" instructions)\n") \
-            and r.out.count(": ok (") == 1, f"odd ok line:\n{r}"
+    if r.code == 0:  # the ok line names the file, escaped like an error's
+        assert r.out.startswith(f"{printable(path)}: ok (") and r.out.endswith(" instructions)\n") \
+            and r.out.count(": ok (") == 1 and r.out.count("\n") == 1, f"odd ok line:\n{r}"
         return
     lines = r.out.splitlines()
     assert len(lines) == 1, f"lint of one file printed {len(lines)} lines:\n{r}"

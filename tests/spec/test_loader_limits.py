@@ -358,14 +358,17 @@ def two_megabyte_spec(target=2_000_000) -> tuple:
 
 
 def test_a_two_megabyte_spec_loads(tmp_path):
-    """Linting a spec up to 2 MB must stay well inside a minute: this one sits inside every limit
-    (about 10 s).  The time is printed (run with -s), never asserted."""
+    """Linting a spec up to 2 MB must stay inside a minute (issue 13): this one sits inside every
+    limit and loads in about 10 s.  The bound asserted is the promise, six times what it takes, so
+    that a loaded machine does not fail it; the time is printed (run with -s)."""
     text, count = two_megabyte_spec()
     p = write(tmp_path / "big.toml", text)
     assert 2_000_000 <= p.stat().st_size <= limits.MAX_SPEC_BYTES
     start = time.perf_counter()
     spec = load_spec(p)
-    print(f"\n{p.stat().st_size} bytes, {count} instructions: loaded in {time.perf_counter() - start:.1f} s")
+    took = time.perf_counter() - start
+    print(f"\n{p.stat().st_size} bytes, {count} instructions: loaded in {took:.1f} s")
+    assert took < 60, f"a 2 MB spec took {took:.0f} s to load"
     assert len(spec.instructions) == count > 7000
 
 
