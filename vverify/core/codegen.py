@@ -41,6 +41,7 @@ from .protocol import (EXIT_BASE, R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL,
 
 MAX_MEMORY_UNITS = 1 << 24
 ILLEGAL_TAG = 1 << 32  # decode-cache tag of an undecodable word
+CODE_PAGE_SHIFT = 8  # code pages of 256 memory units (see Layout.code_page_base)
 INLINE_LINES = 40  # instructions up to this many generated lines run inline in the loop
 
 
@@ -121,7 +122,16 @@ class Layout:
         # tell a rewrite it was made to forget from code it never decoded (the ``patch`` exit).
         # It lives in DECF, not an array of its own, because every array argument costs each call.
         self.patch_base = spec.memory.size << self.row_shift
-        self.decf_size = self.patch_base + spec.memory.size
+        # after the patch marks, one word per code page: nonzero once an instruction covering a unit
+        # of that page has been decoded (or pre-decoded) since the last flush.  A store checks its
+        # page and skips dropping rows where nothing was ever decoded: data stores, nearly all of
+        # them, cost a load and a branch instead of a row cleared per unit an instruction could
+        # cover.  Marks are never cleared but by a flush, so they only over-approximate: a marked
+        # page costs what every store cost before.  A page holds at least an instruction, so an
+        # instruction (or a store) touches at most two pages: where it starts and where it ends.
+        self.page_shift = max(CODE_PAGE_SHIFT, (spec.max_ilen_units - 1).bit_length())
+        self.code_page_base = self.patch_base + spec.memory.size
+        self.decf_size = self.code_page_base + ((spec.memory.size - 1) >> self.page_shift) + 1
         # R: registers, then each register file (padded to its index width), then status, then cause codes
         offset = len(spec.registers)
         self.file_offset = {}
@@ -541,17 +551,28 @@ class _Emitter:
                 f"{p}    tval = {self.g.fit_tval(addr, m.address)}", f"{p}    {self.on_exit}"]
 
     def invalidate(self, addr, units, p):
-        """Stale pre-decoded instructions covering the written units are dropped."""
+        """Stale pre-decoded instructions covering the written units are dropped, where the written
+        units' code pages have ever held a decoded instruction (see Layout.code_page_base)."""
         m = self.spec.memory
+        lay = self.g.layout
         maxlen = self.spec.max_ilen_units
-        out = []
+        pages = sorted({0, units - 1})  # the first and last unit written: a store spans at most two pages
+        guard = []
+        if units <= (1 << lay.page_shift):
+            for k in pages:
+                a = f"({addr} + U({k}))" if k else addr
+                if lay.full_memory:
+                    a = f"(({a} + moff) & U({mask(m.address)}))"
+                guard.append(f"DECF[U({lay.code_page_base}) + ({a} >> U({lay.page_shift}))]")
+        q = p + "    " if guard else p
+        out = [f"{p}if ({' | '.join(guard)}) != U(0):"] if guard else []
         for d in range(-(maxlen - 1), units):
             a = f"({addr} + U({d}))" if d > 0 else (f"({addr} - U({-d}))" if d < 0 else addr)
-            if self.g.layout.full_memory:
-                out.append(f"{p}DECF[(({a} + moff) & U({mask(m.address)})) << U({self.g.layout.row_shift})] = U(0)")
+            if lay.full_memory:
+                out.append(f"{q}DECF[(({a} + moff) & U({mask(m.address)})) << U({lay.row_shift})] = U(0)")
             else:
-                out.append(f"{p}if {a} < U({m.size}):")
-                out.append(f"{p}    DECF[{a} << U({self.g.layout.row_shift})] = U(0)")
+                out.append(f"{q}if {a} < U({m.size}):")
+                out.append(f"{q}    DECF[{a} << U({lay.row_shift})] = U(0)")
         return out
 
 
@@ -768,6 +789,17 @@ class Generator:
             out.append(f"{ind}    pass")
         return out
 
+    def _mark_code_pages(self, ind) -> list:
+        """The code-page marks of the row just decoded at ``slot``: the pages of its first unit and
+        of the last unit an instruction there may cover (Layout.code_page_base)."""
+        lay, m = self.layout, self.spec.memory
+        last = f"(slot + U({self.spec.max_ilen_units - 1}))"
+        if lay.full_memory:
+            last = f"({last} & U({mask(m.address)}))"  # elsewhere the fetch check keeps it below the size
+        base = f"U({lay.code_page_base})"
+        return [f"{ind}DECF[{base} + (slot >> U({lay.page_shift}))] = U(1)",
+                f"{ind}DECF[{base} + ({last} >> U({lay.page_shift}))] = U(1)"]
+
     def _fetch_lines(self, ind) -> list:
         """The fetch at ``ind``: ``fa`` = where the instruction at ``pc`` is, or ``exc`` and ``tval`` set."""
         spec, lay, m = self.spec, self.layout, self.spec.memory
@@ -948,6 +980,7 @@ class Generator:
             w(f"{I}        break")
             w(f"{I}    tag = decode({word}, DECF, row)")
             w(f"{I}    DECF[row] = tag")
+            L.extend(self._mark_code_pages(I + "    "))
         for k, (name, instr) in enumerate(spec.instructions.items()):
             w(f"{I}{'if' if k == 0 else 'elif'} tag == U({k + 1}):  # {name}")
             if not self.inline.get(k):
@@ -1014,6 +1047,7 @@ class Generator:
             w(f"{O}        break")
             w(f"{O}    tag = decode({word}, DECF, row)")
             w(f"{O}    DECF[row] = tag")
+            L.extend(self._mark_code_pages(O + "    "))
             w(f"{O}    if tag != U({ILLEGAL_TAG}):")
             w(f"{O}        continue")
         else:

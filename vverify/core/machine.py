@@ -169,7 +169,8 @@ class Core:
         self.R[lay.cc_base:lay.cc_base + len(causes)] = [c.code for c in causes]
         self.MEM = np.zeros(m.size, dtype=np.dtype(codegen.mem_dtype(m.unit)))
         self.DECF = np.zeros(lay.decf_size, dtype=np.uint64)
-        self.PATCHED = self.DECF[lay.patch_base:]  # a view: nonzero where predecode() patched (see Layout)
+        self.PATCHED = self.DECF[lay.patch_base:lay.code_page_base]  # a view: nonzero where predecode() patched
+        self.CODE_PAGES = self.DECF[lay.code_page_base:]  # a view: nonzero where code was decoded (see Layout)
         self._cause_names = [c.name for c in causes]
         self._budget = self._mask = None
         self._context = ContextCheck(spec, lay, codegen.index_sources(spec))
@@ -358,6 +359,7 @@ class Core:
             raise CoreArgumentError(f"pre-decoding {word:#x}, which encodes no instruction of spec '{self.spec.name}'")
         self.DECF[row] = tag
         self.PATCHED[addr] = 1
+        self._mark_code_pages(addr)
 
     def unpatch(self, addr: int):
         """Undo :meth:`predecode` at ``addr``: the instruction in memory runs there again."""
@@ -368,6 +370,16 @@ class Core:
     def flush_code_cache(self):
         self.DECF[:self.layout.patch_base:self.layout.row_width] = 0
         self.PATCHED[:] = 0
+        self.CODE_PAGES[:] = 0  # nothing is decoded any more
+
+    def _mark_code_pages(self, addr: int):
+        """What the run loop does when it decodes at ``addr`` (see codegen.Layout.code_page_base):
+        mark the pages of the instruction's first unit and of the last it may cover."""
+        lay, size = self.layout, self.spec.memory.size
+        last = addr + self.spec.max_ilen_units - 1
+        last = last % size if lay.full_memory else min(last, size - 1)
+        self.CODE_PAGES[addr >> lay.page_shift] = 1
+        self.CODE_PAGES[last >> lay.page_shift] = 1
 
     def load_image(self, image: np.ndarray):
         """Make memory equal ``image`` (one element per unit), forgetting only what that changes.
