@@ -60,6 +60,23 @@ def test_the_guest_runs_in_non_root_operation_and_only_halt_exits():
     assert requirements_unmet(HardwareAssisted, report_of("pg74"))  # no extension: stated, not hidden
 
 
+def test_delivered_traps_are_recorded_in_the_core_with_any_buffer():
+    """The machine delivers the guest's traps inside the core's run loop, which records them
+    (Core.record_traps); a buffer of one entry returns to be drained before each further trap
+    and still gives the trace, counters and state of the default buffer, and native's trace."""
+    spec = load("pg74_vt")
+    guest = G.boot_state(spec, G.build(spec, PROGRAM))
+    big, small = HardwareAssisted(spec, guest), HardwareAssisted(spec, guest)
+    small.trace_capacity = 1
+    a, b = big.run(2000), small.run(2000)
+    native = Native(spec, guest)
+    n = native.run(2000)
+    assert a == b and a.trace == n.trace and len(a.trace) == 5
+    ca, cb = big.counters.as_dict(), small.counters.as_dict()
+    assert cb.pop("crossings") == ca.pop("crossings") + 4  # four more returns, one per trap after the first
+    assert ca == cb and big.guest_state() == small.guest_state()
+
+
 def test_the_guest_keeps_its_own_control_state():
     """lpsw runs in non-root operation on the guest's copies: the VMM reads them back."""
     spec = load("pg74_vt")

@@ -25,6 +25,8 @@ is which event under each kind of technique, and does the arithmetic:
 Core exits that only mark the end of a run or of a direct-execution slice
 (``budget``, ``halt``) are artefacts of running on an emulator and cost
 nothing on real hardware.
+So are ``crossings`` (returns from compiled code into Python): counted and
+reported, never an event here.
 """
 
 from __future__ import annotations

@@ -35,9 +35,9 @@ from ..spec.ir import BOOL, mask
 
 CODEGEN_VERSION = 1
 
-from .protocol import (EXIT_BASE, R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_ILLEGAL, R_PATCH, R_TRAP,
-                       ST_BUDGET, ST_MEMORY_OFFSET, ST_REASON, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRAP_EXITS, ST_TVAL,
-                       ST_CAUSE)
+from .protocol import (EXIT_BASE, R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_ILLEGAL, R_PATCH, R_TRACE_FULL,
+                       R_TRAP, ST_BUDGET, ST_MEMORY_OFFSET, ST_REASON, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRACE_CAP,
+                       ST_TRACE_COUNT, ST_TRAP_EXITS, ST_TVAL, ST_CAUSE, TRACE_ENTRIES)
 
 MAX_MEMORY_UNITS = 1 << 24
 ILLEGAL_TAG = 1 << 32  # decode-cache tag of an undecodable word
@@ -131,7 +131,9 @@ class Layout:
         # instruction (or a store) touches at most two pages: where it starts and where it ends.
         self.page_shift = max(CODE_PAGE_SHIFT, (spec.max_ilen_units - 1).bit_length())
         self.code_page_base = self.patch_base + spec.memory.size
-        self.decf_size = self.code_page_base + ((spec.memory.size - 1) >> self.page_shift) + 1
+        # after the code pages, the trace of delivered traps (protocol.TRACE_ENTRIES): in DECF for the same reason
+        self.trace_base = self.code_page_base + ((spec.memory.size - 1) >> self.page_shift) + 1
+        self.decf_size = self.trace_base + 2 * TRACE_ENTRIES
         # R: registers, then each register file (padded to its index width), then status, then cause codes
         offset = len(spec.registers)
         self.file_offset = {}
@@ -1023,6 +1025,19 @@ class Generator:
         w(f"{O}        R[{st + ST_TVAL}] = tval")
         w(f"{O}        reason = {R_TRAP}")
         w(f"{O}        break")
+        # the trace of delivered traps, only when asked for (a slot, not a local: nothing of it
+        # stays live in the hot loop); a full buffer exits before the trap, as precise as a trap exit
+        w(f"{O}    tcap = R[{st + ST_TRACE_CAP}]")
+        w(f"{O}    if tcap != U(0):")
+        w(f"{O}        tn = R[{st + ST_TRACE_COUNT}]")
+        w(f"{O}        if tn >= tcap or tn >= U({TRACE_ENTRIES}):")
+        w(f"{O}            R[{st + ST_CAUSE}] = U(exc)")
+        w(f"{O}            R[{st + ST_TVAL}] = tval")
+        w(f"{O}            reason = {R_TRACE_FULL}")
+        w(f"{O}            break")
+        w(f"{O}        DECF[U({lay.trace_base}) + U(2) * tn] = U(exc)")
+        w(f"{O}        DECF[U({lay.trace_base + 1}) + U(2) * tn] = pc")
+        w(f"{O}        R[{st + ST_TRACE_COUNT}] = tn + U(1)")
         w(f"{O}    next_pc, ok = trap_entry(R, MEM, DECF, pc, R[{cc} + exc], {self.fit_tval('tval', 64)})")
         w(f"{O}    if not ok:  # the trap entry itself faulted")
         w(f"{O}        reason = {R_DOUBLE_FAULT}")

@@ -22,7 +22,8 @@ from ..spec.exits import Exit
 from ..spec.ir import mask
 from . import codegen
 from .arguments import ContextCheck, CoreArgumentError, fits, integer, named, state_values, units
-from .protocol import REASONS, ST_BUDGET, ST_CAUSE, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRAP_EXITS, ST_TVAL
+from .protocol import (REASONS, ST_BUDGET, ST_CAUSE, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRACE_CAP, ST_TRACE_COUNT,
+                       ST_TRAP_EXITS, ST_TVAL, TRACE_ENTRIES)
 from .jit import jit_enabled
 
 
@@ -170,7 +171,13 @@ class Core:
         self.MEM = np.zeros(m.size, dtype=np.dtype(codegen.mem_dtype(m.unit)))
         self.DECF = np.zeros(lay.decf_size, dtype=np.uint64)
         self.PATCHED = self.DECF[lay.patch_base:lay.code_page_base]  # a view: nonzero where predecode() patched
-        self.CODE_PAGES = self.DECF[lay.code_page_base:]  # a view: nonzero where code was decoded (see Layout)
+        self.CODE_PAGES = self.DECF[lay.code_page_base:lay.trace_base]  # a view: nonzero where code was decoded
+        self.TRACE = self.DECF[lay.trace_base:].reshape(TRACE_ENTRIES, 2)  # a view: delivered traps (record_traps)
+        # returns from compiled code to Python: run_raw (and run), run_context, enter_trap and predecode
+        # count one each; a VMM's ``crossings`` are its runs' share.  fetch_address and the compiled map
+        # do not count: the VMMs remember their results per spec (BoundedMemo), so whether they are
+        # called at all depends on what ran before in the process, and the count would not be exact.
+        self.returns = 0
         self._cause_names = [c.name for c in causes]
         self._budget = self._mask = None
         self._context = ContextCheck(spec, lay, codegen.index_sources(spec))
@@ -197,8 +204,8 @@ class Core:
         reason = REASONS[int(reason)]
         st = self.ST
         steps = int(st[ST_STEPS])
-        if reason == "trap":
-            return Exit("trap", self._cause_names[int(st[ST_CAUSE])], int(st[ST_TVAL]), steps)
+        if reason in ("trap", "trace_full"):
+            return Exit(reason, self._cause_names[int(st[ST_CAUSE])], int(st[ST_TVAL]), steps)
         if reason in ("illegal", "hypercall", "vmexit"):
             return Exit(reason, None, int(st[ST_TVAL]), steps)
         return Exit(reason, None, 0, steps)
@@ -214,7 +221,9 @@ class Core:
             self._set_limits(budget, trap_mask)
         if self._context.slots:  # only a spec whose raw register values can index a file
             self._check_context(self.R)
-        return self._run(self.R, self.MEM, self.DECF)
+        reason = self._run(self.R, self.MEM, self.DECF)
+        self.returns += 1
+        return reason
 
     def _set_limits(self, budget, trap_mask):
         budget = fits(budget, 64, "a budget")
@@ -234,7 +243,9 @@ class Core:
         checked where a too-wide value could index past the array.
         """
         self._check_context(context)
-        return self._run(context, self.MEM, self.DECF)
+        reason = self._run(context, self.MEM, self.DECF)
+        self.returns += 1
+        return reason
 
     def enter_trap(self, context: np.ndarray, pc, cause_code, tval):
         """The spec's trap entry on register array ``context`` (see :meth:`run_context`);
@@ -248,7 +259,9 @@ class Core:
         tval = fits(tval, self.spec.tval_width, "a trap value")
         if integer(cause_code, "a cause code") not in self._codes:
             raise CoreArgumentError(f"{int(cause_code)} is not the code of a cause of spec '{self.spec.name}'")
-        return self._trap_entry(context, self.MEM, self.DECF, np.uint64(pc), np.uint64(cause_code), np.uint64(tval))
+        out = self._trap_entry(context, self.MEM, self.DECF, np.uint64(pc), np.uint64(cause_code), np.uint64(tval))
+        self.returns += 1
+        return out
 
     def save_context(self) -> np.ndarray:
         """A copy of the registers and register files: what a VMM saves when it switches guests.
@@ -272,6 +285,30 @@ class Core:
         fetching it faults.  The spec's own fetch, compiled (see codegen's ``fetch_at``)."""
         exc, fa = self._fetch_at(context, self.MEM, self.DECF)
         return None if exc >= 0 else int(fa)
+
+    def record_traps(self, capacity: int) -> None:
+        """Have the run loop record the traps it delivers to the guest's own handler
+        (``capacity`` entries at most before it exits with ``trace_full``; 0 stops recording).
+
+        Opt-in: a core records nothing until asked, so other callers pay
+        nothing.  The recorded ``(cause, pc)`` pairs are taken with
+        :meth:`take_traps`; see ``protocol.TRACE_ENTRIES``.
+        """
+        capacity = integer(capacity, "a trace capacity")
+        if not 0 <= capacity <= TRACE_ENTRIES:
+            raise CoreArgumentError(f"a trace capacity of {capacity} entries; the core has room for 0 .. {TRACE_ENTRIES}")
+        self.ST[ST_TRACE_CAP] = capacity
+        self.ST[ST_TRACE_COUNT] = 0
+
+    def take_traps(self) -> list:
+        """The traps recorded since the last call, as ``(cause name, pc)``, oldest first; empties the buffer."""
+        n = min(int(self.ST[ST_TRACE_COUNT]), TRACE_ENTRIES)
+        if not n:
+            return []
+        names = self._cause_names
+        out = [(names[c], pc) for c, pc in self.TRACE[:n].tolist()]
+        self.ST[ST_TRACE_COUNT] = 0
+        return out
 
     def context_of(self, state) -> np.ndarray:
         """A register array laid out as ``R`` holding ``state``'s registers and files (status zero)."""
@@ -299,6 +336,11 @@ class Core:
         for c in causes:
             out |= 1 << named(c, self.spec.causes, "cause").index
         return out
+
+    @property
+    def cause_names(self) -> list:
+        """The spec's cause names by index (the codes the status slots and the trace hold)."""
+        return list(self._cause_names)
 
     @property
     def instructions_executed(self) -> int:
@@ -355,6 +397,7 @@ class Core:
         word = fits(word, self.spec.max_ilen_units * self.spec.memory.unit, "an instruction word")
         row = addr << self.layout.row_shift
         tag = self.module.decode(np.uint64(word), self.DECF, np.uint64(row))
+        self.returns += 1
         if tag == codegen.ILLEGAL_TAG:
             raise CoreArgumentError(f"pre-decoding {word:#x}, which encodes no instruction of spec '{self.spec.name}'")
         self.DECF[row] = tag

@@ -20,6 +20,7 @@ REASONS = {
     "hypercall": "a hypercall (tval: its number); the state is as before the instruction",
     "vmexit": "a VM exit (tval: its reason); the state is as before the instruction",
     "patch": "a store made the core's code cache forget a paravirtual rewrite; pc points at it",
+    "trace_full": "(the core, recording delivered traps) the trace buffer is full; pc points at the trap to record",
     "stop": "(a VMM) a trap in the caller's stop set reached the guest (cause)",
     "allocation": "(a VMM) a guest sharing the machine reached beyond its storage",
 }

@@ -36,7 +36,20 @@ from .registers import VirtualRegisters, apply_placement, compose_view, write_vi
 
 @dataclass
 class Counters:
-    """Events counted exactly (they do not vary with machine noise)."""
+    """Events counted exactly (they do not vary with machine noise).
+
+    ``crossings`` counts the returns from compiled code into Python during
+    the VMM's runs: every return of the core's run loop (``run_raw``,
+    ``run_context``), of its trap entry and of ``predecode`` (``Core.returns``),
+    the one that ends a run included.  The compiled fetch and map are left
+    out: the VMMs remember their results per spec, so whether they run at
+    all depends on what ran before in the process, and the count would not
+    be exact.
+    So a run that stays in compiled code until it ends counts 1, and in the
+    steady state (a difference of runs) the count per operation is the
+    Python round trips the technique makes per operation.  It is a cost of
+    this emulator, not an event of the cost model (vverify.bench.costmodel).
+    """
 
     guest_instructions: int = 0
     direct: int = 0  # instructions run directly on the real core
@@ -49,6 +62,7 @@ class Counters:
     tc_hits: int = 0
     tc_misses: int = 0
     tc_invalidations: int = 0
+    crossings: int = 0  # returns from compiled code into Python during runs (see above)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -69,6 +83,7 @@ class VMM:
         self.counters = Counters()
         self.trace: list = []
         self.stop_on = frozenset()  # set by run(); traps that end the run instead of reaching the guest
+        self._returns0 = 0  # Core.returns when the current run started (_start)
         self.params = dict(params if params is not None else default_params(spec))
 
     # the interface
@@ -84,8 +99,28 @@ class VMM:
     def guest_state(self) -> MachineState:
         raise NotImplementedError
 
+    def machine(self) -> Core:
+        """The real core the guest runs on."""
+        core = getattr(self, "core", None)
+        return core if core is not None else self.g.core
+
+    def _start(self):
+        """Every ``run`` calls this first: where its crossings start (see Counters)."""
+        self._returns0 = self.machine().returns
+
+    def _take_delivered(self, core: Core):
+        """Move the traps ``core`` recorded as delivered to the guest (Core.record_traps) into the
+        trace and ``counters.reflected``, as if each had come back here one by one."""
+        got = core.take_traps()
+        if got:
+            self.trace.extend(got)
+            reflected = self.counters.reflected
+            for cause, _ in got:
+                reflected[cause] += 1
+
     def _exit(self, reason, steps, cause=None) -> Exit:
         self.counters.guest_instructions += steps
+        self.counters.crossings += self.machine().returns - self._returns0
         return Exit(reason, cause, steps=steps, trace=tuple(self.trace))
 
     def guest_memory(self):

@@ -119,6 +119,7 @@ class BinaryTranslation(TrapAndEmulate):
 
     # execution
     def run(self, budget: int, stop_on=frozenset()) -> Exit:
+        self._start()
         self.stop_on = stop_on
         steps = 0
         prev = None

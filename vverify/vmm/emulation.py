@@ -25,7 +25,7 @@ from ..spec.exits import Exit
 import numpy as np
 
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, REASONS, ST_BUDGET, ST_CAUSE, ST_MEMORY_OFFSET,
-                            ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
+                            ST_STEPS, ST_TRACE_CAP, ST_TRAP_EXITS, ST_TVAL)
 from ..spec.ir import mask
 from .registers import compose_view
 
@@ -65,6 +65,7 @@ class Emulator:
         self.E[self.st + ST_MEMORY_OFFSET] = placed.offset & mask(spec.memory.address)
         self.E[self.st + ST_TRAP_EXITS] = (1 << len(spec.causes)) - 1  # every trap comes back here
         self.E[self.st + ST_BUDGET] = 1  # one instruction per call: see the class docstring
+        self.E[self.st + ST_TRACE_CAP] = 0  # every trap exits anyway: nothing to record (protocol.TRACE_ENTRIES)
         self.pc = lay.reg_index["pc"]
         self.mode = lay.reg_index["mode"]
         self.user_modes = frozenset(spec.modes[m] for m in spec.user)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from ..spec.exits import Exit
 
 from ..core import Core
+from ..core.protocol import TRACE_ENTRIES
 from .trap_emulate import TrapAndEmulate
 
 
@@ -29,6 +30,7 @@ class HardwareAssisted(TrapAndEmulate):
     technique = "hardware-assisted"
     summary = "all guest code runs directly in non-root operation; only the selected events exit to the VMM"
     requires = ("hardware assist",)
+    trace_capacity = TRACE_ENTRIES  # delivered traps the core holds before returning to be drained
 
     def __init__(self, spec, guest, params=None, core: Core | None = None):
         super().__init__(spec, guest, params, core)
@@ -45,39 +47,40 @@ class HardwareAssisted(TrapAndEmulate):
             self.g.virtual[n] = int(real[i])
 
     def direct(self, budget: int):
-        """Run in non-root operation until a VM exit (or the budget), then dispatch the exit."""
+        """Run in non-root operation until a VM exit (or the budget), then dispatch the exit.
+
+        The guest's traps go to its own handler inside the core's run loop, as the hardware
+        would deliver them; the core records each (Core.record_traps) for the equivalence
+        check, and only a cause in ``stop_on`` (the trap exit) or a full record returns here.
+        """
         core, c = self.g.core, self.counters
         steps = 0
-        while steps < budget:
-            # Traps exit to here only so the guest's trap sequence can be recorded
-            # for the equivalence check (native.py does the same); the trap is
-            # then delivered by the machine itself, as the hardware would.
-            ex = core.run(budget - steps, trap_exits="all")
-            steps += ex.steps
-            c.direct += ex.steps
-            if ex.reason == "trap":
-                self.sync()
-                if ex.cause in self.stop_on:
-                    return steps, Exit("stop", ex.cause), True
-                self.trace.append((ex.cause, core.reg("pc")))
-                c.reflected[ex.cause] += 1
-                ex = core.run(1, trap_exits=set(self.spec.causes) - {ex.cause})
+        stops = [x for x in self.stop_on if x in self.spec.causes]  # the only traps that exit
+        core.record_traps(self.trace_capacity)
+        try:
+            while steps < budget:
+                ex = core.run(budget - steps, trap_exits=stops)
                 steps += ex.steps
                 c.direct += ex.steps
-                if ex.reason == "budget":
+                self._take_delivered(core)
+                if ex.reason == "trace_full":  # drained: go on (the trap was not taken, it comes again)
                     continue
-            self.sync()
-            if ex.reason == "budget":
-                return steps, None, False
-            why = self._reasons.get(ex.tval, ex.tval) if ex.reason == "vmexit" else None
-            c.exits[ex.reason if why is None else f"vmexit:{why}"] += 1
-            if self.confined and why == "ept_violation":
-                return steps, Exit("allocation"), True
-            if ex.reason in ("halt", "hypercall", "illegal", "double_fault", "trap"):
-                return steps, Exit(ex.reason, ex.cause), True
-            done = self.emulate()  # the VM exit: the instruction at pc, on the guest's view
-            return steps + done.steps, (done if done.reason != "budget" else None), True
-        self.sync()  # the budget ran out just as a trap was delivered: read back what its entry set
+                self.sync()
+                if ex.reason == "trap":  # only the causes in stop_on exit
+                    return steps, Exit("stop", ex.cause), True
+                if ex.reason == "budget":
+                    return steps, None, False
+                why = self._reasons.get(ex.tval, ex.tval) if ex.reason == "vmexit" else None
+                c.exits[ex.reason if why is None else f"vmexit:{why}"] += 1
+                if self.confined and why == "ept_violation":
+                    return steps, Exit("allocation"), True
+                if ex.reason in ("halt", "hypercall", "illegal", "double_fault"):
+                    return steps, Exit(ex.reason, ex.cause), True
+                done = self.emulate()  # the VM exit: the instruction at pc, on the guest's view
+                return steps + done.steps, (done if done.reason != "budget" else None), True
+        finally:
+            core.record_traps(0)
+        self.sync()
         return steps, None, False
 
 

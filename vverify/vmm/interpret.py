@@ -31,6 +31,7 @@ class FullInterpretation(VMM):
         self.g = PlacedGuest(spec, guest, self.params, core)
 
     def run(self, budget: int, stop_on=frozenset()) -> Exit:
+        self._start()
         done = interpret(self, budget, until_user=False, stop_on=stop_on)
         return self._exit(done.reason, done.steps, done.cause)
 
@@ -47,6 +48,7 @@ class Hybrid(TrapAndEmulate):
     requires = ("virtualization map", "theorem3")
 
     def run(self, budget: int, stop_on=frozenset()) -> Exit:
+        self._start()
         self.stop_on = stop_on
         steps = 0
         while steps < budget:

@@ -27,6 +27,7 @@ class TrapAndEmulate(VMM):
         self.g = PlacedGuest(spec, guest, self.params, core)
 
     def run(self, budget: int, stop_on=frozenset()) -> Exit:
+        self._start()
         self.stop_on = stop_on
         steps = 0
         while steps < budget:
