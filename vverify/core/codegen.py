@@ -328,6 +328,7 @@ class _Emitter:
         self.spec = gen.spec
         self.prefix = prefix
         self.operands = operands  # operand name -> python expression
+        self.extended: dict = {}  # operand name -> the width the decoder sign-extended it to (see Generator)
         self.on_exit = on_exit  # statement that leaves the body ("break")
         self.locals: dict = {}
         self.local_widths: dict = {}
@@ -374,6 +375,8 @@ class _Emitter:
             return "pc" if x.name == "pc" else f"R[{self.g.layout.reg_index[x.name]}]"
         if t is ir.Operand:
             return self.operands[x.name]
+        if t is ir.Extend and x.signed and type(x.a) is ir.Operand and self.extended.get(x.a.name) == x.width:
+            return self.operands[x.a.name]  # the decoder stored it extended
         if t is ir.Local:
             if x.name in self.alias:
                 return self.e(self.alias[x.name])
@@ -578,6 +581,20 @@ class _Emitter:
         return out
 
 
+def _sign_extended_operands(instr, body) -> dict:
+    """``{operand: width}`` for the operands of ``instr`` that ``body`` reads only sign-extended, each
+    always to one width.  The decoder stores those already extended (once per address, not once per
+    run of the instruction), and the emitter reads the stored value where the extension was."""
+    total, widths = {}, {}
+    for e in ir.walk_exprs(body):
+        if isinstance(e, ir.Operand):
+            total[e.name] = total.get(e.name, 0) + 1
+        elif isinstance(e, ir.Extend) and e.signed and isinstance(e.a, ir.Operand):
+            widths.setdefault(e.a.name, []).append(e.width)
+    return {op: ws[0] for op, ws in widths.items()
+            if op in instr.operands and len(set(ws)) == 1 and len(ws) == total[op] and instr.operands[op] < ws[0] <= 64}
+
+
 def _fetch_is_pure(stmts) -> bool:
     """Whether the fetch writes nothing (registers other than the pc, files, memory): then running it
     twice for one instruction, as the run loop does after a decode miss, is the same as once."""
@@ -755,6 +772,8 @@ class Generator:
         # the bodies as generated: expressions too deep for Python's parser cut into locals
         split = _Splitter()
         self.bodies = {name: split.block(instr.body) for name, instr in spec.instructions.items()}
+        self.extended = {name: _sign_extended_operands(instr, self.bodies[name])
+                         for name, instr in spec.instructions.items()}
         self.entry = split.block(spec.entry)
         self.fetch_body = split.block(spec.fetch_body)
 
@@ -856,7 +875,8 @@ class Generator:
         layouts: dict = {}  # field placement -> layout number; encodings of one format share it
         keys = []
         for name, instr in spec.instructions.items():
-            key = tuple(tuple((p.pos, p.nbits, p.field_lo) for p in instr.encoding.pieces[op]) for op in instr.operands)
+            key = tuple((tuple((p.pos, p.nbits, p.field_lo) for p in instr.encoding.pieces[op]),
+                         instr.operands[op], self.extended[name].get(op)) for op in instr.operands)
             layouts.setdefault(key, len(layouts))
             keys.append(key)
         for k, (name, instr) in enumerate(spec.instructions.items()):
@@ -870,16 +890,22 @@ class Generator:
             w(f"    {'if' if n == 0 else 'elif'} layout == {n}:")
             if not key:
                 w("        pass")
-            for j, pieces in enumerate(key):
+            for j, (pieces, width, extended) in enumerate(key):
                 parts = [f"(((word >> U({pos})) & U({mask(nb)})) << U({lo}))" for pos, nb, lo in pieces]
-                w(f"        DECF[row + U({j + 1})] = {' | '.join(parts)}")
+                field = " | ".join(parts)
+                if extended:  # read only sign-extended to this width: store it so (_sign_extended_operands)
+                    sign = 1 << (width - 1)
+                    field = f"((({field}) ^ U({sign})) - U({sign})) & U({mask(extended)})"
+                w(f"        DECF[row + U({j + 1})] = {field}")
         w("    return tag")
         w("")
         w("")
         self.inline = {}
         for k, (name, instr) in enumerate(spec.instructions.items()):
             ops = {op: f"o{j}" for j, op in enumerate(instr.operands)}
-            em = _Emitter(self, "v", ops, "break").prepare(self.bodies[name])
+            em = _Emitter(self, "v", ops, "break")
+            em.extended = self.extended[name]
+            em.prepare(self.bodies[name])
             em.journal = _needs_journal(self.bodies[name], lay.full_memory)
             body = em.block(self.bodies[name], "        ")
             if len(body) <= INLINE_LINES:
@@ -994,7 +1020,9 @@ class Generator:
             for j, var in enumerate(ops.values()):
                 w(f"{K}{var} = DECF[row + U({j + 1})]")
             w(f"{K}next_pc = {_Emitter.m(f'(pc + U({instr.units}))', spec.pc_width)}")
-            em = _Emitter(self, f"i{k}v", ops, "break").prepare(self.bodies[name])
+            em = _Emitter(self, f"i{k}v", ops, "break")
+            em.extended = self.extended[name]
+            em.prepare(self.bodies[name])
             em.journal = _needs_journal(self.bodies[name], lay.full_memory)
             body = em.block(self.bodies[name], K + "    ")
             L.extend(self._prologue(em, K))
