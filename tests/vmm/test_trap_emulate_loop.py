@@ -169,3 +169,7 @@ def test_the_plain_python_core_falls_back_to_python():
     vmm.run(200)
     assert vmm.path == "python"
 
+
+
+def test_compiled_is_the_default():
+    assert TrapAndEmulate.compiled

@@ -26,7 +26,7 @@ class TrapAndEmulate(VMM):
     summary = "all guest code runs directly, deprivileged; every trap is emulated on the virtual state"
     requires = ("virtualization map", "theorem1")
 
-    compiled = False
+    compiled = True
     """Serve exits in the compiled dispatcher loop (vverify.vmm.trap_emulate_loop) where it applies;
     False runs the Python dispatcher below, the loop's reference (the constructor's ``compiled``)."""
     trace_capacity = 4096  # reflected traps the compiled loop records before Python drains them
