@@ -127,7 +127,7 @@ def test_generated_programs_agree(spec_name, data):
 
 def _vmm(cls=TrapAndEmulate, core=None):
     spec = load("pg74")
-    return TrapAndEmulate.run, cls(spec, G.boot_state(spec, W.build(spec, "syscall", 2)), core=core, compiled=True)
+    return cls(spec, G.boot_state(spec, W.build(spec, "syscall", 2)), core=core, compiled=True)
 
 
 def test_subclasses_that_change_the_dispatcher_fall_back_to_python():
@@ -147,7 +147,7 @@ def test_subclasses_that_change_the_dispatcher_fall_back_to_python():
         pass
 
     for cls, path in ((Dispatching, "python"), (Emulating, "python"), (Direct, "python"), (Plain, "compiled")):
-        _, vmm = _vmm(cls)
+        vmm = _vmm(cls)
         vmm.run(10_000)
         assert vmm.path == path, cls
 
@@ -156,7 +156,7 @@ def test_a_placed_guest_of_a_subclass_falls_back_to_python():
     class MyGuest(PlacedGuest):
         pass
 
-    _, vmm = _vmm()
+    vmm = _vmm()
     vmm.g.__class__ = MyGuest  # as the planted defects adopt theirs
     vmm.run(10_000)
     assert vmm.path == "python"
@@ -164,7 +164,7 @@ def test_a_placed_guest_of_a_subclass_falls_back_to_python():
 
 def test_the_plain_python_core_falls_back_to_python():
     spec = load("pg74")
-    _, vmm = _vmm(core=Core(spec, jit=False))
+    vmm = _vmm(core=Core(spec, jit=False))
     assert vmm.g.core.kernels() is None
     vmm.run(200)
     assert vmm.path == "python"
