@@ -263,6 +263,21 @@ class Core:
         self.returns += 1
         return out
 
+    def kernels(self):
+        """The compiled run loop and trap entry, ``(run, trap_entry)``, for compiled code that drives
+        this machine itself (a VMM's dispatcher loop, vverify.vmm.trap_emulate_loop), or None where
+        they cannot be handed out: the plain-Python build, and a spec whose register values can index
+        a file unmasked (:meth:`run_context` checks those; compiled code calling the loop could not).
+
+        ``run(R, MEM, DECF)`` is :meth:`run_raw` without its checks: the budget and trap mask are
+        read from ``R``'s status slots, which the caller writes (and restores: :meth:`run_raw`
+        remembers what it last wrote there).  ``trap_entry(R, MEM, DECF, pc, cause_code, tval)`` is
+        :meth:`enter_trap`'s, its arguments numpy.uint64 values that fit.
+        """
+        if not self.jit or self._context.slots:
+            return None
+        return self.module.run, self.module.trap_entry
+
     def save_context(self) -> np.ndarray:
         """A copy of the registers and register files: what a VMM saves when it switches guests.
 
@@ -547,6 +562,11 @@ class CompiledMap:
         for name in set_registers(spec):
             self.sets[core.layout.reg_index[name]] = True
         self._core = core
+
+    def kernel(self):
+        """The compiled ``map_place(view, MEM, DECF, P, out)`` that :meth:`place` calls, for compiled
+        code that places guests itself (vverify.vmm.trap_emulate_loop); None in the plain-Python build."""
+        return self.module.map_place if self._core.jit else None
 
     def param_array(self, params: dict) -> np.ndarray:
         """The placement parameters in the map's order, each masked to its width."""

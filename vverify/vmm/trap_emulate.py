@@ -11,10 +11,14 @@ unsafe under the map traps: Theorem 1.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..spec.exits import Exit
 
 from ..core import Core
+from ..core.protocol import REASONS
 from .base import VMM, PlacedGuest
+from .trap_emulate_loop import CompiledDispatcher, loop_for
 
 
 class TrapAndEmulate(VMM):
@@ -22,13 +26,38 @@ class TrapAndEmulate(VMM):
     summary = "all guest code runs directly, deprivileged; every trap is emulated on the virtual state"
     requires = ("virtualization map", "theorem1")
 
-    def __init__(self, spec, guest, params=None, core: Core | None = None):
+    compiled = True
+    """Serve exits in the compiled dispatcher loop (vverify.vmm.trap_emulate_loop) where it applies;
+    False runs the Python dispatcher below, the loop's reference (the constructor's ``compiled``)."""
+    trace_capacity = 4096  # reflected traps the compiled loop records before Python drains them
+    loop_defect = None  # a planted defect for the compiled loop (tests/fuzz/quality): leave it None
+
+    def __init__(self, spec, guest, params=None, core: Core | None = None, compiled: bool | None = None):
         super().__init__(spec, guest, params)
         self.g = PlacedGuest(spec, guest, self.params, core)
+        if compiled is not None:
+            self.compiled = compiled
+        self.path = None  # "compiled" or "python": how the last run() was served
+        self._dispatcher = None
 
     def run(self, budget: int, stop_on=frozenset()) -> Exit:
         self._start()
         self.stop_on = stop_on
+        dispatcher = self._compiled_dispatcher(budget)
+        self.path = "python" if dispatcher is None else "compiled"
+        if dispatcher is not None:
+            reason, cause, steps, (direct, emulated, exits, traps, reflected) = \
+                dispatcher.run(budget, stop_on, self.trace)
+            c = self.counters
+            c.direct += direct
+            c.emulated += emulated
+            for i in np.flatnonzero(exits).tolist():
+                c.exits[REASONS[i]] += int(exits[i])
+            for i in np.flatnonzero(traps).tolist():
+                c.traps[dispatcher.causes[i]] += int(traps[i])
+            for i in np.flatnonzero(reflected).tolist():
+                c.reflected[dispatcher.causes[i]] += int(reflected[i])
+            return self._exit(reason, steps, cause)
         steps = 0
         while steps < budget:
             n, end, _ = self.direct(budget - steps)
@@ -36,6 +65,28 @@ class TrapAndEmulate(VMM):
             if end is not None:
                 return self._exit(end.reason, steps, end.cause)
         return self._exit("budget", steps)
+
+    def _compiled_dispatcher(self, budget):
+        """The compiled loop's dispatcher for this guest, or None where the Python path must serve:
+        not asked for; a subclass that changes the dispatcher, the interpreter routines or direct
+        execution (a planted defect, another technique built on this one) or a placed guest of a
+        subclass (an allocator of its own); a core without compiled kernels; a budget past int64."""
+        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
+            return None
+        cls = type(self)
+        if any(getattr(cls, m) is not getattr(TrapAndEmulate, m) for m in ("dispatch", "emulate", "direct")):
+            return None
+        d = self._dispatcher
+        if d is None or len(d.TC) != max(int(self.trace_capacity), 1):
+            loop = loop_for(self.g.core, self.loop_defect)
+            if loop is None:
+                return None
+            try:
+                self.g.emulator()
+            except ValueError:  # the routines cannot run this placement: the Python path says so when it must
+                return None
+            d = self._dispatcher = CompiledDispatcher(self.g, loop, self.g.emulator().causes, self.trace_capacity)
+        return d
 
     def direct(self, budget: int):
         """Run guest code directly on the real core until it exits, then dispatch the exit.

@@ -14,6 +14,11 @@ The defects:
 
 * **dropped control bit** (trap-and-emulate, pg74): writing an emulated state
   back loses the top bit of the bound ``b``.
+* **dropped control bit, compiled** (trap-and-emulate, pg74): the same
+  defect planted in the compiled dispatcher loop (``loop_defect``), which
+  serves trap-and-emulate's exits unless a subclass changes its dispatcher
+  or its placed guest (the other trap-and-emulate defects do, so they run
+  the Python dispatcher): the fuzzer must find defects on either path.
 * **off-by-one reflection** (trap-and-emulate, pg74): when a trap is delivered
   to the guest, the pc its trap entry saves (the old PSW's P, E[1]) is one
   instruction too far; or the guest's handler is entered one instruction past
@@ -147,6 +152,15 @@ def dropped_bit(register: str, bit: int):
 
     DroppedControlBit.technique = f"planted: trap-and-emulate drops {register}[{bit}]"
     return DroppedControlBit
+
+
+class CompiledDroppedBit(TrapAndEmulate):
+    """The dropped control bit planted in the compiled dispatcher loop (vverify/vmm/trap_emulate_loop.py):
+    the emulated view loses ``b``'s bit 15 just before the loop writes it back.  Nothing is overridden
+    in Python, so this VMM runs compiled (:func:`test_compiled_defect_runs_in_the_compiled_loop`)."""
+
+    technique = "planted: compiled trap-and-emulate drops b[15]"
+    loop_defect = ("b", 15)
 
 
 # ---------------------------------------------------------------- 2. an off-by-one in reflection
@@ -389,6 +403,7 @@ class Defect:
 
 DEFECTS = [
     Defect("dropped-flag", "pg74", dropped_bit("b", 15), "trap-and-emulate", EASY, expect_dropped_b15),
+    Defect("compiled-dropped-flag", "pg74", CompiledDroppedBit, "trap-and-emulate", EASY, expect_dropped_b15),
     Defect("reflection-saved-pc", "pg74", SavedPcOffByOne, "trap-and-emulate", EASY, expect_reflection),
     Defect("reflection-handler-pc", "pg74", HandlerPcOffByOne, "trap-and-emulate", EASY, expect_reflection),
     Defect("stale-translation", "pg74_rdbase", StaleTranslationCache, "binary-translation", EASY, expect_stale),
@@ -455,3 +470,18 @@ def test_stale_translation_is_found_on_every_seed(seed, monkeypatch):
     STALE.expect(r.counterexample)
     control = _search(STALE.spec, _register(monkeypatch, RevalidatingCodeCache), STALE.examples, seed)
     assert control.counterexample is None, f"the revalidating translator diverges:\n{_shown(control.counterexample)}"
+
+
+def test_compiled_defect_runs_in_the_compiled_loop():
+    """The compiled defect is planted where the fuzzer reaches it: its VMM runs the compiled loop, and
+    the defects planted by subclassing run the Python dispatcher."""
+    from vverify import guests as G
+    from vverify.bench import workloads as W
+
+    spec = load("pg74")
+    state = G.boot_state(spec, W.build(spec, "syscall", 1))
+    for d in DEFECTS:
+        if d.spec == "pg74" and issubclass(d.cls, TrapAndEmulate):
+            v = d.cls(spec, state)
+            v.run(2000)
+            assert v.path == ("compiled" if d.id == "compiled-dropped-flag" else "python"), d.id
