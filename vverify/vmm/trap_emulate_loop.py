@@ -167,6 +167,7 @@ class CompiledDispatcher:
         core = placed.core
         em = placed.emulator()  # its view array E carries the offset, budget 1 and every trap exiting
         self.loop = loop
+        self.core = core
         self.causes = causes
         self.args = (core.R, core.MEM, core.DECF, em.E, placed.virtual.array, placed.DM, placed.CM,
                      placed.view_array(), placed.P, placed.map.sets,
@@ -190,6 +191,7 @@ class CompiledDispatcher:
         TC, TP = self.TC, self.TP
         while True:
             outcome = self.loop(*self.args, budget, stop_mask, scalars, exits, traps, reflected, TC, TP)
+            self.core.returns += 1  # a return into Python, as the core's own entry points count it
             k = int(scalars[TRACED])
             if k:
                 trace.extend(zip([causes[c] for c in TC[:k].tolist()], TP[:k].tolist()))
