@@ -100,15 +100,9 @@ def _geomean(xs) -> float:
     return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else float("nan")
 
 
-def events_per_op(per_op: dict) -> float:
-    """Traps + emulated instructions + hypercalls + VM exits per operation (issue 15's denominator)."""
-    traps = sum(v for k, v in per_op.items() if k.startswith("traps."))
-    vm_exits = sum(v for k, v in per_op.items() if k == "exits.vmexit" or k.startswith("exits.vmexit:"))
-    return traps + per_op.get("emulated", 0.0) + per_op.get("hypercalls", 0.0) + vm_exits
-
-
 def figures(files: dict) -> dict:
     """The guard's figures from the measured files: ``{"figures": {name: {value, better, unit}}, "cells": ...}``."""
+    from vverify.bench.costmodel import vmm_events
     from vverify.bench.results import load
 
     mips = _medians(files["core_mips"])
@@ -133,7 +127,7 @@ def figures(files: dict) -> dict:
         overhead = m.median / native.median
         cell = {"overhead_vs_native": round(overhead, 3), "ns_per_op": round(m.median * 1e9, 1),
                 "native_ns_per_op": round(native.median * 1e9, 1)}
-        n_events = events_per_op(per_op)
+        n_events = vmm_events(per_op)
         if m.workload in EVENT_WORKLOADS and n_events > 0:
             cost = (m.median - native.median) / n_events
             cell["events_per_op"] = round(n_events, 3)

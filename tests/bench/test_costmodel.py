@@ -109,3 +109,12 @@ def test_published_figures_are_apart_from_the_model():
     assert pub["adams06"]["cite"] and "rows" in pub["adams06"]
     assert pub["adams06"]["rows"]["divzero"] == {"native": 889, "bt": 3223, "hw": 1014}
     assert pub["kvm_unit_tests"]["rows"]["vmcall"] == 3898
+
+
+def test_vmm_events_count_what_a_vmm_serves():
+    """The cost per event's denominator: real traps, emulated instructions, hypercalls and VM exits,
+    whatever their cause; not the guest's own exceptions, nor crossings, nor direct instructions."""
+    flat = {"traps.svc": 1.0, "traps.privileged": 2.0, "emulated": 3.0, "hypercalls": 0.5,
+            "exits.vmexit:io": 1.0, "exits.vmexit": 1.0, "exits.trap": 9.0, "reflected.svc": 1.0,
+            "direct": 100.0, "crossings": 7.0}
+    assert C.vmm_events(flat) == 1 + 2 + 3 + 0.5 + 1 + 1

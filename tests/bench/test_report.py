@@ -60,3 +60,19 @@ def test_report_command(tmp_path, capsys):
     assert main(["report", str(DATA), "-d", str(tmp_path)]) == 0
     assert (tmp_path / "REPORT.md").is_file() and (tmp_path / "bench_overhead.png").is_file()
     assert "REPORT.md" in capsys.readouterr().out
+
+
+def test_the_cost_per_event_is_the_time_over_native_per_vmm_event(written):
+    """Section 2's cost per event: (median − native's) ÷ (traps + emulated + hypercalls + VM exits), per
+    operation; "–" where a technique serves no event (hardware assist on pg74_vt's syscall)."""
+    from vverify.bench.costmodel import vmm_events
+
+    out, _ = written
+    text = (out / "REPORT.md").read_text()
+    section = text[text.index("### The cost per event"):text.index("## 3. Events per operation")]
+    res = results.load([DATA])
+    te, native = res.get("pg74", "trap-and-emulate", "syscall"), res.get("pg74", "native", "syscall")
+    assert vmm_events(te.per_op) == 4  # the syscall trap, and what the VMM emulates of the kernel's path
+    row = next(line for line in section.splitlines() if line.startswith("| pg74 | syscall |"))
+    assert report.fmt_time((te.median - native.median) / 4) in row
+    assert "| pg74_vt | syscall |" in section and section.split("| pg74_vt | syscall |")[1].split("\n")[0].count("–")

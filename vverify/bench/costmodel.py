@@ -163,6 +163,14 @@ def _vm_exits(flat: dict) -> float:
     return sum(v for k, v in flat.items() if k == "exits.vmexit" or k.startswith("exits.vmexit:"))
 
 
+def vmm_events(flat: dict) -> float:
+    """The events a VMM serves per operation: real traps to it, instructions it emulates (callouts
+    included), hypercalls and VM exits.  The denominator of the *cost per event*, (wall time per
+    operation - native's) / vmm_events: what one event costs on this emulator, beside the cycles the
+    profiles give it on hardware."""
+    return _sum(flat, "traps") + flat.get("emulated", 0.0) + flat.get("hypercalls", 0.0) + _vm_exits(flat)
+
+
 def events(flat: dict, technique: str, kind: str) -> dict:
     """Event counts from flat per-operation counters.
 
