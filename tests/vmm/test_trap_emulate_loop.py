@@ -50,7 +50,11 @@ def run_both(spec, state, budget, stop_on=None, chunks=1, trace_capacity=None):
     assert ref.path == "python" and vmm.path == "compiled"
     assert [(e.reason, e.cause, e.steps, e.trace) for e in a] == [(e.reason, e.cause, e.steps, e.trace) for e in b]
     assert ref.trace == vmm.trace
-    assert ref.counters.as_dict() == vmm.counters.as_dict()
+    want, got = ref.counters.as_dict(), vmm.counters.as_dict()
+    # every counter but the crossings into Python, which the loop exists to save: one per return of
+    # the loop (a run, or a full trace buffer), never more than the Python dispatcher's
+    assert {k: v for k, v in want.items() if k != "crossings"} == {k: v for k, v in got.items() if k != "crossings"}
+    assert got["crossings"] <= want["crossings"]
     assert ref.guest_registers() == vmm.guest_registers()
     assert np.array_equal(ref.guest_memory(), vmm.guest_memory())
     assert ref.guest_state() == vmm.guest_state()

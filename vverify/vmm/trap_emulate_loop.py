@@ -189,6 +189,8 @@ class CompiledDispatcher:
         traps = np.zeros(len(causes), dtype=np.int64)
         reflected = np.zeros(len(causes), dtype=np.int64)
         TC, TP = self.TC, self.TP
+        if budget <= 0:  # nothing to run: as the Python dispatcher, never enter compiled code
+            return "budget", None, 0, (0, 0, exits, traps, reflected)
         while True:
             outcome = self.loop(*self.args, budget, stop_mask, scalars, exits, traps, reflected, TC, TP)
             self.core.returns += 1  # a return into Python, as the core's own entry points count it
