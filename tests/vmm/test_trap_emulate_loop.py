@@ -50,7 +50,8 @@ def run_both(spec, state, budget, stop_on=None, chunks=1, trace_capacity=None):
     assert ref.path == "python" and vmm.path == "compiled"
     assert [(e.reason, e.cause, e.steps, e.trace) for e in a] == [(e.reason, e.cause, e.steps, e.trace) for e in b]
     assert ref.trace == vmm.trace
-    assert ref.counters.as_dict() == vmm.counters.as_dict()
+    # crossings are what the loop changes (tests/vmm/test_crossings.py); every other counter must agree
+    assert {**ref.counters.as_dict(), "crossings": 0} == {**vmm.counters.as_dict(), "crossings": 0}
     assert ref.guest_registers() == vmm.guest_registers()
     assert np.array_equal(ref.guest_memory(), vmm.guest_memory())
     assert ref.guest_state() == vmm.guest_state()
