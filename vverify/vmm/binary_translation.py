@@ -24,11 +24,15 @@ from ..spec.exits import Exit
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..core import Core
+from ..core.protocol import REASONS
 from ..spec.decode import decode
 from ..spec import ir
 from ..spec.decode import unit_of_word
-from .base import guest_mode_is_user
+from .base import PlacedGuest, guest_mode_is_user
+from .binary_translation_loop import CompiledTranslator, loop_for
 from .trap_emulate import TrapAndEmulate
 
 MAX_BLOCK = 32
@@ -55,8 +59,15 @@ class BinaryTranslation(TrapAndEmulate):
     summary = "guest-supervisor blocks are translated; unsafe and privileged instructions become VMM calls"
     requires = ("virtualization map", "translation set")
 
-    def __init__(self, spec, guest, params=None, core: Core | None = None, translate=None):
-        super().__init__(spec, guest, params, core)
+    compiled = True
+    """Run blocks in the compiled block loop (vverify.vmm.binary_translation_loop) where it applies;
+    False runs the Python loop below, the compiled one's reference (the constructor's ``compiled``)."""
+    translation_defect = False  # a planted defect for the compiled loop (tests/fuzz/quality): leave it False
+    _PYTHON = ("run", "lookup", "still_valid", "translate_block", "direct", "dispatch", "emulate")
+
+    def __init__(self, spec, guest, params=None, core: Core | None = None, translate=None,
+                 compiled: bool | None = None):
+        super().__init__(spec, guest, params, core, compiled)
         translate = translate or {}
         if not isinstance(translate, dict):  # a plain set: supervisor code only
             translate = {"supervisor": translate}
@@ -121,6 +132,25 @@ class BinaryTranslation(TrapAndEmulate):
     def run(self, budget: int, stop_on=frozenset()) -> Exit:
         self._start()
         self.stop_on = stop_on
+        translator = self._compiled_translator(budget)
+        self.path = "python" if translator is None else "compiled"
+        if translator is not None:
+            reason, cause, steps, (direct, emulated, exits, traps, reflected, hits) = \
+                translator.run(budget, stop_on, self.trace)
+            c = self.counters
+            c.direct += direct
+            c.emulated += emulated
+            c.tc_hits += hits
+            for i in np.flatnonzero(exits).tolist():
+                c.exits[REASONS[i]] += int(exits[i])
+            for i in np.flatnonzero(traps).tolist():
+                c.traps[translator.causes[i]] += int(traps[i])
+            for i in np.flatnonzero(reflected).tolist():
+                c.reflected[translator.causes[i]] += int(reflected[i])
+            return self._exit(reason, steps, cause)
+        if self._translator is not None:  # the compiled path ran before: its chains go to the blocks
+            self._translator.tc.export()
+            self._translator = None
         steps = 0
         prev = None
         while steps < budget:
@@ -154,3 +184,30 @@ class BinaryTranslation(TrapAndEmulate):
                     prev = None
                     break
         return self._exit("budget", steps)
+
+    _translator = None
+
+    def _compiled_translator(self, budget):
+        """The compiled loop's side for this guest, or None where the Python path must serve: not
+        asked for; a subclass that changes any part of the Python loop (lookup, validation,
+        translation, execution: the planted defects, or a translator of its own) or a placed guest of
+        a subclass; a core without compiled kernels; routines that cannot run the placement; a
+        budget past int64."""
+        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
+            return None
+        cls = type(self)
+        if any(getattr(cls, m) is not getattr(BinaryTranslation, m) for m in self._PYTHON):
+            return None
+        t = self._translator
+        if t is None or len(t.TC) != max(int(self.trace_capacity), 1):
+            loop = loop_for(self.g.core, self.translation_defect)
+            if loop is None:
+                return None
+            try:
+                self.g.emulator()
+            except ValueError:  # the routines cannot run this placement: the Python path says so when it must
+                return None
+            if t is not None:
+                t.tc.export()  # a new buffer: the translations carry over through the Python objects
+            t = self._translator = CompiledTranslator(self, loop, self.trace_capacity)
+        return t

@@ -33,6 +33,11 @@ The defects:
   keeps: putc alone never shows the defect.)  See
   :class:`StaleTranslationCache` for why the translations carry their code
   here.
+* **stale translation, compiled** (binary translation, pg74_rdbase): the
+  compiled block loop never checks a block's code before running it
+  (``translation_defect``); see :class:`CompiledStaleTranslation`.  The
+  stale-translation defect above and its control override ``lookup`` and
+  ``run``, so they run the Python loop.
 * **lazy re-placement** (trap-and-emulate, pg74): the allocator re-derives the
   real control state only when an emulated instruction changed the guest's
   mode, so after a ``setr`` (or an ``lpsw`` that stays in supervisor mode) in
@@ -288,6 +293,18 @@ class RevalidatingCodeCache(StaleTranslationCache):
     validate = True
 
 
+class CompiledStaleTranslation(BinaryTranslation):
+    """The stale translation planted in the compiled block loop (vverify/vmm/binary_translation_loop.py):
+    lookups never compare a block's code with memory.  That loop runs blocks in place (it carries no
+    copy of the code), so a stale block shows only where the code's shape changed: the fuzzer's
+    self-modifying item puts a jump where a block began, and the stale block's direct segment runs on
+    past it into code it would have emulated (pg74_rdbase's ``rdbase``, say).  Nothing is overridden
+    in Python, so this VMM runs compiled (:func:`test_compiled_translation_defect_runs_compiled`)."""
+
+    technique = "planted: compiled binary translation never checks a block's code"
+    translation_defect = True
+
+
 # ---------------------------------------------------------------- 4. lazy re-placement
 
 class LazyReplacement(TrapAndEmulate):
@@ -379,6 +396,12 @@ def expect_stale(ce):
     assert re.search(r"^\s+st ", code, re.M), f"expected the {ce.culprit[1]}-mode code to store over itself"
 
 
+def expect_compiled_stale(ce):
+    # code stored over itself and ran again; the old block ran an instruction directly that must be emulated
+    _differences(ce, "native")
+    assert re.search(r"^\s+st ", _asm(ce), re.M), "expected code that stores over itself"
+
+
 def expect_lazy(ce):
     # only an emulated instruction that changes control state but not the mode is left unplaced
     _culprit(ce, mode="s")
@@ -407,6 +430,8 @@ DEFECTS = [
     Defect("reflection-saved-pc", "pg74", SavedPcOffByOne, "trap-and-emulate", EASY, expect_reflection),
     Defect("reflection-handler-pc", "pg74", HandlerPcOffByOne, "trap-and-emulate", EASY, expect_reflection),
     Defect("stale-translation", "pg74_rdbase", StaleTranslationCache, "binary-translation", EASY, expect_stale),
+    Defect("compiled-stale-translation", "pg74_rdbase", CompiledStaleTranslation, "binary-translation", EASY,
+           expect_compiled_stale),
     Defect("lazy-replacement", "pg74", LazyReplacement, "trap-and-emulate", HARD, expect_lazy),
     Defect("hybrid-early-return", "pdp10", EarlyReturnHybrid, "hybrid", EASY, expect_early_return),
 ]
@@ -485,3 +510,19 @@ def test_compiled_defect_runs_in_the_compiled_loop():
             v = d.cls(spec, state)
             v.run(2000)
             assert v.path == ("compiled" if d.id == "compiled-dropped-flag" else "python"), d.id
+
+
+def test_compiled_translation_defect_runs_compiled():
+    """The compiled translation defect runs the compiled block loop; the code-carrying translators,
+    which override lookup and run, run the Python one."""
+    from vverify import guests as G
+    from vverify.bench import workloads as W
+
+    spec = load("pg74_rdbase")
+    state = G.boot_state(spec, W.build(spec, "syscall", 1))
+    translate = translation_set(report_of("pg74_rdbase"))
+    for cls, path in ((CompiledStaleTranslation, "compiled"), (BinaryTranslation, "compiled"),
+                      (StaleTranslationCache, "python"), (RevalidatingCodeCache, "python")):
+        v = cls(spec, state, translate=translate)
+        v.run(2000)
+        assert v.path == path, cls

@@ -1,0 +1,500 @@
+"""Binary translation's block loop, compiled: translated blocks run without returning to Python.
+
+``BinaryTranslation.run`` (vverify/vmm/binary_translation.py) runs each
+translated block as a Python loop over its segments, checks the block's
+code words one by one in Python on every lookup and chains through Python
+dicts.  This module holds the translation cache in numpy arrays and runs the
+whole block cycle in one compiled function, over the same compiled pieces
+trap-and-emulate's loop uses (vverify/vmm/trap_emulate_loop.py): the real
+core's run loop, the interpreter routines on the guest's view, the spec's
+trap entry, the write-back and the compiled map.
+
+The arrays (:class:`TranslationArrays`):
+
+* the **blocks**, by id: their guest mode, their segments (a count ``n > 0``
+  runs ``n`` instructions directly, ``0`` emulates one) and the memory units
+  they were translated from, as real indexes into ``MEM`` and values (a code
+  word is ``max_ilen`` units; comparing its units is comparing the word);
+* the **cache**, an open-addressing hash table from (guest pc, mode) to a
+  block id: ``BinaryTranslation.cache``;
+* the **chains**, a second such table from (block id, next pc) to a block id:
+  every ``Block.successors``.  A chained successor may be a block the cache
+  has since replaced (a stale translation): it stays in the chain, is found
+  there and fails its check, exactly as the Python objects do.
+
+The loop does what ``BinaryTranslation.run``, ``lookup``, ``still_valid``,
+``TrapAndEmulate.dispatch`` and ``Emulator.run`` do, in the same order, so
+the Python path (``BinaryTranslation(compiled=False)``) is its reference
+(tests/vmm/test_binary_translation_loop.py).  It returns to Python only
+when the run ends, the trace buffer is full, the chain table needs room, or
+a lookup misses (nothing cached or chained, or the block found is no longer
+valid): Python then translates the block with ``translate_block``, counts
+the miss (and the invalidation) as ``lookup`` does, stores the block in the
+arrays and calls again.  Where it stopped (the block, the segment, the
+previous block) is kept in ``scalars``, so a call resumes mid-block.
+
+``skip_validity`` plants a defect (lookups never check a block's code, so a
+stale translation runs) for the fuzzer's quality tests
+(tests/fuzz/quality/test_planted_defects.py).  Leave it False.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.jit import njit
+from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET,
+                             ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
+from ..spec.ir import mask
+from .registers import apply_placement, compose_view, write_view_back
+
+RAN_OUT = -1  # the budget ended
+TRACE_FULL = -2  # the trace buffer is full: drain it and call again
+MISS = -3  # a lookup missed: translate (scalars[MISS_PC], [MISS_MODE]; [MISS_BLK] the invalid block or -1)
+GROW = -4  # the chain table needs room before the next lookup
+STOP = len(REASONS)  # a trap in stop_on ended the run (its cause index in scalars[CAUSE])
+
+# the slots of the loop's scalar array
+(DIRECT, EMULATED, STEPS, CAUSE, TRACED, HITS, PREV, CUR, SEGI, MISS_PC, MISS_MODE, MISS_BLK,
+ CHAINS) = range(13)
+N_SCALARS = 13
+
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+@njit(cache=True)
+def _slot(a, b, cap):
+    h = (a * _M1) ^ (b * _M2)
+    h ^= h >> np.uint64(29)
+    return np.int64(h & np.uint64(cap - 1))
+
+
+@njit(cache=True)
+def table_get(K1, K2, VAL, a, b):
+    """The value stored under key (a, b), or -1."""
+    cap = VAL.shape[0]
+    i = _slot(a, b, cap)
+    while True:
+        v = VAL[i]
+        if v < 0:
+            return np.int64(-1)
+        if K1[i] == a and K2[i] == b:
+            return v
+        i = (i + 1) & (cap - 1)
+
+
+@njit(cache=True)
+def table_put(K1, K2, VAL, a, b, v):
+    """Store ``v`` under (a, b); 1 if the key is new, else 0.  The caller keeps the table at most half full."""
+    cap = VAL.shape[0]
+    i = _slot(a, b, cap)
+    while True:
+        if VAL[i] < 0:
+            K1[i] = a
+            K2[i] = b
+            VAL[i] = v
+            return 1
+        if K1[i] == a and K2[i] == b:
+            VAL[i] = v
+            return 0
+        i = (i + 1) & (cap - 1)
+
+
+class Table:
+    """An open-addressing hash table of uint64 key pairs to int64 values (>= 0), held in numpy arrays."""
+
+    def __init__(self, capacity: int = 64):
+        self.K1 = np.zeros(capacity, dtype=np.uint64)
+        self.K2 = np.zeros(capacity, dtype=np.uint64)
+        self.VAL = np.full(capacity, -1, dtype=np.int64)
+        self.count = 0
+
+    def room(self, more: int = 1) -> bool:
+        return 2 * (self.count + more) <= len(self.VAL)
+
+    def put(self, a: int, b: int, v: int):
+        if not self.room():
+            self.grow()
+        self.count += table_put(self.K1, self.K2, self.VAL, np.uint64(a), np.uint64(b), np.int64(v))
+
+    def get(self, a: int, b: int) -> int:
+        return int(table_get(self.K1, self.K2, self.VAL, np.uint64(a), np.uint64(b)))
+
+    def grow(self):
+        K1, K2, VAL = self.K1, self.K2, self.VAL
+        cap = 2 * len(VAL)
+        while 2 * (self.count + 1) > cap:
+            cap *= 2
+        self.K1 = np.zeros(cap, dtype=np.uint64)
+        self.K2 = np.zeros(cap, dtype=np.uint64)
+        self.VAL = np.full(cap, -1, dtype=np.int64)
+        for i in np.flatnonzero(VAL >= 0).tolist():
+            table_put(self.K1, self.K2, self.VAL, K1[i], K2[i], VAL[i])
+
+
+class _Growing:
+    """One growable numpy array and its used length."""
+
+    def __init__(self, dtype, capacity=64):
+        self.a = np.zeros(capacity, dtype=dtype)
+        self.n = 0
+
+    def extend(self, values) -> int:
+        start, k = self.n, len(values)
+        if start + k > len(self.a):
+            new = np.zeros(max(2 * len(self.a), start + k), dtype=self.a.dtype)
+            new[:start] = self.a[:start]
+            self.a = new
+        self.a[start:start + k] = values
+        self.n += k
+        return start
+
+
+class TranslationArrays:
+    """The translation cache and chains of one VMM in arrays, and the Block objects they stand for."""
+
+    def __init__(self, placed):
+        self.g = placed
+        self.blocks: list = []  # block id -> Block
+        self.ids: dict = {}  # id(Block) -> block id
+        self.mode = _Growing(np.uint64)
+        self.seg0 = _Growing(np.int64)
+        self.nseg = _Growing(np.int64)
+        self.w0 = _Growing(np.int64)
+        self.nw = _Growing(np.int64)
+        self.seg = _Growing(np.int64)
+        self.wa = _Growing(np.int64)
+        self.wv = _Growing(np.uint64)
+        self.cache = Table()
+        self.chains = Table()
+
+    def add(self, blk) -> int:
+        """Store ``blk`` (a Block) in the arrays; its id."""
+        g = self.g
+        spec = g.spec
+        n, u = spec.max_ilen_units, spec.memory.unit
+        size = len(g.core.MEM)
+        where, values = [], []
+        for addr, word in blk.words:  # PlacedGuest.units' addressing, unit by unit
+            a = (addr + g.offset) & g.amask
+            for k in range(n):
+                where.append(a + k if a + n <= size else (a + k) & g.amask)
+                values.append((word >> (k * u)) & ((1 << u) - 1))
+        b = len(self.blocks)
+        self.blocks.append(blk)
+        self.ids[id(blk)] = b
+        self.mode.extend([blk.mode])
+        self.seg0.extend([self.seg.extend([n if kind == "direct" else 0 for kind, n in blk.segments])])
+        self.nseg.extend([len(blk.segments)])
+        self.w0.extend([self.wa.extend(where)])
+        self.wv.extend(values)
+        self.nw.extend([len(where)])
+        return b
+
+    def adopt(self, cache: dict):
+        """Take in the translations the Python path made (``BinaryTranslation.cache`` and the chains
+        from its blocks), so that a VMM whose runs change path keeps counting as one path would."""
+        stack = list(cache.values())
+        while stack:
+            blk = stack.pop()
+            if id(blk) not in self.ids:
+                self.add(blk)
+                stack.extend(blk.successors.values())
+        for (pc, mode), blk in cache.items():
+            self.cache.put(pc, mode, self.ids[id(blk)])
+        for b, blk in enumerate(self.blocks):
+            for pc, nxt in blk.successors.items():
+                self.chains.put(b, pc, self.ids[id(nxt)])
+
+    def export(self):
+        """Give the chains made in compiled code to the Block objects, for the Python path."""
+        s = self.chains
+        for i in np.flatnonzero(s.VAL >= 0).tolist():
+            self.blocks[int(s.K1[i])].successors[int(s.K2[i])] = self.blocks[int(s.VAL[i])]
+
+    def arrays(self):
+        c, s = self.cache, self.chains
+        return (c.K1, c.K2, c.VAL, s.K1, s.K2, s.VAL, self.mode.a, self.seg0.a, self.nseg.a, self.w0.a, self.nw.a,
+                self.seg.a, self.wa.a, self.wv.a)
+
+
+def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
+    """The compiled block loop for a spec's core (see the module docstring): ``run`` and
+    ``trap_entry`` are ``Core.kernels()``, ``map_place`` is ``CompiledMap.kernel()``."""
+    U = np.uint64
+    n = len(spec.registers)
+    st = layout.st_base
+    cc = layout.cc_base
+    pci = layout.reg_index["pc"]
+    modei = layout.reg_index["mode"]
+    tval_mask = U(mask(spec.tval_width))
+    all_traps = U((1 << len(spec.causes)) - 1)
+    check = not skip_validity
+
+    @njit
+    def emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP):
+        """TrapAndEmulate.emulate: the instruction at pc on the guest's view (Emulator.run, budget 1),
+        then the write-back and the placement.  Returns (steps, R_BUDGET or how the run ends)."""
+        compose_view(E, R, V, DM, CM, n, st)
+        done = 0
+        end = R_BUDGET
+        while done < 1:
+            code = run(E, MEM, DECF)
+            done += np.int64(E[st + ST_STEPS])
+            if code == R_BUDGET:
+                continue
+            if code == R_HALT:
+                end = R_HALT
+                break
+            if code != R_TRAP:  # illegal, hypercall, vmexit, patch: precise
+                end = code
+                break
+            exc = E[st + ST_CAUSE]
+            if (stop_mask >> exc) & U(1):
+                end = STOP
+                scalars[CAUSE] = np.int64(exc)
+                break
+            pc = E[pci]
+            next_pc, ok = trap_entry(E, MEM, DECF, pc, E[cc + exc], E[st + ST_TVAL] & tval_mask)
+            if not ok:
+                end = R_DOUBLE_FAULT
+                break
+            E[pci] = next_pc
+            done += 1
+            nt = scalars[TRACED]
+            TC[nt] = np.int64(exc)  # reflected to the guest's handler: recorded
+            TP[nt] = pc
+            scalars[TRACED] = nt + 1
+            reflected[exc] += 1
+        scalars[EMULATED] += done
+        write_view_back(R, E, V, DM, CM, n, st)
+        compose_view(S, R, V, DM, CM, n, st)
+        map_place(S, MEM, DECF, P, PV)
+        apply_placement(R, V, PM, PV, DM, CM, n)
+        return done, np.int64(end)
+
+    @njit
+    def direct(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, k, stop_mask, scalars, exits, traps, reflected, TC, TP):
+        """TrapAndEmulate.direct(k): the real core, every trap exiting, and the dispatcher.
+        Returns (steps, R_BUDGET or how the run ends, whether the core exited before its budget)."""
+        R[st + ST_BUDGET] = U(k)
+        R[st + ST_TRAP_EXITS] = all_traps
+        reason = run(R, MEM, DECF)
+        ran = np.int64(R[st + ST_STEPS])
+        scalars[DIRECT] += ran
+        exits[reason] += 1
+        if reason == R_BUDGET:
+            return ran, np.int64(R_BUDGET), False
+        if reason == R_HALT or reason == R_HYPERCALL or reason == R_VMEXIT:  # no service here: the run ends
+            return ran, np.int64(reason), True
+        if reason == R_TRAP:
+            traps[R[st + ST_CAUSE]] += 1
+        done, end = emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
+        return ran + done, np.int64(end), True
+
+    @njit
+    def loop(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, budget, stop_mask, scalars, exits, traps, reflected, TC, TP,
+             CK1, CK2, CV, SK1, SK2, SV, BMODE, BSEG0, BNSEG, BW0, BNW, SEG, WA, WV, USER_DIRECT):
+        """Run the guest until the run ends, TC/TP fill, a lookup misses or the chain table needs room;
+        returns the outcome and leaves the counts and where it stopped in the arrays."""
+        steps = scalars[STEPS]
+        cap = TC.shape[0]
+        scap = SV.shape[0]
+        prev = scalars[PREV]
+        cur = scalars[CUR]
+        segi = scalars[SEGI]
+        saved_budget = R[st + ST_BUDGET]  # Core.run_raw remembers what it last wrote there
+        saved_mask = R[st + ST_TRAP_EXITS]
+        outcome = RAN_OUT
+        while True:
+            if cur < 0:  # BinaryTranslation.run's outer loop
+                if steps >= budget:
+                    break
+                vmode = V[modei]
+                user_direct = False
+                for m in USER_DIRECT:
+                    if U(m) == vmode:
+                        user_direct = True
+                if user_direct:  # guest-user code runs directly
+                    prev = -1
+                    if scalars[TRACED] >= cap:
+                        outcome = TRACE_FULL
+                        break
+                    done, end, _ = direct(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, budget - steps, stop_mask,
+                                          scalars, exits, traps, reflected, TC, TP)
+                    steps += done
+                    if end != R_BUDGET:
+                        outcome = end
+                        break
+                    continue
+                # BinaryTranslation.lookup
+                if 2 * (scalars[CHAINS] + 1) > scap:
+                    outcome = GROW
+                    break
+                pc = (R[pci] & DM[pci]) | (V[pci] & CM[pci])
+                b = np.int64(-1)
+                if prev >= 0 and BMODE[prev] == vmode:
+                    b = table_get(SK1, SK2, SV, U(prev), pc)
+                if b < 0:
+                    b = table_get(CK1, CK2, CV, pc, vmode)
+                valid = b >= 0
+                if valid and check:  # BinaryTranslation.still_valid
+                    w0 = BW0[b]
+                    for j in range(w0, w0 + BNW[b]):
+                        if U(MEM[WA[j]]) != WV[j]:
+                            valid = False
+                            break
+                if not valid:
+                    outcome = MISS
+                    scalars[MISS_PC] = np.int64(pc)
+                    scalars[MISS_MODE] = np.int64(vmode)
+                    scalars[MISS_BLK] = b
+                    break
+                scalars[HITS] += 1
+                if prev >= 0:
+                    scalars[CHAINS] += table_put(SK1, SK2, SV, U(prev), pc, b)
+                prev = b
+                cur = b
+                segi = 0
+            # the block's segments
+            if segi >= BNSEG[cur]:
+                cur = -1
+                continue
+            if steps >= budget:
+                break
+            if scalars[TRACED] >= cap:  # a segment records at most one reflected trap
+                outcome = TRACE_FULL
+                break
+            k = SEG[BSEG0[cur] + segi]
+            if k == 0:  # emulate
+                mode = V[modei]
+                done, end = emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected,
+                                        TC, TP)
+                steps += done
+                if end != R_BUDGET:
+                    outcome = end
+                    break
+                if V[modei] != mode:  # the rest of the block was translated for the old mode
+                    prev = -1
+                    cur = -1
+                    continue
+                segi += 1
+                continue
+            done, end, exited = direct(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, min(k, budget - steps), stop_mask,
+                                       scalars, exits, traps, reflected, TC, TP)
+            steps += done
+            if end != R_BUDGET:
+                outcome = end
+                break
+            if exited:  # left the block early (a trap, emulated): no chaining from it
+                prev = -1
+                cur = -1
+                continue
+            segi += 1
+        R[st + ST_BUDGET] = saved_budget
+        R[st + ST_TRAP_EXITS] = saved_mask
+        scalars[STEPS] = steps
+        scalars[PREV] = prev
+        scalars[CUR] = cur
+        scalars[SEGI] = segi
+        return outcome
+
+    return loop
+
+
+def loop_for(core, skip_validity=False):
+    """The compiled loop for ``core``'s spec (made once per spec and defect), or None where the
+    core's kernels cannot be handed out (see ``Core.kernels``)."""
+    kernels = core.kernels()
+    place = core.compiled_map().kernel()
+    if kernels is None or place is None:
+        return None
+    spec = core.spec
+    return spec.memo(("binary_translation_loop", bool(skip_validity)),
+                     lambda s: make_loop(s, core.layout, *kernels, place, bool(skip_validity)))
+
+
+class CompiledTranslator:
+    """One VMM's side of the compiled loop: its arrays, and a run (draining the trace buffer,
+    translating on misses, growing the chain table, returning the counts)."""
+
+    def __init__(self, vmm, loop, trace_capacity: int):
+        placed = vmm.g
+        core = placed.core
+        em = placed.emulator()
+        self.vmm = vmm
+        self.loop = loop
+        self.core = core
+        self.causes = em.causes
+        self.tc = TranslationArrays(placed)
+        self.tc.adopt(vmm.cache)
+        self.args = (core.R, core.MEM, core.DECF, em.E, placed.virtual.array, placed.DM, placed.CM,
+                     placed.view_array(), placed.P, placed.map.sets,
+                     np.zeros(len(placed.names), dtype=np.uint64))
+        spec = vmm.spec
+        from .base import guest_mode_is_user
+
+        user = [] if vmm.translate["user"] else [v for v in spec.modes.values() if guest_mode_is_user(spec, v)]
+        self.user_direct = np.array(user, dtype=np.int64)
+        self.TC = np.zeros(max(int(trace_capacity), 1), dtype=np.int64)
+        self.TP = np.zeros(len(self.TC), dtype=np.uint64)
+
+    def _miss(self, scalars):
+        """BinaryTranslation.lookup's miss: count it, translate, cache, chain."""
+        vmm, tc = self.vmm, self.tc
+        pc, mode, b = int(scalars[MISS_PC]), int(scalars[MISS_MODE]), int(scalars[MISS_BLK])
+        c = vmm.counters
+        if b >= 0:
+            c.tc_invalidations += 1
+        c.tc_misses += 1
+        blk = vmm.translate_block(pc, mode)
+        vmm.cache[pc, mode] = blk
+        nb = tc.add(blk)
+        tc.cache.put(pc, mode, nb)
+        prev = int(scalars[PREV])
+        if prev >= 0:
+            if not tc.chains.room():
+                tc.chains.grow()
+            tc.chains.count += table_put(tc.chains.K1, tc.chains.K2, tc.chains.VAL, np.uint64(prev), np.uint64(pc),
+                                         np.int64(nb))
+        scalars[PREV] = scalars[CUR] = nb
+        scalars[SEGI] = 0
+
+    def run(self, budget: int, stop_on, trace: list):
+        """Run for ``budget`` guest instructions; appends reflected traps to ``trace``.  Returns
+        ``(reason, cause, steps, counts)`` as ``CompiledDispatcher.run`` does, ``counts`` with the hits."""
+        causes = self.causes
+        stop_mask = np.uint64(sum(1 << i for i, c in enumerate(causes) if c in stop_on))
+        scalars = np.zeros(N_SCALARS, dtype=np.int64)
+        scalars[PREV] = scalars[CUR] = -1
+        exits = np.zeros(len(REASONS), dtype=np.int64)
+        traps = np.zeros(len(causes), dtype=np.int64)
+        reflected = np.zeros(len(causes), dtype=np.int64)
+        TC, TP, tc = self.TC, self.TP, self.tc
+        while True:
+            scalars[CHAINS] = tc.chains.count
+            outcome = self.loop(*self.args, budget, stop_mask, scalars, exits, traps, reflected, TC, TP,
+                                *tc.arrays(), self.user_direct)
+            tc.chains.count = int(scalars[CHAINS])
+            self.core.returns += 1  # a return into Python, as the core's own entry points count it
+            k = int(scalars[TRACED])
+            if k:
+                trace.extend(zip([causes[c] for c in TC[:k].tolist()], TP[:k].tolist()))
+                scalars[TRACED] = 0
+            if outcome == MISS:
+                self._miss(scalars)
+            elif outcome == GROW:
+                tc.chains.grow()
+            elif outcome != TRACE_FULL:
+                break
+        counts = (int(scalars[DIRECT]), int(scalars[EMULATED]), exits, traps, reflected, int(scalars[HITS]))
+        steps = int(scalars[STEPS])
+        if outcome == RAN_OUT:
+            return "budget", None, steps, counts
+        if outcome == STOP:
+            return "stop", causes[int(scalars[CAUSE])], steps, counts
+        return REASONS[outcome], None, steps, counts
+
+
+__all__ = ["CompiledTranslator", "TranslationArrays", "Table", "loop_for", "make_loop"]
