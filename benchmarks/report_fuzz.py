@@ -15,7 +15,7 @@ import pyperf  # noqa: E402
 
 from vverify.files import write_atomic  # noqa: E402
 
-TARGET = 300
+TARGET = 600  # issue 15: per technique, on riscv32
 
 
 def main():
@@ -23,7 +23,7 @@ def main():
     lines = ["# Fuzz throughput on riscv32", "",
              "Programs per second: each is drawn by Hypothesis, run natively, run under the technique and compared. "
              "Medians of one pyperf run (all techniques side by side).", "",
-             "| technique | programs/s (median) | target ≥ 300/s |", "|---|---|---|"]
+             f"| technique | programs/s (median) | target ≥ {TARGET}/s |", "|---|---|---|"]
     for b in suite.get_benchmarks():
         rate = 1 / b.median()
         lines.append(f"| {b.get_name().removeprefix('fuzz_')} | {rate:,.0f} | {'met' if rate >= TARGET else '**missed**'} |")

@@ -78,7 +78,7 @@ LPSW_NO_CHECK = 'semantics = """\nbase = zext(a, 16)'
 
 def entry_file(path):
     """Where the cache keeps the entry of the spec at ``path`` (as run.check_spec computes it)."""
-    return cache_dir() / f"{cache.key(load_spec(path).digest, DEFAULT_TIMEOUT_MS)}.json"
+    return cache_dir() / f"{cache.key(load_spec(path).verdict_digest, DEFAULT_TIMEOUT_MS)}.json"
 
 
 def cache_warnings(fn):

@@ -15,7 +15,7 @@ from vverify.spec.loader import load_spec
 def test_a_corrupt_entry_is_one_line_on_stderr(tmp_path):
     spec = tmp_path / "pdp10.toml"
     shutil.copy(spec_path("pdp10"), spec)
-    entry = cache_dir() / f"{cache.key(load_spec(spec).digest, DEFAULT_TIMEOUT_MS)}.json"
+    entry = cache_dir() / f"{cache.key(load_spec(spec).verdict_digest, DEFAULT_TIMEOUT_MS)}.json"
     entry.parent.mkdir(parents=True)
     entry.write_bytes(b"\xff\xfe not JSON, not even UTF-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}

@@ -110,7 +110,7 @@ def golden(tmp_path_factory):
         g.fresh = _summary(r)
         assert g.fresh[0] == ("pass", "fail") and g.fresh[3] == (False, False), g.fresh
         assert set(g.fresh[1][1]) == {"lpsw", "theorem1", "theorem2", "theorem3"}, g.fresh
-        g.entry = {which: cache.key(load_spec(p).digest, DEFAULT_TIMEOUT_MS) + ".json"
+        g.entry = {which: cache.key(load_spec(p).verdict_digest, DEFAULT_TIMEOUT_MS) + ".json"
                    for which, p in (("good", g.good), ("bad", g.bad))}
         assert sorted(p.name for p in g.cache.iterdir()) == sorted(g.entry.values())
         again = g.run(mp, g.cache, g.config)

@@ -27,7 +27,7 @@ import vverify
 from ..files import cache_dir, read_regular, write_atomic
 from . import signing
 
-FORMAT = 2  # 2: entries carry a MAC
+FORMAT = 3  # 2: entries carry a MAC; 3: keyed by what verdicts depend on, and hold the decided units only
 MAX_ENTRY_BYTES = 256 << 20  # x86_32's entry is under 2 MB
 VERDICT_CODE = ("spec", "formal", "interp", "check")
 
@@ -58,9 +58,11 @@ def z3_version() -> str:
         return z3.get_version_string()
 
 
-def key(spec_digest: str, timeout_ms: int) -> str:
+def key(verdict_digest: str, timeout_ms: int) -> str:
+    """The entry name for a spec whose Spec.verdict_digest is ``verdict_digest`` (what its verdicts depend
+    on), under this vverify, z3 and timeout."""
     h = hashlib.sha256()
-    for part in (f"format={FORMAT}", spec_digest, vverify.__version__, code_digest(), z3_version(), str(timeout_ms)):
+    for part in (f"format={FORMAT}", verdict_digest, vverify.__version__, code_digest(), z3_version(), str(timeout_ms)):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 

@@ -106,16 +106,19 @@ def _unit(v, where) -> UnitVerdict:
 
 
 def units_from_payload(payload, spec_units, plan) -> list:
-    """The unit verdicts of ``payload``, which must be those of ``spec_units`` (units_of(spec)), in
-    order, each answering exactly the questions of ``plan`` (vverify.formal.plan.question_plan),
-    in order: a missing answer would be read as a "no".  Raises :class:`BadEntry` for anything
-    else.  Properties are left for ``derive``."""
+    """The unit verdicts of ``payload``: some of ``spec_units`` (units_of(spec)), in their order, each
+    once (an entry holds the units that were decided: run.store leaves out those that timed out),
+    each answering exactly the questions of ``plan`` (vverify.formal.plan.question_plan), in order:
+    a missing answer would be read as a "no".  Raises :class:`BadEntry` for anything else.
+    Properties are left for ``derive``."""
     _obj(payload, {"units"}, "payload")
     _need(isinstance(payload["units"], list), "payload.units", "not a list")
     units = [_unit(u, f"unit {i}") for i, u in enumerate(payload["units"])]
     got = [(u.id, u.instruction, u.member) for u in units]
-    want = [(u.id, u.instruction, u.member) for u in spec_units]
-    _need(got == want, "payload.units", "not the spec's units")
+    order = {(u.id, u.instruction, u.member): i for i, u in enumerate(spec_units)}
+    _need(all(g in order for g in got), "payload.units", "a unit the spec does not have")
+    _need([order[g] for g in got] == sorted({order[g] for g in got}), "payload.units",
+          "units out of the spec's order, or twice")
     asked = [(q, tuple(m)) for q, m in plan]
     for u in units:
         _need([(a.question, tuple(a.modes)) for a in u.answers] == asked, f"unit {u.id}",

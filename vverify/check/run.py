@@ -33,9 +33,11 @@ class SpecReport:
     claims: list
     disagreements: list
     seconds: float
-    cached: bool = False
+    cached: bool = False  # every unit's verdicts came from the proof cache
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     versions: dict = field(default_factory=dict)
+    from_cache: int = 0  # units whose verdicts came from the proof cache
+    not_cached: dict = field(default_factory=dict)  # unit id -> why its verdicts were not stored
 
     @property
     def replay_errors(self) -> list:
@@ -92,7 +94,8 @@ class SpecReport:
         return {
             "spec": s.name, "title": s.title, "path": s.path, "digest": s.digest,
             "ok": self.ok, "outcome": self.outcome, "undecided": self.undecided,
-            "seconds": round(self.seconds, 3), "cached": self.cached,
+            "seconds": round(self.seconds, 3), "cached": self.cached, "from_cache": self.from_cache,
+            "not_cached": self.not_cached,
             "timeout_ms": self.timeout_ms, "versions": self.versions,
             "note": "Theorems 1-3 of Popek & Goldberg give sufficient conditions, not necessary ones.",
             "theorems": {k: asdict(v) for k, v in self.theorems.items()},
@@ -118,8 +121,7 @@ def classify_unit(spec, unit, timeout_ms) -> UnitVerdict:
     return uv
 
 
-def _classify_all(spec, timeout_ms, jobs):
-    units = units_of(spec)
+def _classify(spec, units, timeout_ms, jobs):
     workers = pool.pool_size(jobs, len(units))
     if workers == 1:
         return [classify_unit(spec, u, timeout_ms) for u in units]
@@ -127,11 +129,12 @@ def _classify_all(spec, timeout_ms, jobs):
 
 
 def cached_units(spec, k):
-    """The unit verdicts the proof cache holds for ``spec`` under key ``k``, or None.
+    """The unit verdicts the proof cache holds for ``spec`` under key ``k`` (a list, in the spec's
+    order, of the units that were decided when it was stored), or None.
 
     Only an entry signed with our key gets here (cache.load), so its "no"
     answers are our own unsat proofs.  It must also have exactly the shape
-    run.store writes and the spec's units, and every witness must replay on
+    run.store writes, units of the spec only, and every witness must replay on
     the reference interpreter now, as a fresh one must: otherwise the whole
     entry is set aside, with one warning line, and the spec solved afresh.
     """
@@ -158,13 +161,28 @@ def cached_units(spec, k):
     return units
 
 
-def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> bool:
-    """Put a spec's unit verdicts in the proof cache; False when they must not be cached:
-    a timeout (it may not recur) or a backend disagreement."""
-    if any(u.replay_errors or any(a.status == "unknown" for a in u.answers) for u in units):
-        return False
-    cache.store(cache.key(spec.digest, timeout_ms), {"units": [u.to_dict() for u in units]})
-    return True
+def not_storable(units) -> dict:
+    """Unit id -> why its verdicts are not stored: a solver timeout (it may not recur) or a
+    backend disagreement (a witness that does not replay)."""
+    out = {}
+    for u in units:
+        if u.replay_errors:
+            out[u.id] = "a witness does not replay"
+            continue
+        unknown = [f"{a.question}[{','.join(a.modes)}]" for a in u.answers if a.status == UNKNOWN]
+        if unknown:
+            out[u.id] = f"solver timeout: {', '.join(unknown)}"
+    return out
+
+
+def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> dict:
+    """Put a spec's decided unit verdicts in the proof cache, keyed by what verdicts depend on
+    (``spec.verdict_digest``: not its claims); returns the units left out, with why (not_storable)."""
+    left_out = not_storable(units)
+    kept = [u for u in units if u.id not in left_out]
+    if kept:
+        cache.store(cache.key(spec.verdict_digest, timeout_ms), {"units": [u.to_dict() for u in kept]})
+    return left_out
 
 
 def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True,
@@ -175,19 +193,23 @@ def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bo
     timeout_ms = check_timeout_ms(timeout_ms)
     spec = spec_or_path if not isinstance(spec_or_path, (str, os.PathLike)) else load_spec(spec_or_path)
     t0 = time.perf_counter()
-    k = cache.key(spec.digest, timeout_ms)
-    units = cached_units(spec, k) if use_cache else None
-    cached = units is not None
-    if not cached:
-        units = _classify_all(spec, timeout_ms, jobs)
+    k = cache.key(spec.verdict_digest, timeout_ms)
+    everything = units_of(spec)
+    have = {u.id: u for u in (cached_units(spec, k) or [])} if use_cache else {}
+    missing = [u for u in everything if u.id not in have]  # units the cache holds no decision for
+    solved = {u.id: u for u in _classify(spec, missing, timeout_ms, jobs)} if missing else {}
+    units = [have[u.id] if u.id in have else solved[u.id] for u in everything]
     for u in units:
         u.props = derive(spec, u)
-    if use_cache and not cached:
+    not_cached = not_storable(units)
+    if use_cache and solved:
         store(spec, units, timeout_ms)
     tv = theorems(spec, units)
     claims = check_claims(spec, units, tv)
-    return SpecReport(spec, units, tv, claims, disagreements(spec, units), time.perf_counter() - t0, cached,
-                      timeout_ms, {"z3": cache.z3_version(), "vverify": __import__("vverify").__version__})
+    return SpecReport(spec, units, tv, claims, disagreements(spec, units), time.perf_counter() - t0,
+                      bool(use_cache and not missing),
+                      timeout_ms, {"z3": cache.z3_version(), "vverify": __import__("vverify").__version__},
+                      from_cache=len(have), not_cached=not_cached if use_cache else {})
 
 
 __all__ = ["SpecReport", "check_spec", "classify_unit", "ClaimResult", "TheoremVerdict", "UnitVerdict"]

@@ -19,7 +19,9 @@ def _safe(v):
 def report_text(r, verbose: bool = False) -> str:
     s = r.spec
     lines = []
-    state = "cached" if r.cached else "solved"
+    from_cache = r.from_cache
+    state = ("cached" if r.cached else
+             f"{len(r.units) - from_cache} solved, {from_cache} from the cache," if from_cache else "solved")
     lines.append(printable(f"{s.name} — {s.title}  ({s.path})"))  # a path may hold a newline: one line
     lines.append(f"  {len(s.instructions)} instructions, {len(r.units)} classified units, {state} in {r.seconds:.2f} s")
     lines.append("")
@@ -74,6 +76,12 @@ def report_text(r, verbose: bool = False) -> str:
         und = r.undecided
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in und.items() if v)
         lines.append(f"  UNDECIDED (solver timeout; not a pass, exit 3 unless --allow-unknown): {what}")
+    not_cached = r.not_cached
+    if not_cached:
+        lines.append(f"  Not cached ({len(not_cached)} of {len(r.units)} units; the others are, and a re-run "
+                     "solves only these):")
+        for uid, why in not_cached.items():
+            lines.append(f"    {uid}: {why}")
     return "\n".join(lines)
 
 

@@ -58,6 +58,25 @@ def _validator():
     return jsonschema.validators.extend(base, type_checker=checker)(schema())
 
 
+VERDICT_FREE = ("claims", "references")
+"""Top-level tables no verdict depends on: what the author expects, and the sources cited for it."""
+
+
+def _verdict_digest(sources) -> str:
+    """A digest of every source's content but its VERDICT_FREE tables, in order, with its name.
+
+    From a fresh parse of the very text that was loaded (the loader's own data
+    is merged across ``extends``), canonically serialized: any change to
+    anything else, the semantics above all, changes it; a claim's edit does not.
+    """
+    h = hashlib.sha256()
+    for src in sources:
+        data = {k: v for k, v in tomllib.loads(src.text).items() if k not in VERDICT_FREE}
+        h.update(str(src.path.name).encode() + b"\0")
+        h.update(json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr).encode() + b"\0")
+    return h.hexdigest()
+
+
 class _Source:
     """One file of a spec: its text, parsed data and line locator.
 
@@ -572,6 +591,7 @@ class _Loader:
         digest = hashlib.sha256()
         for src in self.sources:
             digest.update(str(src.path.name).encode() + b"\0" + src.raw + b"\0")
+        verdict_digest = _verdict_digest(self.sources)
         spec = Spec(
             name=d["isa"]["name"], title=self.sources[0].data["isa"].get("title", d["isa"].get("title", "")),
             summary=self.sources[0].data["isa"].get("summary", ""),
@@ -582,7 +602,7 @@ class _Loader:
             tval_width=tval_width, entry=entry, operands=operands, instructions=instructions,
             invariants=invariants, virtualization=vmap, theorem_claims=theorem_claims,
             instruction_claims=instruction_claims, references=dict(d.get("references", {})), namespace=ns,
-            fetch=fetch, guest=self._guest(causes),
+            fetch=fetch, guest=self._guest(causes), verdict_digest=verdict_digest,
         )
         return spec
 

@@ -217,6 +217,9 @@ class Spec:
     namespace: object = None
     fetch: str | None = None
     guest: GuestABI | None = None
+    verdict_digest: str = ""
+    """The digest of what verdicts depend on: every source's content less its claims and references
+    (the proof cache's key: editing a claim, or its note, does not re-solve; see docs/ci.md)."""
     derived: dict = field(default_factory=dict, repr=False, compare=False)
     """What other layers derive from this spec and keep (a decoder's memo, the guest library's
     layout, the composition object): kept here, it lives and dies with the spec, instead of
