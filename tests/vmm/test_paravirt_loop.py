@@ -140,3 +140,38 @@ def test_subclasses_that_change_the_dispatcher_fall_back_to_python():
         vmm = cls(t.spec, state, translate=t.translate, code=prog.code_map(), compiled=True)
         vmm.run(10_000)
         assert vmm.path == path, cls
+
+
+# ---------------------------------------------------------------- the rare paths: stores near and over rewrites
+
+def _library_cases():
+    from tests.vmm import test_paravirt as P
+
+    # test_paravirt's test_rewritten_read_reached_right_after_an_exit_once_a_store_dropped_it
+    getr_again = """
+sys_extra:
+        li    r2, 0
+        li    r3, -1
+        ld    r0, again
+        st    r0, again
+        setr  r2
+again:
+        getr  r1
+        st    r1, 0x3F0
+        jmp   k_return
+"""
+    x86_user = "user_main:\n        movi eax, 3\n        int 0x80\n        movi eax, 0\n        int 0x80\n"
+    return [("pg74", P.USER, P.KERNEL), ("pg74", P.USER, getr_again),
+            ("pdp10", "user_main:\n        movei 1, 7(0)\n        muuo 7, 0, 1(0)\n        muuo 7, 0, 0(0)\n", ""),
+            ("x86_32", x86_user, P.STORE_NEAR), ("x86_32", x86_user, P.STORE_OVER)]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_patch_exits_and_dropped_rewrites_agree(case):
+    spec_name, user, kernel = _library_cases()[case]
+    t = _target(spec_name)
+    prog = G.build(t.spec, user, kernel)
+    state = G.boot_state(t.spec, prog)
+    for capacity in (1, 4096):
+        vmm, exits = run_both(t, prog, state, 5000, trace_capacity=capacity)
+    assert vmm.counters.hypercalls > 0
