@@ -51,7 +51,7 @@ class Paravirtualization(TrapAndEmulate):
     summary = "the guest is rewritten at load time: flagged instructions become batched hypercalls or shared-page reads"
     requires = ("virtualization map", "paravirtual interface", "translation set")
 
-    compiled = False
+    compiled = True
     """Serve exits in the compiled loop (vverify.vmm.paravirt_loop) where it applies; False runs the
     Python dispatcher below, the loop's reference (the constructor's ``compiled``)."""
 
