@@ -51,9 +51,14 @@ class Paravirtualization(TrapAndEmulate):
     summary = "the guest is rewritten at load time: flagged instructions become batched hypercalls or shared-page reads"
     requires = ("virtualization map", "paravirtual interface", "translation set")
 
+    compiled = True
+    """Serve exits in the compiled loop (vverify.vmm.paravirt_loop) where it applies; False runs the
+    Python dispatcher below, the loop's reference (the constructor's ``compiled``)."""
+
     def __init__(self, spec, guest, params=None, core: Core | None = None, translate=None, code=None,
-                 reads=None, shared: int | None = None):
-        super().__init__(spec, guest, params, core)
+                 reads=None, shared: int | None = None, compiled: bool | None = None):
+        super().__init__(spec, guest, params, core, compiled=compiled)
+        self._pv_loop = None
         translate = translate or {}
         self.translate = {k: frozenset(translate.get(k, ())) for k in ("supervisor", "user")}
         self.pv = spec.virtualization.paravirt
@@ -186,6 +191,42 @@ class Paravirtualization(TrapAndEmulate):
                     g.core.invalidate(ra - self.spec.max_ilen_units + 1, ra + 1)  # keep the code cache coherent
 
     # ------------------------------------------------------------ run time
+    def run(self, budget: int, stop_on=frozenset()) -> Exit:
+        loop = self._paravirt_loop(budget)
+        if loop is None:
+            return super().run(budget, stop_on)  # the Python dispatcher (this class overrides it)
+        self._start()
+        self.stop_on = stop_on
+        self.path = "compiled"
+        return loop.run(self, budget, stop_on)
+
+    _REFERENCE = ("dispatch", "emulate", "direct", "_serve", "_drain", "_emulate_original", "_repatch_at",
+                  "publish", "_fetch_address", "_is_hypercall", "_predecode", "_slot", "run")
+
+    def _paravirt_loop(self, budget):
+        """The compiled loop's state for this guest, or None where the Python path must serve (the
+        rules of TrapAndEmulate._compiled_dispatcher, for this class's methods)."""
+        from .base import PlacedGuest
+        from .paravirt_loop import PVDispatcher, loop_for
+
+        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest or self.loop_defect:
+            return None
+        cls = type(self)
+        if any(getattr(cls, m) is not getattr(Paravirtualization, m) for m in self._REFERENCE):
+            return None
+        d = self._pv_loop
+        if d is None or len(d.TC) != max(int(self.trace_capacity), 1):
+            loop = loop_for(self.g.core)
+            if loop is None:
+                return None
+            try:
+                self.g.emulator()
+                d = PVDispatcher(self, loop)
+            except ValueError:  # the routines cannot run this placement, or a word past 64 bits
+                return None
+            self._pv_loop = d
+        return d
+
     def direct(self, budget: int):
         self._left = budget  # a batch must not run past the guest's budget
         out = super().direct(budget)
