@@ -184,3 +184,8 @@ def test_a_zero_budget_enters_no_compiled_code():
     vmm = _vmm()
     ex = vmm.run(0)
     assert (ex.reason, ex.steps, vmm.counters.crossings) == ("budget", 0, 0)
+
+
+def test_compiled_is_the_default():
+    assert HardwareAssisted.compiled
+    assert HardwareAssisted(load("pg74_vt"), G.boot_state(load("pg74_vt"), W.build(load("pg74_vt"), "syscall", 1))).compiled

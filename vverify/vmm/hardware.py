@@ -26,7 +26,8 @@ from ..spec.exits import Exit
 from ..core import Core
 from ..core.protocol import REASONS, ST_CAUSE, ST_TVAL, TRACE_ENTRIES
 from .base import PlacedGuest
-from .hardware_loop import CAUSE, DIRECT, EMULATED, LAST, RAN_OUT, RAW, STEPS, STOP, ExitLoop, loop_for
+from .hardware_loop import (CAUSE, DIRECT, EMULATED, LAST, OVERFLOW, OVERFLOW_CAUSE, OVERFLOW_PC, RAN_OUT, RAW, SCALARS,
+                            STEPS, STOP, TRACE_FULL, ExitLoop, loop_for)
 from .trap_emulate import TrapAndEmulate
 
 
@@ -35,7 +36,7 @@ class HardwareAssisted(TrapAndEmulate):
     summary = "all guest code runs directly in non-root operation; only the selected events exit to the VMM"
     requires = ("hardware assist",)
     trace_capacity = TRACE_ENTRIES  # delivered traps the core holds before returning to be drained
-    compiled = False
+    compiled = True
     """Serve VM exits in the compiled loop (vverify.vmm.hardware_loop) where it applies; False runs
     :meth:`direct` below, the loop's reference (the constructor's ``compiled``)."""
 
@@ -56,7 +57,7 @@ class HardwareAssisted(TrapAndEmulate):
         self.stop_on = stop_on
         self.path = "compiled"
         core, c = self.g.core, self.counters
-        scalars = np.zeros(5, dtype=np.int64)
+        scalars = np.zeros(SCALARS, dtype=np.int64)
         exits = np.zeros(loop.ncodes, dtype=np.int64)
         refused = self._refused_code if self.confined else -1
         end = None
@@ -66,6 +67,13 @@ class HardwareAssisted(TrapAndEmulate):
                 while int(scalars[STEPS]) < budget:
                     outcome = loop.run(budget, stop_on, refused, scalars, exits)
                     self._take_delivered(core)
+                    if scalars[OVERFLOW]:  # a reflected trap that found the buffer full: the next entry
+                        cause = loop.causes[int(scalars[OVERFLOW_CAUSE])]
+                        self.trace.append((cause, int(scalars[OVERFLOW_PC]) & 0xFFFF_FFFF_FFFF_FFFF))
+                        c.reflected[cause] += 1
+                        scalars[OVERFLOW] = 0
+                    if outcome == TRACE_FULL:  # drained: go on
+                        continue
                     if outcome == RAN_OUT:
                         break
                     if outcome == STOP:

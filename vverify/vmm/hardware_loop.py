@@ -14,14 +14,16 @@ count, and not the one a confined guest must refuse).  Anything else the core
 returns (the budget, a trap in ``stop_on``, halt, hypercall, illegal, double
 fault, a full trace buffer) comes back to Python unserved, the core's status
 slots as the run left them (``RAW``), and Python handles it with the very
-code of the Python path.  A VM exit whose emulation could not record a
-reflected trap (the core's trace buffer full) comes back unserved too.
+code of the Python path.
 
 Traps the guest's handler receives go, in order, into the core's own trace
 buffer (``Core.record_traps``): those the core delivers itself while the
 guest runs, and those the routines reflect while emulating an exit, which
 the loop writes there as the core does.  Python drains it on every return
-(``take_traps``), so the trace and ``reflected`` are the Python path's.
+(``take_traps``), so the trace and ``reflected`` are the Python path's.  A
+trap reflected while the buffer is full waits in ``scalars[OVERFLOW...]``,
+the entry after the buffer's, and the loop returns ``TRACE_FULL`` for Python
+to take both (an exit's emulation reflects at most one trap).
 
 ``drop_control_bit`` plants a defect (the emulated view loses one bit of a
 register before it is written back) for the fuzzer's quality tests
@@ -37,12 +39,13 @@ from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, R_VMEXIT,
                              ST_TRACE_CAP, ST_TRACE_COUNT, ST_TRAP_EXITS, ST_TVAL, TRACE_ENTRIES)
 from ..spec.ir import mask
 from .registers import apply_placement, compose_view, write_view_back
-from .trap_emulate_loop import RAN_OUT, STOP
+from .trap_emulate_loop import RAN_OUT, STOP, TRACE_FULL
 
 RAW = -3  # a core exit the loop does not serve: its reason code in scalars[LAST], the status slots as it left them
 
 # the slots of the loop's scalar array
-DIRECT, EMULATED, STEPS, CAUSE, LAST = range(5)
+DIRECT, EMULATED, STEPS, CAUSE, LAST, OVERFLOW, OVERFLOW_CAUSE, OVERFLOW_PC = range(8)
+SCALARS = 8
 
 
 def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
@@ -72,6 +75,9 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
         saved_budget = R[st + ST_BUDGET]  # Core.run_raw remembers what it last wrote there
         saved_mask = R[st + ST_TRAP_EXITS]
         ncodes = exits.shape[0]
+        tcap = R[st + ST_TRACE_CAP]
+        if tcap > U(TRACE_ENTRIES):
+            tcap = U(TRACE_ENTRIES)
         outcome = RAN_OUT
         while steps < budget:
             # non-root operation: the guest's traps go to its handler; only stop_on causes exit
@@ -86,11 +92,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
                 scalars[LAST] = reason
                 break
             code = np.int64(R[st + ST_TVAL])
-            tcap = R[st + ST_TRACE_CAP]
-            if tcap > U(TRACE_ENTRIES):
-                tcap = U(TRACE_ENTRIES)
-            # served here: a code we count, not refused, and room for a trap the emulation may reflect
-            if code < 0 or code >= ncodes or code == raw_code or R[st + ST_TRACE_COUNT] >= tcap:
+            if code < 0 or code >= ncodes or code == raw_code:  # served here: a code we count, not refused
                 outcome = RAW
                 scalars[LAST] = reason
                 break
@@ -125,9 +127,14 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
                 E[pci] = next_pc
                 done += 1
                 tn = R[st + ST_TRACE_COUNT]  # reflected to the guest's handler: recorded as the core does
-                DECF[U(tbase) + U(2) * tn] = exc
-                DECF[U(tbase + 1) + U(2) * tn] = pc
-                R[st + ST_TRACE_COUNT] = tn + U(1)
+                if tn < tcap:
+                    DECF[U(tbase) + U(2) * tn] = exc
+                    DECF[U(tbase + 1) + U(2) * tn] = pc
+                    R[st + ST_TRACE_COUNT] = tn + U(1)
+                else:  # the buffer is full: the entry after it, for Python to take once it is drained
+                    scalars[OVERFLOW] = 1
+                    scalars[OVERFLOW_CAUSE] = np.int64(exc)
+                    scalars[OVERFLOW_PC] = np.int64(pc)
             scalars[EMULATED] += done
             # the allocator: write the view back, then place the guest again through the map
             if drop_slot >= 0:
@@ -139,6 +146,9 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
             steps += done
             if end != R_BUDGET:
                 outcome = end
+                break
+            if scalars[OVERFLOW]:  # Python drains the buffer before the guest records more
+                outcome = TRACE_FULL
                 break
         R[st + ST_BUDGET] = saved_budget
         R[st + ST_TRAP_EXITS] = saved_mask
@@ -181,4 +191,4 @@ class ExitLoop:
         return int(outcome)
 
 
-__all__ = ["ExitLoop", "RAW", "loop_for", "make_loop"]
+__all__ = ["ExitLoop", "RAW", "SCALARS", "TRACE_FULL", "loop_for", "make_loop"]
