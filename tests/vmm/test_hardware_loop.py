@@ -189,3 +189,34 @@ def test_a_zero_budget_enters_no_compiled_code():
 def test_compiled_is_the_default():
     assert HardwareAssisted.compiled
     assert HardwareAssisted(load("pg74_vt"), G.boot_state(load("pg74_vt"), W.build(load("pg74_vt"), "syscall", 1))).compiled
+
+
+def _exiting_everything(tmp_path):
+    """pg74_vt with SVC and PSW exiting too: system calls and control-state writes exit, so the loop
+    emulates them and reflects the system call's trap to the guest's handler itself."""
+    import shutil
+
+    from tests.conftest import spec_path
+    from vverify.spec.loader import load_spec
+
+    isa = shutil.copytree(spec_path("pg74").parent, tmp_path / "pg74")
+    text = (isa / "pg74_vt.toml").read_text()
+    changed = text.replace('vmctl = "HALT_EXITING"', 'vmctl = "HALT_EXITING | SVC_EXITING | PSW_EXITING"')
+    assert changed != text
+    (isa / "pg74_vt.toml").write_text(changed)
+    return load_spec(isa / "pg74_vt.toml")
+
+
+def test_exits_whose_emulation_reflects_a_trap_agree(tmp_path):
+    """The loop records a trap its emulation reflects after the core's, in the core's buffer or, when
+    that is full, in the overflow slot: the trace and counters are still the Python path's."""
+    spec = _exiting_everything(tmp_path)
+    state = G.boot_state(spec, W.build(spec, "syscall", 9))
+    for capacity in (None, 1, 2, 3):
+        ref, vmm, exits = run_both(spec, state, 20_000, trace_capacity=capacity)
+        assert vmm.counters.exits["vmexit:svc"] >= 9 and vmm.counters.reflected["svc"] >= 9
+        assert vmm.counters.crossings < ref.counters.crossings
+    run_both(spec, state, 20_000, chunks=7, trace_capacity=1)
+    for budget in (1, 5, 50, 333):
+        run_both(spec, state, budget, trace_capacity=1)
+    run_both(spec, state, 20_000, stop_on=frozenset({"svc"}))
