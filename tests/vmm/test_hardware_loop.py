@@ -220,3 +220,32 @@ def test_exits_whose_emulation_reflects_a_trap_agree(tmp_path):
     for budget in (1, 5, 50, 333):
         run_both(spec, state, budget, trace_capacity=1)
     run_both(spec, state, 20_000, stop_on=frozenset({"svc"}))
+
+
+def test_guests_sharing_the_machine_agree_on_both_paths():
+    """The shared machine (vverify/vmm/shared.py) confines each guest: its ept_violation exit ends
+    its run ("allocation"), which the loop hands back to Python.  Both paths, same ends and counters."""
+    from tests.vmm.test_shared_machine import program
+    from vverify.vmm.shared import SharedMachine
+
+    spec = load("pg74_vt")
+    greedy = G.boot_state(spec, G.build(spec, "user_main:\n        svc 3\n        svc 0\n",
+                                        "sys_extra:\n        li r1, -2\n        ldx r0, r1\n        jmp k_return\n"))
+    guests = [greedy, *(G.boot_state(spec, G.build(spec, program(v, k))) for v, k in ((7, 3), (8, 5)))]
+    runs = []
+    for compiled in (False, True):
+        shared = SharedMachine(spec, guests, quantum=7)
+        for v in shared.vmms:
+            v.compiled = compiled
+        ends = shared.run(5000)
+        runs.append((shared, ends))
+        assert all(v.path == ("compiled" if compiled else "python") for v in shared.vmms)
+    (a, ea), (b, eb) = runs
+    assert ea[0].reason == "allocation"
+    assert [(e.reason, e.cause, e.steps, e.trace) for e in ea] == [(e.reason, e.cause, e.steps, e.trace) for e in eb]
+    for va, vb in zip(a.vmms, b.vmms):
+        want, got = va.counters.as_dict(), vb.counters.as_dict()
+        assert {k: v for k, v in want.items() if k != "crossings"} == {k: v for k, v in got.items() if k != "crossings"}
+        assert got["crossings"] <= want["crossings"]
+    assert np.array_equal(a.core.MEM, b.core.MEM)
+    assert all(np.array_equal(x, y) for x, y in zip(a.contexts, b.contexts))
