@@ -15,6 +15,11 @@ guest's view, where the VMM's registers read as the guest set them (the
 guest never entered non-root operation itself), so the instruction does
 what it would have done on bare metal.  That is what KVM does for an exit
 it does not hand to user space.
+
+By default (``compiled``) the VM exits are served in compiled code
+(:mod:`vverify.vmm.hardware_loop`), which hands back to :meth:`run` only what
+it does not serve; :meth:`direct` is the Python path and the loop's
+reference (tests/vmm/test_hardware_loop.py).
 """
 
 from __future__ import annotations
