@@ -15,14 +15,24 @@ guest's view, where the VMM's registers read as the guest set them (the
 guest never entered non-root operation itself), so the instruction does
 what it would have done on bare metal.  That is what KVM does for an exit
 it does not hand to user space.
+
+By default (``compiled``) the VM exits are served in compiled code
+(:mod:`vverify.vmm.hardware_loop`), which hands back to :meth:`run` only what
+it does not serve; :meth:`direct` is the Python path and the loop's
+reference (tests/vmm/test_hardware_loop.py).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..spec.exits import Exit
 
 from ..core import Core
-from ..core.protocol import TRACE_ENTRIES
+from ..core.protocol import REASONS, ST_CAUSE, ST_TVAL, TRACE_ENTRIES
+from .base import PlacedGuest
+from .hardware_loop import (CAUSE, DIRECT, EMULATED, LAST, OVERFLOW, OVERFLOW_CAUSE, OVERFLOW_PC, RAN_OUT, RAW, SCALARS,
+                            STEPS, STOP, TRACE_FULL, ExitLoop, loop_for)
 from .trap_emulate import TrapAndEmulate
 
 
@@ -31,14 +41,114 @@ class HardwareAssisted(TrapAndEmulate):
     summary = "all guest code runs directly in non-root operation; only the selected events exit to the VMM"
     requires = ("hardware assist",)
     trace_capacity = TRACE_ENTRIES  # delivered traps the core holds before returning to be drained
+    compiled = True
+    """Serve VM exits in the compiled loop (vverify.vmm.hardware_loop) where it applies; False runs
+    :meth:`direct` below, the loop's reference (the constructor's ``compiled``)."""
 
-    def __init__(self, spec, guest, params=None, core: Core | None = None):
-        super().__init__(spec, guest, params, core)
+    def __init__(self, spec, guest, params=None, core: Core | None = None, compiled: bool | None = None):
+        super().__init__(spec, guest, params, core, compiled)
         self._held = [(n, self.g.core.layout.reg_index[n]) for n in spec.virtualization.guest_held(spec.registers)]
         self._reasons = _exit_reason_names(spec)
         # Sharing the machine with other guests (vverify.vmm.shared), the guest's storage is only
         # its allocation: an access beyond it is refused, not emulated on the host's storage.
         self.confined = False
+        self._exit_loop = None
+
+    def run(self, budget: int, stop_on=frozenset()) -> Exit:
+        loop = self._compiled_loop(budget)
+        if loop is None:
+            return super().run(budget, stop_on)  # the Python path: direct() until the run ends
+        self._start()
+        self.stop_on = stop_on
+        self.path = "compiled"
+        core, c = self.g.core, self.counters
+        scalars = np.zeros(SCALARS, dtype=np.int64)
+        exits = np.zeros(loop.ncodes, dtype=np.int64)
+        refused = self._refused_code if self.confined else -1
+        end = None
+        if budget > 0:  # nothing to run: as the Python path, never enter compiled code
+            core.record_traps(self.trace_capacity)
+            try:
+                while int(scalars[STEPS]) < budget:
+                    outcome = loop.run(budget, stop_on, refused, scalars, exits)
+                    self._take_delivered(core)
+                    if scalars[OVERFLOW]:  # a reflected trap that found the buffer full: the next entry
+                        cause = loop.causes[int(scalars[OVERFLOW_CAUSE])]
+                        self.trace.append((cause, int(scalars[OVERFLOW_PC]) & 0xFFFF_FFFF_FFFF_FFFF))
+                        c.reflected[cause] += 1
+                        scalars[OVERFLOW] = 0
+                    if outcome == TRACE_FULL:  # drained: go on
+                        continue
+                    if outcome == RAN_OUT:
+                        break
+                    if outcome == STOP:
+                        end = Exit("stop", loop.causes[int(scalars[CAUSE])])
+                        break
+                    if outcome != RAW:  # the emulation of a VM exit ended the run
+                        end = Exit(REASONS[outcome])
+                        break
+                    # an exit the loop did not serve: what direct() does after the core returns
+                    reason = REASONS[int(scalars[LAST])]
+                    if reason == "trace_full":  # drained: go on
+                        continue
+                    self.sync()
+                    if reason == "trap":
+                        end = Exit("stop", loop.causes[int(core.ST[ST_CAUSE])])
+                        break
+                    if reason == "budget":
+                        break
+                    tval = int(core.ST[ST_TVAL])
+                    why = self._reasons.get(tval, tval) if reason == "vmexit" else None
+                    c.exits[reason if why is None else f"vmexit:{why}"] += 1
+                    if self.confined and why == "ept_violation":
+                        end = Exit("allocation")
+                        break
+                    if reason in ("halt", "hypercall", "illegal", "double_fault"):
+                        end = Exit(reason)
+                        break
+                    done = self.emulate()
+                    scalars[STEPS] += done.steps
+                    if done.reason != "budget":
+                        end = done
+                        break
+            finally:
+                core.record_traps(0)
+        c.direct += int(scalars[DIRECT])
+        c.emulated += int(scalars[EMULATED])
+        for code in np.flatnonzero(exits).tolist():
+            c.exits[f"vmexit:{self._reasons.get(code, code)}"] += int(exits[code])
+        steps = int(scalars[STEPS])
+        if end is None:
+            return self._exit("budget", steps)
+        return self._exit(end.reason, steps, end.cause)
+
+    def _compiled_loop(self, budget):
+        """The compiled loop's driver for this guest, or None where the Python path must serve: not
+        asked for; a subclass that changes how exits are served (``run``, ``direct``, ``dispatch``,
+        ``emulate``, ``sync``) or a placed guest of a subclass; a core without compiled kernels; a
+        budget past int64."""
+        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
+            return None
+        cls = type(self)
+        if any(getattr(cls, m) is not getattr(HardwareAssisted, m)
+               for m in ("run", "direct", "dispatch", "emulate", "sync", "_take_delivered")):
+            return None
+        if self._exit_loop is None:
+            loop = loop_for(self.g.core, self.loop_defect)
+            if loop is None:
+                return None
+            try:
+                self.g.emulator()
+            except ValueError:  # the routines cannot run this placement: the Python path says so when it must
+                return None
+            self._exit_loop = ExitLoop(self.g, loop, [i for _, i in self._held],
+                                       max(self._reasons, default=-1) + 1)
+        return self._exit_loop
+
+    @property
+    def _refused_code(self) -> int:
+        """The exit reason code a confined guest's run ends on (``ept_violation``), or -1."""
+        return next((code for code, name in self._reasons.items() if name == "ept_violation"), -1)
 
     def sync(self):
         """Read the guest's own control registers back from the machine (VT-x's VMCS guest-state area)."""

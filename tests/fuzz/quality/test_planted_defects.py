@@ -19,6 +19,10 @@ The defects:
   serves trap-and-emulate's exits unless a subclass changes its dispatcher
   or its placed guest (the other trap-and-emulate defects do, so they run
   the Python dispatcher): the fuzzer must find defects on either path.
+* **dropped control bit, compiled hardware assist** (hardware-assisted,
+  pg74_vt): the same defect in hardware assist's compiled VM-exit loop
+  (vverify/vmm/hardware_loop.py), shown by the kernel's final halt, which
+  exits and is emulated there.
 * **off-by-one reflection** (trap-and-emulate, pg74): when a trap is delivered
   to the guest, the pc its trap entry saves (the old PSW's P, E[1]) is one
   instruction too far; or the guest's handler is entered one instruction past
@@ -88,7 +92,7 @@ import vverify.vmm as vmm
 from tests.conftest import load, report_of
 from vverify.fuzz import search
 from vverify.interp import step_once
-from vverify.vmm import BinaryTranslation, Hybrid, PlacedGuest, TrapAndEmulate, translation_set
+from vverify.vmm import BinaryTranslation, HardwareAssisted, Hybrid, PlacedGuest, TrapAndEmulate, translation_set
 from vverify.vmm.base import guest_mode_is_user
 from vverify.vmm.interpret import interpret
 
@@ -165,6 +169,17 @@ class CompiledDroppedBit(TrapAndEmulate):
     in Python, so this VMM runs compiled (:func:`test_compiled_defect_runs_in_the_compiled_loop`)."""
 
     technique = "planted: compiled trap-and-emulate drops b[15]"
+    loop_defect = ("b", 15)
+
+
+class CompiledHardwareDroppedBit(HardwareAssisted):
+    """The dropped control bit planted in hardware assist's compiled VM-exit loop
+    (vverify/vmm/hardware_loop.py): the view an exit was emulated on loses ``b``'s bit 15 just
+    before the loop writes it back.  On pg74_vt ``b`` is the guest's own (guest-held), and the
+    kernel's final halt exits (HALT exiting), so every program that halts shows it.  Nothing is
+    overridden in Python, so this VMM runs compiled."""
+
+    technique = "planted: compiled hardware assist drops b[15]"
     loop_defect = ("b", 15)
 
 
@@ -384,6 +399,12 @@ def expect_dropped_b15(ce):
     _culprit(ce, uids={"(instruction fetch)"}, mode="s", step=0)
 
 
+def expect_dropped_b15_at_exit(ce):
+    # the kernel's bound 0xFFFF loses its top bit when the final halt's VM exit is written back
+    _differences(ce, "b: native 0xffff, virtualized 0x7fff")
+    _culprit(ce, uids={"halt"}, mode="s")
+
+
 def expect_reflection(ce):
     # the first trap reflected is the reset trap that boots pg74
     _culprit(ce, uids={"(instruction fetch)"}, mode="s", step=0)
@@ -427,6 +448,8 @@ class Defect:
 DEFECTS = [
     Defect("dropped-flag", "pg74", dropped_bit("b", 15), "trap-and-emulate", EASY, expect_dropped_b15),
     Defect("compiled-dropped-flag", "pg74", CompiledDroppedBit, "trap-and-emulate", EASY, expect_dropped_b15),
+    Defect("compiled-hardware-dropped-flag", "pg74_vt", CompiledHardwareDroppedBit, "hardware-assisted", EASY,
+           expect_dropped_b15_at_exit),
     Defect("reflection-saved-pc", "pg74", SavedPcOffByOne, "trap-and-emulate", EASY, expect_reflection),
     Defect("reflection-handler-pc", "pg74", HandlerPcOffByOne, "trap-and-emulate", EASY, expect_reflection),
     Defect("stale-translation", "pg74_rdbase", StaleTranslationCache, "binary-translation", EASY, expect_stale),
@@ -510,6 +533,10 @@ def test_compiled_defect_runs_in_the_compiled_loop():
             v = d.cls(spec, state)
             v.run(2000)
             assert v.path == ("compiled" if d.id == "compiled-dropped-flag" else "python"), d.id
+    spec = load("pg74_vt")
+    v = CompiledHardwareDroppedBit(spec, G.boot_state(spec, W.build(spec, "syscall", 1)))
+    v.run(2000)
+    assert v.path == "compiled"
 
 
 def test_compiled_translation_defect_runs_compiled():
