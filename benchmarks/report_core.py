@@ -20,6 +20,7 @@ from vverify.files import write_atomic  # noqa: E402
 RESULTS = ROOT / "results"
 
 COMMANDS = """\
+python benchmarks/core_compare.py d19e3b6 b7bcd4c HEAD -o results/core_compare.json
 python benchmarks/core_mips.py -o results/core_mips.json
 python benchmarks/core_exit.py -o results/core_exit.json
 python benchmarks/core_startup.py -o results/core_startup.json
@@ -55,6 +56,21 @@ def main():
               "differs between machines more than the core's (the same Unicorn ran 224 MIPS on the machine of "
               "d19e3b6's figures), so the ratio is a property of the machine as well as of the core: compare "
               "ratios of one run, and the commits' figures on one machine (`python benchmarks/guard.py`).", ""]
+    compare = RESULTS / "core_compare.json"
+    if compare.is_file():
+        import json
+
+        c = json.loads(compare.read_text())
+        lines += ["## The core at several commits, side by side", "",
+                  f"Each commit's own `core_mips.py` loop, a fresh process per commit and round, {c['rounds']} rounds "
+                  "round robin with Unicorn in one run; medians of the rounds "
+                  "(`python benchmarks/core_compare.py d19e3b6 b7bcd4c HEAD -o results/core_compare.json`).", "",
+                  "| engine | commit | MIPS | × Unicorn |", "|---|---|---|---|"]
+        for name, mips in c["mips"].items():
+            ratio = c["vs_unicorn"].get(name)
+            lines.append(f"| {name} | {c['commits'].get(name, '')} | {mips:,.0f} | "
+                         f"{'' if ratio is None else f'{ratio:.2f}×'} |")
+        lines.append("")
     ex, _ = medians(RESULTS / "core_exit.json")
     lines += ["## Exit round trip (guest trap → Python → resume)", "",
               "| path | median |", "|---|---|",
