@@ -97,15 +97,15 @@ def bench_unicorn(loops, iterations):
 
 
 def commit() -> str:
-    """The checkout's commit (with ``+dirty`` if it has changes), or "unknown"."""
+    """The checkout's commit (with ``+dirty`` if it has changes outside results/), or "unknown"."""
     import subprocess
 
     root = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
+                               cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha + ("+dirty" if dirty else "")

@@ -25,7 +25,9 @@ the cost per event is the geometric mean over its cells, which steadies a
 figure each of whose cells is short.
 
 A figure worse than the committed one by more than ``--tolerance`` (10 %)
-makes the command exit 1, naming it; a figure not in the committed file is
+is measured again (two runs on a shared machine differ by up to ~10 % even
+in their ratios), each figure keeping the better of the two runs; one still
+worse makes the command exit 1, naming it; a figure not in the committed file is
 new and only reported.  "Committed" is ``git show HEAD:results/guard.json``
 (the file on disk when there is no git), read before the new one is written.
 """
@@ -147,6 +149,23 @@ def figures(files: dict) -> dict:
 # ---------------------------------------------------------------- comparing
 
 
+def _measured(processes: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="vverify-guard-") as tmp:
+        return figures(measure(Path(tmp), processes))
+
+
+def best_of(a: dict, b: dict) -> dict:
+    """``a`` with each figure replaced by ``b``'s where ``b``'s is better (the cells stay ``a``'s: they
+    are shown, not compared)."""
+    out = json.loads(json.dumps(a))
+    for name, f in b["figures"].items():
+        g = out["figures"].get(name)
+        if g is None or (f["value"] > g["value"]) == (f["better"] == HIGHER_IS_BETTER):
+            out["figures"][name] = f
+    out["runs"] = 2
+    return out
+
+
 def committed() -> dict | None:
     """The committed results/guard.json, or None when there is none."""
     try:
@@ -205,8 +224,8 @@ def _commit() -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha + ("+dirty" if dirty else "")
@@ -227,8 +246,13 @@ def main(argv=None) -> int:
             raise SystemExit(f"guard: {GUARD_JSON} does not exist: run without --compare-only first")
         new = json.loads(GUARD_JSON.read_text())
     else:
-        with tempfile.TemporaryDirectory(prefix="vverify-guard-") as tmp:
-            new = figures(measure(Path(tmp), args.processes))
+        new = _measured(args.processes)
+        if any(r[4] == "REGRESSION" for r in compare(old, new, args.tolerance)):
+            # a drop must show twice: two runs of this command on a shared machine differ by up to
+            # ~10 % in their ratios, so a lone bad run is measured again and each figure keeps the
+            # better of the two; a real regression is worse in both
+            print("guard: a figure dropped; measuring again to confirm", file=sys.stderr)
+            new = best_of(new, _measured(args.processes))
         import datetime
 
         new["commit"] = _commit()
