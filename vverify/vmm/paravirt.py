@@ -209,14 +209,14 @@ class Paravirtualization(TrapAndEmulate):
         from .base import PlacedGuest
         from .paravirt_loop import PVDispatcher, loop_for
 
-        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest or self.loop_defect:
+        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
             return None
         cls = type(self)
         if any(getattr(cls, m) is not getattr(Paravirtualization, m) for m in self._REFERENCE):
             return None
         d = self._pv_loop
         if d is None or len(d.TC) != max(int(self.trace_capacity), 1):
-            loop = loop_for(self.g.core)
+            loop = loop_for(self.g.core, self.loop_defect)
             if loop is None:
                 return None
             try:

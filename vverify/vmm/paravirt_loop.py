@@ -41,7 +41,9 @@ TOP, BATCH, DRAIN = range(3)  # where the loop is in an exit's service
 WORD_TABLE = 1 << 12  # entries of the flagged-word table (by address, low bits)
 
 
-def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode):
+def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_control_bit=None):
+    """The compiled loop for ``spec``.  ``drop_control_bit``, a ``(register, bit)``, plants a defect for
+    tests/fuzz/quality: the emulated view loses that bit just before each write-back.  Leave it None."""
     U = np.uint64
     n = len(spec.registers)
     st = layout.st_base
@@ -58,6 +60,10 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode):
     patch_base = layout.patch_base
     cp_base = layout.code_page_base
     pshift = layout.page_shift
+    drop_slot, drop_keep = -1, U(0)
+    if drop_control_bit is not None:
+        reg, bit = drop_control_bit
+        drop_slot, drop_keep = layout.reg_index[reg], U(mask(spec.registers[reg].width) & ~(1 << bit))
     ubits = spec.memory.unit
     umask = U(mask(ubits))
     H = WORD_TABLE
@@ -165,6 +171,8 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode):
             scalars[TRACED] = nt + 1
             reflected[exc] += 1
         scalars[EMULATED] += done
+        if drop_slot >= 0:  # the planted defect (make_loop's drop_control_bit); never in use otherwise
+            E[drop_slot] &= drop_keep
         write_view_back(R, E, V, DM, CM, n, st)
         compose_view(S, R, V, DM, CM, n, st)
         map_place(S, MEM, DECF, P, PV)
@@ -342,8 +350,9 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode):
     return loop
 
 
-def loop_for(core):
-    """The compiled loop for ``core``'s spec (made once per spec), or None where it cannot be made."""
+def loop_for(core, drop_control_bit=None):
+    """The compiled loop for ``core``'s spec (made once per spec and defect), or None where it cannot be
+    made."""
     kernels = core.kernels()
     place = core.compiled_map().kernel()
     if kernels is None or place is None or not core.jit:
@@ -352,8 +361,9 @@ def loop_for(core):
     if spec.memory.address >= 62 or "mode" not in core.layout.reg_index:
         return None
     module = core.module
-    return spec.memo("paravirt_loop", lambda s: make_loop(s, core.layout, *kernels, place, module.fetch_at,
-                                                           module.decode))
+    return spec.memo(("paravirt_loop", drop_control_bit),
+                     lambda s: make_loop(s, core.layout, *kernels, place, module.fetch_at, module.decode,
+                                         drop_control_bit))
 
 
 class PVDispatcher:
