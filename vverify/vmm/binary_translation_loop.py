@@ -43,15 +43,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.jit import njit
-from ..core.protocol import (R_BUDGET, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET, ST_CAUSE, ST_STEPS,
-                             ST_TRAP_EXITS)
-from .emulate_kernel import STOP, make_emulate
+from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET,
+                             ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
+from ..spec.ir import mask
+from .registers import apply_placement, compose_view, write_view_back
 
 RAN_OUT = -1  # the budget ended
 TRACE_FULL = -2  # the trace buffer is full: drain it and call again
 MISS = -3  # a lookup missed: translate (scalars[MISS_PC], [MISS_MODE]; [MISS_BLK] the invalid block or -1)
 GROW = -4  # the chain table needs room before the next lookup
-# the slots of the loop's scalar array: the first five are the emulate kernel's (vverify.vmm.emulate_kernel)
+STOP = len(REASONS)  # a trap in stop_on ended the run (its cause index in scalars[CAUSE])
+
+# the slots of the loop's scalar array
 (DIRECT, EMULATED, STEPS, CAUSE, TRACED, HITS, PREV, CUR, SEGI, MISS_PC, MISS_MODE, MISS_BLK,
  CHAINS) = range(13)
 N_SCALARS = 13
@@ -220,13 +223,56 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
     """The compiled block loop for a spec's core (see the module docstring): ``run`` and
     ``trap_entry`` are ``Core.kernels()``, ``map_place`` is ``CompiledMap.kernel()``."""
     U = np.uint64
+    n = len(spec.registers)
     st = layout.st_base
+    cc = layout.cc_base
     pci = layout.reg_index["pc"]
     modei = layout.reg_index["mode"]
+    tval_mask = U(mask(spec.tval_width))
     all_traps = U((1 << len(spec.causes)) - 1)
     check = not skip_validity
 
-    emulate_one = make_emulate(spec, layout, run, trap_entry, map_place)  # TrapAndEmulate.emulate
+    @njit
+    def emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP):
+        """TrapAndEmulate.emulate: the instruction at pc on the guest's view (Emulator.run, budget 1),
+        then the write-back and the placement.  Returns (steps, R_BUDGET or how the run ends)."""
+        compose_view(E, R, V, DM, CM, n, st)
+        done = 0
+        end = R_BUDGET
+        while done < 1:
+            code = run(E, MEM, DECF)
+            done += np.int64(E[st + ST_STEPS])
+            if code == R_BUDGET:
+                continue
+            if code == R_HALT:
+                end = R_HALT
+                break
+            if code != R_TRAP:  # illegal, hypercall, vmexit, patch: precise
+                end = code
+                break
+            exc = E[st + ST_CAUSE]
+            if (stop_mask >> exc) & U(1):
+                end = STOP
+                scalars[CAUSE] = np.int64(exc)
+                break
+            pc = E[pci]
+            next_pc, ok = trap_entry(E, MEM, DECF, pc, E[cc + exc], E[st + ST_TVAL] & tval_mask)
+            if not ok:
+                end = R_DOUBLE_FAULT
+                break
+            E[pci] = next_pc
+            done += 1
+            nt = scalars[TRACED]
+            TC[nt] = np.int64(exc)  # reflected to the guest's handler: recorded
+            TP[nt] = pc
+            scalars[TRACED] = nt + 1
+            reflected[exc] += 1
+        scalars[EMULATED] += done
+        write_view_back(R, E, V, DM, CM, n, st)
+        compose_view(S, R, V, DM, CM, n, st)
+        map_place(S, MEM, DECF, P, PV)
+        apply_placement(R, V, PM, PV, DM, CM, n)
+        return done, np.int64(end)
 
     @njit
     def direct(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, k, stop_mask, scalars, exits, traps, reflected, TC, TP):

@@ -22,18 +22,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.jit import njit
-from ..core.protocol import (R_BUDGET, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET, ST_CAUSE,
-                             ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
+from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS,
+                             ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
 from ..spec.ir import mask
-from .emulate_kernel import STOP, make_emulate
-from .registers import compose_view
+from .registers import apply_placement, compose_view, write_view_back
 
 RAN_OUT = -1  # the budget ended
 TRACE_FULL = -2  # the trace buffer is full: drain it and call again (the loop keeps its place)
 DEFER = -3  # the real core exited with something Python serves: scalars[RAN], scalars[REASON]
 NEED_WORD = -4  # is the word at scalars[NEED_ADDR] flagged for kind scalars[NEED_KIND]? fill the table
 ERROR = -5  # a patch exit the reference would fail on (a KeyError there): Python raises
-# the slots of the loop's scalar array: the first five are the emulate kernel's (vverify.vmm.emulate_kernel)
+STOP = len(REASONS)
+
+# the slots of the loop's scalar array
 (DIRECT, EMULATED, STEPS, CAUSE, TRACED, HYPERCALLS, PHASE, SITE, ITERS, CSTEPS, LEFT, RAN, REASON, NEED_ADDR,
  NEED_KIND, N_SCALARS) = range(16)
 TOP, BATCH, DRAIN = range(3)  # where the loop is in an exit's service
@@ -46,7 +47,10 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
     U = np.uint64
     n = len(spec.registers)
     st = layout.st_base
+    cc = layout.cc_base
+    pci = layout.reg_index["pc"]
     modei = layout.reg_index["mode"]
+    tval_mask = U(mask(spec.tval_width))
     all_traps = U((1 << len(spec.causes)) - 1)
     amask = mask(spec.memory.address)
     size = spec.memory.size
@@ -56,6 +60,10 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
     patch_base = layout.patch_base
     cp_base = layout.code_page_base
     pshift = layout.page_shift
+    drop_slot, drop_keep = -1, U(0)
+    if drop_control_bit is not None:
+        reg, bit = drop_control_bit
+        drop_slot, drop_keep = layout.reg_index[reg], U(mask(spec.registers[reg].width) & ~(1 << bit))
     ubits = spec.memory.unit
     umask = U(mask(ubits))
     H = WORD_TABLE
@@ -128,7 +136,48 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
                         else:
                             DECF[a << rshift] = U(0)
 
-    emulate = make_emulate(spec, layout, run, trap_entry, map_place, drop_control_bit)  # TrapAndEmulate.emulate
+    @njit
+    def emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP):
+        """TrapAndEmulate.emulate (Emulator.run, budget 1): (steps, end code)."""
+        compose_view(E, R, V, DM, CM, n, st)
+        done = 0
+        end = R_BUDGET
+        while done < 1:
+            code = run(E, MEM, DECF)
+            done += np.int64(E[st + ST_STEPS])
+            if code == R_BUDGET:
+                continue
+            if code == R_HALT:
+                end = R_HALT
+                break
+            if code != R_TRAP:
+                end = code
+                break
+            exc = E[st + ST_CAUSE]
+            if (stop_mask >> exc) & U(1):
+                end = STOP
+                scalars[CAUSE] = np.int64(exc)
+                break
+            pc = E[pci]
+            next_pc, ok = trap_entry(E, MEM, DECF, pc, E[cc + exc], E[st + ST_TVAL] & tval_mask)
+            if not ok:
+                end = R_DOUBLE_FAULT
+                break
+            E[pci] = next_pc
+            done += 1
+            nt = scalars[TRACED]
+            TC[nt] = np.int64(exc)
+            TP[nt] = pc
+            scalars[TRACED] = nt + 1
+            reflected[exc] += 1
+        scalars[EMULATED] += done
+        if drop_slot >= 0:  # the planted defect (make_loop's drop_control_bit); never in use otherwise
+            E[drop_slot] &= drop_keep
+        write_view_back(R, E, V, DM, CM, n, st)
+        compose_view(S, R, V, DM, CM, n, st)
+        map_place(S, MEM, DECF, P, PV)
+        apply_placement(R, V, PM, PV, DM, CM, n)
+        return done, end
 
     @njit
     def repatch(i, MEM, DECF, off, SA, SLIVE, SWORD, SORIG, SOLEN):  # Paravirtualization._repatch_at
