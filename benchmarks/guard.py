@@ -46,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.core_mips import commit  # noqa: E402
 from vverify.files import write_atomic  # noqa: E402
 
 RESULTS = ROOT / "results"
@@ -220,17 +221,6 @@ def render(new: dict, rows: list, tolerance: float, old_commit: str) -> str:
     return "\n".join(L) + "\n"
 
 
-def _commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
-                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return sha + ("+dirty" if dirty else "")
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tolerance", type=float, default=TOLERANCE, help="the largest drop allowed (0.10: 10%%)")
@@ -255,7 +245,7 @@ def main(argv=None) -> int:
             new = best_of(new, _measured(args.processes))
         import datetime
 
-        new["commit"] = _commit()
+        new["commit"] = commit()
         new["date"] = datetime.date.today().isoformat()
         new["tolerance"] = args.tolerance
     rows = compare(old, new, args.tolerance)

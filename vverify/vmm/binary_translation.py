@@ -31,7 +31,7 @@ from ..core.protocol import REASONS
 from ..spec.decode import decode
 from ..spec import ir
 from ..spec.decode import unit_of_word
-from .base import PlacedGuest, guest_mode_is_user
+from .base import guest_mode_is_user
 from .binary_translation_loop import CompiledTranslator, loop_for
 from .trap_emulate import TrapAndEmulate
 
@@ -193,19 +193,12 @@ class BinaryTranslation(TrapAndEmulate):
         translation, execution: the planted defects, or a translator of its own) or a placed guest of
         a subclass; a core without compiled kernels; routines that cannot run the placement; a
         budget past int64."""
-        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
-            return None
-        cls = type(self)
-        if any(getattr(cls, m) is not getattr(BinaryTranslation, m) for m in self._PYTHON):
+        if not self._may_compile(budget, BinaryTranslation, self._PYTHON):
             return None
         t = self._translator
         if t is None or len(t.TC) != max(int(self.trace_capacity), 1):
             loop = loop_for(self.g.core, self.translation_defect)
             if loop is None:
-                return None
-            try:
-                self.g.emulator()
-            except ValueError:  # the routines cannot run this placement: the Python path says so when it must
                 return None
             if t is not None:
                 t.tc.export()  # a new buffer: the translations carry over through the Python objects

@@ -30,7 +30,6 @@ from ..spec.exits import Exit
 
 from ..core import Core
 from ..core.protocol import REASONS, ST_CAUSE, ST_TVAL, TRACE_ENTRIES
-from .base import PlacedGuest
 from .hardware_loop import (CAUSE, DIRECT, EMULATED, LAST, OVERFLOW, OVERFLOW_CAUSE, OVERFLOW_PC, RAN_OUT, RAW, SCALARS,
                             STEPS, STOP, TRACE_FULL, ExitLoop, loop_for)
 from .trap_emulate import TrapAndEmulate
@@ -127,19 +126,12 @@ class HardwareAssisted(TrapAndEmulate):
         asked for; a subclass that changes how exits are served (``run``, ``direct``, ``dispatch``,
         ``emulate``, ``sync``) or a placed guest of a subclass; a core without compiled kernels; a
         budget past int64."""
-        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
-            return None
-        cls = type(self)
-        if any(getattr(cls, m) is not getattr(HardwareAssisted, m)
-               for m in ("run", "direct", "dispatch", "emulate", "sync", "_take_delivered")):
+        if not self._may_compile(budget, HardwareAssisted,
+                                 ("run", "direct", "dispatch", "emulate", "sync", "_take_delivered")):
             return None
         if self._exit_loop is None:
             loop = loop_for(self.g.core, self.loop_defect)
             if loop is None:
-                return None
-            try:
-                self.g.emulator()
-            except ValueError:  # the routines cannot run this placement: the Python path says so when it must
                 return None
             self._exit_loop = ExitLoop(self.g, loop, [i for _, i in self._held],
                                        max(self._reasons, default=-1) + 1)

@@ -206,13 +206,9 @@ class Paravirtualization(TrapAndEmulate):
     def _paravirt_loop(self, budget):
         """The compiled loop's state for this guest, or None where the Python path must serve (the
         rules of TrapAndEmulate._compiled_dispatcher, for this class's methods)."""
-        from .base import PlacedGuest
         from .paravirt_loop import PVDispatcher, loop_for
 
-        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
-            return None
-        cls = type(self)
-        if any(getattr(cls, m) is not getattr(Paravirtualization, m) for m in self._REFERENCE):
+        if not self._may_compile(budget, Paravirtualization, self._REFERENCE):
             return None
         d = self._pv_loop
         if d is None or len(d.TC) != max(int(self.trace_capacity), 1):
@@ -220,9 +216,8 @@ class Paravirtualization(TrapAndEmulate):
             if loop is None:
                 return None
             try:
-                self.g.emulator()
                 d = PVDispatcher(self, loop)
-            except ValueError:  # the routines cannot run this placement, or a word past 64 bits
+            except ValueError:  # a rewrite word past 64 bits
                 return None
             self._pv_loop = d
         return d

@@ -71,22 +71,33 @@ class TrapAndEmulate(VMM):
         not asked for; a subclass that changes the dispatcher, the interpreter routines or direct
         execution (a planted defect, another technique built on this one) or a placed guest of a
         subclass (an allocator of its own); a core without compiled kernels; a budget past int64."""
-        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
-            return None
-        cls = type(self)
-        if any(getattr(cls, m) is not getattr(TrapAndEmulate, m) for m in ("dispatch", "emulate", "direct")):
+        if not self._may_compile(budget, TrapAndEmulate, ("dispatch", "emulate", "direct")):
             return None
         d = self._dispatcher
         if d is None or len(d.TC) != max(int(self.trace_capacity), 1):
             loop = loop_for(self.g.core, self.loop_defect)
             if loop is None:
                 return None
-            try:
-                self.g.emulator()
-            except ValueError:  # the routines cannot run this placement: the Python path says so when it must
-                return None
             d = self._dispatcher = CompiledDispatcher(self.g, loop, self.g.emulator().causes, self.trace_capacity)
         return d
+
+    def _may_compile(self, budget, reference, methods) -> bool:
+        """Whether a technique's compiled loop may serve this run, by the rules every technique built
+        on this one shares: it is asked for (``compiled``); the budget fits numba's int64; the placed
+        guest is a plain :class:`PlacedGuest` (not an allocator of its own); no subclass of
+        ``reference`` changes any of ``methods`` (a planted defect, another technique); and the
+        interpreter routines can run the placement (where they cannot, the Python path says so when
+        it must)."""
+        if not self.compiled or not 0 <= budget < 1 << 63 or type(self.g) is not PlacedGuest:
+            return False
+        cls = type(self)
+        if any(getattr(cls, m) is not getattr(reference, m) for m in methods):
+            return False
+        try:
+            self.g.emulator()
+        except ValueError:
+            return False
+        return True
 
     def direct(self, budget: int):
         """Run guest code directly on the real core until it exits, then dispatch the exit.
