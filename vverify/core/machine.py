@@ -317,13 +317,19 @@ class Core:
 
     def take_traps(self) -> list:
         """The traps recorded since the last call, as ``(cause name, pc)``, oldest first; empties the buffer."""
-        n = min(int(self.ST[ST_TRACE_COUNT]), TRACE_ENTRIES)
-        if not n:
-            return []
+        codes, pcs = self.take_trap_codes()
         names = self._cause_names
-        out = [(names[c], pc) for c, pc in self.TRACE[:n].tolist()]
+        return [(names[c], pc) for c, pc in zip(codes.tolist(), pcs.tolist())]
+
+    def take_trap_codes(self) -> tuple:
+        """The traps recorded since the last call as two arrays, cause codes (``Cause.index``) and
+        pcs, oldest first; empties the buffer.  No Python object per trap: a VMM keeps them as
+        arrays (vverify.vmm.trace)."""
+        n = min(int(self.ST[ST_TRACE_COUNT]), TRACE_ENTRIES)
+        got = self.TRACE[:n]
+        codes, pcs = got[:, 0].astype(np.int32), got[:, 1].copy()
         self.ST[ST_TRACE_COUNT] = 0
-        return out
+        return codes, pcs
 
     def context_of(self, state) -> np.ndarray:
         """A register array laid out as ``R`` holding ``state``'s registers and files (status zero)."""

@@ -32,6 +32,7 @@ from ..spec.ir import mask
 from ..spec.state import MachineState
 from ..core.protocol import ST_MEMORY_OFFSET
 from .registers import VirtualRegisters, apply_placement, compose_view, write_view_back
+from .trace import TrapTrace, cause_names
 
 
 @dataclass
@@ -81,7 +82,7 @@ class VMM:
     def __init__(self, spec, guest: MachineState, params: dict | None = None):
         self.spec = spec
         self.counters = Counters()
-        self.trace: list = []
+        self.trace = TrapTrace(cause_names(spec))  # traps delivered to the guest, in order
         self.stop_on = frozenset()  # set by run(); traps that end the run instead of reaching the guest
         self._returns0 = 0  # Core.returns when the current run started (_start)
         self.params = dict(params if params is not None else default_params(spec))
@@ -111,17 +112,16 @@ class VMM:
     def _take_delivered(self, core: Core):
         """Move the traps ``core`` recorded as delivered to the guest (Core.record_traps) into the
         trace and ``counters.reflected``, as if each had come back here one by one."""
-        got = core.take_traps()
-        if got:
-            self.trace.extend(got)
-            reflected = self.counters.reflected
-            for cause, _ in got:
-                reflected[cause] += 1
+        codes, pcs = core.take_trap_codes()
+        if len(codes):
+            start = len(self.trace)
+            self.trace.extend_codes(codes, pcs)
+            self.counters.reflected.update(self.trace.counts(start))
 
     def _exit(self, reason, steps, cause=None) -> Exit:
         self.counters.guest_instructions += steps
         self.counters.crossings += self.machine().returns - self._returns0
-        return Exit(reason, cause, steps=steps, trace=tuple(self.trace))
+        return Exit(reason, cause, steps=steps, trace=self.trace.freeze())
 
     def guest_memory(self):
         """The guest's memory as it sees it, as a numpy array (for comparisons)."""

@@ -461,7 +461,7 @@ class CompiledTranslator:
         scalars[PREV] = scalars[CUR] = nb
         scalars[SEGI] = 0
 
-    def run(self, budget: int, stop_on, trace: list):
+    def run(self, budget: int, stop_on, trace):
         """Run for ``budget`` guest instructions; appends reflected traps to ``trace``.  Returns
         ``(reason, cause, steps, counts)`` as ``CompiledDispatcher.run`` does, ``counts`` with the hits."""
         causes = self.causes
@@ -480,7 +480,7 @@ class CompiledTranslator:
             self.core.returns += 1  # a return into Python, as the core's own entry points count it
             k = int(scalars[TRACED])
             if k:
-                trace.extend(zip([causes[c] for c in TC[:k].tolist()], TP[:k].tolist()))
+                trace.extend_codes(TC[:k], TP[:k])
                 scalars[TRACED] = 0
             if outcome == MISS:
                 self._miss(scalars)

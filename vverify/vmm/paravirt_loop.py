@@ -479,7 +479,7 @@ class PVDispatcher:
                 self.core.returns += 1
                 k = int(scalars[TRACED])
                 if k:
-                    vmm.trace.extend(zip([causes[c] for c in TC[:k].tolist()], TP[:k].tolist()))
+                    vmm.trace.extend_codes(TC[:k], TP[:k])
                     scalars[TRACED] = 0
                 self._sync()
                 if outcome == TRACE_FULL:

@@ -175,7 +175,7 @@ class CompiledDispatcher:
         self.TC = np.zeros(max(int(trace_capacity), 1), dtype=np.int64)
         self.TP = np.zeros(len(self.TC), dtype=np.uint64)
 
-    def run(self, budget: int, stop_on, trace: list):
+    def run(self, budget: int, stop_on, trace):
         """Run for ``budget`` guest instructions; appends reflected traps to ``trace``.
 
         Returns ``(reason, cause, steps, counts)``: the run's end as an Exit's reason and cause,
@@ -196,7 +196,7 @@ class CompiledDispatcher:
             self.core.returns += 1  # a return into Python, as the core's own entry points count it
             k = int(scalars[TRACED])
             if k:
-                trace.extend(zip([causes[c] for c in TC[:k].tolist()], TP[:k].tolist()))
+                trace.extend_codes(TC[:k], TP[:k])
                 scalars[TRACED] = 0
             if outcome != TRACE_FULL:
                 break
