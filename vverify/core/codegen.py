@@ -33,7 +33,9 @@ from ..errors import VVerifyError
 from ..spec import ir
 from ..spec.ir import BOOL, mask
 
-CODEGEN_VERSION = 1
+# part of every generated module's name: bumped when what the same source compiles to changes
+# (2: compiled without numba's runtime, vverify.core.jit), since numba's own cache would not notice
+CODEGEN_VERSION = 2
 
 from .protocol import (EXIT_BASE, R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_ILLEGAL, R_PATCH, R_TRACE_FULL,
                        R_TRAP, ST_BUDGET, ST_MEMORY_OFFSET, ST_REASON, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRACE_CAP,
@@ -133,7 +135,13 @@ class Layout:
         self.code_page_base = self.patch_base + spec.memory.size
         # after the code pages, the trace of delivered traps (protocol.TRACE_ENTRIES): in DECF for the same reason
         self.trace_base = self.code_page_base + ((spec.memory.size - 1) >> self.page_shift) + 1
-        self.decf_size = self.trace_base + 2 * TRACE_ENTRIES
+        # last, the code-write generation: one word that every write which may change decoded code
+        # advances (a store to a marked code page, and the host's writes through Core's methods,
+        # which keep the cache coherent).  A translation checked against memory at generation g is
+        # still what memory holds while the generation is g, provided its pages are marked: binary
+        # translation's compiled loop then skips comparing a block's code on every lookup.
+        self.code_gen = self.trace_base + 2 * TRACE_ENTRIES
+        self.decf_size = self.code_gen + 1
         # R: registers, then each register file (padded to its index width), then status, then cause codes
         offset = len(spec.registers)
         self.file_offset = {}
@@ -571,6 +579,7 @@ class _Emitter:
                 guard.append(f"DECF[U({lay.code_page_base}) + ({a} >> U({lay.page_shift}))]")
         q = p + "    " if guard else p
         out = [f"{p}if ({' | '.join(guard)}) != U(0):"] if guard else []
+        out.append(f"{q}DECF[U({lay.code_gen})] += U(1)  # the code-write generation (Layout.code_gen)")
         for d in range(-(maxlen - 1), units):
             a = f"({addr} + U({d}))" if d > 0 else (f"({addr} - U({-d}))" if d < 0 else addr)
             if lay.full_memory:

@@ -172,7 +172,7 @@ class Core:
         self.DECF = np.zeros(lay.decf_size, dtype=np.uint64)
         self.PATCHED = self.DECF[lay.patch_base:lay.code_page_base]  # a view: nonzero where predecode() patched
         self.CODE_PAGES = self.DECF[lay.code_page_base:lay.trace_base]  # a view: nonzero where code was decoded
-        self.TRACE = self.DECF[lay.trace_base:].reshape(TRACE_ENTRIES, 2)  # a view: delivered traps (record_traps)
+        self.TRACE = self.DECF[lay.trace_base:lay.code_gen].reshape(TRACE_ENTRIES, 2)  # a view: delivered traps (record_traps)
         # returns from compiled code to Python: run_raw (and run), run_context, enter_trap and predecode
         # count one each; a VMM's ``crossings`` are its runs' share.  fetch_address and the compiled map
         # do not count: the VMMs remember their results per spec (BoundedMemo), so whether they are
@@ -435,6 +435,17 @@ class Core:
         self.DECF[:self.layout.patch_base:self.layout.row_width] = 0
         self.PATCHED[:] = 0
         self.CODE_PAGES[:] = 0  # nothing is decoded any more
+        self.code_written()
+
+    def code_written(self):
+        """Advance the code-write generation (codegen.Layout.code_gen): memory that may hold code
+        changed.  Every host write through this class's methods does it, as the run loop's stores
+        to marked code pages do, so that what was checked against memory at an older generation
+        is checked again."""
+        self.DECF[self.layout.code_gen] += np.uint64(1)
+
+    def code_generation(self) -> int:
+        return int(self.DECF[self.layout.code_gen])
 
     def _mark_code_pages(self, addr: int):
         """What the run loop does when it decodes at ``addr`` (see codegen.Layout.code_page_base):
@@ -468,6 +479,7 @@ class Core:
             rows = (changed[:, None] - np.arange(n)[None, :]).ravel()
             rows = rows & (m.size - 1) if self.layout.full_memory else rows[rows >= 0]
             self.DECF[rows << self.layout.row_shift] = 0
+            self.code_written()
         patched = np.flatnonzero(self.PATCHED)
         if patched.size:
             self.DECF[patched << self.layout.row_shift] = 0
@@ -493,6 +505,7 @@ class Core:
             lo = 0
         if hi > lo:
             self.DECF[lo * w:hi * w:w] = 0
+        self.code_written()
 
     def load_state(self, s):
         """Set this core's state from an interpreter :class:`~vverify.spec.state.MachineState`.

@@ -76,10 +76,11 @@ def generate_map(spec, jit: bool = True) -> str:
     for k, (reg, pure) in enumerate(vm.relocate.items()):
         L.append(f"    rel{k} = U(0)")
         L += body(f"rel{k}", pure, f"rel{k}")
-    # the shadowed values read the relocated registers: evaluate them on a copy with the relocations made
+    # the shadowed values read the relocated registers: evaluate them with the relocations made in R,
+    # which gets its own values back before the return (a copy would allocate on every event)
     if vm.shadow:
-        L.append("    R = R.copy()")
         for k, reg in enumerate(vm.relocate):
+            L.append(f"    was{k} = R[{lay.reg_index[reg]}]")
             L.append(f"    R[{lay.reg_index[reg]}] = rel{k}")
     for k, reg in enumerate(vm.relocate):
         L.append(f"    OUT[{lay.reg_index[reg]}] = rel{k}")
@@ -93,6 +94,9 @@ def generate_map(spec, jit: bool = True) -> str:
         L.append(f"    {'if' if first else 'elif'} R[{mi}] == U({spec.modes[g]}):")
         L.append(f"        OUT[{mi}] = U({spec.modes[r]})")
         first = False
+    if vm.shadow:
+        for k, reg in enumerate(vm.relocate):
+            L.append(f"    R[{lay.reg_index[reg]}] = was{k}")
     L += ["    return 0", ""]
     text = "\n".join(L) + "\n"
     return _hoist_constants(text)

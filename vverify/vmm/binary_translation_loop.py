@@ -58,6 +58,7 @@ STOP = len(REASONS)  # a trap in stop_on ended the run (its cause index in scala
 (DIRECT, EMULATED, STEPS, CAUSE, TRACED, HITS, PREV, CUR, SEGI, MISS_PC, MISS_MODE, MISS_BLK,
  CHAINS) = range(13)
 N_SCALARS = 13
+NEVER = np.uint64(2**64 - 1)  # a block not yet checked: no code-write generation reaches it
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -163,6 +164,7 @@ class TranslationArrays:
         self.nseg = _Growing(np.int64)
         self.w0 = _Growing(np.int64)
         self.nw = _Growing(np.int64)
+        self.checked = _Growing(np.uint64)  # the code-write generation its code last matched memory at
         self.seg = _Growing(np.int64)
         self.wa = _Growing(np.int64)
         self.wv = _Growing(np.uint64)
@@ -190,6 +192,7 @@ class TranslationArrays:
         self.w0.extend([self.wa.extend(where)])
         self.wv.extend(values)
         self.nw.extend([len(where)])
+        self.checked.extend([NEVER])
         return b
 
     def adopt(self, cache: dict):
@@ -216,7 +219,7 @@ class TranslationArrays:
     def arrays(self):
         c, s = self.cache, self.chains
         return (c.K1, c.K2, c.VAL, s.K1, s.K2, s.VAL, self.mode.a, self.seg0.a, self.nseg.a, self.w0.a, self.nw.a,
-                self.seg.a, self.wa.a, self.wv.a)
+                self.checked.a, self.seg.a, self.wa.a, self.wv.a)
 
 
 def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
@@ -231,6 +234,9 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
     tval_mask = U(mask(spec.tval_width))
     all_traps = U((1 << len(spec.causes)) - 1)
     check = not skip_validity
+    code_gen = layout.code_gen
+    cp_base = layout.code_page_base
+    pshift = U(layout.page_shift)
 
     @njit
     def emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP):
@@ -295,7 +301,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
 
     @njit
     def loop(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, budget, stop_mask, scalars, exits, traps, reflected, TC, TP,
-             CK1, CK2, CV, SK1, SK2, SV, BMODE, BSEG0, BNSEG, BW0, BNW, SEG, WA, WV, USER_DIRECT):
+             CK1, CK2, CV, SK1, SK2, SV, BMODE, BSEG0, BNSEG, BW0, BNW, BCHECKED, SEG, WA, WV, USER_DIRECT):
         """Run the guest until the run ends, TC/TP fill, a lookup misses or the chain table needs room;
         returns the outcome and leaves the counts and where it stopped in the arrays."""
         steps = scalars[STEPS]
@@ -336,15 +342,23 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
                 b = np.int64(-1)
                 if prev >= 0 and BMODE[prev] == vmode:
                     b = table_get(SK1, SK2, SV, U(prev), pc)
-                if b < 0:
+                chained = b >= 0  # then the chain below is already there
+                if not chained:
                     b = table_get(CK1, CK2, CV, pc, vmode)
                 valid = b >= 0
-                if valid and check:  # BinaryTranslation.still_valid
+                # BinaryTranslation.still_valid, compared unit by unit only when memory that may hold
+                # code was written since the block last matched (Layout.code_gen); its pages are then
+                # marked as code, so that a store to them advances the generation from now on
+                if valid and check and BCHECKED[b] != DECF[code_gen]:
                     w0 = BW0[b]
                     for j in range(w0, w0 + BNW[b]):
                         if U(MEM[WA[j]]) != WV[j]:
                             valid = False
                             break
+                    if valid:
+                        for j in range(w0, w0 + BNW[b]):
+                            DECF[cp_base + (U(WA[j]) >> pshift)] = U(1)
+                        BCHECKED[b] = DECF[code_gen]
                 if not valid:
                     outcome = MISS
                     scalars[MISS_PC] = np.int64(pc)
@@ -352,7 +366,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
                     scalars[MISS_BLK] = b
                     break
                 scalars[HITS] += 1
-                if prev >= 0:
+                if prev >= 0 and not chained:
                     scalars[CHAINS] += table_put(SK1, SK2, SV, U(prev), pc, b)
                 prev = b
                 cur = b

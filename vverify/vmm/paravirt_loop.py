@@ -57,6 +57,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
     full = layout.full_memory
     maxlen = spec.max_ilen_units
     rshift = layout.row_shift
+    code_gen = layout.code_gen
     patch_base = layout.patch_base
     cp_base = layout.code_page_base
     pshift = layout.page_shift
@@ -129,6 +130,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
                 unit = (v >> U(k * ubits)) & umask
                 if U(MEM[ra]) != unit:
                     MEM[ra] = unit
+                    DECF[code_gen] += U(1)  # Core.code_written
                     for a in range(ra - maxlen + 1, ra + 1):  # Core.invalidate
                         if a < 0:
                             if full:
