@@ -35,11 +35,11 @@ from ..spec.ir import BOOL, mask
 
 # part of every generated module's name: bumped when what the same source compiles to changes
 # (2: compiled without numba's runtime, vverify.core.jit), since numba's own cache would not notice
-CODEGEN_VERSION = 2
+CODEGEN_VERSION = 3
 
 from .protocol import (EXIT_BASE, R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_ILLEGAL, R_PATCH, R_TRACE_FULL,
                        R_TRAP, ST_BUDGET, ST_MEMORY_OFFSET, ST_REASON, ST_SIZE, ST_STEPS, ST_TOTAL, ST_TRACE_CAP,
-                       ST_TRACE_COUNT, ST_TRAP_EXITS, ST_TVAL, ST_CAUSE, TRACE_ENTRIES)
+                       ST_TRACE_COUNT, ST_TRAP_EXITS, ST_TVAL, ST_CAUSE, ST_OOL, ST_OOL_TVAL, TRACE_ENTRIES)
 
 MAX_MEMORY_UNITS = 1 << 24
 ILLEGAL_TAG = 1 << 32  # decode-cache tag of an undecodable word
@@ -922,7 +922,10 @@ class Generator:
                 continue
             w(deco)
             w(f"def i{k}_{name}(R, MEM, DECF, pc{''.join(', ' + o for o in ops.values())}):")
-            w(f'    """{name}: returns (trap cause index or -1, tval, next pc, halted)."""')
+            # Only the next pc comes back; a trap, exit or halt is left in R's ST_OOL slots.  A tuple
+            # return costs the caller a result slot per call site, zeroed on every entry to run():
+            # x86_32 has 22 such instructions, and its VMMs enter run() once per block or event.
+            w(f'    """{name}: returns the next pc; a trap, exit or halt goes to R[ST_OOL], R[ST_OOL_TVAL]."""')
             w(f"    next_pc = {_Emitter.m(f'(pc + U({instr.units}))', spec.pc_width)}")
             if lay.full_memory:
                 w(f"    moff = R[{st + ST_MEMORY_OFFSET}]")
@@ -934,7 +937,12 @@ class Generator:
             L.extend(body)
             w("        break")
             L.extend(self._rollback(em, "    "))
-            w("    return exc, tval, next_pc, halted")
+            w("    if exc >= 0:")
+            w(f"        R[{st + ST_OOL}] = U(exc + 2)")
+            w(f"        R[{st + ST_OOL_TVAL}] = tval")
+            w("    elif halted:")
+            w(f"        R[{st + ST_OOL}] = U(1)")
+            w("    return next_pc")
             w("")
             w("")
         en = _Emitter(self, "v", {"cause": "cause", "tval": "tval"}, "break").prepare(self.entry)
@@ -1022,7 +1030,14 @@ class Generator:
             w(f"{I}{'if' if k == 0 else 'elif'} tag == U({k + 1}):  # {name}")
             if not self.inline.get(k):
                 args = "".join(f", DECF[row + U({j + 1})]" for j in range(len(instr.operands)))
-                w(f"{I}    exc, tval, next_pc, halted = i{k}_{name}(R, MEM, DECF, pc{args})")
+                w(f"{I}    next_pc = i{k}_{name}(R, MEM, DECF, pc{args})")
+                w(f"{I}    if R[{st + ST_OOL}] != U(0):  # it trapped, exited or halted")
+                w(f"{I}        if R[{st + ST_OOL}] == U(1):")
+                w(f"{I}            halted = True")
+                w(f"{I}        else:")
+                w(f"{I}            exc = np.int64(R[{st + ST_OOL}] - U(2))")
+                w(f"{I}            tval = R[{st + ST_OOL_TVAL}]")
+                w(f"{I}        R[{st + ST_OOL}] = U(0)")
                 continue
             K = I + "    "
             ops = {op: f"i{k}o{j}" for j, op in enumerate(instr.operands)}

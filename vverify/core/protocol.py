@@ -10,7 +10,10 @@ they live here, apart from both (docs/core.md documents them).
 ST_REASON, ST_CAUSE, ST_TVAL, ST_STEPS, ST_BUDGET, ST_TRAP_EXITS, ST_TOTAL, ST_MEMORY_OFFSET = range(8)
 # the trace of delivered traps (opt-in, see TRACE_ENTRIES): entries recorded, and the capacity (0 = off)
 ST_TRACE_COUNT, ST_TRACE_CAP = 8, 9
-ST_SIZE = 10
+# how an out-of-line instruction ended when not normally: 0 normally (it returns only its next pc,
+# see codegen), 1 halted, 2 + exc a trap or exit, whose tval is in ST_OOL_TVAL; the loop resets it
+ST_OOL, ST_OOL_TVAL = 10, 11
+ST_SIZE = 12
 
 # why run() returned: the reason code is an index into REASONS
 REASONS = ("budget", "halt", "trap", "illegal", "double_fault", "hypercall", "vmexit", "patch", "trace_full")
