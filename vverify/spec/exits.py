@@ -32,7 +32,9 @@ class Exit:
 
     ``steps`` counts the guest instructions the run completed.  A VMM also
     gives ``trace``: the ``(cause, pc)`` of every trap delivered to the
-    guest during its run, which equivalence with native execution compares.
+    guest during its run, which equivalence with native execution compares
+    (a frozen ``vverify.vmm.trace.TrapTrace``, which reads as that sequence;
+    ``()`` from an engine that keeps none).
     """
 
     reason: str
