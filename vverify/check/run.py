@@ -38,6 +38,7 @@ class SpecReport:
     versions: dict = field(default_factory=dict)
     from_cache: int = 0  # units whose verdicts came from the proof cache
     not_cached: dict = field(default_factory=dict)  # unit id -> why its verdicts were not stored
+    cached_ids: frozenset = frozenset()  # the units whose verdicts came from the proof cache
 
     @property
     def replay_errors(self) -> list:
@@ -99,14 +100,26 @@ class SpecReport:
             "timeout_ms": self.timeout_ms, "versions": self.versions,
             "note": "Theorems 1-3 of Popek & Goldberg give sufficient conditions, not necessary ones.",
             "theorems": {k: asdict(v) for k, v in self.theorems.items()},
-            "instructions": [{"id": u.id, "instruction": u.instruction, "member": u.member,
-                              "classes": u.classes, **u.props,
-                              "replay_errors": u.replay_errors,
-                              "answers": [a.to_dict() for a in u.answers]} for u in self.units],
+            "instructions": [self._unit_dict(u) for u in self.units],
             "claims": [asdict(c) for c in self.claims],
             "disagreements": self.disagreements,
             "replay_errors": self.replay_errors,
         }
+
+    def solver_seconds(self, u) -> float | None:
+        """Seconds the solver spent on unit ``u`` in this run (its questions' sum); None when its
+        verdicts came from the proof cache: they were not solved now, and an old time is not this run's."""
+        return None if u.id in self.cached_ids else sum(a.seconds for a in u.answers)
+
+    def _unit_dict(self, u) -> dict:
+        cached = u.id in self.cached_ids
+        answers = [a.to_dict() for a in u.answers]
+        for a in answers:  # a cached answer was not solved in this run: no time of it
+            a["seconds"] = None if cached else round(a["seconds"], 6)
+        seconds = self.solver_seconds(u)
+        return {"id": u.id, "instruction": u.instruction, "member": u.member, "classes": u.classes, **u.props,
+                "replay_errors": u.replay_errors, "cached": cached,
+                "solver_seconds": None if seconds is None else round(seconds, 6), "answers": answers}
 
 
 def classify_unit(spec, unit, timeout_ms) -> UnitVerdict:
@@ -209,7 +222,7 @@ def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bo
     return SpecReport(spec, units, tv, claims, disagreements(spec, units), time.perf_counter() - t0,
                       bool(use_cache and not missing),
                       timeout_ms, {"z3": cache.z3_version(), "vverify": __import__("vverify").__version__},
-                      from_cache=len(have), not_cached=not_cached if use_cache else {})
+                      from_cache=len(have), not_cached=not_cached if use_cache else {}, cached_ids=frozenset(have))
 
 
 __all__ = ["SpecReport", "check_spec", "classify_unit", "ClaimResult", "TheoremVerdict", "UnitVerdict"]

@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", metavar="FILE",
                    help="write the report to FILE instead of stdout: atomically for a file (through a symlink, "
                         "keeping its permissions), in place for a stream such as /dev/stdout or a FIFO")
-    c.add_argument("--verbose", "-v", action="store_true", help="list innocuous instructions too")
+    c.add_argument("--verbose", "-v", action="store_true",
+                   help="list innocuous instructions too, and the solver's seconds per unit and per question")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
     c.add_argument("--timeout", type=_timeout, default=20000, metavar="SECONDS", help=_TIMEOUT_HELP)
     c.add_argument("--allow-unknown", action="store_true", help=_ALLOW_UNKNOWN_HELP)
@@ -123,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="show the witness or proof behind each verdict of one instruction")
     e.add_argument("spec")
     e.add_argument("instruction", help="an instruction, or INSTR.MEMBER for one variant")
-    e.add_argument("--no-cache", action="store_true")
+    e.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
+    e.add_argument("--full", action="store_true",
+                   help="show every field of a witness's states, not only those its runs read or write, the "
+                        "question reads, or that differ")
     e.add_argument("--timeout", type=_timeout, default=20000, metavar="SECONDS", help=_TIMEOUT_HELP)
     e.add_argument("--allow-unknown", action="store_true", help=_ALLOW_UNKNOWN_HELP)
 
@@ -235,7 +239,7 @@ def cmd_explain(args, out) -> int:
     if base not in spec.instructions:
         raise UsageError(f"{args.spec}: no instruction '{base}' (have: {', '.join(spec.instructions)})")
     r = check_spec(spec, timeout_ms=args.timeout, use_cache=not args.no_cache)
-    text = explain_text(r, args.instruction)
+    text = explain_text(r, args.instruction, full=args.full)
     if not text:
         raise UsageError(f"{args.spec}: no classified unit '{args.instruction}'")
     print(text, file=out)
