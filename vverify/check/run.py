@@ -18,6 +18,7 @@ from ..vocabulary import UNKNOWN, YES
 from . import cache, pool
 from .entry import BadEntry, units_from_payload
 from .limits import check_timeout_ms
+from .progress import QUIET, Progress
 from .replay import ReplayError, replay
 from .verdicts import (REFUTED, UNDECIDED, ClaimResult, TheoremVerdict, UnitVerdict, check_claims, derive,
                        disagreements, theorems)
@@ -134,11 +135,16 @@ def classify_unit(spec, unit, timeout_ms) -> UnitVerdict:
     return uv
 
 
-def _classify(spec, units, timeout_ms, jobs):
+def _classify(spec, units, timeout_ms, jobs, progress: Progress = QUIET):
     workers = pool.pool_size(jobs, len(units))
-    if workers == 1:
-        return [classify_unit(spec, u, timeout_ms) for u in units]
-    return pool.classify(spec, units, timeout_ms, workers)
+    if workers > 1:
+        return pool.classify(spec, units, timeout_ms, workers, progress)
+    out = []
+    for u in units:
+        progress.running([u.id])
+        out.append(classify_unit(spec, u, timeout_ms))
+        progress.decided(u.id, sum(a.seconds for a in out[-1].answers))
+    return out
 
 
 def cached_units(spec, k):
@@ -199,18 +205,24 @@ def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> dict:
 
 
 def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True,
-               jobs: int | None = None) -> SpecReport:
+               jobs: int | None = None, progress: Progress | None = None) -> SpecReport:
     """Check one spec.  ``timeout_ms`` is per solver query, 1 to 2**32 - 1 (see vverify.check.limits:
     z3 would read 0 as no timeout and wrap larger values), else UsageError.  ``jobs`` solver
-    processes classify its units (None: one per usable CPU; capped, see pool_size; 1: in this process)."""
+    processes classify its units (None: one per usable CPU; capped, see pool_size; 1: in this process).
+    ``progress`` is told how the classification goes (vverify.check.progress)."""
     timeout_ms = check_timeout_ms(timeout_ms)
     spec = spec_or_path if not isinstance(spec_or_path, (str, os.PathLike)) else load_spec(spec_or_path)
+    progress = progress or QUIET
     t0 = time.perf_counter()
     k = cache.key(spec.verdict_digest, timeout_ms)
     everything = units_of(spec)
     have = {u.id: u for u in (cached_units(spec, k) or [])} if use_cache else {}
     missing = [u for u in everything if u.id not in have]  # units the cache holds no decision for
-    solved = {u.id: u for u in _classify(spec, missing, timeout_ms, jobs)} if missing else {}
+    progress.begin(spec.name, len(everything), len(have))
+    try:
+        solved = {u.id: u for u in _classify(spec, missing, timeout_ms, jobs, progress)} if missing else {}
+    finally:
+        progress.end()
     units = [have[u.id] if u.id in have else solved[u.id] for u in everything]
     for u in units:
         u.props = derive(spec, u)

@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "keeping its permissions), in place for a stream such as /dev/stdout or a FIFO")
     c.add_argument("--verbose", "-v", action="store_true",
                    help="list innocuous instructions too, and the solver's seconds per unit and per question")
+    c.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (one is shown on stderr only when the text report is read on a terminal)")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
     c.add_argument("--timeout", type=_timeout, default=20000, metavar="SECONDS", help=_TIMEOUT_HELP)
     c.add_argument("--allow-unknown", action="store_true", help=_ALLOW_UNKNOWN_HELP)
@@ -203,12 +205,18 @@ def cmd_check(args, out) -> int:
     from ..report.formats import BadSpec, render
     from ..report.text import report_text
 
+    from .progress import TerminalBar, wanted
+
     target = _check_output_path(args.output) if args.output else None
     stream = args.format == "text" and target is None  # people watching a terminal see each spec as it is done
+    bar = None
+    if not args.no_progress and wanted(args.format, target is not None, out, sys.stderr):
+        bar = TerminalBar(sys.stderr)
     entries = []
     for path in _spec_paths(args.paths):
         try:  # a claim that selects nothing is found by the loader, or (a spec built in code) by the check
-            r = check_spec(load_spec(path), timeout_ms=args.timeout, use_cache=not args.no_cache, jobs=args.jobs)
+            r = check_spec(load_spec(path), timeout_ms=args.timeout, use_cache=not args.no_cache, jobs=args.jobs,
+                           progress=bar)
         except SpecError as e:
             print_error(e.one_line())
             entries.append(BadSpec.from_error(path, e))
