@@ -76,6 +76,17 @@ def test_the_bar_shows_on_a_terminal_as_units_are_decided(pg74, jobs):
     assert "pg74 — " in report and "Claims: " in report  # ...and the report follows it
 
 
+def test_explain_shows_the_bar_while_it_checks_the_spec(pg74):
+    total = len(units_of(load_spec(pg74)))
+    code, shown, _ = run_vverify(["explain", "--no-cache", pg74, "getr"], terminal=True)
+    assert code == 0
+    done = [int(d) for d, *_ in BAR.findall(shown)]
+    assert done and done[0] == 0 and done[-1] == total
+    assert "pg74 getr: privileged" in shown[shown.rindex("\x1b[K"):]
+    code, shown, _ = run_vverify(["explain", "--no-cache", "--no-progress", pg74, "getr"], terminal=True)
+    assert code == 0 and "\x1b[K" not in shown
+
+
 def test_a_cached_run_shows_its_units_as_cached(pg74):
     assert main(["check", "--no-progress", str(pg74)]) == 0  # fills the proof cache
     total = len(units_of(load_spec(pg74)))

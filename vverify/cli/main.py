@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "question reads, or that differ")
     e.add_argument("--timeout", type=_timeout, default=20000, metavar="SECONDS", help=_TIMEOUT_HELP)
     e.add_argument("--allow-unknown", action="store_true", help=_ALLOW_UNKNOWN_HELP)
+    e.add_argument("--no-progress", action="store_true",
+                   help="no progress bar while the spec is checked (one is shown on stderr only on a terminal)")
 
     lint = sub.add_parser("lint", help="load specs and report errors, without solving")
     lint.add_argument("paths", nargs="*")
@@ -246,7 +248,11 @@ def cmd_explain(args, out) -> int:
     base = args.instruction.partition(".")[0]
     if base not in spec.instructions:
         raise UsageError(f"{args.spec}: no instruction '{base}' (have: {', '.join(spec.instructions)})")
-    r = check_spec(spec, timeout_ms=args.timeout, use_cache=not args.no_cache)
+    from .progress import TerminalBar, wanted
+
+    # explain checks the whole spec (its theorems need every unit): minutes, the first time, on a big one
+    bar = TerminalBar(sys.stderr) if not args.no_progress and wanted("text", False, out, sys.stderr) else None
+    r = check_spec(spec, timeout_ms=args.timeout, use_cache=not args.no_cache, progress=bar)
     text = explain_text(r, args.instruction, full=args.full)
     if not text:
         raise UsageError(f"{args.spec}: no classified unit '{args.instruction}'")
