@@ -19,11 +19,22 @@ QUESTIONS = {
     "runs_in_supervisor": "is there a supervisor-mode state in which it runs without trapping?",
     "control": "is there a state in which it runs without trapping and changes control state?",
     "mode": "are there two states differing only in mode, neither trapping, whose results differ?",
-    "location": "is there a state and a relocation x, neither run trapping, whose results differ once relocated back?",
-    "placement": "is there a guest state and a placement under which the placed run does not trap "
-                 "yet the guest's view differs from running it natively? (trap-or-commute)",
+    "location": "is there a state and a relocation of it by the map's parameters, neither run trapping, "
+                "whose results differ once relocated back?",
+    "placement": "is there a guest state and a placement of it by the map's parameters under which the placed run "
+                 "does not trap yet the guest's view differs from running it natively? (trap-or-commute)",
     "timing": "do two placed guest states differing only in timing state, neither trapping, give different results?",
 }
+
+MAP_PARAMETERS = "the map's parameters"
+"""The words of QUESTIONS that stand for the virtualization map's parameters: a report names them
+instead (question_text), so a reader sees "a relocation of it by aif", the spec's own name."""
+
+
+def question_text(question: str, params=()) -> str:
+    """QUESTIONS[question], the map's parameters called by their names (``params``; none: "the map")."""
+    return QUESTIONS[question].replace(MAP_PARAMETERS, ", ".join(params) if params else "the map")
+
 
 PROPERTIES = ("privileged", "sensitive", "control_sensitive", "mode_sensitive", "location_sensitive",
               "user_sensitive", "safe_supervisor", "safe_user", "timing")

@@ -84,12 +84,17 @@ class Golden:
         return run_inprocess(ARGV + [self.good, self.bad])
 
 
+# a unit's JSON keys that are not verdicts: the evidence, and where this run got it (the proof cache,
+# or the solver in so many seconds)
+NOT_VERDICTS = ("answers", "replay_errors", "cached", "solver_seconds")
+
+
 def _summary(r) -> tuple:
     """(outcome of each spec, failed claims of each, the verdicts (every unit's properties and each
     theorem's), cached flags) from a JSON report."""
     data = json.loads(r.out)
     reps = data["reports"]
-    verdicts = tuple(json.dumps([{k: v for k, v in u.items() if k not in ("answers", "replay_errors")}
+    verdicts = tuple(json.dumps([{k: v for k, v in u.items() if k not in NOT_VERDICTS}
                                  for u in x["instructions"]]
                                 + [(t["status"], t["violators"]) for _, t in sorted(x["theorems"].items())],
                                 sort_keys=True) for x in reps)

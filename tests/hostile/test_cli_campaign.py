@@ -100,9 +100,10 @@ def _flag(flag):
 COMMANDS = {
     "check": ([_opt("--format", FORMATS), _opt("-f", FORMATS), _flag("--json"), _opt("-o", OUTPUTS),
                _opt("--output", OUTPUTS), _flag("-v"), _flag("--no-cache"), _opt("--timeout", TIMEOUTS),
-               _flag("--allow-unknown"), _opt("-j", JOBS), _opt("--jobs", JOBS)],
+               _flag("--allow-unknown"), _opt("-j", JOBS), _opt("--jobs", JOBS), _flag("--no-progress")],
               st.lists(st.sampled_from(SPEC_PATHS), max_size=2)),
-    "explain": ([_flag("--no-cache"), _opt("--timeout", TIMEOUTS), _flag("--allow-unknown")],
+    "explain": ([_flag("--no-cache"), _opt("--timeout", TIMEOUTS), _flag("--allow-unknown"), _flag("--full"),
+                 _flag("--no-progress")],
                 st.tuples(st.sampled_from(SPEC_PATHS), st.sampled_from(INSTRUCTIONS)).map(list)
                 | st.lists(st.sampled_from(SPEC_PATHS + INSTRUCTIONS), max_size=3)),
     "lint": ([], st.lists(st.sampled_from(SPEC_PATHS + LINT_ONLY), max_size=3)),

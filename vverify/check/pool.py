@@ -14,11 +14,12 @@ import os
 import signal
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 
 from ..errors import SpecError
 from ..spec.loader import load_spec
+from .progress import QUIET, Progress
 from .verdicts import UnitVerdict
 
 _worker_spec = None
@@ -140,21 +141,36 @@ def pool_size(jobs, n_units: int) -> int:
     return max(1, min(want, n_units, JOBS_PER_CPU * cpus))
 
 
-def classify(spec, units, timeout_ms, workers) -> list:
-    """The verdicts of ``units`` (of ``spec``), classified by ``workers`` processes, in order."""
+def classify(spec, units, timeout_ms, workers, progress: Progress = QUIET) -> list:
+    """The verdicts of ``units`` (of ``spec``), classified by ``workers`` processes, in order.
+
+    ``progress`` hears of each unit as its worker returns it.  The workers
+    take the units in the order they were submitted, so the units being
+    solved at any moment are the first ``workers`` of that order not yet
+    returned: those are reported as running.
+    """
     # largest units first keeps both workers busy to the end
     order = sorted(range(len(units)), key=lambda i: -len(spec.instructions[units[i].instruction].body))
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
                                initargs=(os.getpid(), spec.path, spec.sources))
+    results = {}
     try:
         with _signals_deferred():  # submitting starts (forks) the workers
-            pending = pool.map(_worker_classify, [(units[i], timeout_ms) for i in order], chunksize=1)
-        results = list(pending)
+            futures = {pool.submit(_worker_classify, (units[i], timeout_ms)): i for i in order}
+        waiting = list(futures)  # in submission order
+        progress.running([units[futures[f]].id for f in waiting[:workers]])
+        while waiting:
+            done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+            for f in [f for f in waiting if f in done]:
+                i = futures[f]
+                results[i] = f.result()  # a worker's error is raised here
+                progress.decided(units[i].id, sum(a["seconds"] for a in results[i][1]["answers"]))
+            waiting = [f for f in waiting if f not in done]
+            progress.running([units[futures[f]].id for f in waiting[:workers]])
     except BaseException:  # KeyboardInterrupt, the CLI's SIGTERM, a worker's error: no worker outlives us
         _stop_workers(pool)
         raise
     pool.shutdown()
-    if any(digest != spec.digest for digest, _ in results):  # a file the loader read afresh after all
+    if any(digest != spec.digest for digest, _ in results.values()):  # a file the loader read afresh after all
         raise SpecError(spec.path, 0, "", "the spec's files changed while it was being checked; check it again")
-    by_index = {i: verdict for i, (_, verdict) in zip(order, results)}
-    return [UnitVerdict.from_dict(by_index[i]) for i in range(len(units))]
+    return [UnitVerdict.from_dict(results[i][1]) for i in range(len(units))]

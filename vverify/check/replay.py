@@ -9,8 +9,11 @@ verdict nobody can trust.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ..interp import MachineState, step
 from ..interp.placement import place, relocate, shift_memory
+from ..spec.ir import mask
 
 
 class ReplayError(AssertionError):
@@ -50,6 +53,117 @@ def _expect(cond, msg):
         raise ReplayError(msg)
 
 
+@dataclass
+class Rerun:
+    """What the reference interpreter makes of a witness.
+
+    ``runs``: each run's :class:`~vverify.interp.Outcome`; ``outcomes``: the
+    same as the witness writes them (``ok``, ``trap:cause``...).  The question
+    compares two sides (the native and the placed run, the runs in two
+    modes, the state before and after...), named by ``labels``.  ``fields``:
+    what differs, in the solver's names (``acc``, ``r``, ``memory``, ``mode
+    (control)``; ``halted``, ``trap`` or ``exit`` where the runs' outcomes
+    differ that way); ``pairs``: for each field but those three, the register,
+    file or memory compared and the two states it was compared on.
+    ``seen``: every register, file entry and memory unit the runs read or
+    wrote (see vverify.interp.step).
+    """
+
+    question: str
+    runs: tuple
+    labels: tuple
+    fields: list = field(default_factory=list)
+    pairs: dict = field(default_factory=dict)
+    seen: set = field(default_factory=set)
+
+    @property
+    def outcomes(self) -> list:
+        return [_outcome(o) for o in self.runs]
+
+    def compare(self, a: MachineState, b: MachineState, names) -> None:
+        """Note ``names`` (fields that differ between ``a`` and ``b``) as differing."""
+        for n in names:
+            self.pairs[n] = (n.partition(" (")[0], a, b)
+            self.fields.append(n)
+
+    def note_outcomes(self, a, b, hw=None) -> None:
+        """The outcome fields: ``halted`` when one run halts and the other not; for placement (``hw``
+        given) ``trap`` when the guest's trap is lost or changed, ``exit`` when the native run exits."""
+        if (a.kind == "halt") != (b.kind == "halt"):
+            self.fields.append("halted")
+        if hw is None:
+            return
+        if (a.trapped != b.trapped or (a.trapped and a.cause != b.cause)) if hw else a.trapped:
+            self.fields.append("trap")
+        if a.stopped and not a.trapped:
+            self.fields.append("exit")
+
+
+def rerun(spec, instruction: str, w) -> Rerun:
+    """Re-run witness ``w`` of ``instruction`` on the interpreter: what each run did, and what differs
+    (nothing is checked here: :func:`replay` does that)."""
+    ops = w.operands
+    states = [state_from_dict(s) for s in w.states]
+    g = states[0]
+    q = w.question
+    seen: set = set()
+
+    def run(st, off=0):
+        """Step ``st``; note what it touched, its memory seen from the guest (moved back by ``off``)."""
+        touched: set = set()
+        out = step(spec, st, instruction, ops, touched)
+        for t in touched:
+            seen.add(("mem", (t[1] - off) & mask(spec.memory.address)) if t[0] == "mem" and off else t)
+        return out
+
+    if q in ("runs_in_user", "runs_in_supervisor", "control"):
+        n, o = run(g)
+        rr = Rerun(q, (o,), ("before", "after"), seen=seen)
+        if q == "control" and not o.stopped:
+            rr.compare(g, n, control_diff(spec, g, n))
+    elif q == "mode":
+        (n1, o1), (n2, o2) = run(g), run(states[1])
+        rr = Rerun(q, (o1, o2), tuple(f"in mode {m}" for m in w.modes), seen=seen)
+        rr.compare(n1, n2, data_diff(spec, n1, n2))
+        rr.note_outcomes(o1, o2)
+    elif q == "location":
+        n, o = run(g)
+        r, off = relocate(spec, g, w.params)
+        nr, orr = run(r, off)
+        back = shift_memory(spec, nr, -off) if off else nr
+        rr = Rerun(q, (o, orr), ("native", "relocated"), seen=seen)
+        rr.compare(n, back, data_diff(spec, n, back))
+        rr.note_outcomes(o, orr)
+    elif q == "placement":
+        n, o = run(g)
+        p0, off = place(spec, g, w.params, w.modes[0])
+        p, op = run(p0, off)
+        back = shift_memory(spec, p, -off) if off else p
+        held = set(spec.virtualization.guest_held(spec.registers))
+        owned = [k for k in spec.registers if k not in held]
+        rr = Rerun(q, (o, op), ("native", "placed"), seen=seen)
+        rr.compare(n, back, data_diff(spec, n, back))
+        # the VMM's own control registers: the guest's view of them stays as it was (the VMM never
+        # saw the instruction), so the native run is compared with the state before it
+        rr.compare(n, g, [f"{k} (control)" for k in control_diff(spec, n, g, owned)])
+        rr.compare(n, back, [f"{k} (guest copy)" for k in control_diff(spec, n, back, held)])
+        rr.note_outcomes(o, op, spec.virtualization.hardware_assist)
+    elif q == "timing":
+        timing = {r.name for r in spec.timing_registers}
+        after = []
+        for st in states:
+            p0, off = place(spec, st, w.params, w.modes[0])
+            p, op = run(p0, off)
+            after.append((shift_memory(spec, p, -off) if off else p, op))
+        (a, oa), (b, ob) = after
+        rr = Rerun(q, (oa, ob), ("from state 1", "from state 2"), seen=seen)
+        rr.compare(a, b, data_diff(spec, a, b, skip=timing))
+        rr.note_outcomes(oa, ob)
+    else:
+        raise ReplayError(f"unknown question {q!r}")
+    return rr
+
+
 def replay(spec, instruction: str, w) -> list:
     """Re-run witness ``w`` of ``instruction`` on the interpreter.
 
@@ -57,13 +171,11 @@ def replay(spec, instruction: str, w) -> list:
     :class:`ReplayError` when the interpreter does not reproduce the
     solver's claim.
     """
-    ops = w.operands
-    states = [state_from_dict(s) for s in w.states]
-    g = states[0]
     q = w.question
+    rr = rerun(spec, instruction, w)
     if q in ("runs_in_user", "runs_in_supervisor", "control"):
-        n, o = step(spec, g, instruction, ops)
-        _expect([_outcome(o)] == w.outcomes[:1], f"{q}: interpreter outcome {_outcome(o)}, solver {w.outcomes[:1]}")
+        o = rr.runs[0]
+        _expect(rr.outcomes == w.outcomes[:1], f"{q}: interpreter outcome {rr.outcomes[0]}, solver {w.outcomes[:1]}")
         if q == "runs_in_user":
             _expect(not (o.trapped and spec.causes[o.cause].kind in ("privilege", "memory")),
                     "runs_in_user: the interpreter traps for privilege or memory")
@@ -71,52 +183,16 @@ def replay(spec, instruction: str, w) -> list:
         _expect(not o.stopped, f"{q}: the interpreter traps or exits")
         if q == "runs_in_supervisor":
             return []
-        diff = control_diff(spec, g, n)
-    elif q == "mode":
-        n1, o1 = step(spec, g, instruction, ops)
-        n2, o2 = step(spec, states[1], instruction, ops)
-        _expect([_outcome(o1), _outcome(o2)] == w.outcomes, f"mode: outcomes {_outcome(o1)}, {_outcome(o2)} vs solver {w.outcomes}")
-        diff = data_diff(spec, n1, n2) + (["halted"] if (o1.kind == "halt") != (o2.kind == "halt") else [])
-    elif q == "location":
-        n, o = step(spec, g, instruction, ops)
-        r, off = relocate(spec, g, w.params)
-        nr, orr = step(spec, r, instruction, ops)
-        _expect([_outcome(o), _outcome(orr)] == w.outcomes, f"location: outcomes {_outcome(o)}, {_outcome(orr)} vs solver {w.outcomes}")
-        back = shift_memory(spec, nr, -off) if off else nr
-        diff = data_diff(spec, n, back) + (["halted"] if (o.kind == "halt") != (orr.kind == "halt") else [])
-    elif q == "placement":
-        mode = w.modes[0]
-        n, o = step(spec, g, instruction, ops)
-        p0, off = place(spec, g, w.params, mode)
-        p, op = step(spec, p0, instruction, ops)
-        _expect([_outcome(o), _outcome(op)] == w.outcomes, f"placement: outcomes {_outcome(o)}, {_outcome(op)} vs solver {w.outcomes}")
-        hw = spec.virtualization.hardware_assist  # guest traps stay in the guest: only an exit reaches the VMM
-        _expect(not (op.exited if hw else op.stopped), "placement: the placed run reaches the VMM in the interpreter")
-        back = shift_memory(spec, p, -off) if off else p
-        held = set(spec.virtualization.guest_held(spec.registers))
-        owned = [k for k in spec.registers if k not in held]
-        diff = (data_diff(spec, n, back) + [f"{k} (control)" for k in control_diff(spec, n, g, owned)]
-                + [f"{k} (guest copy)" for k in control_diff(spec, n, back, held)])
-        if (o.kind == "halt") != (op.kind == "halt"):
-            diff.append("halted")
-        if (o.trapped != op.trapped or (o.trapped and o.cause != op.cause)) if hw else o.trapped:
-            diff.append("trap")
-        if o.stopped and not o.trapped:
-            diff.append("exit")
     elif q == "timing":
-        mode = w.modes[0]
-        timing = {r.name for r in spec.timing_registers}
-        runs = []
-        for st in states:
-            p0, off = place(spec, st, w.params, mode)
-            p, op = step(spec, p0, instruction, ops)
-            _expect(not op.stopped, "timing: a placed run traps or exits in the interpreter")
-            runs.append((shift_memory(spec, p, -off) if off else p, op))
-        diff = data_diff(spec, runs[0][0], runs[1][0], skip=timing)
-        if (runs[0][1].kind == "halt") != (runs[1][1].kind == "halt"):
-            diff.append("halted")
+        _expect(not any(o.stopped for o in rr.runs), "timing: a placed run traps or exits in the interpreter")
     else:
-        raise ReplayError(f"unknown question {q!r}")
+        _expect(rr.outcomes == w.outcomes, f"{q}: outcomes {', '.join(rr.outcomes)} vs solver {w.outcomes}")
+        if q == "placement":
+            hw = spec.virtualization.hardware_assist  # guest traps stay in the guest: only an exit reaches the VMM
+            op = rr.runs[1]
+            _expect(not (op.exited if hw else op.stopped),
+                    "placement: the placed run reaches the VMM in the interpreter")
+    diff = rr.fields
     _expect(diff, f"{q}: the interpreter sees no difference (solver: {', '.join(w.fields) or 'none'})")
     _expect(sorted(diff) == sorted(w.fields), f"{q}: interpreter differs in {sorted(diff)}, solver in {sorted(w.fields)}")
     return diff

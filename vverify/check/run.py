@@ -18,6 +18,7 @@ from ..vocabulary import UNKNOWN, YES
 from . import cache, pool
 from .entry import BadEntry, units_from_payload
 from .limits import check_timeout_ms
+from .progress import QUIET, Progress
 from .replay import ReplayError, replay
 from .verdicts import (REFUTED, UNDECIDED, ClaimResult, TheoremVerdict, UnitVerdict, check_claims, derive,
                        disagreements, theorems)
@@ -38,6 +39,7 @@ class SpecReport:
     versions: dict = field(default_factory=dict)
     from_cache: int = 0  # units whose verdicts came from the proof cache
     not_cached: dict = field(default_factory=dict)  # unit id -> why its verdicts were not stored
+    cached_ids: frozenset = frozenset()  # the units whose verdicts came from the proof cache
 
     @property
     def replay_errors(self) -> list:
@@ -99,14 +101,26 @@ class SpecReport:
             "timeout_ms": self.timeout_ms, "versions": self.versions,
             "note": "Theorems 1-3 of Popek & Goldberg give sufficient conditions, not necessary ones.",
             "theorems": {k: asdict(v) for k, v in self.theorems.items()},
-            "instructions": [{"id": u.id, "instruction": u.instruction, "member": u.member,
-                              "classes": u.classes, **u.props,
-                              "replay_errors": u.replay_errors,
-                              "answers": [a.to_dict() for a in u.answers]} for u in self.units],
+            "instructions": [self._unit_dict(u) for u in self.units],
             "claims": [asdict(c) for c in self.claims],
             "disagreements": self.disagreements,
             "replay_errors": self.replay_errors,
         }
+
+    def solver_seconds(self, u) -> float | None:
+        """Seconds the solver spent on unit ``u`` in this run (its questions' sum); None when its
+        verdicts came from the proof cache: they were not solved now, and an old time is not this run's."""
+        return None if u.id in self.cached_ids else sum(a.seconds for a in u.answers)
+
+    def _unit_dict(self, u) -> dict:
+        cached = u.id in self.cached_ids
+        answers = [a.to_dict() for a in u.answers]
+        for a in answers:  # a cached answer was not solved in this run: no time of it
+            a["seconds"] = None if cached else round(a["seconds"], 6)
+        seconds = self.solver_seconds(u)
+        return {"id": u.id, "instruction": u.instruction, "member": u.member, "classes": u.classes, **u.props,
+                "replay_errors": u.replay_errors, "cached": cached,
+                "solver_seconds": None if seconds is None else round(seconds, 6), "answers": answers}
 
 
 def classify_unit(spec, unit, timeout_ms) -> UnitVerdict:
@@ -121,11 +135,16 @@ def classify_unit(spec, unit, timeout_ms) -> UnitVerdict:
     return uv
 
 
-def _classify(spec, units, timeout_ms, jobs):
+def _classify(spec, units, timeout_ms, jobs, progress: Progress = QUIET):
     workers = pool.pool_size(jobs, len(units))
-    if workers == 1:
-        return [classify_unit(spec, u, timeout_ms) for u in units]
-    return pool.classify(spec, units, timeout_ms, workers)
+    if workers > 1:
+        return pool.classify(spec, units, timeout_ms, workers, progress)
+    out = []
+    for u in units:
+        progress.running([u.id])
+        out.append(classify_unit(spec, u, timeout_ms))
+        progress.decided(u.id, sum(a.seconds for a in out[-1].answers))
+    return out
 
 
 def cached_units(spec, k):
@@ -186,18 +205,24 @@ def store(spec, units, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> dict:
 
 
 def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bool = True,
-               jobs: int | None = None) -> SpecReport:
+               jobs: int | None = None, progress: Progress | None = None) -> SpecReport:
     """Check one spec.  ``timeout_ms`` is per solver query, 1 to 2**32 - 1 (see vverify.check.limits:
     z3 would read 0 as no timeout and wrap larger values), else UsageError.  ``jobs`` solver
-    processes classify its units (None: one per usable CPU; capped, see pool_size; 1: in this process)."""
+    processes classify its units (None: one per usable CPU; capped, see pool_size; 1: in this process).
+    ``progress`` is told how the classification goes (vverify.check.progress)."""
     timeout_ms = check_timeout_ms(timeout_ms)
     spec = spec_or_path if not isinstance(spec_or_path, (str, os.PathLike)) else load_spec(spec_or_path)
+    progress = progress or QUIET
     t0 = time.perf_counter()
     k = cache.key(spec.verdict_digest, timeout_ms)
     everything = units_of(spec)
     have = {u.id: u for u in (cached_units(spec, k) or [])} if use_cache else {}
     missing = [u for u in everything if u.id not in have]  # units the cache holds no decision for
-    solved = {u.id: u for u in _classify(spec, missing, timeout_ms, jobs)} if missing else {}
+    progress.begin(spec.name, len(everything), len(have))
+    try:
+        solved = {u.id: u for u in _classify(spec, missing, timeout_ms, jobs, progress)} if missing else {}
+    finally:
+        progress.end()
     units = [have[u.id] if u.id in have else solved[u.id] for u in everything]
     for u in units:
         u.props = derive(spec, u)
@@ -209,7 +234,7 @@ def check_spec(spec_or_path, timeout_ms: int = DEFAULT_TIMEOUT_MS, use_cache: bo
     return SpecReport(spec, units, tv, claims, disagreements(spec, units), time.perf_counter() - t0,
                       bool(use_cache and not missing),
                       timeout_ms, {"z3": cache.z3_version(), "vverify": __import__("vverify").__version__},
-                      from_cache=len(have), not_cached=not_cached if use_cache else {})
+                      from_cache=len(have), not_cached=not_cached if use_cache else {}, cached_ids=frozenset(have))
 
 
 __all__ = ["SpecReport", "check_spec", "classify_unit", "ClaimResult", "TheoremVerdict", "UnitVerdict"]

@@ -112,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", metavar="FILE",
                    help="write the report to FILE instead of stdout: atomically for a file (through a symlink, "
                         "keeping its permissions), in place for a stream such as /dev/stdout or a FIFO")
-    c.add_argument("--verbose", "-v", action="store_true", help="list innocuous instructions too")
+    c.add_argument("--verbose", "-v", action="store_true",
+                   help="list innocuous instructions too, and the solver's seconds per unit and per question")
+    c.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (one is shown on stderr only when the text report is read on a terminal)")
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
     c.add_argument("--timeout", type=_timeout, default=20000, metavar="SECONDS", help=_TIMEOUT_HELP)
     c.add_argument("--allow-unknown", action="store_true", help=_ALLOW_UNKNOWN_HELP)
@@ -123,9 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="show the witness or proof behind each verdict of one instruction")
     e.add_argument("spec")
     e.add_argument("instruction", help="an instruction, or INSTR.MEMBER for one variant")
-    e.add_argument("--no-cache", action="store_true")
+    e.add_argument("--no-cache", action="store_true", help="ignore and do not write the proof cache")
+    e.add_argument("--full", action="store_true",
+                   help="show every field of a witness's states, not only those its runs read or write, the "
+                        "question reads, or that differ")
     e.add_argument("--timeout", type=_timeout, default=20000, metavar="SECONDS", help=_TIMEOUT_HELP)
     e.add_argument("--allow-unknown", action="store_true", help=_ALLOW_UNKNOWN_HELP)
+    e.add_argument("--no-progress", action="store_true",
+                   help="no progress bar while the spec is checked (one is shown on stderr only on a terminal)")
 
     lint = sub.add_parser("lint", help="load specs and report errors, without solving")
     lint.add_argument("paths", nargs="*")
@@ -199,12 +207,18 @@ def cmd_check(args, out) -> int:
     from ..report.formats import BadSpec, render
     from ..report.text import report_text
 
+    from .progress import TerminalBar, wanted
+
     target = _check_output_path(args.output) if args.output else None
     stream = args.format == "text" and target is None  # people watching a terminal see each spec as it is done
+    bar = None
+    if not args.no_progress and wanted(args.format, target is not None, out, sys.stderr):
+        bar = TerminalBar(sys.stderr)
     entries = []
     for path in _spec_paths(args.paths):
         try:  # a claim that selects nothing is found by the loader, or (a spec built in code) by the check
-            r = check_spec(load_spec(path), timeout_ms=args.timeout, use_cache=not args.no_cache, jobs=args.jobs)
+            r = check_spec(load_spec(path), timeout_ms=args.timeout, use_cache=not args.no_cache, jobs=args.jobs,
+                           progress=bar)
         except SpecError as e:
             print_error(e.one_line())
             entries.append(BadSpec.from_error(path, e))
@@ -234,8 +248,12 @@ def cmd_explain(args, out) -> int:
     base = args.instruction.partition(".")[0]
     if base not in spec.instructions:
         raise UsageError(f"{args.spec}: no instruction '{base}' (have: {', '.join(spec.instructions)})")
-    r = check_spec(spec, timeout_ms=args.timeout, use_cache=not args.no_cache)
-    text = explain_text(r, args.instruction)
+    from .progress import TerminalBar, wanted
+
+    # explain checks the whole spec (its theorems need every unit): minutes, the first time, on a big one
+    bar = TerminalBar(sys.stderr) if not args.no_progress and wanted("text", False, out, sys.stderr) else None
+    r = check_spec(spec, timeout_ms=args.timeout, use_cache=not args.no_cache, progress=bar)
+    text = explain_text(r, args.instruction, full=args.full)
     if not text:
         raise UsageError(f"{args.spec}: no classified unit '{args.instruction}'")
     print(text, file=out)

@@ -199,33 +199,70 @@ class _Eval:
         raise ValueError(op)  # pragma: no cover
 
 
-def step(spec, state: MachineState, instruction: str, operands: dict):
+class _Traced(_Eval):
+    """The evaluator, noting each part of the state it reads or writes in ``seen``: ``("reg", name)``,
+    ``("file", name, index)``, ``("mem", address)``.  Only ``vverify explain`` asks for it (to show a
+    witness's states by the fields its runs touched), so the plain evaluator pays nothing."""
+
+    def __init__(self, spec, state, operands, next_pc, seen: set):
+        super().__init__(spec, state, operands, next_pc)
+        self.seen = seen
+
+    def stmt(self, st):
+        t = type(st)
+        if t is ir.SetReg:
+            self.seen.add(("reg", st.name))
+        elif t is ir.SetFile:
+            self.seen.add(("file", st.file, self.expr(st.index)))
+        elif t is ir.Load or t is ir.Store:
+            addr = self.expr(st.addr)
+            self.seen.update(("mem", (addr + k) & mask(self.spec.memory.address)) for k in range(st.units))
+        super().stmt(st)
+
+    def expr(self, e):
+        t = type(e)
+        if t is ir.Reg:
+            self.seen.add(("reg", e.name))
+        elif t is ir.FileRead:
+            self.seen.add(("file", e.file, super().expr(e.index)))
+        return super().expr(e)
+
+
+def _evaluator(spec, state, operands, next_pc, seen):
+    return _Eval(spec, state, operands, next_pc) if seen is None else _Traced(spec, state, operands, next_pc, seen)
+
+
+def step(spec, state: MachineState, instruction: str, operands: dict, seen: set | None = None):
     """Execute one instruction on a copy of ``state``; return ``(state', Outcome)``.
 
     A trap is precise: the instruction's own effects are dropped and the
     spec's trap entry runs on the state as it was before the instruction.
+    With a set ``seen``, every register, file entry and memory unit the
+    instruction (and a trap entry it takes) reads or writes is added to it
+    (see :class:`_Traced`).
     """
     instr = spec.instructions[instruction]
     work = state.copy()
     pcw = spec.pc_width
-    ev = _Eval(spec, work, operands, (state.regs["pc"] + instr.units) & mask(pcw))
+    ev = _evaluator(spec, work, operands, (state.regs["pc"] + instr.units) & mask(pcw), seen)
     try:
         ev.run(instr.body)
         outcome = Outcome("ok")
     except _Halt:
         outcome = Outcome("halt")
     except Trap as t:
-        return take_trap(spec, state, t.cause, t.tval), Outcome("trap", t.cause, t.tval)
+        return take_trap(spec, state, t.cause, t.tval, seen), Outcome("trap", t.cause, t.tval)
     except LeaveGuest as x:  # precise: nothing the instruction did remains, pc still points at it
         return state, Outcome(x.kind, None, x.code)
     work.regs["pc"] = ev.next_pc
     return work, outcome
 
 
-def take_trap(spec, state: MachineState, cause: str, tval: int) -> MachineState:
-    """Run the spec's trap entry for ``cause`` on a copy of ``state``."""
+def take_trap(spec, state: MachineState, cause: str, tval: int, seen: set | None = None) -> MachineState:
+    """Run the spec's trap entry for ``cause`` on a copy of ``state`` (``seen``: as for :func:`step`)."""
     work = state.copy()
-    ev = _Eval(spec, work, {"cause": spec.causes[cause].code, "tval": tval & mask(spec.tval_width)}, state.regs["pc"])
+    ev = _evaluator(spec, work, {"cause": spec.causes[cause].code, "tval": tval & mask(spec.tval_width)},
+                    state.regs["pc"], seen)
     ev.run(spec.entry)
     work.regs["pc"] = ev.next_pc
     return work
