@@ -881,7 +881,10 @@ class Generator:
             keys.append(key)
         for k, (name, instr) in enumerate(spec.instructions.items()):
             enc = instr.encoding
-            w(f"    {'if' if k == 0 else 'elif'} (word & U({enc.fixed_mask & mask(enc.width)})) == U({enc.fixed_value}):  # {name}")
+            test = f"(word & U({enc.fixed_mask & mask(enc.width)})) == U({enc.fixed_value})"
+            for xm, xv in enc.exclusions:  # an excluded field value: the word is another instruction's, or none's
+                test += f" and (word & U({xm})) != U({xv})"
+            w(f"    {'if' if k == 0 else 'elif'} {test}:  # {name}")
             w(f"        tag = U({k + 1})")
             w(f"        layout = {layouts[keys[k]]}")
         w("    else:")

@@ -149,6 +149,10 @@ class UnitClassifier:
             for v in enum.values():
                 if v <= ir.mask(self.instr.operands[self.instr.variants]):
                     self.op_constraints.append(sym != v)
+        # a value the encoding excludes is not this instruction: the word is another's (or illegal)
+        for name, values in self.instr.encoding.excluded.items():
+            if not known(self.ops[name]):
+                self.op_constraints.extend(self.ops[name] != v for v in values)
         self._runs: dict = {}
         self.vmap = spec.virtualization
 

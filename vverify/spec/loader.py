@@ -144,8 +144,8 @@ class _Source:
         if not errors:
             return
         err = errors[0]
-        if err.validator == "oneOf" and isinstance(err.instance, dict):
-            # a table where a width or a table may go: say what is wrong with the table
+        if err.validator == "oneOf" and isinstance(err.instance, (dict, list)):
+            # a table (or list) where a value or a table (or list) may go: say what is wrong inside it
             sub = [e for e in err.context if e.relative_path or e.validator != "type"]
             if sub:
                 err = sub[0]
@@ -162,6 +162,8 @@ class _Source:
         dotted = ".".join(map(str, path)) or "spec"
         if isinstance(err.instance, float) and err.validator in ("oneOf", "type"):
             msg = f"{dotted}: expected an integer, got {_show(err.instance)}"
+        elif err.validator == "oneOf" and len(path) == 4 and path[0] == "instructions" and path[2] == "exclude":
+            msg = f"{dotted}: {_show(err.instance)} is neither a value (an integer >= 0) nor a list of values"
         elif err.validator == "oneOf":
             msg = f"{dotted}: {_show(err.instance)} is neither a width nor a register table"
         elif err.validator == "type":
@@ -526,16 +528,15 @@ class _Loader:
                       f"the spec declares {len(declared)} instructions; the limit is {limits.MAX_INSTRUCTIONS}")
         # every encoding first, so that overlaps are found in one pass instead of pair by pair;
         # errors are still reported in declaration order, each where the loop below meets it
-        encodings = []
+        encodings, patterns = [], []
         for _, idecl in declared:
             try:
-                encodings.append(parse_encoding(idecl["encoding"]))
+                encodings.append(_encoding(idecl))
+            except _ExcludeError as e:
+                encodings.append(e)
             except EncodingError as e:
                 encodings.append(e)
-        clash = first_overlap([e for e in encodings if not isinstance(e, EncodingError)])
-        if clash is not None:  # back from indices among the parsed encodings to declaration order
-            parsed = [k for k, e in enumerate(encodings) if not isinstance(e, EncodingError)]
-            clash = (parsed[clash[0]], parsed[clash[1]])
+        clash, too_many = _first_clash(encodings)
         for k, (name, idecl) in enumerate(declared):
             kp = ("instructions", name)
             where = f"instruction {name!r}"  # repr: a quoted TOML key may hold a newline
@@ -543,8 +544,13 @@ class _Loader:
                 self.fail(kp, where, f"'{name}' is not a valid instruction name")
             ipath, _ = self.where(kp)
             enc = encodings[k]
+            if isinstance(enc, _ExcludeError):
+                self.fail(kp + ("exclude", enc.field), where, f"exclude: {enc}")
             if isinstance(enc, EncodingError):
                 self.fail(kp + ("encoding",), where, f"encoding: {enc}")
+            if too_many == k:
+                self.fail(kp + ("exclude",), where, f"exclude: the spec's excluded values split its encodings into "
+                                                    f"more than {limits.MAX_SPEC_PATTERNS} patterns in all; exclude fewer")
             if enc.width % unit:
                 self.fail(kp + ("encoding",), where, f"encoding is {enc.width} bits, not a whole number of {unit}-bit memory units")
             ops = {}
@@ -785,11 +791,77 @@ class _Loader:
         var = instr.variants
         width = instr.operands[var]
         enum = self.data["operands"][var]["enum"]
+        excluded = instr.encoding.excluded.get(var, [])
         if member == "other":
-            return (f"enumeration '{enum}' names every value of the {width}-bit operand '{var}', "
+            named = f"enumeration '{enum}' names" + (" or the encoding excludes" if excluded else "")
+            return (f"{named} every value of the {width}-bit operand '{var}', "
                     f"so there is no unit {name} and the claim would be checked against nothing")
-        return (f"member '{member}' = {enums[enum][member]} does not fit the {width}-bit operand '{var}', "
+        value = enums[enum][member]
+        if value in excluded:
+            return (f"member '{member}' = {value} is a value the encoding of '{instr.name}' excludes from '{var}', "
+                    f"so no unit {name} is classified and the claim would be checked against nothing")
+        return (f"member '{member}' = {value} does not fit the {width}-bit operand '{var}', "
                 f"so no unit {name} is classified and the claim would be checked against nothing")
+
+
+class _ExcludeError(EncodingError):
+    """An instruction's ``exclude`` table is wrong (reported at the field's key)."""
+
+    def __init__(self, field, msg):
+        super().__init__(msg)
+        self.field = field
+
+
+def _encoding(idecl):
+    """The instruction's encoding, its excluded values in it, and its patterns (Encoding.patterns)."""
+    enc = parse_encoding(idecl["encoding"])
+    for name, values in idecl.get("exclude", {}).items():
+        for v in values if isinstance(values, list) else [values]:
+            try:
+                enc.exclude(name, v)
+            except EncodingError as e:
+                raise _ExcludeError(name, str(e)) from None
+    try:
+        enc.pattern_list = enc.patterns(limits.MAX_ENCODING_PATTERNS)
+    except EncodingError as e:
+        raise _ExcludeError(next(iter(idecl["exclude"])), str(e)) from None
+    return enc
+
+
+def _first_clash(encodings) -> tuple:
+    """``((j, i), too_many)``: the first pair of instructions (by declaration, ``i < j``) that some
+    word encodes both, or None; and the instruction at which the spec's patterns pass
+    :data:`~vverify.spec.limits.MAX_SPEC_PATTERNS` (None if they do not).  Entries of ``encodings``
+    that are errors take no part.
+
+    An encoding with excluded values is compared as its patterns (Encoding.patterns), which are
+    disjoint, so two patterns of one instruction never clash and a clash is one between instructions.
+    """
+    from types import SimpleNamespace
+
+    owner, flat, total, too_many = [], [], 0, None
+    for k, e in enumerate(encodings):
+        if isinstance(e, EncodingError):
+            continue
+        total += len(e.pattern_list)
+        if total > limits.MAX_SPEC_PATTERNS:
+            too_many = k
+            break
+        for m, v in e.pattern_list:
+            owner.append(k)
+            flat.append(SimpleNamespace(fixed_mask=m, fixed_value=v))
+    found = first_overlap(flat)
+    if found is None:
+        return None, too_many
+    j = owner[found[0]]  # the first instruction that clashes with an earlier one; now its first partner
+    mine = [p for p, o in zip(flat, owner) if o == j]
+    i = next(owner[q] for q, p in enumerate(flat) if owner[q] < j and any(_patterns_overlap(p, x) for x in mine))
+    return (j, i), too_many
+
+
+def _patterns_overlap(a, b) -> bool:
+    common = a.fixed_mask & b.fixed_mask
+    return (a.fixed_value & common) == (b.fixed_value & common)
 
 
 def load_spec(path, texts: dict | None = None) -> Spec:
