@@ -37,6 +37,11 @@ user = ["u"]
 a = {register}
 b = {{ width = {register_width}, control_mask = {control_mask}, reset = {reset} }}
 
+[state.banked.k]
+width = {bank_width}
+reset = {bank_reset}
+copies = {{ s = ["s"], u = ["u"] }}
+
 [state.files.r]
 count = {count}
 width = {file_width}
@@ -84,6 +89,8 @@ INTEGERS = {  # placeholder: (its key in the schema, a valid value)
     "register_width": (("state", "registers", "*", "width"), 8),
     "control_mask": (("state", "registers", "*", "control_mask"), 1),
     "reset": (("state", "registers", "*", "reset"), 0),
+    "bank_width": (("state", "banked", "*", "width"), 8),
+    "bank_reset": (("state", "banked", "*", "reset"), 0),
     "count": (("state", "files", "*", "count"), 4),
     "file_width": (("state", "files", "*", "width"), 8),
     "hardwired": (("state", "files", "*", "hardwired", "*"), 0),

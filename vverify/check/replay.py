@@ -10,7 +10,7 @@ verdict nobody can trust.
 from __future__ import annotations
 
 from ..interp import MachineState, step
-from ..interp.placement import place, relocate, shift_memory
+from ..interp.placement import place, relocate, shift_memory, view_back
 
 
 class ReplayError(AssertionError):
@@ -76,13 +76,14 @@ def replay(spec, instruction: str, w) -> list:
         n1, o1 = step(spec, g, instruction, ops)
         n2, o2 = step(spec, states[1], instruction, ops)
         _expect([_outcome(o1), _outcome(o2)] == w.outcomes, f"mode: outcomes {_outcome(o1)}, {_outcome(o2)} vs solver {w.outcomes}")
+        n2 = view_back(spec, g, states[1], n2)  # the second state's banked copies followed its mode
         diff = data_diff(spec, n1, n2) + (["halted"] if (o1.kind == "halt") != (o2.kind == "halt") else [])
     elif q == "location":
         n, o = step(spec, g, instruction, ops)
         r, off = relocate(spec, g, w.params)
         nr, orr = step(spec, r, instruction, ops)
         _expect([_outcome(o), _outcome(orr)] == w.outcomes, f"location: outcomes {_outcome(o)}, {_outcome(orr)} vs solver {w.outcomes}")
-        back = shift_memory(spec, nr, -off) if off else nr
+        back = view_back(spec, g, r, shift_memory(spec, nr, -off) if off else nr)
         diff = data_diff(spec, n, back) + (["halted"] if (o.kind == "halt") != (orr.kind == "halt") else [])
     elif q == "placement":
         mode = w.modes[0]
@@ -92,7 +93,7 @@ def replay(spec, instruction: str, w) -> list:
         _expect([_outcome(o), _outcome(op)] == w.outcomes, f"placement: outcomes {_outcome(o)}, {_outcome(op)} vs solver {w.outcomes}")
         hw = spec.virtualization.hardware_assist  # guest traps stay in the guest: only an exit reaches the VMM
         _expect(not (op.exited if hw else op.stopped), "placement: the placed run reaches the VMM in the interpreter")
-        back = shift_memory(spec, p, -off) if off else p
+        back = view_back(spec, g, p0, shift_memory(spec, p, -off) if off else p)
         held = set(spec.virtualization.guest_held(spec.registers))
         owned = [k for k in spec.registers if k not in held]
         diff = (data_diff(spec, n, back) + [f"{k} (control)" for k in control_diff(spec, n, g, owned)]
@@ -111,7 +112,7 @@ def replay(spec, instruction: str, w) -> list:
             p0, off = place(spec, st, w.params, mode)
             p, op = step(spec, p0, instruction, ops)
             _expect(not op.stopped, "timing: a placed run traps or exits in the interpreter")
-            runs.append((shift_memory(spec, p, -off) if off else p, op))
+            runs.append((view_back(spec, st, p0, shift_memory(spec, p, -off) if off else p), op))
         diff = data_diff(spec, runs[0][0], runs[1][0], skip=timing)
         if (runs[0][1].kind == "halt") != (runs[1][1].kind == "halt"):
             diff.append("halted")

@@ -24,8 +24,9 @@ from ..vocabulary import PROPERTIES
 from . import ir, limits, semantics
 from .encoding import EncodingError, parse_encoding
 from .locate import Locator
-from .model import (Cause, GuestABI, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
+from .model import (Bank, Cause, GuestABI, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
                     Paravirt, TheoremClaim, Instruction, VirtualizationMap)
+from .ir import mask
 from .overlaps import first_overlap
 
 _CLAIM_PROPS = PROPERTIES
@@ -33,6 +34,7 @@ _CLAIM_PROPS = PROPERTIES
 # matches before a final newline ("big\n" would pass a ^...$ match).
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ISA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")  # the schema's pattern, checked whole
+_SELECTOR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,4})(?::([0-9]{1,4}))?\])?")  # a banked register's `by`
 
 
 @lru_cache(maxsize=1)
@@ -469,7 +471,13 @@ class _Loader:
                 if not _NAME.fullmatch(member):
                     self.fail(("enums", name, member), "enums", f"member {member!r} of '{name}' is not a valid name")
 
+        banks = self._banks(registers, modes, constants, claim_name)
+        for name, f in files.items():
+            f.banked = self._file_banks(name, f, banks)
+
         ns.registers = {n: r.width for n, r in registers.items()}
+        ns.banks = banks
+        ns.file_banks = {n: f.banked for n, f in files.items() if f.banked}
         ns.files = {n: (f.count, f.width) for n, f in files.items()}
         if memory:
             ns.memory_unit, ns.address_width = memory.unit, memory.address
@@ -606,11 +614,82 @@ class _Loader:
             registers=registers, files=files, memory=memory, modes=modes, supervisor=sup, user=usr,
             initial_mode=initial, constants=constants, enums=enums, causes=causes, code_width=code_width,
             tval_width=tval_width, entry=entry, operands=operands, instructions=instructions,
-            invariants=invariants, virtualization=vmap, theorem_claims=theorem_claims,
+            invariants=invariants, virtualization=vmap, theorem_claims=theorem_claims, banks=banks,
             instruction_claims=instruction_claims, references=dict(d.get("references", {})), namespace=ns,
             fetch=fetch, guest=self._guest(causes), verdict_digest=verdict_digest,
         )
         return spec
+
+    def _banks(self, registers, modes, constants, claim_name) -> dict:
+        """The ``[state.banked]`` registers; each copy joins ``registers`` as a data register."""
+        banks = {}
+        for name, decl in self.data["state"].get("banked", {}).items():
+            kp = ("state", "banked", name)
+            claim_name(name, "a banked register", kp)
+            by = decl.get("by", "mode")
+            m = _SELECTOR.fullmatch(by)
+            if m is None:
+                self.fail(kp + ("by",), "state", f"banked register '{name}': by = {by!r} is not a register or "
+                                                 "bits of one (\"mode\", \"psr[4:0]\", \"scr[0]\")")
+            reg = m.group(1)
+            hi = int(m.group(2)) if m.group(2) is not None else None
+            lo = int(m.group(3)) if m.group(3) is not None else hi
+            if reg not in registers or reg == "pc":
+                self.fail(kp + ("by",), "state", f"banked register '{name}': by names '{reg}', which is not a "
+                                                 "declared register (pc excluded)")
+            r = registers[reg]
+            hi, lo = (r.width - 1, 0) if hi is None else (hi, lo)
+            if not lo <= hi < r.width:
+                self.fail(kp + ("by",), "state", f"banked register '{name}': bits [{hi}:{lo}] of '{reg}' are "
+                                                 f"outside its {r.width} bits")
+            field = mask(hi - lo + 1) << lo
+            if r.control_mask & field != field:
+                self.fail(kp + ("by",), "state", f"banked register '{name}': the bits of '{reg}' that select its "
+                                                 "copy must be control state (which storage an instruction reaches "
+                                                 "is protection state, as the mode is)")
+            copies, selects = {}, {}
+            for copy, values in decl["copies"].items():
+                cname = f"{name}_{copy}"
+                claim_name(cname, f"copy '{copy}' of banked register '{name}'", kp + ("copies", copy))
+                copies[copy] = cname
+                for v in values:
+                    value = modes.get(v, constants.get(v)) if isinstance(v, str) else v
+                    if value is None:
+                        self.fail(kp + ("copies", copy), "state", f"banked register '{name}': copy '{copy}' "
+                                  f"lists '{v}', which is neither a mode nor a constant")
+                    if not 0 <= value <= mask(hi - lo + 1):
+                        self.fail(kp + ("copies", copy), "state", f"banked register '{name}': copy '{copy}' lists "
+                                  f"{v}, which the {hi - lo + 1}-bit field {by!r} cannot hold")
+                    if value in selects:
+                        self.fail(kp + ("copies", copy), "state", f"banked register '{name}': {v} selects both "
+                                  f"copy '{selects[value].removeprefix(name + '_')}' and copy '{copy}'")
+                    selects[value] = cname
+            w = decl["width"]
+            reset = decl.get("reset", 0)
+            if reset > mask(w):
+                self.fail(kp + ("reset",), "state", f"reset value of '{name}' does not fit in {w} bits")
+            doc = decl.get("doc", "")
+            for copy, cname in copies.items():
+                registers[cname] = Register(cname, w, 0, False, reset, f"{name} of {copy}" + (f": {doc}" if doc else ""))
+            banks[name] = Bank(name, w, reg, hi, lo, copies, selects, doc)
+        return banks
+
+    def _file_banks(self, name, f, banks) -> dict:
+        """A register file's ``banked`` entries: index -> banked register."""
+        out = {}
+        for k, bank in self.data["state"]["files"][name].get("banked", {}).items():
+            kp = ("state", "files", name, "banked", k)
+            if not (k.isascii() and k.isdigit()) or int(k) >= f.count:
+                self.fail(kp, "state", f"banked entry '{k}' of '{name}' is not an index below {f.count}")
+            if int(k) in f.hardwired:
+                self.fail(kp, "state", f"entry {k} of '{name}' is both hardwired and banked")
+            if bank not in banks:
+                self.fail(kp, "state", f"entry {k} of '{name}' names '{bank}', which is not a [state.banked] register")
+            if banks[bank].width != f.width:
+                self.fail(kp, "state", f"entry {k} of '{name}' is {f.width} bits but banked register '{bank}' is "
+                                       f"{banks[bank].width}")
+            out[int(k)] = bank
+        return out
 
     def _virtualization(self, ns, registers, memory, modes):
         v = self.data.get("virtualization")
@@ -648,10 +727,14 @@ class _Loader:
             vm.memory_offset = expr(("memory_offset",), v["memory_offset"], memory.address)
         if "assume" in v:
             vm.assume = expr(("assume",), v["assume"], ir.BOOL)
+        copies = {c: b for b in ns.banks.values() for c in b.copies.values()}
         for table in ("relocate", "shadow"):
             for reg, text in v.get(table, {}).items():
                 if reg not in registers or reg in ("pc", "mode"):
                     self.fail(kp + (table, reg), where, f"{table} entry '{reg}' is not a state register (pc and mode excluded)")
+                if reg in copies:
+                    self.fail(kp + (table, reg), where, f"{table} entry '{reg}' is a copy of banked register "
+                                                        f"'{copies[reg].name}': placement moves the copies itself")
                 getattr(vm, table)[reg] = expr((table, reg), text, registers[reg].width)
         return vm
 

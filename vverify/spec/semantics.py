@@ -54,6 +54,8 @@ class Namespace:
     causes: set = field(default_factory=set)
     tval_width: int = 32
     helpers: dict = field(default_factory=dict)  # name -> HelperDef
+    banks: dict = field(default_factory=dict)  # banked register name -> model.Bank (its copies are registers)
+    file_banks: dict = field(default_factory=dict)  # file -> {index: banked register} for entries that are one
 
     def file_index_width(self, name):
         count = self.files[name][0]
@@ -511,6 +513,9 @@ class Compiler:
                 w = self.ns.registers[name]
                 self._emit(ir.SetReg(name, self._typed(value_node, w), self._line_of(node)))
                 return
+            if name in self.ns.banks:
+                self._bank_write(name, self._typed(value_node, self.ns.banks[name].width), self._line_of(node))
+                return
             self._check_assignable(name, node)
             if name in self.scope:
                 irname, w = self.scope[name]
@@ -532,6 +537,10 @@ class Compiler:
                     self._fail(node, "a register-file entry is written whole; slice a local instead")
                 index = self._typed(target.slice, self.ns.file_index_width(fname))
                 value = self._typed(value_node, w)
+                banked = self.ns.file_banks.get(fname)
+                if banked:
+                    self._file_write_banked(fname, banked, index, value, self._line_of(node))
+                    return
                 self._emit(ir.SetFile(fname, index, value, self._line_of(node)))
                 return
             if isinstance(base, ast.Name):
@@ -570,6 +579,9 @@ class Compiler:
         if name in self.ns.registers:
             self._emit(ir.SetReg(name, value, self._line_of(node)))
             return
+        if name in self.ns.banks:
+            self._bank_write(name, value, self._line_of(node))
+            return
         irname, _ = self.scope[name]
         self._emit(ir.SetLocal(irname, value, self._line_of(node)))
         self._define(irname)
@@ -587,6 +599,8 @@ class Compiler:
     def _check_new_name(self, name, node):
         if name in self.ns.registers:
             self._fail(node, f"'{name}' is a state register")
+        if name in self.ns.banks:
+            self._fail(node, f"'{name}' is a banked register")
         self._check_assignable(name, node)
 
     def _declare_local(self, name, width, node):
@@ -685,7 +699,8 @@ class Compiler:
         self.where, self.line_base = f"helper '{h.name}'", h.line_base
         try:
             for (pname, pw), value in zip(h.params, args):
-                if pname in self.ns.registers or pname in self.ns.constants or pname in self.ns.files:
+                if pname in self.ns.registers or pname in self.ns.constants or pname in self.ns.files \
+                        or pname in self.ns.banks:
                     self._fail(h.node, f"parameter '{pname}' shadows a declared name")
                 irname = self._new_local(f"{h.name}.{pname}.", pw)
                 self.scope[pname] = (irname, pw)
@@ -713,6 +728,65 @@ class Compiler:
         if ret_name is not None:
             return ir.Local(ret_name, h.returns)
         return None
+
+    # ------------------------------------------------------- banked registers
+
+    def _bank_cases(self, name):
+        """``[(register, condition)]``: each copy but the first, and when the selecting field picks
+        it; the first copy is what every other value picks."""
+        b = self.ns.banks[name]
+        field = _extract(ir.Reg(b.by, self.ns.registers[b.by]), b.hi, b.lo)
+        groups: dict = {}
+        for value, reg in b.selects.items():
+            if reg != b.default:
+                groups.setdefault(reg, []).append(value)
+        return [(reg, _logic("lor", [ir.Binary("eq", field, ir.Const(v, field.width), BOOL) for v in values]))
+                for reg, values in groups.items()]
+
+    def _bank_read(self, name):
+        """The banked register ``name``: the copy its field selects now (a mode written earlier in
+        the same instruction counts), as a choice between its copies' registers."""
+        b = self.ns.banks[name]
+        out = ir.Reg(b.default, b.width)
+        for reg, cond in reversed(self._bank_cases(name)):
+            out = ir.Ite(cond, ir.Reg(reg, b.width), out, b.width)
+        return out
+
+    def _bank_writes(self, name, value, line) -> tuple:
+        """Statements writing ``value`` (a local or constant) to the copy the field selects now."""
+        b = self.ns.banks[name]
+        out = (ir.SetReg(b.default, value, line),)
+        for reg, cond in reversed(self._bank_cases(name)):
+            out = (ir.If(cond, (ir.SetReg(reg, value, line),), out, line),)
+        return out
+
+    def _bank_write(self, name, value, line):
+        tmp = self._new_local("bank.", value.width)
+        self._emit(ir.SetLocal(tmp, value, line))
+        self._define(tmp)
+        self.effects += 1  # a register write, inside the If
+        for st in self._bank_writes(name, ir.Local(tmp, value.width), line):
+            self._emit(st)
+
+    def _file_write_banked(self, fname, banked, index, value, line):
+        """``file[index] = value`` where some entries are banked registers: those go to the copy."""
+        if isinstance(index, ir.Const):
+            if index.value in banked:
+                self._bank_write(banked[index.value], value, line)
+            else:
+                self._emit(ir.SetFile(fname, index, value, line))
+            return
+        tmp = self._new_local("bank.", value.width)
+        self._emit(ir.SetLocal(tmp, value, line))
+        self._define(tmp)
+        v = ir.Local(tmp, value.width)
+        out = (ir.SetFile(fname, index, v, line),)
+        for i, bank in sorted(banked.items(), reverse=True):
+            out = (ir.If(ir.Binary("eq", index, ir.Const(i, index.width), BOOL), self._bank_writes(bank, v, line),
+                         out, line),)
+        self.effects += 1
+        for st in out:
+            self._emit(st)
 
     # ---------------------------------------------------------- expressions
 
@@ -811,6 +885,8 @@ class Compiler:
             return ir.Operand(n, self.operands[n])
         if n in self.ns.registers:
             return ir.Reg(n, self.ns.registers[n])
+        if n in self.ns.banks:
+            return self._bank_read(n)
         if n in self.ns.constants:
             return _Lit(self.ns.constants[n])
         if n in self.ns.files:
@@ -1009,7 +1085,14 @@ class Compiler:
             if isinstance(node.slice, ast.Slice):
                 self._fail(node, "a register file is indexed by one register number")
             index = self._typed(node.slice, self.ns.file_index_width(fname))
-            return ir.FileRead(fname, index, self.ns.files[fname][1])
+            read = ir.FileRead(fname, index, self.ns.files[fname][1])
+            banked = self.ns.file_banks.get(fname)
+            if banked and isinstance(index, ir.Const):
+                return self._bank_read(banked[index.value]) if index.value in banked else read
+            for i, bank in sorted(banked.items(), reverse=True) if banked else ():
+                read = ir.Ite(ir.Binary("eq", index, ir.Const(i, index.width), BOOL), self._bank_read(bank), read,
+                              read.width)
+            return read
         a = self._expr(base)
         if not isinstance(node.slice, ast.Slice):
             index = self._bit_index(node.slice)
