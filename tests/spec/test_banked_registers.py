@@ -176,3 +176,14 @@ def test_a_file_entry_is_as_wide_as_its_banked_register(tmp_path):
 def test_a_banked_name_is_not_a_local(tmp_path, semantics, message):
     with pytest.raises(SpecError, match=message):
         spec_with(tmp_path, semantics)
+
+
+def test_the_choices_a_bank_lowers_to_are_bounded(tmp_path, monkeypatch):
+    from vverify.spec import limits
+
+    monkeypatch.setattr(limits, "MAX_BANK_CHOICES", 2)
+    spec_with(tmp_path)  # two values: within
+    with pytest.raises(SpecError, match="banked register 'k': its copies list 3 values; the limit is 2"):
+        spec_with(tmp_path, more='[state.banked.k]\nwidth = 16\nby = "l[1:0]"\ncopies = { a = [1], b = [2, 3] }\n')
+    with pytest.raises(SpecError, match="register file 'r' has 3 banked entries; the limit is 2"):
+        spec_with(tmp_path, extra='\n[state.files.r]\ncount = 4\nwidth = 16\nbanked = { "1" = "sp", "2" = "sp", "3" = "sp" }\n')

@@ -184,3 +184,10 @@ def test_the_fuzzer_draws_no_excluded_value(tmp_path):
         assert decode(s, word) == (name, ops)
 
     draw()
+
+
+def test_the_excluded_values_of_an_encoding_are_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_EXCLUDED_VALUES", 3)
+    spec_with(tmp_path, FAMILY.format(exclude="exclude = { rd = 3, a = [1, 2] }\n"))
+    with pytest.raises(SpecError, match="exclude: 4 excluded values; an encoding may exclude at most 3"):
+        spec_with(tmp_path, FAMILY.format(exclude="exclude = { rd = 3, a = [1, 2, 5] }\n"))

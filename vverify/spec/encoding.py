@@ -73,7 +73,7 @@ class Encoding:
         if unplaced:
             raise EncodingError(f"field '{name}' never holds {value}: bit {unplaced.bit_length() - 1} of it is not "
                                 "in the encoding, so it is always 0")
-        if value in self.excluded.get(name, ()):
+        if value in self.excluded.get(name, ()):  # a short list: the loader bounds it (limits.MAX_EXCLUDED_VALUES)
             return
         self.excluded.setdefault(name, []).append(value)
         word_mask = word_value = 0

@@ -36,6 +36,16 @@ free, so a value excluded from a 4-bit field makes 4, and exclusions on
 several fields multiply (ARM's ``cond != 1111`` and ``Rd != 15`` together:
 16)."""
 
+MAX_EXCLUDED_VALUES = 64
+"""Values one instruction's encoding excludes, all its fields together (ARM needs one or two
+per field).  Each is a test in the core's decoder and a constraint on every query, and cutting
+it out of the encoding's patterns costs a pass over them."""
+
+MAX_BANK_CHOICES = 64
+"""Values a banked register's copies list, and banked entries of one register file.  Every
+read or write of the banked name (or of the file) becomes a choice between them, so they
+bound the code each use lowers to (ARM lists 9 modes, and banks r8-r14)."""
+
 MAX_SPEC_PATTERNS = 100_000
 """The same patterns summed over a spec: the exact overlap check compares
 patterns, so this bounds its work the way MAX_INSTRUCTIONS does without

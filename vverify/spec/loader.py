@@ -647,6 +647,10 @@ class _Loader:
                 self.fail(kp + ("by",), "state", f"banked register '{name}': the bits of '{reg}' that select its "
                                                  "copy must be control state (which storage an instruction reaches "
                                                  "is protection state, as the mode is)")
+            listed = sum(len(v) for v in decl["copies"].values())
+            if listed > limits.MAX_BANK_CHOICES:
+                self.fail(kp + ("copies",), "state", f"banked register '{name}': its copies list {listed} values; "
+                                                     f"the limit is {limits.MAX_BANK_CHOICES}")
             copies, selects = {}, {}
             for copy, values in decl["copies"].items():
                 cname = f"{name}_{copy}"
@@ -677,7 +681,11 @@ class _Loader:
     def _file_banks(self, name, f, banks) -> dict:
         """A register file's ``banked`` entries: index -> banked register."""
         out = {}
-        for k, bank in self.data["state"]["files"][name].get("banked", {}).items():
+        entries = self.data["state"]["files"][name].get("banked", {})
+        if len(entries) > limits.MAX_BANK_CHOICES:
+            self.fail(("state", "files", name, "banked"), "state", f"register file '{name}' has {len(entries)} banked "
+                                                                   f"entries; the limit is {limits.MAX_BANK_CHOICES}")
+        for k, bank in entries.items():
             kp = ("state", "files", name, "banked", k)
             if not (k.isascii() and k.isdigit()) or int(k) >= f.count:
                 self.fail(kp, "state", f"banked entry '{k}' of '{name}' is not an index below {f.count}")
@@ -898,7 +906,12 @@ class _ExcludeError(EncodingError):
 def _encoding(idecl):
     """The instruction's encoding, its excluded values in it, and its patterns (Encoding.patterns)."""
     enc = parse_encoding(idecl["encoding"])
-    for name, values in idecl.get("exclude", {}).items():
+    exclude = idecl.get("exclude", {})
+    count = sum(len(v) if isinstance(v, list) else 1 for v in exclude.values())
+    if count > limits.MAX_EXCLUDED_VALUES:
+        raise _ExcludeError(next(iter(exclude)), f"{count} excluded values; an encoding may exclude at most "
+                                                 f"{limits.MAX_EXCLUDED_VALUES}")
+    for name, values in exclude.items():
         for v in values if isinstance(values, list) else [values]:
             try:
                 enc.exclude(name, v)

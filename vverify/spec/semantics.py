@@ -738,6 +738,7 @@ class Compiler:
         field = _extract(ir.Reg(b.by, self.ns.registers[b.by]), b.hi, b.lo)
         groups: dict = {}
         for value, reg in b.selects.items():
+            self._tick(None)  # each use lowers to a test per listed value: work like any other node
             if reg != b.default:
                 groups.setdefault(reg, []).append(value)
         return [(reg, _logic("lor", [ir.Binary("eq", field, ir.Const(v, field.width), BOOL) for v in values]))
@@ -1090,6 +1091,7 @@ class Compiler:
             if banked and isinstance(index, ir.Const):
                 return self._bank_read(banked[index.value]) if index.value in banked else read
             for i, bank in sorted(banked.items(), reverse=True) if banked else ():
+                self._tick(None)
                 read = ir.Ite(ir.Binary("eq", index, ir.Const(i, index.width), BOOL), self._bank_read(bank), read,
                               read.width)
             return read
