@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from .ir import mask
-from .limits import MAX_WIDTH  # bits in one instruction word, and in any field
+from .limits import MAX_WIDTH, show_int  # MAX_WIDTH: bits in one instruction word, and in any field
 
 # whole-token patterns, used with fullmatch
 _WHOLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):([0-9]{1,9})")
@@ -68,7 +68,7 @@ class Encoding:
             raise EncodingError(f"'{name}' is not a field of the encoding")
         width = self.field_widths[name]
         if value < 0 or value >> width:
-            raise EncodingError(f"excluded value {value} does not fit the {width}-bit field '{name}'")
+            raise EncodingError(f"excluded value {show_int(value)} does not fit the {width}-bit field '{name}'")
         unplaced = value & ~self.placed_bits(name)
         if unplaced:
             raise EncodingError(f"field '{name}' never holds {value}: bit {unplaced.bit_length() - 1} of it is not "

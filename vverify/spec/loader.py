@@ -652,6 +652,9 @@ class _Loader:
                 self.fail(kp + ("copies",), "state", f"banked register '{name}': its copies list {listed} values; "
                                                      f"the limit is {limits.MAX_BANK_CHOICES}")
             copies, selects = {}, {}
+
+            def show(v):
+                return limits.show_int(v) if isinstance(v, int) else v
             for copy, values in decl["copies"].items():
                 cname = f"{name}_{copy}"
                 claim_name(cname, f"copy '{copy}' of banked register '{name}'", kp + ("copies", copy))
@@ -663,9 +666,9 @@ class _Loader:
                                   f"lists '{v}', which is neither a mode nor a constant")
                     if not 0 <= value <= mask(hi - lo + 1):
                         self.fail(kp + ("copies", copy), "state", f"banked register '{name}': copy '{copy}' lists "
-                                  f"{v}, which the {hi - lo + 1}-bit field {by!r} cannot hold")
+                                  f"{show(v)}, which the {hi - lo + 1}-bit field {by!r} cannot hold")
                     if value in selects:
-                        self.fail(kp + ("copies", copy), "state", f"banked register '{name}': {v} selects both "
+                        self.fail(kp + ("copies", copy), "state", f"banked register '{name}': {show(v)} selects both "
                                   f"copy '{selects[value].removeprefix(name + '_')}' and copy '{copy}'")
                     selects[value] = cname
             w = decl["width"]
