@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from tests.conftest import SPEC_FILES, load
+from tests.conftest import LANGUAGE_SPECS, SPEC_FILES, load
 from tests.strategies import states
 from vverify.core import Core
 from vverify.core.mapgen import set_registers
@@ -20,7 +20,7 @@ from vverify.core.protocol import ST_MEMORY_OFFSET
 from vverify.interp import LeaveGuest, Trap, fetch
 from vverify.interp.placement import memory_offset, placed_regs
 
-MAPPED = [p.stem for p in SPEC_FILES if load(p).virtualization is not None]
+MAPPED = [p.stem for p in SPEC_FILES if load(p).virtualization is not None] + LANGUAGE_SPECS
 _cores: dict = {}
 
 

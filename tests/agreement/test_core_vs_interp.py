@@ -10,7 +10,7 @@ handler or returned to the caller.
 import pytest
 from hypothesis import event, given, strategies as st
 
-from tests.conftest import MACHINE_SPECS, load
+from tests.conftest import LANGUAGE_SPECS, MACHINE_SPECS, load
 from tests.strategies import running_states
 from vverify.core import Core
 from vverify.interp import run as interp_run
@@ -24,7 +24,7 @@ def core_for(spec):
     return _cores[spec.name]
 
 
-@pytest.mark.parametrize("spec_name", MACHINE_SPECS)  # a map-only variant runs the same core
+@pytest.mark.parametrize("spec_name", MACHINE_SPECS + LANGUAGE_SPECS)  # a map-only variant runs the same core
 @given(data=st.data())
 def test_core_matches_interpreter(spec_name, data):
     spec = load(spec_name)

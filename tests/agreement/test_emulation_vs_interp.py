@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import event, given, strategies as st
 
-from tests.conftest import MACHINE_SPECS, load
+from tests.conftest import LANGUAGE_SPECS, MACHINE_SPECS, load
 from tests.strategies import running_states
 from vverify.core import Core
 from vverify.interp import step_once
@@ -49,7 +49,7 @@ def reference(spec, st, budget, until_user, stop_on):
     return st, "budget", steps, trace
 
 
-@pytest.mark.parametrize("spec_name", [n for n in MACHINE_SPECS if load(n).virtualization is not None])
+@pytest.mark.parametrize("spec_name", [n for n in MACHINE_SPECS + LANGUAGE_SPECS if load(n).virtualization is not None])
 @given(data=st.data())
 def test_emulation_matches_the_reference_interpreter(spec_name, data):
     spec = load(spec_name)

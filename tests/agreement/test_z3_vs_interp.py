@@ -12,12 +12,13 @@ import pytest
 import z3
 from hypothesis import given, settings, strategies as st
 
-from tests.conftest import spec_path, SPEC_FILES, load, own_instructions
+from tests.conftest import LANGUAGE_SPECS, spec_path, SPEC_FILES, load, own_instructions
 from tests.strategies import operands, states
 from vverify.formal import symexec as sx
 from vverify.interp import step as interp_step
 
-CASES = [(p.stem, name) for p in SPEC_FILES for name in own_instructions(p)]  # each semantics once
+CASES = [(p.stem, name) for p in SPEC_FILES + [spec_path(n) for n in LANGUAGE_SPECS]
+         for name in own_instructions(p)]  # each semantics once
 
 
 def to_zstate(spec, s):

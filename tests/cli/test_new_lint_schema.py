@@ -198,3 +198,23 @@ def test_lint_ok_line_is_one_line_whatever_the_path_holds(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "\x1b" not in out
     assert out.startswith(str(path).replace("\n", "\\n").replace("\x1b", "\\x1b") + ": ok (pg74: ")
+
+
+def test_lint_accepts_what_issue_18_found_the_language_could_not_say(tmp_path, capsys):
+    """A loop index compared with a constant, a bit indexed by an operand (ARM's `rlist[rn]`), an
+    encoding that excludes a field value and a banked register: each once refused or missing."""
+    lang = spec_path("lang")
+    assert main(["lint", str(lang)]) == 0
+    assert capsys.readouterr().out.strip() == f"{lang}: ok (lang: {len(load_spec(lang).instructions)} instructions)"
+    text = lang.read_text()
+    for old, new, message in (
+            ("        if i == 3:", "        if r[i][i] == 3:", "constant 3 does not fit in 1 bits"),  # a bit is 1 bit
+            ('exclude = { cond = 0b1111 }', 'exclude = { cond = 0b11111 }',
+             "excluded value 31 does not fit the 4-bit field 'cond'"),
+            ('by = "psr[3]"', 'by = "acc[3]"', "the bits of 'acc' that select its copy must be control state")):
+        assert old in text
+        p = tmp_path / "lang.toml"
+        p.write_text(text.replace(old, new, 1))
+        assert main(["lint", str(p)]) == 2
+        out = capsys.readouterr().out.strip()
+        assert out.startswith(f"{p}:") and message in out and len(out.splitlines()) == 1, out

@@ -1,5 +1,8 @@
 """docs/writing-a-spec.md does what it says: its shell blocks run, in order, in an empty directory.
 
+The walkthrough grows a spec from `vverify new` to verdicts, a banked register and an
+encoding that excludes a value included, and on to fuzzing and benchmarks.
+
 Each ```sh block runs as one `bash -e` script with the venv's `vverify` and
 `pytest` first on PATH; its exit status must be the `# exit N` on its last
 command (0 when there is none).  A ```text block right after a ```sh block
@@ -55,6 +58,8 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     bs = blocks()
     scripts = [b for lang, b in bs if lang == "sh"]
     assert len(scripts) >= 8 and all(any(f"vverify {c}" in s for s in scripts) for c in ("explain", "fuzz", "bench"))
+    # the language the walkthrough shows includes a banked register and an excluded encoding value
+    assert any("[state.banked." in s for s in scripts) and any("exclude = {" in s for s in scripts)
     for i, (lang, body) in enumerate(bs):
         if lang != "sh":
             continue
@@ -74,3 +79,9 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     assert ".include \"abi.s\"" in (isa / "boot.s").read_text()
     assert (work / "demo.sarif").exists() and (work / "spec.schema.json").exists()
     assert (work / "results" / "bench.json").exists()
+    # and the spec it ends with has them, fuzzed and checked with the rest
+    from vverify.spec.loader import load_spec
+
+    final = load_spec(isa / "demo.toml")
+    assert set(final.banks) == {"sp"} and {"sp_sup", "sp_usr"} <= set(final.registers)
+    assert final.instructions["addsp"].encoding.excluded == {"imm": [0]}

@@ -37,6 +37,11 @@ user = ["u"]
 a = {register}
 b = {{ width = {register_width}, control_mask = {control_mask}, reset = {reset} }}
 
+[state.banked.k]
+width = {bank_width}
+reset = {bank_reset}
+copies = {{ s = ["s"], u = ["u"] }}
+
 [state.files.r]
 count = {count}
 width = {file_width}
@@ -84,6 +89,8 @@ INTEGERS = {  # placeholder: (its key in the schema, a valid value)
     "register_width": (("state", "registers", "*", "width"), 8),
     "control_mask": (("state", "registers", "*", "control_mask"), 1),
     "reset": (("state", "registers", "*", "reset"), 0),
+    "bank_width": (("state", "banked", "*", "width"), 8),
+    "bank_reset": (("state", "banked", "*", "reset"), 0),
     "count": (("state", "files", "*", "count"), 4),
     "file_width": (("state", "files", "*", "width"), 8),
     "hardwired": (("state", "files", "*", "hardwired", "*"), 0),
@@ -98,14 +105,20 @@ INTEGERS = {  # placeholder: (its key in the schema, a valid value)
     "cause": (("traps", "causes", "*", "code"), 1),
     "param": (("virtualization", "params", "*"), 8),
     "word_units": (("guest", "word_units"), 1),
+    "exclude": (("instructions", "*", "exclude", "*"), 1),
+    "exclude_item": (("instructions", "*", "exclude", "*", "#"), 2),
 }
-ONE_INSTRUCTION = '\n[instructions.t]\nencoding = "rd:2 000000"\nsemantics = "r[rd] = a"\n'
+ONE_INSTRUCTION = ('\n[instructions.t]\nencoding = "rd:2 000000"\nexclude = {{ rd = {exclude} }}\nsemantics = "r[rd] = a"\n'
+                   '\n[instructions.t2]\nencoding = "rd:2 000001"\nexclude = {{ rd = [{exclude_item}] }}\n'
+                   'semantics = "r[rd] = a"\n')
 
 
-def spec_text(instructions=ONE_INSTRUCTION, **values) -> str:
+def spec_text(instructions=None, **values) -> str:
+    """The template filled in; with no ``instructions``, ONE_INSTRUCTION's (its integers filled in too)."""
     fill = {k: v for k, (_, v) in INTEGERS.items()}
     fill.update(values)
-    return TEMPLATE.format(instructions=instructions, **fill)
+    return TEMPLATE.format(instructions=ONE_INSTRUCTION.format(**fill) if instructions is None else instructions,
+                           **fill)
 
 
 def write(path, text):
@@ -200,7 +213,7 @@ def test_a_directory_holding_a_fifo_named_like_a_spec(tmp_path):
     os.mkfifo(tmp_path / "b.toml")
     run = lint(tmp_path)
     assert run.returncode == 2
-    assert run.stdout.splitlines() == [f"{tmp_path / 'a.toml'}: ok (f: 1 instructions)",
+    assert run.stdout.splitlines() == [f"{tmp_path / 'a.toml'}: ok (f: 2 instructions)",
                                        f"{tmp_path / 'b.toml'}: not a regular file (a FIFO); a spec is read only "
                                        "from a regular file"]
 

@@ -116,3 +116,47 @@ def test_lowered_ir_has_no_helper_calls(tmp_path):
     s = spec_with(tmp_path, "r[rd] = read(zext(a, 16))")
     kinds = {type(x).__name__ for x in ir.walk_stmts(s.instructions["t"].body)}
     assert "Load" in kinds and "Trap" in kinds  # phys() was inlined, with its bound check
+
+
+# ---------------------------------------------------------------- loop indices and bit indices
+
+
+def test_a_loop_index_is_a_constant_that_compares_with_constants(tmp_path):
+    """`i == 2` inside an unrolled loop is decided at each iteration, like a helper's constant argument."""
+    s = spec_with(tmp_path, "acc: 16 = 0\nfor i in range(4):\n    if i == 2 or (0 < i < 2 and not (i != 1)):\n"
+                            "        acc = acc + 100\n    elif slt(i, 3):\n        acc = acc + r[i]\n"
+                            "    else:\n        acc = acc + (5 if i == 3 else 7)\nr[rd] = acc")
+    assert run(s, r=[1, 2, 3, 4])[0].files["r"][1] == 1 + 100 + 100 + 5
+    # every comparison was of constants: no branch is left for a backend to take
+    assert not any(isinstance(st, ir.If) for st in ir.walk_stmts(s.instructions["t"].body))
+
+
+def test_a_negative_constant_is_not_ordered_without_a_width(tmp_path):
+    with pytest.raises(SpecError, match="orders a negative constant"):
+        spec_with(tmp_path, "for i in range(-2, 2):\n    if i < 0:\n        r[rd] = 1")
+    s = spec_with(tmp_path, "for i in range(-2, 2):\n    if slt(i, 0):\n        r[i + 2] = 1")
+    assert run(s, r=[0, 0, 0, 0])[0].files["r"] == [1, 1, 0, 0]
+
+
+@pytest.mark.parametrize("a,bit", [(0, 1), (3, 1), (4, 0), (15, 1), (16, 0), (700, 0)])
+def test_an_operand_indexes_bits(tmp_path, a, bit):
+    """`x[a]` with `a` an operand is bit a of x, as a shift and mask: 0 past the top bit."""
+    s = spec_with(tmp_path, "r[rd] = zext(l[a], 16)")
+    assert run(s, a=a, regs={"l": 0x8009}, r=[0, 7, 0, 0])[0].files["r"][1] == bit
+
+
+@pytest.mark.parametrize("rd,a,after", [(0, 4, 0x01), (1, 4, 0x02), (3, 0, 0x18), (2, 3, 0x14),
+                                         (2, 500, 0x14)])  # a = 500 is past the top bit: nothing is cleared
+def test_an_operand_indexes_the_bit_written(tmp_path, rd, a, after):
+    s = spec_with(tmp_path, "t = r[0]\nt[rd] = 1\nt[a] = 0\nr[2] = t")
+    assert run(s, rd=rd, a=a, r=[0x10, 0, 0, 0])[0].files["r"][2] == after
+
+
+@pytest.mark.parametrize("semantics,message", [
+    ("r[rd] = zext(5[a], 16)", "has no width to take bit"),
+    ("r[rd] = zext(l[a == 1], 16)", "is a condition, not a number"),
+    ("r[rd] = l[a:0]", "must be a constant integer"),
+])
+def test_bit_index_errors(tmp_path, semantics, message):
+    with pytest.raises(SpecError, match=message):
+        spec_with(tmp_path, semantics)

@@ -67,6 +67,7 @@ class FieldCodec:
     enum: str | None = None
     members: dict = field(default_factory=dict)  # lower-case member -> value
     member_names: dict = field(default_factory=dict)  # value -> member name (first declared)
+    excluded: frozenset = frozenset()  # field values the encoding excludes (the word is another instruction's)
 
     @property
     def low_zero_bits(self) -> int:
@@ -96,6 +97,13 @@ class FieldCodec:
 
     def to_field(self, value: int, pc: int = 0) -> int:
         """The field bits for operand value ``value`` of an instruction at ``pc``."""
+        bits = self._to_field(value, pc)
+        if bits in self.excluded:
+            raise FieldError(f"'{self.name}' = {_fmt_unsigned(bits)} is a value the encoding excludes: "
+                             "that word is another instruction (or none)")
+        return bits
+
+    def _to_field(self, value: int, pc: int) -> int:
         if self.kind == "reg":
             if not 0 <= value < self.file.count:
                 raise FieldError(f"register number {value} is out of range for file '{self.file.name}' "
@@ -268,7 +276,8 @@ def _codecs(spec, instr) -> dict:
     out = {}
     for fname, width in enc.field_widths.items():
         od = spec.operands[fname]
-        c = FieldCodec(fname, od.kind, width, enc.placed_bits(fname), od.signed, od.pcrel, spec.pc_width)
+        c = FieldCodec(fname, od.kind, width, enc.placed_bits(fname), od.signed, od.pcrel, spec.pc_width,
+                       excluded=frozenset(enc.excluded.get(fname, ())))
         if od.kind == "reg":
             f = spec.files[od.file]
             c.file = f

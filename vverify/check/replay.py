@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..interp import MachineState, step
-from ..interp.placement import place, relocate, shift_memory
+from ..interp.placement import place, relocate, shift_memory, view_back
 from ..spec.ir import mask
 
 
@@ -123,6 +123,7 @@ def rerun(spec, instruction: str, w) -> Rerun:
             rr.compare(g, n, control_diff(spec, g, n))
     elif q == "mode":
         (n1, o1), (n2, o2) = run(g), run(states[1])
+        n2 = view_back(spec, g, states[1], n2)  # the second state's banked copies followed its mode
         rr = Rerun(q, (o1, o2), tuple(f"in mode {m}" for m in w.modes), seen=seen)
         rr.compare(n1, n2, data_diff(spec, n1, n2))
         rr.note_outcomes(o1, o2)
@@ -130,7 +131,7 @@ def rerun(spec, instruction: str, w) -> Rerun:
         n, o = run(g)
         r, off = relocate(spec, g, w.params)
         nr, orr = run(r, off)
-        back = shift_memory(spec, nr, -off) if off else nr
+        back = view_back(spec, g, r, shift_memory(spec, nr, -off) if off else nr)
         rr = Rerun(q, (o, orr), ("native", "relocated"), seen=seen)
         rr.compare(n, back, data_diff(spec, n, back))
         rr.note_outcomes(o, orr)
@@ -138,7 +139,7 @@ def rerun(spec, instruction: str, w) -> Rerun:
         n, o = run(g)
         p0, off = place(spec, g, w.params, w.modes[0])
         p, op = run(p0, off)
-        back = shift_memory(spec, p, -off) if off else p
+        back = view_back(spec, g, p0, shift_memory(spec, p, -off) if off else p)
         held = set(spec.virtualization.guest_held(spec.registers))
         owned = [k for k in spec.registers if k not in held]
         rr = Rerun(q, (o, op), ("native", "placed"), seen=seen)
@@ -154,7 +155,7 @@ def rerun(spec, instruction: str, w) -> Rerun:
         for st in states:
             p0, off = place(spec, st, w.params, w.modes[0])
             p, op = run(p0, off)
-            after.append((shift_memory(spec, p, -off) if off else p, op))
+            after.append((view_back(spec, st, p0, shift_memory(spec, p, -off) if off else p), op))
         (a, oa), (b, ob) = after
         rr = Rerun(q, (oa, ob), ("from state 1", "from state 2"), seen=seen)
         rr.compare(a, b, data_diff(spec, a, b, skip=timing))

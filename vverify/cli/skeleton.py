@@ -115,8 +115,8 @@ def supervisor_only():
 # Encodings list bits most-significant first: 0/1 are fixed, `a:12` is a 12-bit operand field.
 # Every address field is 12 bits, so a program sees virtual addresses 0 .. 0xFFF only:
 # that, and the base, is what keeps a user program inside its region.
-# Opcode 0111 is free (docs/writing-a-spec.md adds an instruction there); a zero word
-# matches no encoding, so a program that runs into empty memory stops.
+# Opcodes 0111 and 1111 are free (docs/writing-a-spec.md adds instructions there); a zero
+# word matches no encoding, so a program that runs into empty memory stops.
 
 [instructions.li]
 encoding = "0001 imm:12"

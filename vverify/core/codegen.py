@@ -150,7 +150,10 @@ class Layout:
             offset += 1 << f.index_width
         self.st_base = offset
         self.cc_base = offset + ST_SIZE
-        self.size = self.cc_base + len(spec.causes)
+        # after the cause codes, two slots per banked register: the indexes in R of the two copies
+        # a placed guest's run exchanges (vverify.spec.banks); equal when nothing is exchanged
+        self.bank_base = self.cc_base + len(spec.causes)
+        self.size = self.bank_base + 2 * len(spec.banks)
 
 
 MAX_BITS = 64  # every value the core holds is one numpy.uint64
@@ -890,7 +893,10 @@ class Generator:
             keys.append(key)
         for k, (name, instr) in enumerate(spec.instructions.items()):
             enc = instr.encoding
-            w(f"    {'if' if k == 0 else 'elif'} (word & U({enc.fixed_mask & mask(enc.width)})) == U({enc.fixed_value}):  # {name}")
+            test = f"(word & U({enc.fixed_mask & mask(enc.width)})) == U({enc.fixed_value})"
+            for xm, xv in enc.exclusions:  # an excluded field value: the word is another instruction's, or none's
+                test += f" and (word & U({xm})) != U({xv})"
+            w(f"    {'if' if k == 0 else 'elif'} {test}:  # {name}")
             w(f"        tag = U({k + 1})")
             w(f"        layout = {layouts[keys[k]]}")
         w("    else:")
@@ -969,6 +975,8 @@ class Generator:
         w(f"    trap_exits = R[{st + ST_TRAP_EXITS}]")
         if lay.full_memory:
             w(f"    moff = R[{st + ST_MEMORY_OFFSET}]")
+        exchange = self._bank_exchange("    ")
+        L.extend(exchange)  # a placed guest: its banked copies where the real machine looks
         w("    steps = U(0)")
         w(f"    reason = {R_BUDGET}")
         pci = lay.reg_index["pc"]
@@ -1128,8 +1136,29 @@ class Generator:
         w(f"    R[{st + ST_STEPS}] = steps")
         w(f"    R[{st + ST_TOTAL}] += steps")
         w(f"    R[{st + ST_REASON}] = U(reason)")
+        L.extend(exchange)  # and back: between runs R holds the guest's own arrangement
         w("    return reason")
         return _hoist_constants("\n".join(L) + "\n")
+
+    def _bank_exchange(self, indent) -> list:
+        """Exchange the copies named in each banked register's pair of slots (Layout.bank_base).
+
+        A VMM that places a guest writes there the copy the guest's mode selects and the copy the
+        real mode selects (vverify.vmm.registers.bank_pairs); the run exchanges them on the way in
+        and again on the way out, so the real machine reaches the guest's current copy and every
+        other reader of R sees the guest's arrangement.  Slots that are equal (a machine's own
+        run, an emulated view) exchange nothing; indexes past the registers are ignored, so no
+        value in them can reach outside R.
+        """
+        lay = self.layout
+        n = len(self.spec.registers)
+        out = []
+        for k in range(len(self.spec.banks)):
+            a, b = lay.bank_base + 2 * k, lay.bank_base + 2 * k + 1
+            out += [f"{indent}bank_a = R[{a}]", f"{indent}bank_b = R[{b}]",
+                    f"{indent}if bank_a != bank_b and bank_a < U({n}) and bank_b < U({n}):",
+                    f"{indent}    bank_t = R[bank_a]", f"{indent}    R[bank_a] = R[bank_b]", f"{indent}    R[bank_b] = bank_t"]
+        return out
 
 
 def _fetch_function_source(gen, deco) -> list:

@@ -522,6 +522,7 @@ class Core:
             self.R[self.layout.reg_index[name]] = v
         for name, values in files.items():
             self.F[name][:len(values)] = values
+        self.R[self.layout.bank_base:] = 0  # the machine's own state: no guest's banked copies to exchange
         self.load_image(image)
 
     def _file_values(self, name, values) -> np.ndarray:

@@ -149,6 +149,10 @@ class UnitClassifier:
             for v in enum.values():
                 if v <= ir.mask(self.instr.operands[self.instr.variants]):
                     self.op_constraints.append(sym != v)
+        # a value the encoding excludes is not this instruction: the word is another's (or illegal)
+        for name, values in self.instr.encoding.excluded.items():
+            if not known(self.ops[name]):
+                self.op_constraints.extend(self.ops[name] != v for v in values)
         self._runs: dict = {}
         self.vmap = spec.virtualization
 
@@ -257,6 +261,9 @@ class UnitClassifier:
         return {p: z3.BitVec(f"{tag}.{p}", w) for p, w in (self.vmap.params.items() if self.vmap else ())}
 
     def relocate(self, st: ZState, params) -> ZState:
+        return move_banks(self.spec, st, self._relocated(st, params))
+
+    def _relocated(self, st: ZState, params) -> ZState:
         out = st.copy()
         for reg, pe in self.vmap.relocate.items():
             out.regs[reg] = sx.eval_pure(self.spec, st, pe, params)
@@ -265,12 +272,15 @@ class UnitClassifier:
         return out
 
     def place(self, st: ZState, params, guest_mode) -> ZState:
-        rel = self.relocate(st, params)
+        """The real state for guest state ``st``: relocated, shadowed, in the real mode, and its
+        banked registers' copies exchanged so that the real current copy holds the guest's
+        (vverify.spec.banks); ``view`` is the guest's view of a result."""
+        rel = self._relocated(st, params)
         out = rel.copy()
         for reg, pe in self.vmap.shadow.items():
             out.regs[reg] = sx.eval_pure(self.spec, rel, pe, params)
         out.regs["mode"] = self.spec.modes[self.vmap.modes[guest_mode]]
-        return out
+        return move_banks(self.spec, st, out)
 
     def assume(self, st, params):
         if self.vmap and self.vmap.assume is not None:
@@ -347,10 +357,12 @@ class UnitClassifier:
         g1, valid = self.guest("g", m1)
         g2 = g1.copy()
         g2.regs["mode"] = self.spec.modes[m2]
+        g2 = move_banks(self.spec, g1, g2)  # the same state in the other mode: banked copies follow it
         valid = valid + self.valid(g2)
         n1 = self.run(("native", m1), g1)
-        n2 = self.run(("native", m2), g2)
-        diffs = data_diffs(self.spec, n1.body, n2.body)
+        # without banked copies to move, g2 is the very state guest("g", m2) makes: share its run
+        n2 = self.run(("native", m2, "copies from", m1) if g2.banks else ("native", m2), g2)
+        diffs = data_diffs(self.spec, n1.body, view(n2.body))
         differ = OR(_any(diffs.values()), _ne_bool(n1.halted, n2.halted))
         return self.solve("mode", [m1, m2], valid + [NOT(n1.stopped), NOT(n2.stopped), differ], lambda m: Witness(
             "mode", [m1, m2], self.ops_of(m), [state_to_dict(self.spec, m, g1), state_to_dict(self.spec, m, g2)],
@@ -363,7 +375,7 @@ class UnitClassifier:
         r = self.relocate(g, th)
         n = self.native(mode, g, pinned=True)
         nr = sx.step(self.spec, r, self.instr, self.ops)
-        diffs = data_diffs(self.spec, n.body, nr.body)
+        diffs = data_diffs(self.spec, n.body, view(nr.body))
         differ = OR(_any(diffs.values()), _ne_bool(n.halted, nr.halted))
         cons = valid + self.assume(g, th) + [NOT(n.stopped), NOT(nr.stopped), differ]
         return self.solve("location", [mode], cons, lambda m: Witness(
@@ -448,6 +460,7 @@ class UnitClassifier:
         VMM never saw the instruction); and, under hardware assist, the guest's copies."""
         held = set(self.vmap.guest_held(self.spec.registers))
         owned = [k for k in self.spec.registers if k not in held]
+        ps = view(ps)
         d = data_diffs(self.spec, ns, ps)
         d.update({f"{k} (control)": v for k, v in control_diffs(self.spec, ns, g, owned).items()})
         d.update({f"{k} (guest copy)": v for k, v in control_diffs(self.spec, ns, ps, held).items()})
@@ -486,13 +499,87 @@ class UnitClassifier:
         th = self.params()
         p1 = sx.step(self.spec, self.place(g1, th, mode), self.instr, self.ops)
         p2 = sx.step(self.spec, self.place(g2, th, mode), self.instr, self.ops)
-        diffs = data_diffs(self.spec, p1.body, p2.body, skip=set(timing))
+        diffs = data_diffs(self.spec, view(p1.body), view(p2.body), skip=set(timing))
         differ = OR(_any(diffs.values()), _ne_bool(p1.halted, p2.halted))
         cons = valid + self.assume(g1, th) + [NOT(p1.stopped), NOT(p2.stopped), differ]
         return self.solve("timing", [mode], cons, lambda m: Witness(
             "timing", [mode], self.ops_of(m), [state_to_dict(self.spec, m, g1), state_to_dict(self.spec, m, g2)],
             params={k: _val(m, v) for k, v in th.items()}, fields=self.diffs_in(m, diffs),
             outcomes=[self.outcome(m, p1), self.outcome(m, p2)]))
+
+
+# ------------------------------------------------------------ banked registers
+
+
+def _selects(bank, field, register):
+    """Whether the field value ``field`` (known or a term) selects ``register``, a copy of ``bank``."""
+    if known(field):
+        return bank.register_for(field) == register
+    if register == bank.default:
+        others = [v for v, r in bank.selects.items() if r != register]
+        return NOT(_any(field == v for v in others))
+    return _any(field == v for v, r in bank.selects.items() if r == register)
+
+
+def _field(spec, bank, st: ZState):
+    v = st.regs[bank.by]
+    width = bank.hi - bank.lo + 1
+    if known(v):
+        return (v >> bank.lo) & ir.mask(width)
+    return z3.Extract(bank.hi, bank.lo, sx.const(v, spec.registers[bank.by].width))
+
+
+def move_banks(spec, src: ZState, dst: ZState) -> ZState:
+    """``dst`` (``src`` with its control changed: placed, or in another mode) with each banked
+    register's copy selected in ``src`` exchanged with the copy selected in ``dst``, as
+    vverify.spec.banks does on concrete states; the exchanges are recorded in ``banks``, so
+    that :func:`view` undoes them."""
+    if not spec.banks:
+        return dst
+    made = []
+    for bank in spec.banks.values():
+        fs, fd = _field(spec, bank, src), _field(spec, bank, dst)
+        if known(fs) and known(fd):  # the usual case: the mode is fixed in every query
+            fs, fd = bank.register_for(fs), bank.register_for(fd)
+            if fs == fd:
+                continue
+        made.append((bank, fs, fd))
+    out = dst.copy()
+    out.regs = _exchanged(dst.regs, made)
+    out.banks = tuple(made)
+    return out
+
+
+def _exchanged(regs: dict, made) -> dict:
+    """``regs`` with the copies of each ``(bank, a, b)`` exchanged: ``a`` and ``b`` are the two
+    copies' registers, or the two field values (terms) that select them."""
+    out = dict(regs)
+    for bank, a, b in made:
+        if isinstance(a, str):
+            out[a], out[b] = regs[b], regs[a]
+            continue
+        copies = list(bank.copies.values())
+
+        def held(field):  # the value, in regs, of the copy ``field`` selects
+            v = regs[copies[0]]
+            for c in copies[1:]:
+                v = sx.ITE(_selects(bank, field, c), regs[c], v, bank.width)
+            return v
+        for c in copies:
+            out[c] = sx.ITE(_selects(bank, b, c), held(a),
+                            sx.ITE(_selects(bank, a, c), held(b), regs[c], bank.width), bank.width)
+    return out
+
+
+def view(st: ZState) -> ZState:
+    """The guest's view of a state placed by :func:`move_banks`, or of what a run made of it: the
+    same exchanges again (an exchange undoes itself)."""
+    if not st.banks:
+        return st
+    out = st.copy()
+    out.regs = _exchanged(st.regs, st.banks)
+    out.banks = ()
+    return out
 
 
 def ask_all(spec, unit: Unit, timeout_ms: int = 20000) -> list:

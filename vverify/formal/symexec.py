@@ -119,6 +119,11 @@ class ZState:
     root can only differ at logged indices, so queries compare memories cell
     by cell (:func:`mem_differs`).  ``mem`` is kept as the equivalent array
     term for whoever wants one.
+
+    ``banks`` are the exchanges of banked registers' copies that placed this
+    state (vverify.spec.banks), as the classifier made them: like the memory
+    offset, they travel with the state through a step, and the guest's view
+    of a result exchanges them back.
     """
 
     regs: dict
@@ -127,9 +132,10 @@ class ZState:
     offset: object = 0
     root: object = None
     writes: tuple = ()
+    banks: tuple = ()
 
     def copy(self):
-        return ZState(dict(self.regs), dict(self.files), self.mem, self.offset, self.root, self.writes)
+        return ZState(dict(self.regs), dict(self.files), self.mem, self.offset, self.root, self.writes, self.banks)
 
     def read(self, idx):
         """The memory cell at guest index ``idx`` (a z3 term)."""
@@ -573,7 +579,7 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
             {n: ITE(e, state.regs[n], body_state.regs[n], spec.registers[n].width) for n in spec.registers},
             {n: ITE_ARRAY(e, state.files[n], body_state.files[n]) for n in spec.files},
             ITE_ARRAY(e, state.mem, body_state.mem) if spec.memory else None, state.offset,
-            state.root, state.writes + _guarded(body_state.writes[len(state.writes):], NOT(e)))
+            state.root, state.writes + _guarded(body_state.writes[len(state.writes):], NOT(e)), state.banks)
     if ex.trapped is False:
         return ZResult(body_state, False, 0, ex.tval, AND(ex.halted, NOT(ex.exited)), ex.exited, ex.exit_kind,
                        body_only)
@@ -589,6 +595,7 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
             state.offset, state.root,
             state.writes + _guarded(body_state.writes[len(state.writes):], NOT(t))
             + _guarded(trap_state.writes[len(state.writes):], t),
+            state.banks,
         )
     return ZResult(None, t, ex.cause, ex.tval, AND(AND(ex.halted, NOT(t)), NOT(ex.exited)), ex.exited, ex.exit_kind,
                    body_only, merged)

@@ -711,18 +711,23 @@ class _Draws:
                 else:
                     ops.append((op, _immediate(width, decl.signed), 0, mask(width)))
             self.operands[name] = ops
+        self.excluded = {n: spec.instructions[n].encoding.excluded for n in names
+                         if spec.instructions[n].encoding.excluded}
         # One strategy object per instruction draw: Hypothesis marks each draw of it as a span,
         # and its mutator copies and swaps such spans between programs, which is how it reaches
         # programs that repeat an instruction (a store over code that then runs again, say).
         self.instruction = _instruction(self)
 
     def draw_instruction(self, draw):
-        """One instruction: (name, operand values)."""
+        """One instruction: (name, operand values), never a value its encoding excludes."""
         name = draw(self.names)
         ops = {}
+        excluded = self.excluded.get(name, {})
         for op, strategy, scale, m in self.operands[name]:
-            v = draw(strategy)
-            ops[op] = (v * scale if scale else v) & m
+            v = (draw(strategy) * (scale or 1)) & m
+            while v in excluded.get(op, ()):  # the next allowed value (there is one: the loader saw to it)
+                v = (v + 1) & m
+            ops[op] = v
         return name, ops
 
 

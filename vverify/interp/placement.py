@@ -2,13 +2,16 @@
 
 How a VMM places a guest on the real machine: relocate (Popek & Goldberg's
 R + x, storage moved up by x), then shadow (the VMM's values for the control
-state it owns), then deprivilege (the real mode for the guest's mode).  The
-z3 model applies the same map symbolically (vverify.formal.classify); this
-is the concrete side, used to replay witnesses and by the VMMs.
+state it owns), then deprivilege (the real mode for the guest's mode), and
+put the guest's current copy of each banked register where the real machine
+looks (vverify.spec.banks).  The z3 model applies the same map symbolically
+(vverify.formal.classify); this is the concrete side, used to replay
+witnesses and by the VMMs.
 """
 
 from __future__ import annotations
 
+from ..spec.banks import exchange, moves
 from ..spec.ir import mask
 from .machine import MachineState, eval_pure
 
@@ -21,21 +24,37 @@ def memory_offset(spec, state: MachineState, params: dict) -> int:
 
 
 def relocated_regs(spec, state: MachineState, params: dict) -> dict:
+    return _relocated(spec, state, params, banks=True)
+
+
+def _relocated(spec, state: MachineState, params: dict, banks: bool) -> dict:
     regs = dict(state.regs)
     for reg, pe in spec.virtualization.relocate.items():
         regs[reg] = eval_pure(spec, state, pe, params)
-    return regs
+    return exchange(regs, moves(spec, state.regs, regs)) if banks else regs
 
 
 def placed_regs(spec, state: MachineState, params: dict, guest_mode: str) -> dict:
     """The real registers for guest state ``state`` (memory aside)."""
     vm = spec.virtualization
-    regs = relocated_regs(spec, state, params)
+    regs = _relocated(spec, state, params, banks=False)
     rel = MachineState(regs, state.files, state.mem, state.mem_default, state.backing)
     out = dict(regs)
     for reg, pe in vm.shadow.items():
         out[reg] = eval_pure(spec, rel, pe, params)
     out["mode"] = spec.modes[vm.modes[guest_mode]]
+    return exchange(out, moves(spec, state.regs, out))
+
+
+def view_back(spec, guest: MachineState, placed: MachineState, result: MachineState) -> MachineState:
+    """The guest's view of ``result``, a run from ``placed`` (guest state ``guest`` placed,
+    relocated, or put in another mode), memory aside: its banked registers' copies exchanged
+    back (vverify.spec.banks)."""
+    pairs = moves(spec, guest.regs, placed.regs)
+    if not pairs:
+        return result
+    out = result.copy()
+    out.regs = exchange(result.regs, pairs)
     return out
 
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from .ir import mask
-from .limits import MAX_WIDTH  # bits in one instruction word, and in any field
+from .limits import MAX_WIDTH, show_int  # MAX_WIDTH: bits in one instruction word, and in any field
 
 # whole-token patterns, used with fullmatch
 _WHOLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):([0-9]{1,9})")
@@ -45,9 +45,73 @@ class Encoding:
     fixed_value: int
     pieces: dict = field(default_factory=dict)  # field name -> [Piece]
     field_widths: dict = field(default_factory=dict)  # field name -> width in bits
+    excluded: dict = field(default_factory=dict)  # field name -> values the field may not hold
+    exclusions: tuple = ()  # the same, as (word mask, word value): a word matching one is not this encoding
+    pattern_list: list | None = None  # patterns(), once the loader has checked them
 
     def matches(self, word: int) -> bool:
-        return (word & self.fixed_mask) == self.fixed_value
+        if (word & self.fixed_mask) != self.fixed_value:
+            return False
+        for m, v in self.exclusions:
+            if (word & m) == v:
+                return False
+        return True
+
+    def allows(self, values: dict) -> bool:
+        """Whether field ``values`` avoid every excluded value (so their word is this instruction)."""
+        return not any(values.get(name) in vals for name, vals in self.excluded.items())
+
+    def exclude(self, name: str, value: int):
+        """Exclude ``value`` of field ``name``: words whose field holds it are not this encoding
+        (they are another instruction's, or no instruction's)."""
+        if name not in self.pieces:
+            raise EncodingError(f"'{name}' is not a field of the encoding")
+        width = self.field_widths[name]
+        if value < 0 or value >> width:
+            raise EncodingError(f"excluded value {show_int(value)} does not fit the {width}-bit field '{name}'")
+        unplaced = value & ~self.placed_bits(name)
+        if unplaced:
+            raise EncodingError(f"field '{name}' never holds {value}: bit {unplaced.bit_length() - 1} of it is not "
+                                "in the encoding, so it is always 0")
+        if value in self.excluded.get(name, ()):  # a short list: the loader bounds it (limits.MAX_EXCLUDED_VALUES)
+            return
+        self.excluded.setdefault(name, []).append(value)
+        word_mask = word_value = 0
+        for p in self.pieces[name]:
+            word_mask |= mask(p.nbits) << p.pos
+            word_value |= ((value >> p.field_lo) & mask(p.nbits)) << p.pos
+        self.exclusions += ((word_mask, word_value),)
+
+    def patterns(self, limit: int) -> list:
+        """Disjoint ``(fixed mask, fixed value)`` patterns whose words are exactly this encoding's.
+
+        Without exclusions that is the encoding's own; each excluded value
+        splits every pattern it cuts into the pieces around it (one per bit of
+        the value the pattern leaves free).  The overlap check compares these,
+        so two encodings that an excluded value keeps apart do not clash.
+        More than ``limit`` patterns is an error: a few exclusions make a few
+        dozen, but many on wide fields multiply.
+        """
+        out = [(self.fixed_mask, self.fixed_value)]
+        for xm, xv in self.exclusions:
+            cut = []
+            for m, v in out:
+                if (v ^ xv) & m & xm:  # the pattern fixes a bit the other way: it keeps all its words
+                    cut.append((m, v))
+                    continue
+                free, done = xm & ~m, 0
+                while free:  # the words that differ from the value first at this bit, after agreeing above
+                    bit = 1 << (free.bit_length() - 1)
+                    cut.append((m | done | bit, v | (xv & done) | (~xv & bit)))
+                    done |= bit
+                    free ^= bit
+                if len(cut) > limit:
+                    raise EncodingError(f"its excluded values split the encoding into more than {limit} patterns; "
+                                        "exclude fewer values")
+            out = cut
+        if not out:
+            raise EncodingError("its excluded values leave no word that encodes it")
+        return out
 
     def extract(self, word: int) -> dict:
         """Field values of ``word`` (which must match)."""

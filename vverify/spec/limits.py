@@ -28,6 +28,29 @@ MAX_INSTRUCTIONS = 20_000
 encoding-overlap check is exact, and no exact check is sub-quadratic on every
 conceivable set of patterns; this bounds the worst case."""
 
+MAX_ENCODING_PATTERNS = 1024
+"""Patterns one encoding splits into once its excluded values are cut out
+(vverify.spec.encoding.Encoding.patterns): each excluded value of a field
+cuts every pattern it overlaps into one piece per bit of the field left
+free, so a value excluded from a 4-bit field makes 4, and exclusions on
+several fields multiply (ARM's ``cond != 1111`` and ``Rd != 15`` together:
+16)."""
+
+MAX_EXCLUDED_VALUES = 64
+"""Values one instruction's encoding excludes, all its fields together (ARM needs one or two
+per field).  Each is a test in the core's decoder and a constraint on every query, and cutting
+it out of the encoding's patterns costs a pass over them."""
+
+MAX_BANK_CHOICES = 64
+"""Values a banked register's copies list, and banked entries of one register file.  Every
+read or write of the banked name (or of the file) becomes a choice between them, so they
+bound the code each use lowers to (ARM lists 9 modes, and banks r8-r14)."""
+
+MAX_SPEC_PATTERNS = 100_000
+"""The same patterns summed over a spec: the exact overlap check compares
+patterns, so this bounds its work the way MAX_INSTRUCTIONS does without
+exclusions (5 patterns per instruction at the instruction limit)."""
+
 MAX_NESTING = 100
 """Levels of nesting in one piece of semantics text: a statement inside a
 block, or an operand, argument or subscript inside an expression, is one

@@ -24,8 +24,9 @@ from ..vocabulary import PROPERTIES
 from . import ir, limits, semantics
 from .encoding import EncodingError, parse_encoding
 from .locate import Locator
-from .model import (Cause, GuestABI, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
+from .model import (Bank, Cause, GuestABI, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
                     Paravirt, TheoremClaim, Instruction, VirtualizationMap)
+from .ir import mask
 from .overlaps import first_overlap
 
 _CLAIM_PROPS = PROPERTIES
@@ -33,6 +34,7 @@ _CLAIM_PROPS = PROPERTIES
 # matches before a final newline ("big\n" would pass a ^...$ match).
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ISA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")  # the schema's pattern, checked whole
+_SELECTOR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,4})(?::([0-9]{1,4}))?\])?")  # a banked register's `by`
 
 
 @lru_cache(maxsize=1)
@@ -144,8 +146,8 @@ class _Source:
         if not errors:
             return
         err = errors[0]
-        if err.validator == "oneOf" and isinstance(err.instance, dict):
-            # a table where a width or a table may go: say what is wrong with the table
+        if err.validator == "oneOf" and isinstance(err.instance, (dict, list)):
+            # a table (or list) where a value or a table (or list) may go: say what is wrong inside it
             sub = [e for e in err.context if e.relative_path or e.validator != "type"]
             if sub:
                 err = sub[0]
@@ -162,6 +164,8 @@ class _Source:
         dotted = ".".join(map(str, path)) or "spec"
         if isinstance(err.instance, float) and err.validator in ("oneOf", "type"):
             msg = f"{dotted}: expected an integer, got {_show(err.instance)}"
+        elif err.validator == "oneOf" and len(path) == 4 and path[0] == "instructions" and path[2] == "exclude":
+            msg = f"{dotted}: {_show(err.instance)} is neither a value (an integer >= 0) nor a list of values"
         elif err.validator == "oneOf":
             msg = f"{dotted}: {_show(err.instance)} is neither a width nor a register table"
         elif err.validator == "type":
@@ -467,7 +471,13 @@ class _Loader:
                 if not _NAME.fullmatch(member):
                     self.fail(("enums", name, member), "enums", f"member {member!r} of '{name}' is not a valid name")
 
+        banks = self._banks(registers, modes, constants, claim_name)
+        for name, f in files.items():
+            f.banked = self._file_banks(name, f, banks)
+
         ns.registers = {n: r.width for n, r in registers.items()}
+        ns.banks = banks
+        ns.file_banks = {n: f.banked for n, f in files.items() if f.banked}
         ns.files = {n: (f.count, f.width) for n, f in files.items()}
         if memory:
             ns.memory_unit, ns.address_width = memory.unit, memory.address
@@ -526,16 +536,15 @@ class _Loader:
                       f"the spec declares {len(declared)} instructions; the limit is {limits.MAX_INSTRUCTIONS}")
         # every encoding first, so that overlaps are found in one pass instead of pair by pair;
         # errors are still reported in declaration order, each where the loop below meets it
-        encodings = []
+        encodings, patterns = [], []
         for _, idecl in declared:
             try:
-                encodings.append(parse_encoding(idecl["encoding"]))
+                encodings.append(_encoding(idecl))
+            except _ExcludeError as e:
+                encodings.append(e)
             except EncodingError as e:
                 encodings.append(e)
-        clash = first_overlap([e for e in encodings if not isinstance(e, EncodingError)])
-        if clash is not None:  # back from indices among the parsed encodings to declaration order
-            parsed = [k for k, e in enumerate(encodings) if not isinstance(e, EncodingError)]
-            clash = (parsed[clash[0]], parsed[clash[1]])
+        clash, too_many = _first_clash(encodings)
         for k, (name, idecl) in enumerate(declared):
             kp = ("instructions", name)
             where = f"instruction {name!r}"  # repr: a quoted TOML key may hold a newline
@@ -543,8 +552,13 @@ class _Loader:
                 self.fail(kp, where, f"'{name}' is not a valid instruction name")
             ipath, _ = self.where(kp)
             enc = encodings[k]
+            if isinstance(enc, _ExcludeError):
+                self.fail(kp + ("exclude", enc.field), where, f"exclude: {enc}")
             if isinstance(enc, EncodingError):
                 self.fail(kp + ("encoding",), where, f"encoding: {enc}")
+            if too_many == k:
+                self.fail(kp + ("exclude",), where, f"exclude: the spec's excluded values split its encodings into "
+                                                    f"more than {limits.MAX_SPEC_PATTERNS} patterns in all; exclude fewer")
             if enc.width % unit:
                 self.fail(kp + ("encoding",), where, f"encoding is {enc.width} bits, not a whole number of {unit}-bit memory units")
             ops = {}
@@ -600,11 +614,93 @@ class _Loader:
             registers=registers, files=files, memory=memory, modes=modes, supervisor=sup, user=usr,
             initial_mode=initial, constants=constants, enums=enums, causes=causes, code_width=code_width,
             tval_width=tval_width, entry=entry, operands=operands, instructions=instructions,
-            invariants=invariants, virtualization=vmap, theorem_claims=theorem_claims,
+            invariants=invariants, virtualization=vmap, theorem_claims=theorem_claims, banks=banks,
             instruction_claims=instruction_claims, references=dict(d.get("references", {})), namespace=ns,
             fetch=fetch, guest=self._guest(causes), verdict_digest=verdict_digest,
         )
         return spec
+
+    def _banks(self, registers, modes, constants, claim_name) -> dict:
+        """The ``[state.banked]`` registers; each copy joins ``registers`` as a data register."""
+        banks = {}
+        for name, decl in self.data["state"].get("banked", {}).items():
+            kp = ("state", "banked", name)
+            claim_name(name, "a banked register", kp)
+            by = decl.get("by", "mode")
+            m = _SELECTOR.fullmatch(by)
+            if m is None:
+                self.fail(kp + ("by",), "state", f"banked register '{name}': by = {by!r} is not a register or "
+                                                 "bits of one (\"mode\", \"psr[4:0]\", \"scr[0]\")")
+            reg = m.group(1)
+            hi = int(m.group(2)) if m.group(2) is not None else None
+            lo = int(m.group(3)) if m.group(3) is not None else hi
+            if reg not in registers or reg == "pc":
+                self.fail(kp + ("by",), "state", f"banked register '{name}': by names '{reg}', which is not a "
+                                                 "declared register (pc excluded)")
+            r = registers[reg]
+            hi, lo = (r.width - 1, 0) if hi is None else (hi, lo)
+            if not lo <= hi < r.width:
+                self.fail(kp + ("by",), "state", f"banked register '{name}': bits [{hi}:{lo}] of '{reg}' are "
+                                                 f"outside its {r.width} bits")
+            field = mask(hi - lo + 1) << lo
+            if r.control_mask & field != field:
+                self.fail(kp + ("by",), "state", f"banked register '{name}': the bits of '{reg}' that select its "
+                                                 "copy must be control state (which storage an instruction reaches "
+                                                 "is protection state, as the mode is)")
+            listed = sum(len(v) for v in decl["copies"].values())
+            if listed > limits.MAX_BANK_CHOICES:
+                self.fail(kp + ("copies",), "state", f"banked register '{name}': its copies list {listed} values; "
+                                                     f"the limit is {limits.MAX_BANK_CHOICES}")
+            copies, selects = {}, {}
+
+            def show(v):
+                return limits.show_int(v) if isinstance(v, int) else v
+            for copy, values in decl["copies"].items():
+                cname = f"{name}_{copy}"
+                claim_name(cname, f"copy '{copy}' of banked register '{name}'", kp + ("copies", copy))
+                copies[copy] = cname
+                for v in values:
+                    value = modes.get(v, constants.get(v)) if isinstance(v, str) else v
+                    if value is None:
+                        self.fail(kp + ("copies", copy), "state", f"banked register '{name}': copy '{copy}' "
+                                  f"lists '{v}', which is neither a mode nor a constant")
+                    if not 0 <= value <= mask(hi - lo + 1):
+                        self.fail(kp + ("copies", copy), "state", f"banked register '{name}': copy '{copy}' lists "
+                                  f"{show(v)}, which the {hi - lo + 1}-bit field {by!r} cannot hold")
+                    if value in selects:
+                        self.fail(kp + ("copies", copy), "state", f"banked register '{name}': {show(v)} selects both "
+                                  f"copy '{selects[value].removeprefix(name + '_')}' and copy '{copy}'")
+                    selects[value] = cname
+            w = decl["width"]
+            reset = decl.get("reset", 0)
+            if reset > mask(w):
+                self.fail(kp + ("reset",), "state", f"reset value of '{name}' does not fit in {w} bits")
+            doc = decl.get("doc", "")
+            for copy, cname in copies.items():
+                registers[cname] = Register(cname, w, 0, False, reset, f"{name} of {copy}" + (f": {doc}" if doc else ""))
+            banks[name] = Bank(name, w, reg, hi, lo, copies, selects, doc)
+        return banks
+
+    def _file_banks(self, name, f, banks) -> dict:
+        """A register file's ``banked`` entries: index -> banked register."""
+        out = {}
+        entries = self.data["state"]["files"][name].get("banked", {})
+        if len(entries) > limits.MAX_BANK_CHOICES:
+            self.fail(("state", "files", name, "banked"), "state", f"register file '{name}' has {len(entries)} banked "
+                                                                   f"entries; the limit is {limits.MAX_BANK_CHOICES}")
+        for k, bank in entries.items():
+            kp = ("state", "files", name, "banked", k)
+            if not (k.isascii() and k.isdigit()) or int(k) >= f.count:
+                self.fail(kp, "state", f"banked entry '{k}' of '{name}' is not an index below {f.count}")
+            if int(k) in f.hardwired:
+                self.fail(kp, "state", f"entry {k} of '{name}' is both hardwired and banked")
+            if bank not in banks:
+                self.fail(kp, "state", f"entry {k} of '{name}' names '{bank}', which is not a [state.banked] register")
+            if banks[bank].width != f.width:
+                self.fail(kp, "state", f"entry {k} of '{name}' is {f.width} bits but banked register '{bank}' is "
+                                       f"{banks[bank].width}")
+            out[int(k)] = bank
+        return out
 
     def _virtualization(self, ns, registers, memory, modes):
         v = self.data.get("virtualization")
@@ -642,10 +738,14 @@ class _Loader:
             vm.memory_offset = expr(("memory_offset",), v["memory_offset"], memory.address)
         if "assume" in v:
             vm.assume = expr(("assume",), v["assume"], ir.BOOL)
+        copies = {c: b for b in ns.banks.values() for c in b.copies.values()}
         for table in ("relocate", "shadow"):
             for reg, text in v.get(table, {}).items():
                 if reg not in registers or reg in ("pc", "mode"):
                     self.fail(kp + (table, reg), where, f"{table} entry '{reg}' is not a state register (pc and mode excluded)")
+                if reg in copies:
+                    self.fail(kp + (table, reg), where, f"{table} entry '{reg}' is a copy of banked register "
+                                                        f"'{copies[reg].name}': placement moves the copies itself")
                 getattr(vm, table)[reg] = expr((table, reg), text, registers[reg].width)
         return vm
 
@@ -785,11 +885,82 @@ class _Loader:
         var = instr.variants
         width = instr.operands[var]
         enum = self.data["operands"][var]["enum"]
+        excluded = instr.encoding.excluded.get(var, [])
         if member == "other":
-            return (f"enumeration '{enum}' names every value of the {width}-bit operand '{var}', "
+            named = f"enumeration '{enum}' names" + (" or the encoding excludes" if excluded else "")
+            return (f"{named} every value of the {width}-bit operand '{var}', "
                     f"so there is no unit {name} and the claim would be checked against nothing")
-        return (f"member '{member}' = {enums[enum][member]} does not fit the {width}-bit operand '{var}', "
+        value = enums[enum][member]
+        if value in excluded:
+            return (f"member '{member}' = {value} is a value the encoding of '{instr.name}' excludes from '{var}', "
+                    f"so no unit {name} is classified and the claim would be checked against nothing")
+        return (f"member '{member}' = {value} does not fit the {width}-bit operand '{var}', "
                 f"so no unit {name} is classified and the claim would be checked against nothing")
+
+
+class _ExcludeError(EncodingError):
+    """An instruction's ``exclude`` table is wrong (reported at the field's key)."""
+
+    def __init__(self, field, msg):
+        super().__init__(msg)
+        self.field = field
+
+
+def _encoding(idecl):
+    """The instruction's encoding, its excluded values in it, and its patterns (Encoding.patterns)."""
+    enc = parse_encoding(idecl["encoding"])
+    exclude = idecl.get("exclude", {})
+    count = sum(len(v) if isinstance(v, list) else 1 for v in exclude.values())
+    if count > limits.MAX_EXCLUDED_VALUES:
+        raise _ExcludeError(next(iter(exclude)), f"{count} excluded values; an encoding may exclude at most "
+                                                 f"{limits.MAX_EXCLUDED_VALUES}")
+    for name, values in exclude.items():
+        for v in values if isinstance(values, list) else [values]:
+            try:
+                enc.exclude(name, v)
+            except EncodingError as e:
+                raise _ExcludeError(name, str(e)) from None
+    try:
+        enc.pattern_list = enc.patterns(limits.MAX_ENCODING_PATTERNS)
+    except EncodingError as e:
+        raise _ExcludeError(next(iter(idecl["exclude"])), str(e)) from None
+    return enc
+
+
+def _first_clash(encodings) -> tuple:
+    """``((j, i), too_many)``: the first pair of instructions (by declaration, ``i < j``) that some
+    word encodes both, or None; and the instruction at which the spec's patterns pass
+    :data:`~vverify.spec.limits.MAX_SPEC_PATTERNS` (None if they do not).  Entries of ``encodings``
+    that are errors take no part.
+
+    An encoding with excluded values is compared as its patterns (Encoding.patterns), which are
+    disjoint, so two patterns of one instruction never clash and a clash is one between instructions.
+    """
+    from types import SimpleNamespace
+
+    owner, flat, total, too_many = [], [], 0, None
+    for k, e in enumerate(encodings):
+        if isinstance(e, EncodingError):
+            continue
+        total += len(e.pattern_list)
+        if total > limits.MAX_SPEC_PATTERNS:
+            too_many = k
+            break
+        for m, v in e.pattern_list:
+            owner.append(k)
+            flat.append(SimpleNamespace(fixed_mask=m, fixed_value=v))
+    found = first_overlap(flat)
+    if found is None:
+        return None, too_many
+    j = owner[found[0]]  # the first instruction that clashes with an earlier one; now its first partner
+    mine = [p for p, o in zip(flat, owner) if o == j]
+    i = next(owner[q] for q, p in enumerate(flat) if owner[q] < j and any(_patterns_overlap(p, x) for x in mine))
+    return (j, i), too_many
+
+
+def _patterns_overlap(a, b) -> bool:
+    common = a.fixed_mask & b.fixed_mask
+    return (a.fixed_value & common) == (b.fixed_value & common)
 
 
 def load_spec(path, texts: dict | None = None) -> Spec:

@@ -42,10 +42,46 @@ class RegFile:
     names: list = field(default_factory=list)  # assembly names by index
     aliases: dict = field(default_factory=dict)  # extra assembly names -> index
     doc: str = ""
+    banked: dict = field(default_factory=dict)  # index -> the banked register that entry is (ARM's r13 -> sp)
 
     @property
     def index_width(self) -> int:
         return max(1, (self.count - 1).bit_length())
+
+
+@dataclass
+class Bank:
+    """A banked register: one name in the semantics, one copy of storage per group of values of
+    a control field (ARM's SP: SP_usr, SP_svc, SP_irq, chosen by the mode).
+
+    Each copy is an ordinary data register of the state (``sp_usr``...); the banked name reads
+    and writes the copy the field selects at that moment, so a mode change needs no swap.  The
+    semantics compiler lowers every use of the name to the copies
+    (vverify.spec.semantics), so every backend runs it as plain register reads and writes; a
+    VMM's placement moves copies with the field (vverify.spec.banks, docs/theory.md).
+    """
+
+    name: str
+    width: int
+    by: str  # the register holding the selecting field
+    hi: int  # the field's bits in it
+    lo: int
+    copies: dict  # copy name -> its register's name ("usr" -> "sp_usr"), in declaration order
+    selects: dict  # field value -> the register of the copy it selects
+    doc: str = ""
+
+    @property
+    def default(self) -> str:
+        """The register of every field value no copy lists: the first copy's."""
+        return next(iter(self.copies.values()))
+
+    def selector(self, regs: dict) -> int:
+        """The selecting field's value in concrete registers ``regs``."""
+        return (regs[self.by] >> self.lo) & mask(self.hi - self.lo + 1)
+
+    def register_for(self, value: int) -> str:
+        """The register of the copy field value ``value`` selects."""
+        return self.selects.get(value, self.default)
 
 
 @dataclass
@@ -215,6 +251,7 @@ class Spec:
     instruction_claims: dict  # name -> InstructionClaim
     references: dict
     namespace: object = None
+    banks: dict = field(default_factory=dict)  # banked name -> Bank; its copies are in ``registers``
     fetch: str | None = None
     guest: GuestABI | None = None
     verdict_digest: str = ""

@@ -3,7 +3,11 @@
 Two encodings overlap when no bit is fixed in both with different values
 (see :func:`vverify.spec.encoding.overlap`; encodings of different lengths
 are compared on the low bits of the shorter, and since an encoding's fixed
-mask holds no bit above its width, that needs no special case here).
+mask holds no bit above its width, that needs no special case here).  An
+encoding that excludes field values is given as the disjoint patterns of the
+words it really has (:meth:`vverify.spec.encoding.Encoding.patterns`), so the
+same search is exact for it too: the loader maps a clash of patterns back to
+their instructions.
 Checking every pair is quadratic: 20,000 instructions is 200 million pairs.
 
 Real instruction sets are decoded by a tree on fixed bits (the opcode, then

@@ -54,6 +54,8 @@ class Namespace:
     causes: set = field(default_factory=set)
     tval_width: int = 32
     helpers: dict = field(default_factory=dict)  # name -> HelperDef
+    banks: dict = field(default_factory=dict)  # banked register name -> model.Bank (its copies are registers)
+    file_banks: dict = field(default_factory=dict)  # file -> {index: banked register} for entries that are one
 
     def file_index_width(self, name):
         count = self.files[name][0]
@@ -511,6 +513,9 @@ class Compiler:
                 w = self.ns.registers[name]
                 self._emit(ir.SetReg(name, self._typed(value_node, w), self._line_of(node)))
                 return
+            if name in self.ns.banks:
+                self._bank_write(name, self._typed(value_node, self.ns.banks[name].width), self._line_of(node))
+                return
             self._check_assignable(name, node)
             if name in self.scope:
                 irname, w = self.scope[name]
@@ -532,12 +537,28 @@ class Compiler:
                     self._fail(node, "a register-file entry is written whole; slice a local instead")
                 index = self._typed(target.slice, self.ns.file_index_width(fname))
                 value = self._typed(value_node, w)
+                banked = self.ns.file_banks.get(fname)
+                if banked:
+                    self._file_write_banked(fname, banked, index, value, self._line_of(node))
+                    return
                 self._emit(ir.SetFile(fname, index, value, self._line_of(node)))
                 return
             if isinstance(base, ast.Name):
                 old = self._expr(_as_load(base))
                 if isinstance(old, _Lit) or old.width == BOOL:
                     self._fail(node, f"cannot assign to a slice of '{base.id}'")
+                if not isinstance(target.slice, ast.Slice):
+                    index = self._bit_index(target.slice)
+                    if not isinstance(index, int):  # one bit chosen at run time: clear it, or in the new one
+                        amount = self._bit_amount(index, old.width)
+                        bit = ir.Binary("shl", ir.Const(1, old.width), amount, old.width)
+                        part = self._typed(value_node, 1)
+                        new = ir.Binary("shl", part if old.width == 1 else ir.Extend(part, False, old.width),
+                                        amount, old.width)
+                        kept = ir.Binary("and", old, ir.Unary("not", bit, old.width), old.width)
+                        merged = ir.Binary("or", kept, new, old.width)
+                        self._assign_value(ast.Name(id=base.id, ctx=ast.Store()), merged, node)
+                        return
                 hi, lo = self._slice_bounds(target.slice, old.width, node)
                 part = self._typed(value_node, hi - lo + 1)
                 parts = []
@@ -558,6 +579,9 @@ class Compiler:
         if name in self.ns.registers:
             self._emit(ir.SetReg(name, value, self._line_of(node)))
             return
+        if name in self.ns.banks:
+            self._bank_write(name, value, self._line_of(node))
+            return
         irname, _ = self.scope[name]
         self._emit(ir.SetLocal(irname, value, self._line_of(node)))
         self._define(irname)
@@ -575,6 +599,8 @@ class Compiler:
     def _check_new_name(self, name, node):
         if name in self.ns.registers:
             self._fail(node, f"'{name}' is a state register")
+        if name in self.ns.banks:
+            self._fail(node, f"'{name}' is a banked register")
         self._check_assignable(name, node)
 
     def _declare_local(self, name, width, node):
@@ -673,7 +699,8 @@ class Compiler:
         self.where, self.line_base = f"helper '{h.name}'", h.line_base
         try:
             for (pname, pw), value in zip(h.params, args):
-                if pname in self.ns.registers or pname in self.ns.constants or pname in self.ns.files:
+                if pname in self.ns.registers or pname in self.ns.constants or pname in self.ns.files \
+                        or pname in self.ns.banks:
                     self._fail(h.node, f"parameter '{pname}' shadows a declared name")
                 irname = self._new_local(f"{h.name}.{pname}.", pw)
                 self.scope[pname] = (irname, pw)
@@ -701,6 +728,66 @@ class Compiler:
         if ret_name is not None:
             return ir.Local(ret_name, h.returns)
         return None
+
+    # ------------------------------------------------------- banked registers
+
+    def _bank_cases(self, name):
+        """``[(register, condition)]``: each copy but the first, and when the selecting field picks
+        it; the first copy is what every other value picks."""
+        b = self.ns.banks[name]
+        field = _extract(ir.Reg(b.by, self.ns.registers[b.by]), b.hi, b.lo)
+        groups: dict = {}
+        for value, reg in b.selects.items():
+            self._tick(None)  # each use lowers to a test per listed value: work like any other node
+            if reg != b.default:
+                groups.setdefault(reg, []).append(value)
+        return [(reg, _logic("lor", [ir.Binary("eq", field, ir.Const(v, field.width), BOOL) for v in values]))
+                for reg, values in groups.items()]
+
+    def _bank_read(self, name):
+        """The banked register ``name``: the copy its field selects now (a mode written earlier in
+        the same instruction counts), as a choice between its copies' registers."""
+        b = self.ns.banks[name]
+        out = ir.Reg(b.default, b.width)
+        for reg, cond in reversed(self._bank_cases(name)):
+            out = ir.Ite(cond, ir.Reg(reg, b.width), out, b.width)
+        return out
+
+    def _bank_writes(self, name, value, line) -> tuple:
+        """Statements writing ``value`` (a local or constant) to the copy the field selects now."""
+        b = self.ns.banks[name]
+        out = (ir.SetReg(b.default, value, line),)
+        for reg, cond in reversed(self._bank_cases(name)):
+            out = (ir.If(cond, (ir.SetReg(reg, value, line),), out, line),)
+        return out
+
+    def _bank_write(self, name, value, line):
+        tmp = self._new_local("bank.", value.width)
+        self._emit(ir.SetLocal(tmp, value, line))
+        self._define(tmp)
+        self.effects += 1  # a register write, inside the If
+        for st in self._bank_writes(name, ir.Local(tmp, value.width), line):
+            self._emit(st)
+
+    def _file_write_banked(self, fname, banked, index, value, line):
+        """``file[index] = value`` where some entries are banked registers: those go to the copy."""
+        if isinstance(index, ir.Const):
+            if index.value in banked:
+                self._bank_write(banked[index.value], value, line)
+            else:
+                self._emit(ir.SetFile(fname, index, value, line))
+            return
+        tmp = self._new_local("bank.", value.width)
+        self._emit(ir.SetLocal(tmp, value, line))
+        self._define(tmp)
+        v = ir.Local(tmp, value.width)
+        out = (ir.SetFile(fname, index, v, line),)
+        for i, bank in sorted(banked.items(), reverse=True):
+            out = (ir.If(ir.Binary("eq", index, ir.Const(i, index.width), BOOL), self._bank_writes(bank, v, line),
+                         out, line),)
+        self.effects += 1
+        for st in out:
+            self._emit(st)
 
     # ---------------------------------------------------------- expressions
 
@@ -775,10 +862,7 @@ class Compiler:
                 parts = [self._cond(v) for v in node.values]
             finally:
                 self.pure_only -= 1
-            out = parts[0]
-            for p in parts[1:]:
-                out = ir.Binary(op, out, p, BOOL)
-            return out
+            return _logic(op, parts)
         if isinstance(node, ast.IfExp):
             return self._ifexp(node, expect)
         if isinstance(node, ast.Subscript):
@@ -802,6 +886,8 @@ class Compiler:
             return ir.Operand(n, self.operands[n])
         if n in self.ns.registers:
             return ir.Reg(n, self.ns.registers[n])
+        if n in self.ns.banks:
+            return self._bank_read(n)
         if n in self.ns.constants:
             return _Lit(self.ns.constants[n])
         if n in self.ns.files:
@@ -894,7 +980,8 @@ class Compiler:
 
     def _unary(self, node, expect):
         if isinstance(node.op, ast.Not):
-            return ir.Unary("lnot", self._cond(node.operand), BOOL)
+            c = self._cond(node.operand)
+            return ir.Const(1 - c.value, BOOL) if isinstance(c, ir.Const) else ir.Unary("lnot", c, BOOL)
         a = self._expr(node.operand, expect)
         if isinstance(node.op, ast.UAdd):
             return a
@@ -919,13 +1006,28 @@ class Compiler:
                 self._fail(node, "only ==, !=, <, <=, >, >= comparisons are allowed (no `in`, `is`)")
             a, b = self._pair(left, right, None)
             if isinstance(a, _Lit):
-                self._fail(node, f"comparison of two constants in `{self._src(node)}`")
-            if a.width == BOOL and op not in ("eq", "ne"):
-                self._fail(node, "conditions can only be compared with == and !=")
-            c = ir.Binary(op, a, b, BOOL)
-            result = c if result is None else ir.Binary("land", result, c, BOOL)
+                c = self._fold_compare(op, a.value, b.value, node)
+            else:
+                if a.width == BOOL and op not in ("eq", "ne"):
+                    self._fail(node, "conditions can only be compared with == and !=")
+                c = ir.Binary(op, a, b, BOOL)
+            result = c if result is None else _logic("land", [result, c])
             left = right
         return result
+
+    def _fold_compare(self, op, a: int, b: int, node):
+        """A comparison of two constants (a loop index with a bound, say), decided now.
+
+        Constants have no width yet, so they are compared as the integers they
+        are; an unsigned ordering needs a width once a side is negative, and is
+        refused rather than guessed.
+        """
+        if op in ("ult", "ule", "ugt", "uge") and (a < 0 or b < 0):
+            self._fail(node, f"`{self._src(node)}` orders a negative constant, which has no unsigned value until it "
+                             "has a width; use bits(value, width) or slt/sle/sgt/sge")
+        result = {"eq": a == b, "ne": a != b, "ult": a < b, "ule": a <= b, "ugt": a > b, "uge": a >= b,
+                  "slt": a < b, "sle": a <= b, "sgt": a > b, "sge": a >= b}[op]
+        return ir.Const(int(result), BOOL)
 
     def _ifexp(self, node, expect):
         c = self._cond(node.test)
@@ -934,6 +1036,8 @@ class Compiler:
             a, b = self._pair(node.body, node.orelse, expect)
         finally:
             self.pure_only -= 1
+        if isinstance(c, ir.Const):  # decided now (a loop index compared with a constant, say)
+            return a if c.value else b
         if isinstance(a, _Lit):
             self._fail(node, f"cannot infer the width of `{self._src(node)}`; use bits(value, width)")
         return ir.Ite(c, a, b, a.width)
@@ -949,6 +1053,32 @@ class Compiler:
             self._fail(node, f"bit slice [{show_int(hi)}:{show_int(lo)}] is outside a {width}-bit value")
         return hi, lo
 
+    def _bit_index(self, sl):
+        """The index of ``x[i]``: an int when it is a constant, else its lowered value (an operand,
+        a register, a local: a bit chosen at run time)."""
+        self.pure_only += 1
+        try:
+            e = self._expr(sl)
+        finally:
+            self.pure_only -= 1
+        if isinstance(e, _Lit):
+            return e.value
+        if e.width == BOOL:
+            self._fail(sl, f"bit index `{self._src(sl)}` is a condition, not a number")
+        return e
+
+    def _bit_amount(self, index, width):
+        """``index`` as a ``width``-bit shift amount that is ``width`` or more exactly when the
+        index is: so the bit it selects past the top is 0, as a shift that far gives."""
+        if index.width <= width:
+            return index if index.width == width else ir.Extend(index, False, width)
+        inside = ir.Binary("ult", index, ir.Const(width, index.width), BOOL)
+        return ir.Ite(inside, _extract(index, width - 1, 0), ir.Const(width, width), width)
+
+    def _dynamic_bit(self, a, index):
+        """Bit ``index`` of ``a``, the index known only at run time: a shift and a mask (0 past the top)."""
+        return _extract(ir.Binary("lshr", a, self._bit_amount(index, a.width), a.width), 0, 0)
+
     def _subscript(self, node):
         base = node.value
         if isinstance(base, ast.Name) and base.id in self.ns.files and base.id not in self.scope:
@@ -956,8 +1086,23 @@ class Compiler:
             if isinstance(node.slice, ast.Slice):
                 self._fail(node, "a register file is indexed by one register number")
             index = self._typed(node.slice, self.ns.file_index_width(fname))
-            return ir.FileRead(fname, index, self.ns.files[fname][1])
+            read = ir.FileRead(fname, index, self.ns.files[fname][1])
+            banked = self.ns.file_banks.get(fname)
+            if banked and isinstance(index, ir.Const):
+                return self._bank_read(banked[index.value]) if index.value in banked else read
+            for i, bank in sorted(banked.items(), reverse=True) if banked else ():
+                self._tick(None)
+                read = ir.Ite(ir.Binary("eq", index, ir.Const(i, index.width), BOOL), self._bank_read(bank), read,
+                              read.width)
+            return read
         a = self._expr(base)
+        if not isinstance(node.slice, ast.Slice):
+            index = self._bit_index(node.slice)
+            if not isinstance(index, int):
+                if isinstance(a, _Lit) or a.width == BOOL:
+                    self._fail(node, f"`{self._src(base)}` has no width to take bit `{self._src(node.slice)}` of; "
+                                     "use bits(value, width)" if isinstance(a, _Lit) else "a condition cannot be sliced")
+                return self._dynamic_bit(a, index)
         if isinstance(a, _Lit):
             hi, lo = self._slice_bounds(node.slice, 4096, node)
             return _Lit((a.value >> lo) & ir.mask(hi - lo + 1))
@@ -1003,7 +1148,7 @@ class Compiler:
                 self._fail(node, f"{f} takes two values")
             a, b = self._pair(args[0], args[1], None)
             if isinstance(a, _Lit):
-                self._fail(node, f"{f} of two constants")
+                return self._fold_compare(f, a.value, b.value, node)
             return ir.Binary(f, a, b, BOOL)
         if f == "sra":
             if len(args) != 2:
@@ -1112,6 +1257,19 @@ def _as_load(target):
     else:
         n = target
     return ast.copy_location(n, target)
+
+
+def _logic(op, parts):
+    """``land``/``lor`` of conditions, with the constant ones (a folded comparison) decided now."""
+    absorbing = 0 if op == "land" else 1
+    out = None
+    for p in parts:
+        if isinstance(p, ir.Const):
+            if p.value == absorbing:
+                return ir.Const(absorbing, BOOL)
+            continue
+        out = p if out is None else ir.Binary(op, out, p, BOOL)
+    return ir.Const(1 - absorbing, BOOL) if out is None else out
 
 
 def _extract(a, hi, lo):

@@ -32,10 +32,11 @@ def units_of(spec) -> list:
             continue
         enum = spec.enums[spec.operands[instr.variants].enum]
         width = instr.operands[instr.variants]
+        excluded = set(instr.encoding.excluded.get(instr.variants, ()))  # no word encodes those
         for member, value in enum.items():
-            if value <= ir.mask(width):
+            if value <= ir.mask(width) and value not in excluded:
                 out.append(Unit(name, member, value))
-        if len({v for v in enum.values() if v <= ir.mask(width)}) < (1 << width):
+        if len({v for v in enum.values() if v <= ir.mask(width)} | excluded) < (1 << width):
             out.append(Unit(name, "other"))
     return out
 

@@ -31,7 +31,7 @@ from ..spec.exits import Exit
 from ..spec.ir import mask
 from ..spec.state import MachineState
 from ..core.protocol import ST_MEMORY_OFFSET
-from .registers import VirtualRegisters, apply_placement, compose_view, write_view_back
+from .registers import VirtualRegisters, apply_placement, bank_pairs, bank_table, compose_view, write_view_back
 from .trace import TrapTrace, cause_names
 
 
@@ -176,6 +176,7 @@ class PlacedGuest:
         self.CM = np.array([r.control_mask for r in spec.registers.values()], dtype=np.uint64)
         self._data = np.nonzero(self.DM)[0]  # registers with data bits (the others live only in `virtual`)
         self._files = [(n, f.count) for n, f in spec.files.items()]
+        self._banks = spec.memo("vmm_bank_table", lambda s: bank_table(s, lay))  # (vverify.spec.banks)
         # the map's results by input values, shared by every guest of this spec placed with these parameters
         self._placements = spec.memo(("vmm_placements", tuple(sorted(params.items()))),
                                      lambda s: BoundedMemo(1 << 12))  # a fuzz run meets many control states
@@ -211,6 +212,8 @@ class PlacedGuest:
         """
         sets, values = self._placement()
         apply_placement(self.core.R, self.virtual.array, sets, values, self.DM, self.CM, len(self.names))
+        if len(self._banks):  # the banked copies the core's runs exchange: the guest's current one goes
+            bank_pairs(self.core.R, self.virtual.array, self.DM, self.CM, self._banks, self.core.layout.bank_base)
 
     def _placement(self):
         """What the map sets for the guest as it is now, as arrays in register order: whether it

@@ -66,6 +66,7 @@ class Emulator:
         self.E[self.st + ST_TRAP_EXITS] = (1 << len(spec.causes)) - 1  # every trap comes back here
         self.E[self.st + ST_BUDGET] = 1  # one instruction per call: see the class docstring
         self.E[self.st + ST_TRACE_CAP] = 0  # every trap exits anyway: nothing to record (protocol.TRACE_ENTRIES)
+        self.E[lay.bank_base:] = 0  # the view is the guest's own: its runs exchange no banked copies
         self.pc = lay.reg_index["pc"]
         self.mode = lay.reg_index["mode"]
         self.user_modes = frozenset(spec.modes[m] for m in spec.user)

@@ -71,6 +71,47 @@ def write_view_back(R, E, V, DM, CM, n, end):
             R[i] = (R[i] & CM[i]) | (E[i] & DM[i])
 
 
+def bank_table(spec, layout) -> np.ndarray:
+    """The banked registers as :func:`bank_pairs` reads them: a row per bank of ``[index in R of
+    the selecting register, its field's low bit, the field's mask, the index of the first copy,
+    the number of listed values, value, copy index, value, copy index, ...]`` (uint64, so that
+    compiled code compares it with register values without converting)."""
+    rows = []
+    for b in spec.banks.values():
+        row = [layout.reg_index[b.by], b.lo, (1 << (b.hi - b.lo + 1)) - 1, layout.reg_index[b.default],
+               len(b.selects)]
+        for value, reg in b.selects.items():
+            row += [value, layout.reg_index[reg]]
+        rows.append(row)
+    width = max([5] + [len(r) for r in rows])
+    return np.array([r + [0] * (width - len(r)) for r in rows], dtype=np.uint64).reshape(len(rows), width)
+
+
+@njit(cache=True)
+def _copy_index(BT, k, field):
+    c = BT[k, 3]
+    for j in range(BT[k, 4]):
+        if BT[k, 5 + 2 * j] == field:
+            c = BT[k, 6 + 2 * j]
+    return c
+
+
+@njit(cache=True)
+def bank_pairs(R, V, DM, CM, BT, base):
+    """After a placement: for each banked register, the copy the guest's view selects and the copy
+    the real registers select, into R's bank slots (codegen.Layout.bank_base), which the core's run
+    exchanges on its way in and out (vverify.spec.banks).  The guest's selecting field is its view's
+    (real data bits, virtual control bits); the real one is R's as placed."""
+    for k in range(BT.shape[0]):
+        i = BT[k, 0]
+        lo = BT[k, 1]
+        fm = BT[k, 2]
+        guest = (((R[i] & DM[i]) | (V[i] & CM[i])) >> lo) & fm
+        real = (R[i] >> lo) & fm
+        R[base + 2 * k] = _copy_index(BT, k, guest)
+        R[base + 2 * k + 1] = _copy_index(BT, k, real)
+
+
 @njit(cache=True)
 def apply_placement(R, V, PM, P, DM, CM, n):
     """The real control bits: the map's value P where it sets one (PM), else the virtual one.
