@@ -3,4 +3,5 @@
 # 0x80000000 + its physical address, unmapped.  It boots from kuseg, which
 # is unmapped while ERL = 1 (the reset state), and ERETs into kseg0.
         .equ  KBASE, 0x80000000
+        .include "abi.s"              # SYS_*, STATUS_*, GUEST_OUT_CAP: the library's ABI
         .include "kernel.s"

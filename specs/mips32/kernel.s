@@ -1,6 +1,7 @@
 # vverify guest library: the mips32 kernel (see docs/guests.md), included by
 # boot.s (KBASE = 0x80000000: the kernel in kseg0, mips32.toml) and by
-# boot_kuseg.s (KBASE = 0: the kernel relinked into kuseg, mips32_kuseg.toml).
+# boot_kuseg.s (KBASE = 0: the kernel relinked into kuseg, mips32_kuseg.toml),
+# after the library's ABI (abi.s: SYS_*, STATUS_*, GUEST_OUT_CAP).
 # One kernel, two placements: it runs at virtual KBASE + its physical
 # address, reaching its data as offsets from a register holding KBASE, and
 # branches pc-relatively, so the same bytes serve both.
@@ -60,7 +61,6 @@
         .equ  USER_SIZE, 0x8000         # user virtual addresses are below this
         .equ  USER_STACK, 0x8000        # initial user sp
         .equ  GUEST_INFO, 0x1000
-        .include "abi.s"              # SYS_*, STATUS_*, GUEST_OUT_CAP: the library's ABI
         .equ  K_EXTRA, 0x800
         .equ  K_HOOK, 0x1040
         .equ  K_SAVE, 0x1F00
