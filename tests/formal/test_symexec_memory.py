@@ -59,3 +59,26 @@ def test_trap_state_is_built_on_demand_and_agrees_with_the_body():
     same = z3.And(*[sx.const(merged.regs[n], spec.registers[n].width) == sx.const(r.body.regs[n], spec.registers[n].width)
                     for n in spec.registers])
     assert valid(z3.Implies(z3.Not(r.stopped), same))
+
+
+def test_a_local_assigned_only_on_pruned_branches_is_read_on_a_dead_path(tmp_path):
+    """`if sel == 1: v = ... / elif r[rd] == 0: trap / else: trap` then a read of v: with sel known to
+    be 0 the executor prunes the only assignment, and the second trap's guard is symbolic (a register
+    file read), so the read after it runs on a path whose guard is false.  The executor must not fail
+    there, and must agree with the interpreter (mips32's TLB lookup has this shape)."""
+    from tests.agreement.test_z3_vs_interp import _check
+    from tests.core.tinyspec import state_with, tiny_spec
+
+    spec = tiny_spec(tmp_path, semantics="""
+if sel == 1:
+    v = r[rd] + 1
+elif r[rd] == 0:
+    trap(svc)
+else:
+    trap(svc, 1)
+r[rd] = v
+""")
+    for value in (0, 5):
+        _check(spec, spec.instructions["t"], state_with(spec, [], files=[value, 0, 0, 0], regs={"sel": 0}),
+               {"rd": 0, "a": 0})
+    _check(spec, spec.instructions["t"], state_with(spec, [], files=[7, 0, 0, 0], regs={"sel": 1}), {"rd": 0, "a": 0})

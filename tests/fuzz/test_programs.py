@@ -42,6 +42,11 @@ def _smc_program(spec_name, where):
     return FuzzProgram(spec_name, user, ((SMC, "kernel"),), 400)
 
 
+# Where a bundled spec's programs get no self-modifying item, and why.
+NOT_DRAWN = {("mips32", "kernel"): "mips32's kernel runs in kseg0, at virtual 0x80000000 + its physical address; "
+                                   "the item is laid out where the code's virtual addresses are its physical ones"}
+
+
 @pytest.mark.parametrize("where", ["user", "kernel"])
 @pytest.mark.parametrize("spec_name", GUEST_SPECS)
 def test_self_modifying_item_rewrites_code_that_ran_and_goes_on(spec_name, where):
@@ -50,7 +55,11 @@ def test_self_modifying_item_rewrites_code_that_ran_and_goes_on(spec_name, where
     from vverify import guests as G
     from vverify.interp import run
 
+    from vverify.fuzz.programs import _smc
+
     spec = load(spec_name)
+    if _smc(spec, where).pair is None:  # the fuzzer never draws the item there; only where it is known why
+        pytest.skip(NOT_DRAWN[spec_name, where])
     program = _smc_program(spec_name, where)
     state = program.boot_state(spec)
     slow = G.boot_state(spec, program.build(spec))

@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import SPEC_FILES, load, report_of
 from vverify.fuzz import search
-from vverify.fuzz.matrix import TECHNIQUES, cell
+from vverify.fuzz.matrix import TECHNIQUES, cell, predict
 from vverify.vmm import TECHNIQUES as VMMS, requirements_unmet
 
 SPECS = [p.stem for p in SPEC_FILES]
@@ -29,6 +29,20 @@ def test_structural_requirements_make_a_cell_not_applicable():
     assert "hardware-assist extension" in na.why
     assert cell(load("pg74_vt"), vt, "trap-and-emulate", examples=5, seed=0).predicted == "n/a"
     assert cell(load("pg74_vt"), vt, "hardware-assisted", examples=5, seed=0).predicted == "equivalent"
+
+
+def test_a_failed_theorem_predicts_no_divergence_where_the_map_makes_every_unit_safe():
+    """mips32's loads and stores are location-sensitive in kernel mode and unprivileged, so Theorem 1 fails;
+    but under the map a deprivileged kernel's kseg0 access traps, so every unit traps or commutes and
+    trap-and-emulate is equivalent, at the cost of efficiency.  pdp10's JRST 1 is unsafe: a divergence."""
+    pred, why = predict(report_of("mips32"), "trap-and-emulate")
+    assert pred == "equivalent" and why.startswith("Theorem 1 fails (lb, ") and "trap or commute" in why
+    assert predict(report_of("mips32_kuseg"), "trap-and-emulate") == ("equivalent", "Theorem 1 holds")
+    assert predict(report_of("pdp10"), "trap-and-emulate")[0] == "diverges"
+    c = cell(load("mips32"), report_of("mips32"), "trap-and-emulate", examples=20, seed=0)
+    k = cell(load("mips32_kuseg"), report_of("mips32_kuseg"), "trap-and-emulate", examples=20, seed=0)
+    assert c.agree and k.agree
+    assert c.direct_fraction < k.direct_fraction  # the relinked kernel runs directly; the kseg0 one cannot
 
 
 def test_pdp10_trap_and_emulate_counterexample_involves_jrst1():

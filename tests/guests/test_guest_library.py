@@ -14,7 +14,7 @@ from tests.guests.engines import ENGINES, run_on
 from vverify import guests as G
 from vverify.asm import AsmError
 
-SPECS = ["pg74", "pg74_rdbase", "pdp10", "riscv32"]
+SPECS = ["pg74", "pg74_rdbase", "pdp10", "riscv32", "mips32", "mips32_kuseg"]
 # Per-spec user programs.  Labels the tests read: `last` (the exit call),
 # `bad` (the trapping instruction).  Each syscall program sets three
 # registers the kernel uses as scratch, makes putc/yield calls, and then
@@ -182,11 +182,72 @@ last:   ecall
 """,
 }
 
-PROGRAMS = {"pg74": PG74, "pg74_rdbase": PG74, "pdp10": PDP10, "riscv32": RISCV32}
+# mips32 and mips32_kuseg: one kernel in two placements (kseg0, kuseg), the same user programs.
+# k0 and k1 are the kernel's; every other register survives a system call.
+MIPS32 = {
+    "syscalls": """
+user_main:
+        addiu t0, zero, 11
+        addiu t1, zero, 12
+        addiu t2, zero, 13
+        addiu v0, zero, 1
+        addiu a0, zero, 42
+        syscall 0               # putc 42
+        aui   a0, zero, 0x89ab
+        ori   a0, a0, 0xc0de
+        syscall 0               # putc 0x89abc0de
+        addiu v0, zero, 2
+        syscall 0               # yield
+        addiu v0, zero, 99
+        syscall 0               # unknown: like yield
+        addiu v0, zero, 1
+        or    a0, t0, zero
+        syscall 0
+        or    a0, t1, zero
+        syscall 0
+        or    a0, t2, zero
+        syscall 0
+        addiu v0, zero, 0
+        addiu a0, zero, 3
+last:   syscall 0               # exit 3
+""",
+    "privileged": """
+user_main:
+bad:    mtc0  zero, status      # Coprocessor Unusable in user mode
+        addiu v0, zero, 0
+        syscall 0
+""",
+    "memory": """
+user_main:
+        aui   t0, zero, 1       # virtual 0x10000: no TLB entry maps it
+bad:    lw    t1, 0(t0)         # a TLB refill (recorded as ExcCode 2 + 32: the refill vector)
+        addiu v0, zero, 0
+        syscall 0
+""",
+    "loop": """
+        .equ  N, {n}
+user_main:
+        addiu a0, zero, 0
+        aui   t0, zero, N >> 16
+        ori   t0, t0, N & 0xFFFF
+loop:   addiu a0, a0, 1
+        bnec  a0, t0, loop - . - 4
+        addiu v0, zero, 1
+        syscall 0               # putc N
+        addiu v0, zero, 0
+        addiu a0, zero, 0
+last:   syscall 0
+""",
+}
+
+PROGRAMS = {"pg74": PG74, "pg74_rdbase": PG74, "pdp10": PDP10, "riscv32": RISCV32, "mips32": MIPS32,
+            "mips32_kuseg": MIPS32}
 
 # The trap value each "memory" program's fault records (the faulting virtual address).
-MEMORY_TVAL = {"pg74": 0xFFFF, "pg74_rdbase": 0xFFFF, "pdp10": 0o20000, "riscv32": 0x10000}
-BIG = {"pg74": 0xFFFF, "pg74_rdbase": 0xFFFF, "pdp10": 0o777777000001, "riscv32": 0x89ABC0DE}
+MEMORY_TVAL = {"pg74": 0xFFFF, "pg74_rdbase": 0xFFFF, "pdp10": 0o20000, "riscv32": 0x10000, "mips32": 0x10000,
+               "mips32_kuseg": 0x10000}
+BIG = {"pg74": 0xFFFF, "pg74_rdbase": 0xFFFF, "pdp10": 0o777777000001, "riscv32": 0x89ABC0DE, "mips32": 0x89ABC0DE,
+       "mips32_kuseg": 0x89ABC0DE}
 
 _built = {}
 
@@ -287,7 +348,11 @@ def test_boot_state_and_layout(spec_name):
     assert lay.user_origin <= prog.user_main < lay.user_size
     assert G.exit_status(spec, s) == G.ProgramOutcome("running")
     assert G.read_output(spec, s) == []
-    assert "_start" in G.guest_source(spec_name) and "user_main" in G.guest_source(spec)
+    # the stub's own text, by name or by spec; with what it includes (mips32's two stubs include one
+    # kernel, kernel.s, at two bases) it defines the reset entry
+    src = G.guest_source(spec_name)
+    assert src == G.guest_source(spec) == G.stub_path(spec).read_text()
+    assert lay.symbols["_start"] == prog.entry
 
 
 @pytest.mark.parametrize("spec_name", SPECS)

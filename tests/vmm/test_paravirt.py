@@ -88,6 +88,30 @@ def test_pdp10_monitor_return_gate_written_at_run_time_is_emulated():
     assert G.read_output(spec, pv.guest_memory()) == [7]
 
 
+def test_a_rewrite_the_interpreter_routines_meet_runs_the_instruction_it_stands_for():
+    """mips32's kernel lives in kseg0, which user mode cannot reach: deprivileged, every kernel fetch is an
+    address error, so the routines run each kernel instruction and meet the rewrites the loader made for
+    direct execution.  They run the guest's instruction there (no hypercall happens), in the Python
+    dispatcher and in the compiled loop alike, and the guest ends as on bare metal."""
+    user = "user_main:\n        addiu v0, zero, 1\n        addiu a0, zero, 5\n        syscall 0\n" \
+           "        addiu v0, zero, 0\n        syscall 0\n"
+    spec, prog, guest = boot("mips32", user)
+    runs = []
+    for compiled in (False, True):
+        pv = pv_for(spec, prog, guest)
+        pv.compiled = compiled
+        assert pv.counts  # the boot code's and the handler's CP0 instructions are rewritten
+        native = Native(spec, guest)
+        a, b = native.run(3000), pv.run(3000)
+        assert b.reason == "halt" and compare_views(spec, native, pv, a, b) == []
+        assert G.read_output(spec, pv.guest_memory()) == [5]
+        c = pv.counters
+        assert c.hypercalls == 0 and c.exits["hypercall"] == 0  # the kernel never ran a rewrite directly
+        assert c.emulated > c.direct  # it ran almost nothing directly: kseg0 is closed to user mode
+        runs.append({k: v for k, v in c.as_dict().items() if k != "crossings"})
+    assert runs[0] == runs[1]
+
+
 def test_requirements():
     assert requirements_unmet(Paravirtualization, report_of("pg74")) == []
     assert requirements_unmet(Paravirtualization, report_of("pg74_vt"))  # its map has no paravirtual interface

@@ -424,7 +424,13 @@ class _Exec:
         if t is ir.Operand:
             return self.ops[e.name]
         if t is ir.Local:
-            return self.locals[e.name]
+            v = self.locals.get(e.name)
+            if v is None:
+                # The compiler lets a local be read only on paths that assign it or end (a trap): if
+                # every assigning branch was pruned as impossible, this read is on a path whose guard
+                # is false (the trap's), so its value never reaches a state.
+                return 0
+            return v
         if t is ir.FileRead:
             f = self.spec.files[e.file]
             idx = self.expr(e.index)

@@ -12,7 +12,13 @@ Predictions come from the spec's derived verdicts:
   instruction safe under its map (it exits, or it acts on guest copies).
 
 A theorem that fails predicts a divergence (it is a sufficient condition,
-but the culprits it names are instructions a guest can run).  A technique
+but the culprits it names are instructions a guest can run), unless the
+map makes every unit that trap-and-emulate (or, for the hybrid, user code)
+runs directly safe: then each one traps to the VMM, which emulates it, or
+commutes with the placement, and the technique is equivalent even though
+the theorem fails (mips32, whose kernel in kseg0 cannot run deprivileged at
+all: every access of it to kseg0 traps).  The theorem's failure then shows
+as efficiency, the share run directly, not as a divergence.  A technique
 whose structural requirements the spec does not meet (no hardware-assist
 extension, no paravirtual interface) is recorded as not applicable, with
 the reason, rather than run.  The matrix records predictions and
@@ -33,6 +39,8 @@ from .search import search
 
 TECHNIQUES = tuple(t for t in VMMS if t != "native")
 THEOREM = {"trap-and-emulate": "theorem1", "hybrid": "theorem3"}
+# the trap-or-commute answers that decide whether what a technique runs directly is safe
+DIRECT = {"trap-and-emulate": ("safe_supervisor", "safe_user"), "hybrid": ("safe_user",)}
 
 
 @dataclass
@@ -72,7 +80,14 @@ def predict(report, technique: str) -> tuple:
     if tv.status == "yes":
         return "equivalent", f"{name} holds"
     if tv.status == "no":
-        return "diverges", f"{name} fails ({', '.join(tv.violators)})"
+        why = f"{name} fails ({', '.join(tv.violators)})"
+        answers = [u.props[k] for u in report.units for k in DIRECT[technique]]
+        if all(a == "yes" for a in answers):
+            return "equivalent", (f"{why}, but the map makes every one of them trap or commute: the VMM "
+                                  "emulates what traps, so they cost efficiency, not equivalence")
+        if "no" not in answers:
+            return "unknown", f"{why}; safety under the map undecided"
+        return "diverges", why
     return "unknown", f"{name} undecided"
 
 

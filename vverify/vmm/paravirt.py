@@ -141,11 +141,23 @@ class Paravirtualization(TrapAndEmulate):
     def emulate(self) -> Exit:
         """One guest instruction through the interpreter routines, which share the machine's
         instruction stream: where they meet a rewrite a store made it forget, they stop with
-        ``patch`` as the machine does, and the rewrite is dealt with before they go on."""
+        ``patch`` as the machine does, and the rewrite is dealt with before they go on; where they
+        meet a live rewrite, they run the instruction it stands for."""
         done = super().emulate()
         if done.reason == "patch":
             self._repatch_at(self._fetch_address())
             done = super().emulate()
+        if done.reason == "hypercall":
+            addr = self._fetch_address()
+            if addr in self.patches and not self._is_hypercall(addr):
+                # A rewrite is for code the machine runs directly; the routines meet one only where
+                # the guest's code could not run there (mips32's kernel in kseg0 traps on every fetch
+                # once deprivileged), and they run the guest's own instruction instead.
+                self.g.core.unpatch(self._slot(addr))
+                try:
+                    done = super().emulate()
+                finally:
+                    self._repatch_at(addr)
         return done
 
     def _slot(self, addr: int) -> int:

@@ -199,14 +199,28 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
 
     @njit
     def pv_emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, off, stop_mask, scalars, reflected, TC, TP,
-                   SA, SLIVE, SWORD, SORIG, SOLEN):
-        """Paravirtualization.emulate: a patch the routines meet is dealt with, then they go on."""
+                   SA, SLIVE, SWORD, SORIG, SOLEN, HCU, HCF):
+        """Paravirtualization.emulate: a patch the routines meet is dealt with, then they go on; a live
+        rewrite they meet stands for the guest's instruction, which they run."""
         done, end = emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
         if end == R_PATCH:
             i = lookup(SA, fetch(S, R, V, DM, CM, MEM, DECF))
             if i < 0 or SLIVE[i] == 0 or not repatch(i, MEM, DECF, off, SA, SLIVE, SWORD, SORIG, SOLEN):
                 return done, ERROR
             done, end = emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
+        if end == R_HYPERCALL:
+            i = lookup(SA, fetch(S, R, V, DM, CM, MEM, DECF))
+            if i >= 0 and SLIVE[i] != 0:
+                # a live rewrite keeps the units it replaced (a store there would have made the machine
+                # forget it): HCF says whether they are the guest's own hypercall
+                if units_equal(MEM, off, SA[i], HCU[i], maxlen) != 1:
+                    return done, ERROR
+                if HCF[i] == 0:
+                    unpatch(DECF, (SA[i] + off) & amask)
+                    done, end = emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected,
+                                        TC, TP)
+                    if not repatch(i, MEM, DECF, off, SA, SLIVE, SWORD, SORIG, SOLEN):
+                        return done, ERROR
         return done, end
 
     @njit
@@ -269,7 +283,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
                     if reason == R_TRAP:
                         traps[R[st + ST_CAUSE]] += 1
                     done, end = pv_emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, off, stop_mask, scalars,
-                                           reflected, TC, TP, SA, SLIVE, SWORD, SORIG, SOLEN)
+                                           reflected, TC, TP, SA, SLIVE, SWORD, SORIG, SOLEN, HCU, HCF)
                     if end == ERROR:
                         outcome = ERROR
                         break
@@ -290,7 +304,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
                 a = SA[i]
                 unpatch(DECF, (a + off) & amask)
                 done, end = pv_emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, off, stop_mask, scalars,
-                                       reflected, TC, TP, SA, SLIVE, SWORD, SORIG, SOLEN)
+                                       reflected, TC, TP, SA, SLIVE, SWORD, SORIG, SOLEN, HCU, HCF)
                 if end == ERROR or not repatch(i, MEM, DECF, off, SA, SLIVE, SWORD, SORIG, SOLEN):
                     outcome = ERROR
                     break
@@ -329,7 +343,8 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
                                 outcome = TRACE_FULL
                                 break
                             done, end = pv_emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, off, stop_mask,
-                                                   scalars, reflected, TC, TP, SA, SLIVE, SWORD, SORIG, SOLEN)
+                                                   scalars, reflected, TC, TP, SA, SLIVE, SWORD, SORIG, SOLEN,
+                                                   HCU, HCF)
                             if end == ERROR:
                                 outcome = ERROR
                                 break
