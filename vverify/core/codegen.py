@@ -128,7 +128,8 @@ class Layout:
         # of that page has been decoded (or pre-decoded) since the last flush.  A store checks its
         # page and skips dropping rows where nothing was ever decoded: data stores, nearly all of
         # them, cost a load and a branch instead of a row cleared per unit an instruction could
-        # cover.  Marks are never cleared but by a flush, so they only over-approximate: a marked
+        # cover.  Marks are cleared only by a flush and by loading an image (Core.load_image unmarks
+        # pages where no decoded instruction is left), so they only over-approximate: a marked
         # page costs what every store cost before.  A page holds at least an instruction, so an
         # instruction (or a store) touches at most two pages: where it starts and where it ends.
         self.page_shift = max(CODE_PAGE_SHIFT, (spec.max_ilen_units - 1).bit_length())

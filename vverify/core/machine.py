@@ -484,6 +484,37 @@ class Core:
         if patched.size:
             self.DECF[patched << self.layout.row_shift] = 0
             self.PATCHED[patched] = 0
+        if changed.size or patched.size:
+            self._unmark_pages_without_code()
+
+    def _unmark_pages_without_code(self):
+        """Clear the code-page marks of pages no decoded instruction covers any more.
+
+        Marks only ever over-approximate (codegen.Layout.code_page_base), and a
+        stale one is not free: every store to its page then drops rows and
+        advances the code-write generation, which makes binary translation
+        compare each block's code with memory on every lookup.  A guest loaded
+        over another (another technique placing the same program elsewhere, as
+        a benchmark or the fuzzer does) would inherit the marks of the old
+        guest's code on what is now its data: x86_32 ``compute`` under binary
+        translation ran 2.4x slower after a native run than before it.  Only
+        marked pages are looked at, a handful.  Clearing a mark also advances
+        the generation, so that a translation checked while its page was marked
+        is checked (and its pages marked) again before it runs.
+        """
+        lay, size = self.layout, self.spec.memory.size
+        w, back = lay.row_width, self.spec.max_ilen_units - 1
+        cleared = False
+        for p in np.flatnonzero(self.CODE_PAGES).tolist():
+            lo, hi = (p << lay.page_shift) - back, min((p + 1) << lay.page_shift, size)
+            live = self.DECF[max(lo, 0) * w:hi * w:w].any()
+            if lo < 0 and lay.full_memory:  # instructions at the top of memory wrap around into page 0
+                live = live or self.DECF[(size + lo) * w:size * w:w].any()
+            if not live:
+                self.CODE_PAGES[p] = 0
+                cleared = True
+        if cleared:
+            self.code_written()
 
     def invalidate(self, lo: int, hi: int):
         """Forget the pre-decoded instructions starting at memory units lo..hi-1.
