@@ -20,7 +20,13 @@ The arrays (:class:`TranslationArrays`):
 * the **chains**, a second such table from (block id, next pc) to a block id:
   every ``Block.successors``.  A chained successor may be a block the cache
   has since replaced (a stale translation): it stays in the chain, is found
-  there and fails its check, exactly as the Python objects do.
+  there and fails its check, exactly as the Python objects do.  Each block
+  also remembers the last successor it chained to, so a loop's lookup is one
+  comparison, not a hash probe (a jump patched in place, in a translator's
+  terms);
+* the **direct segments** call the core's run loop from the block loop
+  itself: what follows an exit is apart (``after_exit``), so the common
+  path hands the core three arrays rather than twenty to a helper.
 
 The loop does what ``BinaryTranslation.run``, ``lookup``, ``still_valid``,
 ``TrapAndEmulate.dispatch`` and ``Emulator.run`` do, in the same order, so
@@ -165,6 +171,8 @@ class TranslationArrays:
         self.w0 = _Growing(np.int64)
         self.nw = _Growing(np.int64)
         self.checked = _Growing(np.uint64)  # the code-write generation its code last matched memory at
+        self.succ_pc = _Growing(np.uint64)  # the last successor chained to: its pc (NEVER: none yet) ...
+        self.succ_b = _Growing(np.int64)  # ... and its block id
         self.seg = _Growing(np.int64)
         self.wa = _Growing(np.int64)
         self.wv = _Growing(np.uint64)
@@ -193,7 +201,18 @@ class TranslationArrays:
         self.wv.extend(values)
         self.nw.extend([len(where)])
         self.checked.extend([NEVER])
+        self.succ_pc.extend([NEVER])
+        self.succ_b.extend([-1])
         return b
+
+    def chain(self, prev: int, pc: int, b: int):
+        """Chain block ``prev`` to block ``b`` at ``pc``, in the table and as its last successor."""
+        if not self.chains.room():
+            self.chains.grow()
+        c = self.chains
+        c.count += table_put(c.K1, c.K2, c.VAL, np.uint64(prev), np.uint64(pc), np.int64(b))
+        self.succ_pc.a[prev] = pc
+        self.succ_b.a[prev] = b
 
     def adopt(self, cache: dict):
         """Take in the translations the Python path made (``BinaryTranslation.cache`` and the chains
@@ -208,7 +227,7 @@ class TranslationArrays:
             self.cache.put(pc, mode, self.ids[id(blk)])
         for b, blk in enumerate(self.blocks):
             for pc, nxt in blk.successors.items():
-                self.chains.put(b, pc, self.ids[id(nxt)])
+                self.chain(b, pc, self.ids[id(nxt)])
 
     def export(self):
         """Give the chains made in compiled code to the Block objects, for the Python path."""
@@ -219,7 +238,7 @@ class TranslationArrays:
     def arrays(self):
         c, s = self.cache, self.chains
         return (c.K1, c.K2, c.VAL, s.K1, s.K2, s.VAL, self.mode.a, self.seg0.a, self.nseg.a, self.w0.a, self.nw.a,
-                self.checked.a, self.seg.a, self.wa.a, self.wv.a)
+                self.checked.a, self.seg.a, self.wa.a, self.wv.a, self.succ_pc.a, self.succ_b.a)
 
 
 def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
@@ -283,27 +302,21 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
         return done, np.int64(end)
 
     @njit
-    def direct(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, k, stop_mask, scalars, exits, traps, reflected, TC, TP):
-        """TrapAndEmulate.direct(k): the real core, every trap exiting, and the dispatcher.
-        Returns (steps, R_BUDGET or how the run ends, whether the core exited before its budget)."""
-        R[st + ST_BUDGET] = U(k)
-        R[st + ST_TRAP_EXITS] = all_traps
-        reason = run(R, MEM, DECF)
-        ran = np.int64(R[st + ST_STEPS])
-        scalars[DIRECT] += ran
-        exits[reason] += 1
-        if reason == R_BUDGET:
-            return ran, np.int64(R_BUDGET), False
+    def after_exit(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, reason, stop_mask, scalars, traps, reflected, TC, TP):
+        """The rest of TrapAndEmulate.direct(k) once the real core exited before its budget: the
+        dispatcher.  Returns (steps emulated, R_BUDGET or how the run ends).  Apart from the run
+        itself so the loop's common path (a segment that ran to its end) passes three arrays to
+        the core rather than twenty to a helper: each array argument is seven words per call."""
         if reason == R_HALT or reason == R_HYPERCALL or reason == R_VMEXIT:  # no service here: the run ends
-            return ran, np.int64(reason), True
+            return np.int64(0), np.int64(reason)
         if reason == R_TRAP:
             traps[R[st + ST_CAUSE]] += 1
-        done, end = emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
-        return ran + done, np.int64(end), True
+        return emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
 
     @njit
     def loop(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, budget, stop_mask, scalars, exits, traps, reflected, TC, TP,
-             CK1, CK2, CV, SK1, SK2, SV, BMODE, BSEG0, BNSEG, BW0, BNW, BCHECKED, SEG, WA, WV, USER_DIRECT):
+             CK1, CK2, CV, SK1, SK2, SV, BMODE, BSEG0, BNSEG, BW0, BNW, BCHECKED, SEG, WA, WV, SUCC_PC, SUCC_B,
+             USER_DIRECT):
         """Run the guest until the run ends, TC/TP fill, a lookup misses or the chain table needs room;
         returns the outcome and leaves the counts and where it stopped in the arrays."""
         steps = scalars[STEPS]
@@ -314,27 +327,39 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
         segi = scalars[SEGI]
         saved_budget = R[st + ST_BUDGET]  # Core.run_raw remembers what it last wrote there
         saved_mask = R[st + ST_TRAP_EXITS]
+        R[st + ST_TRAP_EXITS] = all_traps  # direct runs exit on every trap (emulate_one runs E, not R)
         outcome = RAN_OUT
+        known_mode = ~U(0)
+        user_direct = False
         while True:
             if cur < 0:  # BinaryTranslation.run's outer loop
                 if steps >= budget:
                     break
                 vmode = V[modei]
-                user_direct = False
-                for m in USER_DIRECT:
-                    if U(m) == vmode:
-                        user_direct = True
+                if vmode != known_mode:
+                    known_mode = vmode
+                    user_direct = False
+                    for m in USER_DIRECT:
+                        if U(m) == vmode:
+                            user_direct = True
                 if user_direct:  # guest-user code runs directly
                     prev = -1
                     if scalars[TRACED] >= cap:
                         outcome = TRACE_FULL
                         break
-                    done, end, _ = direct(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, budget - steps, stop_mask,
-                                          scalars, exits, traps, reflected, TC, TP)
-                    steps += done
-                    if end != R_BUDGET:
-                        outcome = end
-                        break
+                    R[st + ST_BUDGET] = U(budget - steps)
+                    reason = run(R, MEM, DECF)
+                    ran = np.int64(R[st + ST_STEPS])
+                    scalars[DIRECT] += ran
+                    exits[reason] += 1
+                    steps += ran
+                    if reason != R_BUDGET:
+                        done, end = after_exit(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, reason, stop_mask, scalars,
+                                               traps, reflected, TC, TP)
+                        steps += done
+                        if end != R_BUDGET:
+                            outcome = end
+                            break
                     continue
                 # BinaryTranslation.lookup
                 if 2 * (scalars[CHAINS] + 1) > scap:
@@ -343,7 +368,15 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
                 pc = (R[pci] & DM[pci]) | (V[pci] & CM[pci])
                 b = np.int64(-1)
                 if prev >= 0 and BMODE[prev] == vmode:
-                    b = table_get(SK1, SK2, SV, U(prev), pc)
+                    # each block remembers the last successor it chained to (a jump patched in place,
+                    # as a translator chains direct branches); the chain table holds all of them
+                    if SUCC_PC[prev] == pc and SUCC_B[prev] >= 0:
+                        b = SUCC_B[prev]
+                    else:
+                        b = table_get(SK1, SK2, SV, U(prev), pc)
+                        if b >= 0:
+                            SUCC_PC[prev] = pc
+                            SUCC_B[prev] = b
                 chained = b >= 0  # then the chain below is already there
                 if not chained:
                     b = table_get(CK1, CK2, CV, pc, vmode)
@@ -370,6 +403,8 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
                 scalars[HITS] += 1
                 if prev >= 0 and not chained:
                     scalars[CHAINS] += table_put(SK1, SK2, SV, U(prev), pc, b)
+                    SUCC_PC[prev] = pc
+                    SUCC_B[prev] = b
                 prev = b
                 cur = b
                 segi = 0
@@ -397,17 +432,24 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
                     continue
                 segi += 1
                 continue
-            done, end, exited = direct(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, min(k, budget - steps), stop_mask,
-                                       scalars, exits, traps, reflected, TC, TP)
+            R[st + ST_BUDGET] = U(min(k, budget - steps))  # TrapAndEmulate.direct(k)
+            reason = run(R, MEM, DECF)
+            ran = np.int64(R[st + ST_STEPS])
+            scalars[DIRECT] += ran
+            exits[reason] += 1
+            steps += ran
+            if reason == R_BUDGET:
+                segi += 1
+                continue
+            done, end = after_exit(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, reason, stop_mask, scalars, traps,
+                                   reflected, TC, TP)
             steps += done
             if end != R_BUDGET:
                 outcome = end
                 break
-            if exited:  # left the block early (a trap, emulated): no chaining from it
-                prev = -1
-                cur = -1
-                continue
-            segi += 1
+            # left the block early (a trap, emulated): no chaining from it
+            prev = -1
+            cur = -1
         R[st + ST_BUDGET] = saved_budget
         R[st + ST_TRAP_EXITS] = saved_mask
         scalars[STEPS] = steps
@@ -470,10 +512,7 @@ class CompiledTranslator:
         tc.cache.put(pc, mode, nb)
         prev = int(scalars[PREV])
         if prev >= 0:
-            if not tc.chains.room():
-                tc.chains.grow()
-            tc.chains.count += table_put(tc.chains.K1, tc.chains.K2, tc.chains.VAL, np.uint64(prev), np.uint64(pc),
-                                         np.int64(nb))
+            tc.chain(prev, pc, nb)
         scalars[PREV] = scalars[CUR] = nb
         scalars[SEGI] = 0
 
