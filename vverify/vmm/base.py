@@ -291,6 +291,15 @@ class PlacedGuest:
         _, i, dm, cm = self._reg_of[name]
         return (int(self.core.R[i]) & dm) | (int(self.virtual.array[i]) & cm)
 
+    def fetch_key(self, pc: int | None = None):
+        """The values of the registers the spec's fetch reads, with ``pc`` for pc (the guest's
+        own if None): where the guest fetches at ``pc`` is a function of them.  None where the
+        fetch reads more than registers."""
+        inputs = _fetch_inputs(self.spec)
+        if inputs is None:
+            return None
+        return tuple(pc if (n == "pc" and pc is not None) else self.reg_view(n) for n in inputs)
+
     def next_instruction(self, pc: int | None = None):
         """``(guest address, word)`` of the instruction the guest runs next (or would run at
         ``pc``), or None if fetching it faults.
@@ -300,10 +309,8 @@ class PlacedGuest:
         it reads (pc, and segment state on x86).
         """
         spec = self.spec
-        inputs = _fetch_inputs(spec)
-        key = None
-        if inputs is not None:
-            key = tuple(pc if (n == "pc" and pc is not None) else self.reg_view(n) for n in inputs)
+        key = self.fetch_key(pc)
+        if key is not None:
             memo = spec.memo("vmm_fetched", lambda s: BoundedMemo(1 << 16))
             if key in memo:
                 addr = memo[key]

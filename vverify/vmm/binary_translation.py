@@ -31,6 +31,7 @@ from ..core.protocol import REASONS
 from ..spec.decode import decode
 from ..spec import ir
 from ..spec.decode import unit_of_word
+from ..memo import BoundedMemo
 from .base import guest_mode_is_user
 from .binary_translation_loop import CompiledTranslator, loop_for
 from .trap_emulate import TrapAndEmulate
@@ -77,9 +78,35 @@ class BinaryTranslation(TrapAndEmulate):
 
     # translation
     def translate_block(self, pc: int, mode: int) -> Block:
-        """Translate the basic block at guest ``pc``, for guest ``mode``."""
+        """Translate the basic block at guest ``pc``, for guest ``mode``.
+
+        A translation is a function of where the guest fetches (the fetch's
+        registers at ``pc``), of the code words there, of the mode and of what
+        is translated in it, so the spec remembers each one it made and a VMM
+        that meets the same block again (every fresh VMM of a benchmark or a
+        fuzz run boots the same kernel) checks the words with one gather
+        instead of fetching, decoding and classifying them one by one.  It
+        still counts as a translation: the cost model charges the translator's
+        work per block, whoever did it first in this process.
+        """
         spec, g = self.spec, self.g
         unsafe = self.translate["user" if guest_mode_is_user(spec, mode) else "supervisor"]
+        key = g.fetch_key(pc)
+        memo = None
+        if key is not None:
+            key = (key, mode, unsafe)
+            memo = spec.memo("bt_translations", lambda s: BoundedMemo(1 << 12))
+            made = memo.get(key)
+            if made is not None and g.words_at(made[1]) == made[2]:
+                self.counters.translations += 1
+                return Block(pc, mode, list(made[0]), list(zip(made[1], made[2])))
+        block = self._translate(pc, mode, unsafe)
+        if memo is not None:
+            memo.remember(key, (tuple(block.segments), [a for a, _ in block.words], [w for _, w in block.words]))
+        return block
+
+    def _translate(self, pc: int, mode: int, unsafe) -> Block:
+        spec, g = self.spec, self.g
         segments, words = [], []
         run, at = 0, pc
         for _ in range(MAX_BLOCK):

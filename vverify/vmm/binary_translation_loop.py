@@ -185,12 +185,23 @@ class TranslationArrays:
         spec = g.spec
         n, u = spec.max_ilen_units, spec.memory.unit
         size = len(g.core.MEM)
-        where, values = [], []
-        for addr, word in blk.words:  # PlacedGuest.units' addressing, unit by unit
-            a = (addr + g.offset) & g.amask
-            for k in range(n):
-                where.append(a + k if a + n <= size else (a + k) & g.amask)
-                values.append((word >> (k * u)) & ((1 << u) - 1))
+        if n * u <= 64 and blk.words:  # one gather's worth of numpy (words_at's case)
+            addrs = np.array([a for a, _ in blk.words], dtype=np.int64)
+            start = (addrs + g.offset) & g.amask
+            where = start[:, None] + np.arange(n)
+            wrap = start + n > size  # PlacedGuest.units' addressing: only a word past the end wraps
+            where[wrap] &= g.amask
+            shifts = np.arange(n, dtype=np.uint64) * np.uint64(u)
+            words = np.array([w for _, w in blk.words], dtype=np.uint64)
+            values = (words[:, None] >> shifts) & np.uint64((1 << u) - 1)
+            where, values = where.ravel(), values.ravel()
+        else:
+            where, values = [], []
+            for addr, word in blk.words:  # PlacedGuest.units' addressing, unit by unit
+                a = (addr + g.offset) & g.amask
+                for k in range(n):
+                    where.append(a + k if a + n <= size else (a + k) & g.amask)
+                    values.append((word >> (k * u)) & ((1 << u) - 1))
         b = len(self.blocks)
         self.blocks.append(blk)
         self.ids[id(blk)] = b
