@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.closures import cached
 from ..core.jit import njit
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET,
                              ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
@@ -481,7 +482,7 @@ def loop_for(core, skip_validity=False):
         return None
     spec = core.spec
     return spec.memo(("binary_translation_loop", bool(skip_validity)),
-                     lambda s: make_loop(s, core.layout, *kernels, place, bool(skip_validity)))
+                     lambda s: cached(s, "bt_loop", make_loop(s, core.layout, *kernels, place, bool(skip_validity))))
 
 
 class CompiledTranslator:

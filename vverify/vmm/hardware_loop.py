@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.closures import cached
 from ..core.jit import njit
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, R_VMEXIT, ST_BUDGET, ST_CAUSE, ST_STEPS,
                              ST_TRACE_CAP, ST_TRACE_COUNT, ST_TRAP_EXITS, ST_TVAL, TRACE_ENTRIES)
@@ -168,7 +169,8 @@ def loop_for(core, drop_control_bit=None):
     if kernels is None or place is None:
         return None
     return core.spec.memo(("hardware_loop", drop_control_bit),
-                          lambda s: make_loop(s, core.layout, *kernels, place, drop_control_bit))
+                          lambda s: cached(s, "hw_loop", make_loop(s, core.layout, *kernels, place,
+                                                                   drop_control_bit)))
 
 
 class ExitLoop:

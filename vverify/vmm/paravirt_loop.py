@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.closures import cached
 from ..core.jit import njit
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS,
                              ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
@@ -381,8 +382,8 @@ def loop_for(core, drop_control_bit=None):
         return None
     module = core.module
     return spec.memo(("paravirt_loop", drop_control_bit),
-                     lambda s: make_loop(s, core.layout, *kernels, place, module.fetch_at, module.decode,
-                                         drop_control_bit))
+                     lambda s: cached(s, "pv_loop", make_loop(s, core.layout, *kernels, place, module.fetch_at,
+                                                              module.decode, drop_control_bit)))
 
 
 class PVDispatcher:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.closures import cached
 from ..core.jit import njit
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET,
                              ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
@@ -158,7 +159,7 @@ def loop_for(core, drop_control_bit=None):
         return None
     spec = core.spec
     return spec.memo(("trap_emulate_loop", drop_control_bit),
-                     lambda s: make_loop(s, core.layout, *kernels, place, drop_control_bit))
+                     lambda s: cached(s, "te_loop", make_loop(s, core.layout, *kernels, place, drop_control_bit)))
 
 
 class CompiledDispatcher:
