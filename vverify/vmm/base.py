@@ -31,7 +31,7 @@ from ..spec.exits import Exit
 from ..spec.ir import mask
 from ..spec.state import MachineState
 from ..core.protocol import ST_MEMORY_OFFSET
-from .registers import VirtualRegisters, apply_placement, bank_pairs, bank_table, compose_view, write_view_back
+from .registers import VirtualRegisters, bank_table, compose_view, place_real, write_view_back
 from .trace import TrapTrace, cause_names
 
 
@@ -211,9 +211,8 @@ class PlacedGuest:
         and the guest's control state takes few distinct values.
         """
         sets, values = self._placement()
-        apply_placement(self.core.R, self.virtual.array, sets, values, self.DM, self.CM, len(self.names))
-        if len(self._banks):  # the banked copies the core's runs exchange: the guest's current one goes
-            bank_pairs(self.core.R, self.virtual.array, self.DM, self.CM, self._banks, self.core.layout.bank_base)
+        place_real(self.core.R, self.virtual.array, sets, values, self.DM, self.CM, len(self.names), self._banks,
+                   self.core.layout.bank_base)
 
     def _placement(self):
         """What the map sets for the guest as it is now, as arrays in register order: whether it

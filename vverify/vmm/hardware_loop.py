@@ -39,7 +39,7 @@ from ..core.jit import njit
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, R_VMEXIT, ST_BUDGET, ST_CAUSE, ST_STEPS,
                              ST_TRACE_CAP, ST_TRACE_COUNT, ST_TRAP_EXITS, ST_TVAL, TRACE_ENTRIES)
 from ..spec.ir import mask
-from .registers import apply_placement, bank_pairs, bank_table, compose_view, write_view_back
+from .registers import bank_table, compose_view, place_real, write_view_back
 from .trap_emulate_loop import RAN_OUT, STOP, TRACE_FULL
 
 RAW = -3  # a core exit the loop does not serve: its reason code in scalars[LAST], the status slots as it left them
@@ -144,8 +144,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
             write_view_back(R, E, V, DM, CM, n, st)
             compose_view(S, R, V, DM, CM, n, st)
             map_place(S, MEM, DECF, P, PV)
-            apply_placement(R, V, PM, PV, DM, CM, n)
-            bank_pairs(R, V, DM, CM, BT, bb)
+            place_real(R, V, PM, PV, DM, CM, n, BT, bb)
             steps += done
             if end != R_BUDGET:
                 outcome = end

@@ -26,7 +26,7 @@ from ..core.jit import njit
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS,
                              ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
 from ..spec.ir import mask
-from .registers import apply_placement, bank_pairs, bank_table, compose_view, write_view_back
+from .registers import bank_table, compose_view, place_real, write_view_back
 
 RAN_OUT = -1  # the budget ended
 TRACE_FULL = -2  # the trace buffer is full: drain it and call again (the loop keeps its place)
@@ -180,8 +180,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
         write_view_back(R, E, V, DM, CM, n, st)
         compose_view(S, R, V, DM, CM, n, st)
         map_place(S, MEM, DECF, P, PV)
-        apply_placement(R, V, PM, PV, DM, CM, n)
-        bank_pairs(R, V, DM, CM, BT, bb)
+        place_real(R, V, PM, PV, DM, CM, n, BT, bb)
         return done, end
 
     @njit

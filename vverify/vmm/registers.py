@@ -124,3 +124,12 @@ def apply_placement(R, V, PM, P, DM, CM, n):
             R[i] = (R[i] & DM[i]) | (v & CM[i])
         elif PM[i]:
             R[i] = P[i]
+
+
+@njit(cache=True)
+def place_real(R, V, PM, P, DM, CM, n, BT, base):
+    """The whole placement of the real registers from the virtual ones: the control bits
+    (:func:`apply_placement`), then the banked copies the core's runs exchange (:func:`bank_pairs`).
+    One routine, so that no technique's loop places a guest without its banks."""
+    apply_placement(R, V, PM, P, DM, CM, n)
+    bank_pairs(R, V, DM, CM, BT, base)
