@@ -76,3 +76,22 @@ def test_the_cost_per_event_is_the_time_over_native_per_vmm_event(written):
     row = next(line for line in section.splitlines() if line.startswith("| pg74 | syscall |"))
     assert report.fmt_time((te.median - native.median) / 4) in row
     assert "| pg74_vt | syscall |" in section and section.split("| pg74_vt | syscall |")[1].split("\n")[0].count("–")
+
+
+def test_wall_time_and_model_winners_are_set_side_by_side_and_disagreements_named():
+    from vverify.bench import costmodel as C
+
+    res = results.load([DATA])
+    profiles = C.load_profiles()
+    rows = report.wall_vs_model(res, profiles, "binary-translation", "hardware-assisted")
+    assert {(w, spec, hw) for w, spec, hw, _, _ in rows} == {("syscall", "pg74", "pg74_vt"), ("cr8wr", "pg74", "pg74_vt")}
+    for w, spec, hw, wall, model in rows:
+        bt, hv = res.get(spec, "binary-translation", w).median, res.get(hw, "hardware-assisted", w).median
+        assert wall == ("binary translation" if bt < hv else "hardware")
+        assert set(model) == set(profiles)
+    text = "\n".join(report.section_wall_vs_model(res, profiles, "binary-translation", "hardware-assisted"))
+    assert "in 2 of 2 workloads." in text
+    # make binary translation the faster on syscall: the wall column follows, the model does not
+    res.get("pg74_vt", "hardware-assisted", "syscall").values = [1.0]
+    text = "\n".join(report.section_wall_vs_model(res, profiles, "binary-translation", "hardware-assisted"))
+    assert "in 1 of 2 workloads; not in syscall (pg74)." in text
