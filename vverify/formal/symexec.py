@@ -235,7 +235,9 @@ class ZResult:
     built on first use, since most queries assert that the step neither
     traps nor exits and compare ``body``, the state the instruction's own
     body leaves (equal to ``state`` whenever it neither traps nor exits, and
-    free of the trap entry's terms).
+    free of the trap entry's terms).  Where the step traps or exits, ``body``
+    holds writes that the trap discards (they are not guarded by "no trap
+    yet"): read it only under "does not stop".
     """
 
     def __init__(self, state, trapped, cause, tval, halted, exited=False, exit_kind=0, body=None, make_state=None):
