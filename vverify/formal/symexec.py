@@ -4,9 +4,21 @@ Values are either Python ints/bools (known) or z3 terms (symbolic).  Known
 values are folded as they go, so fixing the mode or an operand (as the
 classifier does for every query) prunes whole branches before z3 sees them.
 
-Control flow is merged, not forked: every write is guarded by the path
-condition and by "the instruction has not trapped or halted yet", so one
-pass yields one term per state field with no path explosion.
+Control flow is merged, not forked: every write is guarded by its path
+condition, so one pass yields one term per state field with no path
+explosion.
+
+Traps and exits are precise (the interpreter drops the instruction's own
+effects and, for a trap, runs the entry on the state before it), so a write
+is *not* guarded by "no trap yet": the body's state is only ever read where
+the instruction neither traps nor exits, and there every earlier check
+passed.  The outcome is chosen once, at the end (:func:`step`).  Where a
+spec writes its checks, before or after the accesses they guard, thus gives
+the same terms, and a native run and its placement, whose checks differ,
+still store the same cells under the same guards (docs/theory.md, "Traps
+and writes").  A halt is not precise, so writes stay guarded by "not halted
+yet"; a trap's cause, its value and the halt itself stay guarded by
+"nothing ended the instruction yet", since the first event wins.
 """
 
 from __future__ import annotations
@@ -223,7 +235,9 @@ class ZResult:
     built on first use, since most queries assert that the step neither
     traps nor exits and compare ``body``, the state the instruction's own
     body leaves (equal to ``state`` whenever it neither traps nor exits, and
-    free of the trap entry's terms).
+    free of the trap entry's terms).  Where the step traps or exits, ``body``
+    holds writes that the trap discards (they are not guarded by "no trap
+    yet"): read it only under "does not stop".
     """
 
     def __init__(self, state, trapped, cause, tval, halted, exited=False, exit_kind=0, body=None, make_state=None):
@@ -275,7 +289,8 @@ class _Exec:
         self.next_pc = next_pc
         self.ops = operands
         self.locals: dict = {}
-        self.alive = True
+        self.alive = True  # nothing ended the instruction yet: guards the events (trap, halt, exit)
+        self.going = True  # not halted yet: guards the writes (a trap or an exit discards them anyway)
         self.trapped = False
         self.cause = 0
         self.tval = 0
@@ -287,26 +302,28 @@ class _Exec:
     def run(self, stmts, guard=True):
         for st in stmts:
             g = AND(guard, self.alive)
-            if g is False:
+            if g is False:  # the instruction has certainly ended: nothing after counts
                 return
-            self.stmt(st, guard, g)
+            self.stmt(st, guard, g, AND(guard, self.going))
 
-    def stmt(self, st, guard, g):
+    def stmt(self, st, guard, g, w):
+        """Run ``st`` on the path ``guard``: events under ``g`` (no earlier event), writes under ``w``
+        (no earlier halt).  See the module docstring for why writes ignore earlier traps."""
         t = type(st)
         if t is ir.SetLocal:
             v = self.expr(st.value)
-            self.set_local(st.name, g, v, st.value.width)
+            self.set_local(st.name, w, v, st.value.width)
         elif t is ir.SetReg:
             v = self.expr(st.value)
             if st.name == "pc":
-                self.next_pc = ITE(g, v, self.next_pc, st.value.width)
+                self.next_pc = ITE(w, v, self.next_pc, st.value.width)
             else:
-                self.s.regs[st.name] = ITE(g, v, self.s.regs[st.name], st.value.width)
+                self.s.regs[st.name] = ITE(w, v, self.s.regs[st.name], st.value.width)
         elif t is ir.SetFile:
             f = self.spec.files[st.file]
             idx = self.expr(st.index)
             v = self.expr(st.value)
-            writable = g
+            writable = w
             for hi in f.hardwired:
                 writable = AND(writable, NOT(EQ(idx, hi, f.index_width)))
             if writable is not False:
@@ -315,17 +332,16 @@ class _Exec:
                 self.s.files[st.file] = ITE_ARRAY(writable, new, arr)
         elif t is ir.Load:
             addr = self.expr(st.addr)
-            ok = self.range_ok(addr, st.units, g)
+            if self.range_ok(addr, st.units, g) is False:
+                return  # it certainly faults: the value is never read
             m = self.spec.memory
             parts = [self.read_mem(addr, k) for k in range(st.units)]
             v = parts[0] if len(parts) == 1 else z3.Concat(*reversed([const(p, m.unit) for p in parts]))
             v = simplify_value(v) if all(known(p) for p in parts) else v
-            self.set_local(st.local, AND(g, ok), v, st.width)
+            self.set_local(st.local, w, v, st.width)  # an access outside memory faults: no guard for it either
         elif t is ir.Store:
             addr = self.expr(st.addr)
-            ok = self.range_ok(addr, st.units, g)
-            w = AND(g, ok)
-            if w is False:
+            if self.range_ok(addr, st.units, g) is False or w is False:
                 return
             m = self.spec.memory
             v = const(self.expr(st.value), st.units * m.unit)
@@ -354,6 +370,7 @@ class _Exec:
         elif t is ir.Halt:
             self.halted = OR(self.halted, g)
             self.alive = AND(self.alive, NOT(g))
+            self.going = AND(self.going, NOT(g))
         elif t is ir.Leave:
             self.exited = OR(self.exited, g)
             self.exit_kind = ITE(g, ir.LEAVE_KINDS.index(st.kind), self.exit_kind, 1)
