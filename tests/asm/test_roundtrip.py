@@ -27,13 +27,17 @@ def units_of(table, instr, w):
 
 @st.composite
 def field_bits(draw, codec):
-    """Bits of a field that its operand can express (carried bits only)."""
+    """Bits of a field that its operand can express (carried bits only), never a value its encoding
+    excludes (that word is another instruction's, and the assembler refuses it: tests/spec/test_encoding_exclusions.py)."""
     if codec.kind == "reg":
-        return draw(st.integers(0, codec.file.count - 1))
-    if codec.kind == "enum":
+        bits = draw(st.integers(0, codec.file.count - 1))
+    elif codec.kind == "enum":
         members = sorted(set(codec.members.values()))
-        return draw(st.one_of(st.sampled_from(members), word(codec.width)))
-    return draw(word(codec.width)) & codec.placed
+        bits = draw(st.one_of(st.sampled_from(members), word(codec.width)))
+    else:
+        bits = draw(word(codec.width)) & codec.placed
+    assume(bits not in codec.excluded)
+    return bits
 
 
 @st.composite
