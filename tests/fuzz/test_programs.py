@@ -45,9 +45,6 @@ def _smc_program(spec_name, where):
 # Where a bundled spec's programs get no self-modifying item, and why.
 NOT_DRAWN = {("mips32", "kernel"): "mips32's kernel runs in kseg0, at virtual 0x80000000 + its physical address; "
                                    "the item is laid out where the code's virtual addresses are its physical ones"}
-_ARM = ("armv7a's word LDR may write the pc (LoadWritePC), so it is not a plain copy of one register and only STR is "
-        "found at that width; the byte pair (LDRB/STRB) is found, but no layout of the item with it runs as it should")
-NOT_DRAWN.update({(name, where): _ARM for name in ("armv7a", "armv7a_undef") for where in ("user", "kernel")})
 
 
 @pytest.mark.parametrize("where", ["user", "kernel"])
