@@ -97,7 +97,8 @@ class BinaryTranslation(TrapAndEmulate):
             key = (key, mode, unsafe)
             memo = spec.memo("bt_translations", lambda s: BoundedMemo(1 << 12))
             made = memo.get(key)
-            if made is not None and g.words_at(made[1]) == made[2]:
+            if made is not None and (g.words_at(made[1]) if len(made[1]) >= 8 else
+                                     [g.word_at(a) for a in made[1]]) == made[2]:  # numpy pays off from 8
                 self.counters.translations += 1
                 return Block(pc, mode, list(made[0]), list(zip(made[1], made[2])))
         block = self._translate(pc, mode, unsafe)

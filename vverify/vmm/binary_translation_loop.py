@@ -186,7 +186,7 @@ class TranslationArrays:
         spec = g.spec
         n, u = spec.max_ilen_units, spec.memory.unit
         size = len(g.core.MEM)
-        if n * u <= 64 and blk.words:  # one gather's worth of numpy (words_at's case)
+        if n * u <= 64 and len(blk.words) * n >= 32:  # numpy pays off from a few dozen units (words_at's case)
             addrs = np.array([a for a, _ in blk.words], dtype=np.int64)
             start = (addrs + g.offset) & g.amask
             where = start[:, None] + np.arange(n)
