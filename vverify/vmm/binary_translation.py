@@ -107,6 +107,8 @@ class BinaryTranslation(TrapAndEmulate):
         return block
 
     def _translate(self, pc: int, mode: int, unsafe) -> Block:
+        """The translator itself: fetch, decode and classify from ``pc`` to the block's end (the
+        first instruction that may set pc, an undecodable word, a fault or MAX_BLOCK)."""
         spec, g = self.spec, self.g
         segments, words = [], []
         run, at = 0, pc
