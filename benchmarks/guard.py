@@ -27,7 +27,10 @@ figure each of whose cells is short.
 A figure worse than the committed one by more than ``--tolerance`` (10 %)
 is measured again (two runs on a shared machine differ by up to ~10 % even
 in their ratios), each figure keeping the better of the two runs; one still
-worse makes the command exit 1, naming it; a figure not in the committed file is
+worse is then measured side by side with the commit of the committed figures (that
+commit's code and this tree's, alternately, ``--rounds`` times), and only a
+drop that shows there too makes the command exit 1, naming it; one that
+does not is reported as ``noise``.  A figure not in the committed file is
 new and only reported.  "Committed" is ``git show HEAD:results/guard.json``
 (the file on disk when there is no git), read before the new one is written.
 """
@@ -65,27 +68,44 @@ LOWER_IS_BETTER = "lower"
 # ---------------------------------------------------------------- measuring
 
 
-def _run(argv: list, what: str) -> None:
+def _run(argv: list, what: str, tree: Path = ROOT, env: dict | None = None) -> None:
     """Run one measuring command; its failure is this command's, named in one line."""
     print(f"guard: {what}: {' '.join(argv)}", file=sys.stderr, flush=True)
-    r = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL)
+    r = subprocess.run(argv, cwd=tree, stdout=subprocess.DEVNULL, env=env)
     if r.returncode != 0:
         raise SystemExit(f"guard: {what} failed (exit {r.returncode}): {' '.join(argv)}")
 
 
-def measure(scratch: Path, processes: int) -> dict:
-    """Run the three measuring commands into ``scratch``; their pyperf and bench files."""
+PARTS = ("core_mips", "core_exit", "bench")
+
+
+def measure(scratch: Path, processes: int, tree: Path = ROOT, parts=PARTS, techniques=(), env=None) -> dict:
+    """Run the measuring commands of ``parts`` from ``tree`` into ``scratch``; their pyperf and bench files.
+
+    ``tree`` is a checkout whose own benchmark scripts and ``vverify`` are run (``env`` points Python at it),
+    so a baseline commit measures with the code it had.  ``techniques`` narrows the bench to those (and
+    native, which every cost per event is measured against); empty means every one.
+    """
     py = sys.executable
-    files = {"core_mips": scratch / "core_mips.json", "core_exit": scratch / "core_exit.json",
-             "bench": scratch / "bench.json"}
-    _run([py, "benchmarks/core_mips.py", "-p", str(processes), "-o", str(files["core_mips"])], "core MIPS")
-    _run([py, "benchmarks/core_exit.py", "-p", str(processes), "-o", str(files["core_exit"])], "exit round trip")
-    bench = [py, "-m", "vverify", "bench", "--fast", "-o", str(files["bench"])]
-    for s in SPECS:
-        bench += ["-s", s]
-    for w in WORKLOADS:
-        bench += ["-w", w]
-    _run(bench, "techniques")
+    files = {}
+    if "core_mips" in parts:
+        files["core_mips"] = scratch / "core_mips.json"
+        _run([py, "benchmarks/core_mips.py", "-p", str(processes), "-o", str(files["core_mips"])], "core MIPS",
+             tree, env)
+    if "core_exit" in parts:
+        files["core_exit"] = scratch / "core_exit.json"
+        _run([py, "benchmarks/core_exit.py", "-p", str(processes), "-o", str(files["core_exit"])],
+             "exit round trip", tree, env)
+    if "bench" in parts:
+        files["bench"] = scratch / "bench.json"
+        bench = [py, "-m", "vverify", "bench", "--fast", "-o", str(files["bench"])]
+        for s in SPECS:
+            bench += ["-s", s]
+        for w in WORKLOADS if not techniques else EVENT_WORKLOADS:
+            bench += ["-w", w]
+        for t in ("native", *techniques) if techniques else ():
+            bench += ["-t", t]
+        _run(bench, "techniques", tree, env)
     return files
 
 
@@ -103,22 +123,23 @@ def _geomean(xs) -> float:
     return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else float("nan")
 
 
-def figures(files: dict) -> dict:
-    """The guard's figures from the measured files: ``{"figures": {name: {value, better, unit}}, "cells": ...}``."""
+def seconds(files: dict) -> dict:
+    """The guard's quantities in seconds, from whichever measured files are present.
+
+    ``core`` and ``unicorn`` per guest instruction, ``exit`` per round trip, and per technique
+    ``cost_per_event.<technique>`` (the geometric mean over its cells), with the cells themselves.
+    """
     from vverify.bench.costmodel import vmm_events
     from vverify.bench.results import load
 
-    mips = _medians(files["core_mips"])
-    exit_ = _medians(files["core_exit"])
-    unicorn_s = mips["unicorn"]  # seconds per guest instruction: the unit of time below
     out: dict = {}
-
-    def fig(name, value, better, unit):
-        out[name] = {"value": value, "better": better, "unit": unit}
-
-    fig("core_vs_unicorn", unicorn_s / mips["core"], HIGHER_IS_BETTER, "ratio of MIPS, same run")
-    fig("exit_round_trip", exit_["exit_round_trip_raw"] / unicorn_s, LOWER_IS_BETTER, "Unicorn instructions")
-
+    if "core_mips" in files:
+        mips = _medians(files["core_mips"])
+        out["core"], out["unicorn"] = mips["core"], mips["unicorn"]
+    if "core_exit" in files:
+        out["exit"] = _medians(files["core_exit"])["exit_round_trip_raw"]
+    if "bench" not in files:
+        return out
     res = load([files["bench"]])
     cells = {}
     per_technique: dict = {}
@@ -126,25 +147,39 @@ def figures(files: dict) -> dict:
         native = res.get(m.spec, "native", m.workload)
         if m.technique == "native" or native is None:
             continue
-        per_op = m.per_op
-        overhead = m.median / native.median
-        cell = {"overhead_vs_native": round(overhead, 3), "ns_per_op": round(m.median * 1e9, 1),
+        cell = {"overhead_vs_native": round(m.median / native.median, 3), "ns_per_op": round(m.median * 1e9, 1),
                 "native_ns_per_op": round(native.median * 1e9, 1)}
-        n_events = vmm_events(per_op)
+        n_events = vmm_events(m.per_op)
         if m.workload in EVENT_WORKLOADS and n_events > 0:
             cost = (m.median - native.median) / n_events
             cell["events_per_op"] = round(n_events, 3)
             cell["ns_per_event"] = round(cost * 1e9, 1)
-            per_technique.setdefault(m.technique, []).append(cost / unicorn_s)
+            per_technique.setdefault(m.technique, []).append(cost)
         cells[m.name] = cell
     for tech, costs in sorted(per_technique.items()):
-        fig(f"cost_per_event.{tech}", _geomean(costs), LOWER_IS_BETTER,
-            f"Unicorn instructions, geometric mean of {len(costs)} cells")
-    for k, v in out.items():
-        v["value"] = round(v["value"], 4)
-    absolute = {"core_mips": round(1e-6 / mips["core"], 1), "unicorn_mips": round(1e-6 / unicorn_s, 1),
-                "exit_round_trip_ns": round(exit_["exit_round_trip_raw"] * 1e9, 1)}
-    return {"figures": out, "absolute": absolute, "cells": dict(sorted(cells.items()))}
+        out[f"cost_per_event.{tech}"] = (_geomean(costs), len(costs))
+    out["cells"] = dict(sorted(cells.items()))
+    return out
+
+
+def figures(files: dict) -> dict:
+    """The guard's figures from the measured files: ``{"figures": {name: {value, better, unit}}, "cells": ...}``."""
+    raw = seconds(files)
+    unicorn_s = raw["unicorn"]  # seconds per guest instruction: the unit of time below
+    out: dict = {}
+
+    def fig(name, value, better, unit):
+        out[name] = {"value": round(value, 4), "better": better, "unit": unit}
+
+    fig("core_vs_unicorn", unicorn_s / raw["core"], HIGHER_IS_BETTER, "ratio of MIPS, same run")
+    fig("exit_round_trip", raw["exit"] / unicorn_s, LOWER_IS_BETTER, "Unicorn instructions")
+    for name, v in raw.items():
+        if name.startswith("cost_per_event."):
+            cost, n = v
+            fig(name, cost / unicorn_s, LOWER_IS_BETTER, f"Unicorn instructions, geometric mean of {n} cells")
+    absolute = {"core_mips": round(1e-6 / raw["core"], 1), "unicorn_mips": round(1e-6 / unicorn_s, 1),
+                "exit_round_trip_ns": round(raw["exit"] * 1e9, 1)}
+    return {"figures": out, "absolute": absolute, "cells": raw["cells"]}
 
 
 # ---------------------------------------------------------------- comparing
@@ -164,6 +199,81 @@ def best_of(a: dict, b: dict) -> dict:
         if g is None or (f["value"] > g["value"]) == (f["better"] == HIGHER_IS_BETTER):
             out["figures"][name] = f
     out["runs"] = 2
+    return out
+
+
+# what each figure needs measured, and the quantity in seconds (lower is better) it is compared by when
+# measured side by side with the baseline commit
+def _needs(name: str) -> tuple:
+    if name == "core_vs_unicorn":
+        return "core_mips", "core"
+    if name == "exit_round_trip":
+        return "core_exit", "exit"
+    return "bench", name
+
+
+def side_by_side(names: list, baseline: str, rounds: int, processes: int) -> dict:
+    """The figures ``names`` at ``baseline`` and in this tree, measured alternately, ``rounds`` times.
+
+    The committed figures come from another run, on another day's load; a figure of one cell (hardware
+    assist's cost per event has one) can move by 15 % between runs of the same code.  Measuring the
+    baseline commit's own code and this tree's in alternation lets a burst of load hit both alike, so
+    what is left is the change.  The baseline is checked out into a temporary worktree with a numba
+    cache of its own.  Returns :func:`alternate`'s dict.
+    """
+    import os
+
+    def run(tree, parts, techniques, scratch, env):
+        return seconds(measure(scratch, processes, tree, parts, techniques, env))
+
+    with tempfile.TemporaryDirectory(prefix="vverify-guard-side-") as tmp:
+        tmp = Path(tmp)
+        base_tree = tmp / "baseline"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(base_tree), baseline], cwd=ROOT,
+                       check=True)
+        base_env = {**os.environ, "PYTHONPATH": str(base_tree), "VVERIFY_CORE_CACHE_DIR": str(tmp / "cache")}
+        try:
+            return alternate(names, {"baseline": (base_tree, base_env), "now": (ROOT, None)}, rounds, run, tmp)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT)
+
+
+def alternate(names: list, trees: dict, rounds: int, run, scratch: Path) -> dict:
+    """Measure ``names`` in each of ``trees`` (``{"baseline": (tree, env), "now": (tree, env)}``) in turn,
+    ``rounds`` times, with ``run(tree, parts, techniques, scratch, env)`` returning :func:`seconds`' dict.
+
+    Returns ``{name: {"baseline": [s...], "now": [s...], "change": x}}``, ``change`` being the median over
+    the rounds of the relative change, in the direction of better (negative: worse; every quantity is
+    seconds).
+    """
+    parts = sorted({_needs(n)[0] for n in names})
+    techniques = sorted(n.split(".", 1)[1] for n in names if n.startswith("cost_per_event."))
+    samples = {n: {side: [] for side in trees} for n in names}
+    for k in range(rounds):
+        for side, (tree, env) in trees.items():
+            where = scratch / f"{side}-{k}"
+            where.mkdir()
+            got = run(tree, parts, techniques, where, env)
+            for n in names:
+                v = got.get(_needs(n)[1])
+                if v is None:
+                    raise SystemExit(f"guard: {side} ({tree}) did not measure {n}")
+                samples[n][side].append(v[0] if isinstance(v, tuple) else v)
+        print(f"guard: side by side, round {k + 1}/{rounds}", file=sys.stderr)
+    for s in samples.values():
+        # paired: each round's two measurements were taken back to back, so their ratio is what a burst
+        # of load spares; the median of the rounds' ratios then drops a round that a burst split
+        s["change"] = statistics.median(b / w for b, w in zip(s["baseline"], s["now"])) - 1
+    return samples
+
+
+def settle(rows: list, sbs: dict, tolerance: float) -> list:
+    """``rows`` with each regression that the side-by-side run does not confirm marked ``noise``."""
+    out = []
+    for name, o, n, change, verdict in rows:
+        if verdict == "REGRESSION" and name in sbs and sbs[name]["change"] >= -tolerance:
+            verdict = "noise"
+        out.append((name, o, n, change, verdict))
     return out
 
 
@@ -210,6 +320,17 @@ def render(new: dict, rows: list, tolerance: float, old_commit: str) -> str:
         unit = new["figures"][name]["unit"]
         L.append(f"| {name} | {unit} | {'' if o is None else f'{o:.4g}'} | {n:.4g} | "
                  f"{'' if change is None else f'{change:+.1%}'} | {verdict} |")
+    side = new.get("side_by_side")
+    if side:
+        L += ["", f"## Side by side with {side['baseline']}", "",
+              f"Each figure that was still worse after two runs, measured again with the code of "
+              f"{side['baseline']} and this tree in alternation, {side['rounds']} rounds (seconds, medians of "
+              "the rounds; the change is the median of the rounds' paired ratios). A drop that does not show "
+              "here is load, not code: its verdict is `noise`.", "",
+              "| figure | quantity | baseline | now | change |", "|---|---|---|---|---|"]
+        for name, f in side["figures"].items():
+            L.append(f"| {name} | {_needs(name)[1].split('.')[0]} | {statistics.median(f['baseline']):.4g} | "
+                     f"{statistics.median(f['now']):.4g} | {f['change']:+.1%} |")
     L += ["", "## Cells", "",
           "Wall time per operation (medians), overhead against native in the same run, and the cost per "
           "event: (time per operation - native's) / (traps + emulated + hypercalls + VM exits per operation).", "",
@@ -225,6 +346,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tolerance", type=float, default=TOLERANCE, help="the largest drop allowed (0.10: 10%%)")
     ap.add_argument("--processes", "-p", type=int, default=6, help="pyperf worker processes per core benchmark")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of the side-by-side run that confirms a drop (default 3)")
+    ap.add_argument("--baseline", help="the commit to measure side by side when a figure drops "
+                                       "(default: the commit of the committed figures)")
     ap.add_argument("--compare-only", action="store_true",
                     help="do not measure: compare results/guard.json on disk with the committed one")
     args = ap.parse_args(argv)
@@ -243,12 +368,21 @@ def main(argv=None) -> int:
             # better of the two; a real regression is worse in both
             print("guard: a figure dropped; measuring again to confirm", file=sys.stderr)
             new = best_of(new, _measured(args.processes))
+            still = [r[0] for r in compare(old, new, args.tolerance) if r[4] == "REGRESSION"]
+            baseline = args.baseline or old.get("commit")
+            if still and baseline:
+                print(f"guard: still worse: {', '.join(still)}; measuring side by side with {baseline}",
+                      file=sys.stderr)
+                new["side_by_side"] = {"baseline": baseline, "rounds": args.rounds,
+                                       "figures": side_by_side(still, baseline, args.rounds, args.processes)}
         import datetime
 
         new["commit"] = commit()
         new["date"] = datetime.date.today().isoformat()
         new["tolerance"] = args.tolerance
     rows = compare(old, new, args.tolerance)
+    if "side_by_side" in new:
+        rows = settle(rows, new["side_by_side"]["figures"], args.tolerance)
     old_commit = f"committed at {old.get('commit', '?')}" if old else "none committed yet"
     if not args.compare_only:
         write_atomic(GUARD_JSON, json.dumps(new, indent=1, sort_keys=True) + "\n")

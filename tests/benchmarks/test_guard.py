@@ -1,0 +1,70 @@
+"""The hot-path guard's verdicts (benchmarks/guard.py), on figures made up for the purpose.
+
+Measuring takes minutes and depends on the machine, so what is tested here is
+what the guard concludes from figures: which drop is a regression, which one
+the side-by-side run shows to be load, and that the side-by-side run really
+alternates the two trees.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import guard
+
+
+def _figs(**values):
+    better = {"core_vs_unicorn": guard.HIGHER_IS_BETTER}
+    return {"figures": {k.replace("__", "."): {"value": v, "better": better.get(k, guard.LOWER_IS_BETTER),
+                                               "unit": "u"} for k, v in values.items()}}
+
+
+def test_a_drop_beyond_the_tolerance_is_a_regression_in_either_direction_of_better():
+    old = _figs(core_vs_unicorn=2.0, exit_round_trip=100.0, cost_per_event__x=50.0)
+    new = _figs(core_vs_unicorn=1.7, exit_round_trip=105.0, cost_per_event__x=40.0, cost_per_event__y=9.0)
+    rows = {r[0]: r[4] for r in guard.compare(old, new, 0.10)}
+    assert rows == {"core_vs_unicorn": "REGRESSION", "exit_round_trip": "ok", "cost_per_event.x": "better",
+                    "cost_per_event.y": "new"}
+
+
+def test_the_second_run_keeps_the_better_figure_of_each():
+    a = _figs(core_vs_unicorn=1.7, exit_round_trip=120.0)
+    b = _figs(core_vs_unicorn=1.9, exit_round_trip=130.0)
+    best = guard.best_of(a, b)["figures"]
+    assert (best["core_vs_unicorn"]["value"], best["exit_round_trip"]["value"]) == (1.9, 120.0)
+
+
+def test_a_drop_the_side_by_side_run_does_not_show_is_noise_and_one_it_shows_stays():
+    rows = [("cost_per_event.x", 33.0, 39.0, -0.15, "REGRESSION"),
+            ("cost_per_event.y", 10.0, 12.0, -0.17, "REGRESSION"),
+            ("exit_round_trip", 100.0, 101.0, -0.01, "ok")]
+    sbs = {"cost_per_event.x": {"change": -0.03}, "cost_per_event.y": {"change": -0.14}}
+    assert [r[4] for r in guard.settle(rows, sbs, 0.10)] == ["noise", "REGRESSION", "ok"]
+
+
+def test_the_side_by_side_run_alternates_the_trees_and_compares_them_round_by_round(tmp_path):
+    calls = []
+    # load rises over the run and hits both trees of a round alike: 100, 180, 170 ns at the baseline,
+    # 105, 190, 170 at this tree; the rounds' ratios are 0.952, 0.947, 1.0, whose median is 100/105
+    base, now = iter([100e-9, 180e-9, 170e-9]), iter([105e-9, 190e-9, 170e-9])
+
+    def run(tree, parts, techniques, scratch, env):
+        calls.append((tree, tuple(parts), tuple(techniques)))
+        value = next(base) if tree == "old" else next(now)
+        return {"cost_per_event.hardware-assisted": (value, 1), "core": 1e-9}
+
+    out = guard.alternate(["cost_per_event.hardware-assisted", "core_vs_unicorn"],
+                          {"baseline": ("old", None), "now": ("new", None)}, 3, run, tmp_path)
+    assert [c[0] for c in calls] == ["old", "new"] * 3
+    assert calls[0][1:] == (("bench", "core_mips"), ("hardware-assisted",))
+    f = out["cost_per_event.hardware-assisted"]
+    assert f["now"] == [105e-9, 190e-9, 170e-9] and f["change"] == pytest.approx(100 / 105 - 1)
+    assert out["core_vs_unicorn"]["change"] == pytest.approx(0.0)
+
+
+def test_a_tree_that_does_not_measure_a_figure_is_named(tmp_path):
+    def run(tree, parts, techniques, scratch, env):
+        return {} if tree == "old" else {"exit": 1e-7}
+
+    with pytest.raises(SystemExit, match="baseline .*exit_round_trip"):
+        guard.alternate(["exit_round_trip"], {"baseline": ("old", None), "now": ("new", None)}, 1, run, tmp_path)
