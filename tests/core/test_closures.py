@@ -82,3 +82,19 @@ def test_a_second_process_loads_the_compiled_code_instead_of_compiling(tmp_path)
                            cwd=root) for _ in range(2)]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
     assert [r.stdout.split()[-1] for r in runs] == ["compiled", "loaded"]
+
+
+def test_closures_of_several_modules_are_written_out_with_each_module_s_globals():
+    """The VMM loops inline a cycle made in vverify.vmm.emulate_one: the module must import each
+    closure's globals from that closure's own module, or the loops would fall back to compiling
+    in every process."""
+    from vverify.context import context_of
+    from vverify.vmm import trap_emulate_loop
+
+    spec = load("riscv32")
+    core = context_of(spec).core("closures-test")
+    loop = trap_emulate_loop.make_loop(spec, core.layout, *core.kernels(), core.compiled_map().kernel())
+    source = closures._module_source(spec, "te_loop", loop)
+    assert "from vverify.vmm.emulate_one import " in source
+    assert "from vverify.vmm.trap_emulate_loop import " in source
+    assert "def emulate_one(" in source and "def emulate(" in source and "def loop(" in source

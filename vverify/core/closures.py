@@ -13,7 +13,7 @@ again, seconds apiece.
 the core's cache directory, with each closure cell as a module constant
 (numbers and arrays written out, compiled functions imported), and imports
 it with ``cache=True``.  The module is named by a digest of that source, of
-the package the closures come from and of vverify's spec and core code
+the packages the closures come from and of vverify's spec and core code
 (``machine._generated``), so any change to what it was made from makes a new
 one rather than reusing a stale compilation.  Anything it cannot write out
 leaves the closures as they were: slower to start, never different.
@@ -121,15 +121,16 @@ def _package_digest(module_name: str) -> str:
 
 def _module_source(spec, kind: str, top) -> str:
     closures = _closures(top)
-    home = top.py_func.__module__
     defined = {d.py_func.__name__: d for d in closures}
     constants, imports, aliases = {}, {}, {}
-    global_names: set = set()
+    global_names: dict = {}  # name -> the module it is imported from
     for d in closures:
         f = d.py_func
-        if f.__module__ != home:
-            raise _Unwritable("closures from two modules")
-        global_names |= _globals_used(f.__code__) & set(f.__globals__)
+        for name in _globals_used(f.__code__) & set(f.__globals__):
+            # closures of several modules (a loop and the shared pieces it inlines) share one namespace here
+            if global_names.setdefault(name, f.__module__) != f.__module__ and \
+                    f.__globals__[name] is not sys.modules[global_names[name]].__dict__.get(name):
+                raise _Unwritable(f"two globals named {name}")
         for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
             v = cell.cell_contents
             if _is_local(v):
@@ -142,14 +143,18 @@ def _module_source(spec, kind: str, top) -> str:
             else:
                 constants[name] = _literal(v)
     taken = set(constants) | set(imports) | set(aliases) | set(defined)
-    if taken & global_names:
+    if taken & global_names.keys():
         raise _Unwritable("a cell named as a global")
-    L = [f'"""{kind} for spec {spec.name}: the closures of {home}, re-homed by vverify.core.closures',
-         'so that numba caches them on disk.  Generated: do not edit."""',
-         f"# {home}'s package: {_package_digest(home)}",
-         "import numpy as np", "from vverify.core.jit import njit"]
-    if global_names:
-        L.append(f"from {home} import {', '.join(sorted(global_names))}")
+    modules = sorted({d.py_func.__module__ for d in closures})
+    L = [f'"""{kind} for spec {spec.name}: the closures of {", ".join(modules)}, re-homed by',
+         'vverify.core.closures so that numba caches them on disk.  Generated: do not edit."""']
+    packages = {m.rpartition(".")[0]: m for m in modules}  # one module of each package stands for it
+    L.extend(f"# {p}: {_package_digest(m)}" for p, m in sorted(packages.items()))
+    L += ["import numpy as np", "from vverify.core.jit import njit"]
+    for m in modules:
+        names = sorted(n for n, home_of in global_names.items() if home_of == m)
+        if names:
+            L.append(f"from {m} import {', '.join(names)}")
     for name, (mod, qual) in sorted(imports.items()):
         L.append(f"from {mod} import {qual} as {name}")
     L.append("")

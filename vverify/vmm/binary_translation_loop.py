@@ -50,16 +50,15 @@ import numpy as np
 
 from ..core.closures import cached
 from ..core.jit import njit
-from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET,
-                             ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
-from ..spec.ir import mask
-from .registers import bank_table, compose_view, place_real, write_view_back
+from ..core.protocol import (R_BUDGET, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET, ST_CAUSE, ST_STEPS,
+                             ST_TRAP_EXITS)
+from .emulate_one import STOP, make_emulate_one, make_emulate_recorded
 
 RAN_OUT = -1  # the budget ended
 TRACE_FULL = -2  # the trace buffer is full: drain it and call again
 MISS = -3  # a lookup missed: translate (scalars[MISS_PC], [MISS_MODE]; [MISS_BLK] the invalid block or -1)
 GROW = -4  # the chain table needs room before the next lookup
-STOP = len(REASONS)  # a trap in stop_on ended the run (its cause index in scalars[CAUSE])
+# STOP (vverify.vmm.emulate_one): a trap in stop_on ended the run (its cause index in scalars[CAUSE])
 
 # the slots of the loop's scalar array
 (DIRECT, EMULATED, STEPS, CAUSE, TRACED, HITS, PREV, CUR, SEGI, MISS_PC, MISS_MODE, MISS_BLK,
@@ -257,60 +256,17 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
     """The compiled block loop for a spec's core (see the module docstring): ``run`` and
     ``trap_entry`` are ``Core.kernels()``, ``map_place`` is ``CompiledMap.kernel()``."""
     U = np.uint64
-    n = len(spec.registers)
     st = layout.st_base
-    BT, bb = bank_table(spec, layout), layout.bank_base  # banked registers (vverify.spec.banks)
-    cc = layout.cc_base
     pci = layout.reg_index["pc"]
     modei = layout.reg_index["mode"]
-    tval_mask = U(mask(spec.tval_width))
     all_traps = U((1 << len(spec.causes)) - 1)
     check = not skip_validity
     code_gen = layout.code_gen
     cp_base = layout.code_page_base
     pshift = U(layout.page_shift)
-
-    @njit
-    def emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP):
-        """TrapAndEmulate.emulate: the instruction at pc on the guest's view (Emulator.run, budget 1),
-        then the write-back and the placement.  Returns (steps, R_BUDGET or how the run ends)."""
-        compose_view(E, R, V, DM, CM, n, st)
-        done = 0
-        end = R_BUDGET
-        while done < 1:
-            code = run(E, MEM, DECF)
-            done += np.int64(E[st + ST_STEPS])
-            if code == R_BUDGET:
-                continue
-            if code == R_HALT:
-                end = R_HALT
-                break
-            if code != R_TRAP:  # illegal, hypercall, vmexit, patch: precise
-                end = code
-                break
-            exc = E[st + ST_CAUSE]
-            if (stop_mask >> exc) & U(1):
-                end = STOP
-                scalars[CAUSE] = np.int64(exc)
-                break
-            pc = E[pci]
-            next_pc, ok = trap_entry(E, MEM, DECF, pc, E[cc + exc], E[st + ST_TVAL] & tval_mask)
-            if not ok:
-                end = R_DOUBLE_FAULT
-                break
-            E[pci] = next_pc
-            done += 1
-            nt = scalars[TRACED]
-            TC[nt] = np.int64(exc)  # reflected to the guest's handler: recorded
-            TP[nt] = pc
-            scalars[TRACED] = nt + 1
-            reflected[exc] += 1
-        scalars[EMULATED] += done
-        write_view_back(R, E, V, DM, CM, n, st)
-        compose_view(S, R, V, DM, CM, n, st)
-        map_place(S, MEM, DECF, P, PV)
-        place_real(R, V, PM, PV, DM, CM, n, BT, bb)
-        return done, np.int64(end)
+    # TrapAndEmulate.emulate: the instruction at pc on the guest's view, the write-back and the placement
+    emulate = make_emulate_recorded(make_emulate_one(spec, layout, run, trap_entry, map_place), EMULATED, CAUSE,
+                                    TRACED)
 
     @njit
     def after_exit(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, reason, stop_mask, scalars, traps, reflected, TC, TP):
@@ -322,7 +278,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
             return np.int64(0), np.int64(reason)
         if reason == R_TRAP:
             traps[R[st + ST_CAUSE]] += 1
-        return emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
+        return emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
 
     @njit
     def loop(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, budget, stop_mask, scalars, exits, traps, reflected, TC, TP,
@@ -431,8 +387,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
             k = SEG[BSEG0[cur] + segi]
             if k == 0:  # emulate
                 mode = V[modei]
-                done, end = emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected,
-                                        TC, TP)
+                done, end = emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
                 steps += done
                 if end != R_BUDGET:
                     outcome = end

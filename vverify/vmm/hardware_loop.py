@@ -36,11 +36,10 @@ import numpy as np
 
 from ..core.closures import cached
 from ..core.jit import njit
-from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, R_VMEXIT, ST_BUDGET, ST_CAUSE, ST_STEPS,
-                             ST_TRACE_CAP, ST_TRACE_COUNT, ST_TRAP_EXITS, ST_TVAL, TRACE_ENTRIES)
-from ..spec.ir import mask
-from .registers import bank_table, compose_view, place_real, write_view_back
-from .trap_emulate_loop import RAN_OUT, STOP, TRACE_FULL
+from ..core.protocol import (R_BUDGET, R_VMEXIT, ST_BUDGET, ST_STEPS, ST_TRACE_CAP, ST_TRACE_COUNT, ST_TRAP_EXITS,
+                             ST_TVAL, TRACE_ENTRIES)
+from .emulate_one import STOP, make_emulate_one
+from .trap_emulate_loop import RAN_OUT, TRACE_FULL
 
 RAW = -3  # a core exit the loop does not serve: its reason code in scalars[LAST], the status slots as it left them
 
@@ -56,17 +55,9 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
     the compiled map's (``CompiledMap.kernel()``).
     """
     U = np.uint64
-    n = len(spec.registers)
     st = layout.st_base
-    BT, bb = bank_table(spec, layout), layout.bank_base  # banked registers (vverify.spec.banks)
-    cc = layout.cc_base
-    pci = layout.reg_index["pc"]
     tbase = layout.trace_base
-    tval_mask = U(mask(spec.tval_width))
-    drop_slot, drop_keep = -1, U(0)
-    if drop_control_bit is not None:
-        reg, bit = drop_control_bit
-        drop_slot, drop_keep = layout.reg_index[reg], U(mask(spec.registers[reg].width) & ~(1 << bit))
+    emulate_one = make_emulate_one(spec, layout, run, trap_entry, map_place, drop_control_bit)
 
     @njit
     def loop(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, HELD, budget, stop_mask, raw_code, scalars, exits):
@@ -101,50 +92,21 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
             for k in range(HELD.shape[0]):  # sync: the guest's own control registers into its virtual copy
                 V[HELD[k]] = R[HELD[k]]
             exits[code] += 1
-            # the interpreter routines: the exiting instruction on the guest's view (Emulator.run, budget 1)
-            compose_view(E, R, V, DM, CM, n, st)
-            done = 0
-            end = R_BUDGET
-            while done < 1:
-                c = run(E, MEM, DECF)
-                done += np.int64(E[st + ST_STEPS])
-                if c == R_BUDGET:
-                    continue
-                if c == R_HALT:
-                    end = R_HALT
-                    break
-                if c != R_TRAP:  # illegal, hypercall, vmexit, patch: precise
-                    end = c
-                    break
-                exc = E[st + ST_CAUSE]
-                if (stop_mask >> exc) & U(1):
-                    end = STOP
-                    scalars[CAUSE] = np.int64(exc)
-                    break
-                pc = E[pci]
-                next_pc, ok = trap_entry(E, MEM, DECF, pc, E[cc + exc], E[st + ST_TVAL] & tval_mask)
-                if not ok:
-                    end = R_DOUBLE_FAULT
-                    break
-                E[pci] = next_pc
-                done += 1
+            # the interpreter routines on the exiting instruction, then the allocator (vverify.vmm.emulate_one)
+            done, end, exc, at = emulate_one(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask)
+            scalars[EMULATED] += done
+            if end == STOP:
+                scalars[CAUSE] = exc
+            elif exc >= 0:
                 tn = R[st + ST_TRACE_COUNT]  # reflected to the guest's handler: recorded as the core does
                 if tn < tcap:
                     DECF[U(tbase) + U(2) * tn] = exc
-                    DECF[U(tbase + 1) + U(2) * tn] = pc
+                    DECF[U(tbase + 1) + U(2) * tn] = at
                     R[st + ST_TRACE_COUNT] = tn + U(1)
                 else:  # the buffer is full: the entry after it, for Python to take once it is drained
                     scalars[OVERFLOW] = 1
-                    scalars[OVERFLOW_CAUSE] = np.int64(exc)
-                    scalars[OVERFLOW_PC] = np.int64(pc)
-            scalars[EMULATED] += done
-            # the allocator: write the view back, then place the guest again through the map
-            if drop_slot >= 0:
-                E[drop_slot] &= drop_keep
-            write_view_back(R, E, V, DM, CM, n, st)
-            compose_view(S, R, V, DM, CM, n, st)
-            map_place(S, MEM, DECF, P, PV)
-            place_real(R, V, PM, PV, DM, CM, n, BT, bb)
+                    scalars[OVERFLOW_CAUSE] = exc
+                    scalars[OVERFLOW_PC] = np.int64(at)
             steps += done
             if end != R_BUDGET:
                 outcome = end

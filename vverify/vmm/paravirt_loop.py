@@ -23,17 +23,18 @@ import numpy as np
 
 from ..core.closures import cached
 from ..core.jit import njit
-from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS,
-                             ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
+from ..core.protocol import (R_BUDGET, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET, ST_CAUSE,
+                             ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
 from ..spec.ir import mask
-from .registers import bank_table, compose_view, place_real, write_view_back
+from .emulate_one import STOP, make_emulate_one, make_emulate_recorded
+from .registers import compose_view
 
 RAN_OUT = -1  # the budget ended
 TRACE_FULL = -2  # the trace buffer is full: drain it and call again (the loop keeps its place)
 DEFER = -3  # the real core exited with something Python serves: scalars[RAN], scalars[REASON]
 NEED_WORD = -4  # is the word at scalars[NEED_ADDR] flagged for kind scalars[NEED_KIND]? fill the table
 ERROR = -5  # a patch exit the reference would fail on (a KeyError there): Python raises
-STOP = len(REASONS)
+# STOP (vverify.vmm.emulate_one): a trap in stop_on ended the run (its cause index in scalars[CAUSE])
 
 # the slots of the loop's scalar array
 (DIRECT, EMULATED, STEPS, CAUSE, TRACED, HYPERCALLS, PHASE, SITE, ITERS, CSTEPS, LEFT, RAN, REASON, NEED_ADDR,
@@ -48,11 +49,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
     U = np.uint64
     n = len(spec.registers)
     st = layout.st_base
-    BT, bb = bank_table(spec, layout), layout.bank_base  # banked registers (vverify.spec.banks)
-    cc = layout.cc_base
-    pci = layout.reg_index["pc"]
     modei = layout.reg_index["mode"]
-    tval_mask = U(mask(spec.tval_width))
     all_traps = U((1 << len(spec.causes)) - 1)
     amask = mask(spec.memory.address)
     size = spec.memory.size
@@ -63,10 +60,9 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
     patch_base = layout.patch_base
     cp_base = layout.code_page_base
     pshift = layout.page_shift
-    drop_slot, drop_keep = -1, U(0)
-    if drop_control_bit is not None:
-        reg, bit = drop_control_bit
-        drop_slot, drop_keep = layout.reg_index[reg], U(mask(spec.registers[reg].width) & ~(1 << bit))
+    # TrapAndEmulate.emulate (Emulator.run, budget 1), the write-back and the placement
+    emulate = make_emulate_recorded(make_emulate_one(spec, layout, run, trap_entry, map_place, drop_control_bit),
+                                    EMULATED, CAUSE, TRACED)
     ubits = spec.memory.unit
     umask = U(mask(ubits))
     H = WORD_TABLE
@@ -139,49 +135,6 @@ def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, decode, drop_c
                                 DECF[(size + a) << rshift] = U(0)
                         else:
                             DECF[a << rshift] = U(0)
-
-    @njit
-    def emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP):
-        """TrapAndEmulate.emulate (Emulator.run, budget 1): (steps, end code)."""
-        compose_view(E, R, V, DM, CM, n, st)
-        done = 0
-        end = R_BUDGET
-        while done < 1:
-            code = run(E, MEM, DECF)
-            done += np.int64(E[st + ST_STEPS])
-            if code == R_BUDGET:
-                continue
-            if code == R_HALT:
-                end = R_HALT
-                break
-            if code != R_TRAP:
-                end = code
-                break
-            exc = E[st + ST_CAUSE]
-            if (stop_mask >> exc) & U(1):
-                end = STOP
-                scalars[CAUSE] = np.int64(exc)
-                break
-            pc = E[pci]
-            next_pc, ok = trap_entry(E, MEM, DECF, pc, E[cc + exc], E[st + ST_TVAL] & tval_mask)
-            if not ok:
-                end = R_DOUBLE_FAULT
-                break
-            E[pci] = next_pc
-            done += 1
-            nt = scalars[TRACED]
-            TC[nt] = np.int64(exc)
-            TP[nt] = pc
-            scalars[TRACED] = nt + 1
-            reflected[exc] += 1
-        scalars[EMULATED] += done
-        if drop_slot >= 0:  # the planted defect (make_loop's drop_control_bit); never in use otherwise
-            E[drop_slot] &= drop_keep
-        write_view_back(R, E, V, DM, CM, n, st)
-        compose_view(S, R, V, DM, CM, n, st)
-        map_place(S, MEM, DECF, P, PV)
-        place_real(R, V, PM, PV, DM, CM, n, BT, bb)
-        return done, end
 
     @njit
     def repatch(i, MEM, DECF, off, SA, SLIVE, SWORD, SORIG, SOLEN):  # Paravirtualization._repatch_at

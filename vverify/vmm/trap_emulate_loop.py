@@ -34,14 +34,13 @@ import numpy as np
 
 from ..core.closures import cached
 from ..core.jit import njit
-from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET,
-                             ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
-from ..spec.ir import mask
-from .registers import bank_table, compose_view, place_real, write_view_back
+from ..core.protocol import (R_BUDGET, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET, ST_CAUSE, ST_STEPS,
+                             ST_TRAP_EXITS)
+from .emulate_one import STOP, make_emulate_one, make_emulate_recorded
 
 RAN_OUT = -1  # the budget ended
 TRACE_FULL = -2  # the trace buffer is full: drain it and call again
-STOP = len(REASONS)  # a trap in stop_on ended the run (its cause index in scalars[CAUSE])
+# STOP (vverify.vmm.emulate_one): a trap in stop_on ended the run (its cause index in scalars[CAUSE])
 
 # the slots of the loop's scalar array
 DIRECT, EMULATED, STEPS, CAUSE, TRACED = range(5)
@@ -55,17 +54,10 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
     closure.  ``drop_control_bit``, a ``(register, bit)``, plants a defect (see the module docstring).
     """
     U = np.uint64
-    n = len(spec.registers)
     st = layout.st_base
-    BT, bb = bank_table(spec, layout), layout.bank_base  # banked registers (vverify.spec.banks)
-    cc = layout.cc_base
-    pci = layout.reg_index["pc"]
-    tval_mask = U(mask(spec.tval_width))
     all_traps = U((1 << len(spec.causes)) - 1)
-    drop_slot, drop_keep = -1, U(0)
-    if drop_control_bit is not None:
-        reg, bit = drop_control_bit
-        drop_slot, drop_keep = layout.reg_index[reg], U(mask(spec.registers[reg].width) & ~(1 << bit))
+    emulate = make_emulate_recorded(make_emulate_one(spec, layout, run, trap_entry, map_place, drop_control_bit),
+                                    EMULATED, CAUSE, TRACED)
 
     @njit
     def loop(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, budget, stop_mask, scalars, exits, traps, reflected, TC, TP):
@@ -73,13 +65,12 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
         STOP or a reason code) and leaves the counts in the arrays, ``scalars[STEPS]`` the run's guest
         steps so far (it starts from there), ``scalars[TRACED]`` the entries of TC/TP in use."""
         steps = scalars[STEPS]
-        nt = scalars[TRACED]
         cap = TC.shape[0]
         saved_budget = R[st + ST_BUDGET]  # Core.run_raw remembers what it last wrote there
         saved_mask = R[st + ST_TRAP_EXITS]
         outcome = RAN_OUT
         while steps < budget:
-            if nt >= cap:  # a cycle records at most one reflected trap
+            if scalars[TRACED] >= cap:  # a cycle records at most one reflected trap
                 outcome = TRACE_FULL
                 break
             # the real core, every trap exiting (TrapAndEmulate.direct)
@@ -97,45 +88,8 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
                 break
             if reason == R_TRAP:
                 traps[R[st + ST_CAUSE]] += 1
-            # the interpreter routines: the instruction at pc on the guest's view (Emulator.run, budget 1)
-            compose_view(E, R, V, DM, CM, n, st)
-            done = 0
-            end = R_BUDGET
-            while done < 1:
-                code = run(E, MEM, DECF)
-                done += np.int64(E[st + ST_STEPS])
-                if code == R_BUDGET:
-                    continue
-                if code == R_HALT:
-                    end = R_HALT
-                    break
-                if code != R_TRAP:  # illegal, hypercall, vmexit, patch: precise
-                    end = code
-                    break
-                exc = E[st + ST_CAUSE]
-                if (stop_mask >> exc) & U(1):
-                    end = STOP
-                    scalars[CAUSE] = np.int64(exc)
-                    break
-                pc = E[pci]
-                next_pc, ok = trap_entry(E, MEM, DECF, pc, E[cc + exc], E[st + ST_TVAL] & tval_mask)
-                if not ok:
-                    end = R_DOUBLE_FAULT
-                    break
-                E[pci] = next_pc
-                done += 1
-                TC[nt] = np.int64(exc)  # reflected to the guest's handler: recorded
-                TP[nt] = pc
-                nt += 1
-                reflected[exc] += 1
-            scalars[EMULATED] += done
-            # the allocator: write the view back, then place the guest again through the map
-            if drop_slot >= 0:
-                E[drop_slot] &= drop_keep
-            write_view_back(R, E, V, DM, CM, n, st)
-            compose_view(S, R, V, DM, CM, n, st)
-            map_place(S, MEM, DECF, P, PV)
-            place_real(R, V, PM, PV, DM, CM, n, BT, bb)
+            # the interpreter routines on the guest's view, then the allocator (vverify.vmm.emulate_one)
+            done, end = emulate(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, stop_mask, scalars, reflected, TC, TP)
             steps += done
             if end != R_BUDGET:
                 outcome = end
@@ -143,7 +97,6 @@ def make_loop(spec, layout, run, trap_entry, map_place, drop_control_bit=None):
         R[st + ST_BUDGET] = saved_budget
         R[st + ST_TRAP_EXITS] = saved_mask
         scalars[STEPS] = steps
-        scalars[TRACED] = nt
         return outcome
 
     return loop
