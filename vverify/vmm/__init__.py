@@ -4,6 +4,7 @@ Each technique states what it requires of the ISA (``VMM.requires``);
 :func:`requirements_unmet` checks that against a spec's derived verdicts.
 """
 
+from ..spec import ir
 from ..spec.exits import Exit
 from .base import Counters, PlacedGuest, VMM
 from ..spec.units import unit_id
@@ -37,6 +38,10 @@ def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
             out.append("the spec declares no paravirtual interface ([virtualization.paravirt] and a hypercall instruction)")
         elif req == "hardware assist" and (vm is None or not vm.hardware_assist):
             out.append("the spec has no hardware-assist extension (a map with hardware_assist = true, as in pg74_vt)")
+        elif req == "real MMU" and walks_page_tables(spec):
+            out.append("the spec translates through page tables in memory, and this technique runs the guest's "
+                       "supervisor code on the real MMU with the guest's own root pointer: it has no shadow or "
+                       "nested paging yet (docs/paging.md)")
         elif theorems and req in ("theorem1", "theorem3") and report.theorems[req].status != "yes":
             t = report.theorems[req]
             why = f"violated by {', '.join(t.violators)}" if t.violators else t.status
@@ -47,6 +52,12 @@ def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
 __all__ = ["Counters", "Exit", "PlacedGuest", "VMM", "TECHNIQUES", "requirements_unmet",
            "Native", "TrapAndEmulate", "Hybrid", "FullInterpretation", "BinaryTranslation", "Paravirtualization", "HardwareAssisted",
            "unit_id", "translation_set"]
+
+
+def walks_page_tables(spec) -> bool:
+    """Whether the spec's fetch reads memory: it translates through page tables (riscv32_sv32's walk),
+    which a VMM must virtualize (shadow or nested paging) before it runs guest supervisor code directly."""
+    return any(isinstance(s, ir.Load) for s in ir.walk_stmts(spec.fetch_body or ()))
 
 
 def translation_set(report) -> dict:

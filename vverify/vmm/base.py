@@ -77,7 +77,8 @@ class VMM:
 
     technique = "?"
     summary = ""
-    requires: tuple = ()  # "theorem1", "theorem3", "virtualization map", "hardware assist", "paravirtual interface"
+    requires: tuple = ()  # "theorem1", "theorem3", "virtualization map", "hardware assist", "paravirtual interface",
+    #   "real MMU" (runs guest supervisor code directly on the real MMU: no paging in memory, or shadow/nested paging)
 
     def __init__(self, spec, guest: MachineState, params: dict | None = None):
         self.spec = spec

@@ -58,7 +58,7 @@ class Block:
 class BinaryTranslation(TrapAndEmulate):
     technique = "binary-translation"
     summary = "guest-supervisor blocks are translated; unsafe and privileged instructions become VMM calls"
-    requires = ("virtualization map", "translation set")
+    requires = ("virtualization map", "real MMU", "translation set")
 
     compiled = True
     """Run blocks in the compiled block loop (vverify.vmm.binary_translation_loop) where it applies;

@@ -49,7 +49,7 @@ from .trap_emulate import TrapAndEmulate
 class Paravirtualization(TrapAndEmulate):
     technique = "paravirtualization"
     summary = "the guest is rewritten at load time: flagged instructions become batched hypercalls or shared-page reads"
-    requires = ("virtualization map", "paravirtual interface", "translation set")
+    requires = ("virtualization map", "real MMU", "paravirtual interface", "translation set")
 
     compiled = True
     """Serve exits in the compiled loop (vverify.vmm.paravirt_loop) where it applies; False runs the

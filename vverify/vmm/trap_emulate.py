@@ -24,7 +24,7 @@ from .trap_emulate_loop import CompiledDispatcher, loop_for
 class TrapAndEmulate(VMM):
     technique = "trap-and-emulate"
     summary = "all guest code runs directly, deprivileged; every trap is emulated on the virtual state"
-    requires = ("virtualization map", "theorem1")
+    requires = ("virtualization map", "real MMU", "theorem1")
 
     compiled = True
     """Serve exits in the compiled dispatcher loop (vverify.vmm.trap_emulate_loop) where it applies;
