@@ -117,10 +117,10 @@ class BinaryTranslation(TrapAndEmulate):
             if nxt is None:
                 break  # the fetch faults: let the real core find out
             addr, word = nxt
-            d = decode(spec, word)
-            if d is None:
-                break
             words.append((addr, word))
+            d = decode(spec, word)
+            if d is None:  # the block ends at a word that encodes nothing; it is kept among the words, so
+                break  # that an instruction written there later is translated, not run directly
             name = d[0]
             if unit_of_word(spec, word) in unsafe:
                 if run:
