@@ -784,7 +784,7 @@ class _Items:
         self.where = where
         self.draws = _Draws(spec, weights)
         self.kinds = [k for k, n in kinds.items() for _ in range(n) if k != SMC or _smc(spec, where).pair]
-        self.strategy = st.binary(min_size=1 + self.draws.size, max_size=1 + self.draws.size)
+        self.strategy = _unwrapped(st.binary(min_size=1 + self.draws.size, max_size=1 + self.draws.size))
 
     def item(self, data: bytes) -> tuple:
         kind = self.kinds[_pick(len(self.kinds), data[0], 1)]
@@ -808,8 +808,17 @@ _strategy_cache: dict = {}
 
 def _integers(lo, hi):
     if (lo, hi) not in _strategy_cache:
-        _strategy_cache[lo, hi] = st.integers(lo, hi)
+        _strategy_cache[lo, hi] = _unwrapped(st.integers(lo, hi))
     return _strategy_cache[lo, hi]
+
+
+def _unwrapped(strategy):
+    """The strategy a Hypothesis strategy function made, without the lazy wrapper it hands out.
+
+    Hypothesis unwraps that wrapper on every draw, a tenth of what drawing a
+    program cost; the strategy inside draws the same values.  Where a
+    version of Hypothesis has no such wrapper, the strategy as it is."""
+    return getattr(strategy, "wrapped_strategy", strategy)
 
 
 def _text(spec, name, ops, addr) -> str:
