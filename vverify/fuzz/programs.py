@@ -102,9 +102,10 @@ class FuzzProgram:
         kaddr = img.sys_extra
         for item in self.kernel:
             kaddr = _place(spec, st, img, item, kaddr)
-        for a, v in img.jump_at(kaddr).items():
-            st.mem[a] = v
-        if any(a >= m.size for a in st.mem):
+        jump = img.jump_at(kaddr)
+        st.mem.update(jump)
+        # items go up from user_main and sys_extra: only the last unit of each can be past the end
+        if img.off_memory or max(addr - 1, kaddr - 1, *jump) >= m.size:
             raise AsmError("the program runs off memory")
         return st
 
@@ -133,6 +134,7 @@ class _Image:
         self.spec = spec
         prog = G.build(spec, "user_main:\n", "sys_extra:\n")
         self.state = G.boot_state(spec, prog)
+        self.off_memory = any(a >= spec.memory.size for a in self.state.mem)
         self.code = prog.code_map()
         self.sys_extra = prog.symbols["sys_extra"]
         self.k_return = prog.symbols["k_return"]
