@@ -151,12 +151,24 @@ class _Growing:
     def extend(self, values) -> int:
         start, k = self.n, len(values)
         if start + k > len(self.a):
-            new = np.zeros(max(2 * len(self.a), start + k), dtype=self.a.dtype)
-            new[:start] = self.a[:start]
-            self.a = new
+            self._grow(start + k)
         self.a[start:start + k] = values
         self.n += k
         return start
+
+    def append(self, value) -> int:
+        """``extend([value])`` without a slice: a block adds eight single values, on every miss."""
+        i = self.n
+        if i == len(self.a):
+            self._grow(i + 1)
+        self.a[i] = value
+        self.n = i + 1
+        return i
+
+    def _grow(self, need: int):
+        new = np.zeros(max(2 * len(self.a), need), dtype=self.a.dtype)
+        new[:self.n] = self.a[:self.n]
+        self.a = new
 
 
 class TranslationArrays:
@@ -206,15 +218,15 @@ class TranslationArrays:
         b = len(self.blocks)
         self.blocks.append(blk)
         self.ids[id(blk)] = b
-        self.mode.extend([blk.mode])
-        self.seg0.extend([self.seg.extend([n if kind == "direct" else 0 for kind, n in blk.segments])])
-        self.nseg.extend([len(blk.segments)])
-        self.w0.extend([self.wa.extend(where)])
+        self.mode.append(blk.mode)
+        self.seg0.append(self.seg.extend([n if kind == "direct" else 0 for kind, n in blk.segments]))
+        self.nseg.append(len(blk.segments))
+        self.w0.append(self.wa.extend(where))
         self.wv.extend(values)
-        self.nw.extend([len(where)])
-        self.checked.extend([NEVER])
-        self.succ_pc.extend([NEVER])
-        self.succ_b.extend([-1])
+        self.nw.append(len(where))
+        self.checked.append(NEVER)
+        self.succ_pc.append(NEVER)
+        self.succ_b.append(-1)
         return b
 
     def chain(self, prev: int, pc: int, b: int):
