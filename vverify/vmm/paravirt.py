@@ -39,6 +39,7 @@ from __future__ import annotations
 from ..spec.exits import Exit
 
 from ..core import Core
+from ..memo import BoundedMemo
 from ..spec.decode import decode
 from ..spec.ir import mask
 from ..spec.decode import unit_of_word
@@ -80,11 +81,18 @@ class Paravirtualization(TrapAndEmulate):
         for kind in ("supervisor", "user"):
             flagged = []
             addrs = sorted(code.get(kind, {}))
+            unsafe = self.translate[kind]
+            # a word's unit, where it is one to rewrite (else None), remembered per spec: every guest
+            # loaded brings the same kernel, and the loader looks at each of its instructions
+            units = spec.memo(("pv_flagged_units", unsafe), lambda s: BoundedMemo(1 << 16))
             for addr, word in zip(addrs, self.g.words_at(addrs)):
-                n = code[kind][addr]
-                uid = unit_of_word(spec, word)
-                if uid is None or uid not in self.translate[kind]:
+                uid = units.get(word, units)
+                if uid is units:
+                    uid = unit_of_word(spec, word)
+                    uid = units.remember(word, uid if uid is not None and uid in unsafe else None)
+                if uid is None:
                     continue
+                n = code[kind][addr]
                 d = decode(spec, word)
                 if kind == "supervisor" and uid in reads and self._patch_read(addr, n, d, reads[uid]):
                     continue
