@@ -171,6 +171,34 @@ class _Growing:
         self.a = new
 
 
+def code_units(g, words, arrays: bool = True):
+    """``(where, values)``: the index in the machine's memory of every unit of ``words`` (``(guest
+    address, word)`` pairs, each ``max_ilen`` units, in PlacedGuest.units' addressing) and the unit
+    it holds, as arrays; where ``arrays`` is False a small block's come as lists (numpy pays off from
+    a few dozen units, as in words_at)."""
+    spec = g.spec
+    n, u = spec.max_ilen_units, spec.memory.unit
+    size = len(g.core.MEM)
+    if n * u <= 64 and (arrays or len(words) * n >= 32):
+        addrs = np.array([a for a, _ in words], dtype=np.int64)
+        start = (addrs + g.offset) & g.amask
+        where = start[:, None] + np.arange(n)
+        wrap = start + n > size  # PlacedGuest.units' addressing: only a word past the end wraps
+        where[wrap] &= g.amask
+        shifts = np.arange(n, dtype=np.uint64) * np.uint64(u)
+        values = (np.array([w for _, w in words], dtype=np.uint64)[:, None] >> shifts) & np.uint64((1 << u) - 1)
+        return where.ravel(), values.ravel()
+    where, values = [], []
+    for addr, word in words:  # PlacedGuest.units' addressing, unit by unit
+        a = (addr + g.offset) & g.amask
+        for k in range(n):
+            where.append(a + k if a + n <= size else (a + k) & g.amask)
+            values.append((word >> (k * u)) & ((1 << u) - 1))
+    if arrays:
+        return np.array(where, dtype=np.int64), np.array(values, dtype=np.uint64)
+    return where, values
+
+
 class TranslationArrays:
     """The translation cache and chains of one VMM in arrays, and the Block objects they stand for."""
 
@@ -194,27 +222,10 @@ class TranslationArrays:
 
     def add(self, blk) -> int:
         """Store ``blk`` (a Block) in the arrays; its id."""
-        g = self.g
-        spec = g.spec
-        n, u = spec.max_ilen_units, spec.memory.unit
-        size = len(g.core.MEM)
-        if n * u <= 64 and len(blk.words) * n >= 32:  # numpy pays off from a few dozen units (words_at's case)
-            addrs = np.array([a for a, _ in blk.words], dtype=np.int64)
-            start = (addrs + g.offset) & g.amask
-            where = start[:, None] + np.arange(n)
-            wrap = start + n > size  # PlacedGuest.units' addressing: only a word past the end wraps
-            where[wrap] &= g.amask
-            shifts = np.arange(n, dtype=np.uint64) * np.uint64(u)
-            words = np.array([w for _, w in blk.words], dtype=np.uint64)
-            values = (words[:, None] >> shifts) & np.uint64((1 << u) - 1)
-            where, values = where.ravel(), values.ravel()
+        if blk.units is not None:  # a remembered translation brings them (BinaryTranslation.translate_block)
+            where, values = blk.units
         else:
-            where, values = [], []
-            for addr, word in blk.words:  # PlacedGuest.units' addressing, unit by unit
-                a = (addr + g.offset) & g.amask
-                for k in range(n):
-                    where.append(a + k if a + n <= size else (a + k) & g.amask)
-                    values.append((word >> (k * u)) & ((1 << u) - 1))
+            where, values = code_units(self.g, blk.words, arrays=False)
         b = len(self.blocks)
         self.blocks.append(blk)
         self.ids[id(blk)] = b
@@ -575,4 +586,4 @@ class CompiledTranslator:
         return REASONS[outcome], None, steps, counts
 
 
-__all__ = ["CompiledTranslator", "TranslationArrays", "Table", "loop_for", "make_loop"]
+__all__ = ["CompiledTranslator", "TranslationArrays", "Table", "code_units", "loop_for", "make_loop"]
