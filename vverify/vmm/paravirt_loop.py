@@ -23,6 +23,7 @@ import numpy as np
 
 from ..core.closures import cached
 from ..core.jit import njit
+from ..memo import BoundedMemo
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS,
                              ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
 from ..spec.ir import mask
@@ -396,6 +397,7 @@ class PVDispatcher:
         core = g.core
         em = g.emulator()
         self.vmm, self.loop, self.core = vmm, loop, core
+        self._decode = decode
         self.causes = em.causes
         maxlen = spec.max_ilen_units
         self.maxlen = maxlen
@@ -410,16 +412,17 @@ class PVDispatcher:
             raise ValueError("a rewrite wider than 64 bits")
         self.SWORD = np.array(words, dtype=np.uint64)
         self.SORIG = np.zeros((k, maxlen), dtype=np.uint64)
-        self.SOLEN = np.zeros(k, dtype=np.int64)
-        for i, a in enumerate(sites):
-            orig = vmm.patches[a][1]
-            self.SORIG[i, :len(orig)] = orig
-            self.SOLEN[i] = len(orig)
+        origs = [vmm.patches[a][1] for a in sites]
+        self.SOLEN = np.array([len(o) for o in origs], dtype=np.int64)
+        if k and all(len(o) == maxlen for o in origs):
+            self.SORIG[:] = origs
+        else:
+            for i, orig in enumerate(origs):
+                self.SORIG[i, :len(orig)] = orig
         # whether the storage at a site holds a hypercall (Paravirtualization._is_hypercall), by its units
         self.HCU = np.zeros((k, maxlen), dtype=np.uint64)
         self.HCF = np.zeros(k, dtype=np.int64)
-        for i, a in enumerate(sites):
-            self._learn_site(i)
+        self._learn_sites()
         # whether the word at an address is flagged, per kind (0 supervisor, 1 user); -1 unknown
         self.CKA = np.full(WORD_TABLE, -1, dtype=np.int64)
         self.CKU = np.zeros((WORD_TABLE, maxlen), dtype=np.uint64)
@@ -443,7 +446,31 @@ class PVDispatcher:
                      g.map.sets, np.zeros(len(g.names), dtype=np.uint64), np.int64(g.offset))
         self.TC = np.zeros(max(int(vmm.trace_capacity), 1), dtype=np.int64)
         self.TP = np.zeros(len(self.TC), dtype=np.uint64)
-        self._decode = decode
+
+    def _learn_sites(self):
+        """:meth:`_learn_site` for every site: their units in one gather, and whether a word is a
+        hypercall remembered per spec (a fresh VMM's sites hold the kernel's flagged instructions)."""
+        vmm = self.vmm
+        g, spec, n = vmm.g, vmm.spec, self.maxlen
+        u = spec.memory.unit
+        if not len(self.SA) or n * u > 64:
+            for i in range(len(self.SA)):
+                self._learn_site(i)
+            return
+        where = (self.SA[:, None] + np.arange(n) + g.offset) & g.amask  # PlacedGuest.units' addressing
+        units = g.core.MEM[where].astype(np.uint64)
+        self.HCU[:] = units
+        words = (units << (np.arange(n, dtype=np.uint64) * np.uint64(u))).sum(axis=1, dtype=np.uint64).tolist()
+        hc = vmm.pv.hypercall
+        known = spec.memo(("pv_is_hypercall", hc), lambda s: BoundedMemo(1 << 12))
+        flags = []
+        for w in words:
+            f = known.get(w)
+            if f is None:
+                d = self._decode(spec, w)  # Paravirtualization._is_hypercall, on the word it reads
+                f = known.remember(w, 1 if d is not None and d[0] == hc else 0)
+            flags.append(f)
+        self.HCF[:] = flags
 
     def _learn_site(self, i):
         vmm = self.vmm
