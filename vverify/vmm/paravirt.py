@@ -93,21 +93,23 @@ class Paravirtualization(TrapAndEmulate):
                 if uid is None:
                     continue
                 n = code[kind][addr]
-                d = decode(spec, word)
-                if kind == "supervisor" and uid in reads and self._patch_read(addr, n, d, reads[uid]):
+                if kind == "supervisor" and uid in reads and self._patch_read(addr, n, decode(spec, word), reads[uid]):
                     continue
                 # The hypercall replaces the instruction in the instruction stream only, so their
                 # lengths need not match (x86): it exits before it runs, and the VMM runs the
                 # original from memory, which advances pc by the original's own length.
                 flagged.append((addr, n))
                 self.after[addr] = addr + n
+            calls = {}  # the hypercall word, by how many instructions it stands for
             for run in _runs(flagged):
                 for i, addr in enumerate(run):
                     count = min(len(run) - i, mask(hc.operands[pv.count])) if pv.count else 1
-                    ops = {o: 0 for o in hc.operands}
-                    if pv.count:
-                        ops[pv.count] = count
-                    self._patch(addr, hc.encoding.encode(ops), self.after[addr] - addr)
+                    if count not in calls:
+                        ops = {o: 0 for o in hc.operands}
+                        if pv.count:
+                            ops[pv.count] = count
+                        calls[count] = hc.encoding.encode(ops)
+                    self._patch(addr, calls[count], self.after[addr] - addr)
                     self.counts[addr] = count
 
     def _patch(self, addr: int, word: int, n: int):
