@@ -481,6 +481,8 @@ class PVDispatcher:
     def _sync(self):
         """The loop dropped rewrites (SLIVE 0) or Python did: make both agree with the dicts' view."""
         vmm = self.vmm
+        if self.SLIVE.all():  # after almost every return: nothing dropped
+            return
         for i in np.flatnonzero(self.SLIVE == 0).tolist():
             a = int(self.SA[i])
             if a in vmm.patches:
@@ -497,7 +499,9 @@ class PVDispatcher:
 
         vmm = self.vmm
         units = vmm.g.units(a, self.maxlen)
-        flagged = unit_of_word(vmm.spec, vmm.g.word_at(a)) in vmm.translate["user" if kind else "supervisor"]
+        u = vmm.spec.memory.unit
+        word = sum(v << (k * u) for k, v in enumerate(units))  # PlacedGuest.word_at, from the units read
+        flagged = unit_of_word(vmm.spec, word) in vmm.translate["user" if kind else "supervisor"]
         h = a & (WORD_TABLE - 1)
         if self.CKA[h] != a or self.CKU[h].tolist() != units:
             self.CKA[h] = a
