@@ -424,9 +424,11 @@ class PVDispatcher:
         self.HCF = np.zeros(k, dtype=np.int64)
         self._learn_sites()
         # whether the word at an address is flagged, per kind (0 supervisor, 1 user); -1 unknown
+        # (an entry's units and flags are read only where CKA holds its address, which _learn_word
+        # writes with them: left unfilled, a fresh guest's tables cost no pass over 200 KB)
         self.CKA = np.full(WORD_TABLE, -1, dtype=np.int64)
-        self.CKU = np.zeros((WORD_TABLE, maxlen), dtype=np.uint64)
-        self.CKF = np.full((WORD_TABLE, 2), -1, dtype=np.int64)
+        self.CKU = np.empty((WORD_TABLE, maxlen), dtype=np.uint64)
+        self.CKF = np.empty((WORD_TABLE, 2), dtype=np.int64)
         width = spec.registers["mode"].width
         if width > 16:
             raise ValueError("a mode register too wide for a table")
