@@ -189,6 +189,9 @@ class Core:
         self._codes = frozenset(c.code for c in causes)
         self._slot_masks = self._state_masks()
         self._hardwired = {lay.file_offset[n] + i: v for n, f in spec.files.items() for i, v in f.hardwired.items()}
+        # per register: its name, slot in R, largest value, and how a refusal names it (load_state)
+        self._reg_checks = [(n, lay.reg_index[n], mask(r.width), r.width, f"register '{n}'")
+                            for n, r in spec.registers.items()]
 
     def _state_masks(self) -> np.ndarray:
         """The largest value each register and file slot of ``R`` may hold (see load_context)."""
@@ -553,12 +556,16 @@ class Core:
         file have its count of entries: the interpreter would compute with a
         wider value as it is, where the core would cut it.
         """
-        regs = {name: fits(_entry(s.regs, name, "register"), r.width, f"register '{name}'")
-                for name, r in self.spec.registers.items()}
+        regs = []
+        for name, slot, top, width, what in self._reg_checks:
+            v = _entry(s.regs, name, "register")
+            if type(v) is not int or not 0 <= v <= top:  # anything but a plain int that fits: as fits() says
+                v = fits(v, width, what)
+            regs.append((slot, v))
         files = {name: self._file_values(name, _entry(s.files, name, "register file")) for name in self.spec.files}
         image = self.image_of(s.mem, s.mem_default)
-        for name, v in regs.items():
-            self.R[self.layout.reg_index[name]] = v
+        for slot, v in regs:
+            self.R[slot] = v
         for name, values in files.items():
             self.F[name][:len(values)] = values
         self.R[self.layout.bank_base:] = 0  # the machine's own state: no guest's banked copies to exchange
