@@ -26,6 +26,7 @@ from ..core.jit import njit
 from ..memo import BoundedMemo
 from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS,
                              ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
+from ..spec.decode import unit_of_word
 from ..spec.ir import mask
 from .registers import bank_table, compose_view, place_real, write_view_back
 
@@ -386,6 +387,20 @@ def loop_for(core, drop_control_bit=None):
                                                               module.decode, drop_control_bit)))
 
 
+def _user_modes(spec) -> np.ndarray:
+    """1 at each value of the mode register that is a user mode of ``spec``, else 0."""
+    width = spec.registers["mode"].width
+    if width > 16:
+        raise ValueError("a mode register too wide for a table")
+    user = []
+    for v in range(1 << width):
+        try:
+            user.append(1 if spec.mode_name(v) in spec.user else 0)
+        except Exception:  # not a mode: never reached by a guest the routines accept
+            user.append(0)
+    return np.array(user, dtype=np.int64)
+
+
 class PVDispatcher:
     """One paravirtualized guest's arrays for the compiled loop, and the Python side of a run:
     draining the trace buffer, serving what the loop hands back, keeping the VMM's tables in step."""
@@ -429,16 +444,7 @@ class PVDispatcher:
         self.CKA = np.full(WORD_TABLE, -1, dtype=np.int64)
         self.CKU = np.empty((WORD_TABLE, maxlen), dtype=np.uint64)
         self.CKF = np.empty((WORD_TABLE, 2), dtype=np.int64)
-        width = spec.registers["mode"].width
-        if width > 16:
-            raise ValueError("a mode register too wide for a table")
-        user = []
-        for v in range(1 << width):
-            try:
-                user.append(1 if spec.mode_name(v) in spec.user else 0)
-            except Exception:  # not a mode: never reached by a guest the routines accept
-                user.append(0)
-        self.USERMODE = np.array(user, dtype=np.int64)
+        self.USERMODE = spec.memo("pv_user_modes", _user_modes)  # the same for every guest (read only)
         u = spec.memory.unit
         slots = list(vmm.slots.items())
         self.PUB_REG = np.array([core.layout.reg_index[r] for r, _ in slots], dtype=np.int64)
@@ -497,8 +503,6 @@ class PVDispatcher:
             self.SLIVE[i] = 1 if a in vmm.patches else 0
 
     def _learn_word(self, a, kind):
-        from ..spec.decode import unit_of_word
-
         vmm = self.vmm
         units = vmm.g.units(a, self.maxlen)
         u = vmm.spec.memory.unit
