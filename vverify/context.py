@@ -126,15 +126,22 @@ class SpecContext:
         return G.has_guest_library(self.spec)
 
     def stop_causes(self) -> frozenset:
-        """Traps that end a guest's run instead of reaching it: the guest library's halt, where it is a trap."""
-        if not self.has_guests:
-            return frozenset()
-        conv = G.halt_convention(self.spec)
-        return conv.trap_exits if conv.reason == "trap" else frozenset()
+        """Traps that end a guest's run instead of reaching it: the guest library's halt, where it is a trap.
+
+        Made once: the fuzzer asks for every program, and the halt convention checks the boot
+        stub's file each time."""
+        return self.memo("stop_causes", _stop_causes)
 
     def memo(self, key, make):
         """A feature's own per-spec value (a fuzzer's strategies, say), made once: ``make(spec)``."""
         return self.spec.memo(("context", key), make)
+
+
+def _stop_causes(spec) -> frozenset:
+    if not G.has_guest_library(spec):
+        return frozenset()
+    conv = G.halt_convention(spec)
+    return conv.trap_exits if conv.reason == "trap" else frozenset()
 
 
 def context_of(spec) -> SpecContext:

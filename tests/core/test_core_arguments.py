@@ -235,3 +235,20 @@ def test_invalidating_below_zero_reaches_an_instruction_that_wraps_around(tmp_pa
     core.set_reg("pc", 0xFFFF)
     core.run(1)
     assert core.F["r"][1] == 0x2222
+
+
+def test_loading_memory_forgets_every_patch():
+    """load_image forgets the rows predecode patched, including one the paravirtual loop patched
+    again after an unpatch (it writes the mark itself), and leaves an unpatched row alone."""
+    core = core_of("pg74")
+    for addr in (3, 10, 20):
+        core.predecode(addr, 0x6000)
+    core.unpatch(10)
+    core.unpatch(20)
+    row = core.layout.row_shift
+    core.DECF[20 << row] = 7  # the compiled loop decoded the guest's instruction there since
+    core.PATCHED[3] = 0
+    core.PATCHED[3] = 1  # ... and re-patched at 3, as the paravirtual loop's repatch does
+    core.load_image(core.MEM.copy())
+    assert not core.PATCHED.any()
+    assert core.DECF[3 << row] == 0 and core.DECF[20 << row] == 7

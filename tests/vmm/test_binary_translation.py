@@ -38,3 +38,26 @@ def test_a_remembered_translation_is_the_one_the_translator_makes_and_follows_th
     made = vmm._translate(blk.pc, blk.mode, vmm.translate["supervisor"])
     assert (changed.segments, changed.words) == (made.segments, made.words)
     assert changed.segments != blk.segments and (addr, NOP) in changed.words
+
+
+def test_a_block_ending_at_a_word_that_encodes_nothing_follows_that_word():
+    """The translator ends a block at a word that encodes nothing (the machine raises the fault when
+    it runs there).  The block stands for that word too: a VMM that meets an instruction written there
+    later translates it rather than reusing the block.  The fuzzer found this on pg74_rdbase: a program
+    stored over user_main a word that encodes nothing; the translation the spec remembered had no
+    words to check, so the next program's ``rdbase`` at user_main ran directly and read the real base."""
+    from vverify.spec.decode import decode
+    from vverify.vmm import Native
+
+    spec = load("pg74_rdbase")
+    stop = context_of(spec).stop_causes()
+    state = G.boot_state(spec, G.build(spec, "user_main:\n        rdbase r0\n", "sys_extra:\n"))
+    lay = G.layout(spec)
+    at = lay.user_base + lay.user_origin  # user_main, physical
+    assert spec.max_ilen_units == 1 and decode(spec, state.mem[at])[0] == "rdbase"
+    broken = state.copy()
+    broken.mem[at] = next(w for w in range(1 << spec.memory.unit) if decode(spec, w) is None)
+    assert _fresh(spec, broken).run(400, stop_on=stop).reason == "illegal"
+    vmm, native = _fresh(spec, state), Native(spec, state)
+    assert vmm.run(400, stop_on=stop) == native.run(400, stop_on=stop)
+    assert vmm.guest_registers() == native.guest_registers()

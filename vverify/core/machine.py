@@ -173,6 +173,10 @@ class Core:
         self.PATCHED = self.DECF[lay.patch_base:lay.code_page_base]  # a view: nonzero where predecode() patched
         self.CODE_PAGES = self.DECF[lay.code_page_base:lay.trace_base]  # a view: nonzero where code was decoded
         self.TRACE = self.DECF[lay.trace_base:lay.code_gen].reshape(TRACE_ENTRIES, 2)  # a view: delivered traps (record_traps)
+        # the units predecode() patched since memory was last loaded or flushed: the only ones whose
+        # mark can be set (compiled code that patches, the paravirtual loop, re-patches only where
+        # the loader did), so load_image looks at these, not at a mark per memory unit
+        self._patched: set = set()
         # returns from compiled code to Python: run_raw (and run), run_context, enter_trap and predecode
         # count one each; a VMM's ``crossings`` are its runs' share.  fetch_address and the compiled map
         # do not count: the VMMs remember their results per spec (BoundedMemo), so whether they are
@@ -185,6 +189,9 @@ class Core:
         self._codes = frozenset(c.code for c in causes)
         self._slot_masks = self._state_masks()
         self._hardwired = {lay.file_offset[n] + i: v for n, f in spec.files.items() for i, v in f.hardwired.items()}
+        # per register: its name, slot in R, largest value, and how a refusal names it (load_state)
+        self._reg_checks = [(n, lay.reg_index[n], mask(r.width), r.width, f"register '{n}'")
+                            for n, r in spec.registers.items()]
 
     def _state_masks(self) -> np.ndarray:
         """The largest value each register and file slot of ``R`` may hold (see load_context)."""
@@ -423,6 +430,7 @@ class Core:
             raise CoreArgumentError(f"pre-decoding {word:#x}, which encodes no instruction of spec '{self.spec.name}'")
         self.DECF[row] = tag
         self.PATCHED[addr] = 1
+        self._patched.add(addr)
         self._mark_code_pages(addr)
 
     def unpatch(self, addr: int):
@@ -434,6 +442,7 @@ class Core:
     def flush_code_cache(self):
         self.DECF[:self.layout.patch_base:self.layout.row_width] = 0
         self.PATCHED[:] = 0
+        self._patched.clear()
         self.CODE_PAGES[:] = 0  # nothing is decoded any more
         self.code_written()
 
@@ -480,7 +489,9 @@ class Core:
             rows = rows & (m.size - 1) if self.layout.full_memory else rows[rows >= 0]
             self.DECF[rows << self.layout.row_shift] = 0
             self.code_written()
-        patched = np.flatnonzero(self.PATCHED)
+        patched = np.fromiter(self._patched, dtype=np.int64, count=len(self._patched))
+        patched = patched[self.PATCHED[patched] != 0]  # those still patched (not since unpatched)
+        self._patched.clear()
         if patched.size:
             self.DECF[patched << self.layout.row_shift] = 0
             self.PATCHED[patched] = 0
@@ -545,12 +556,16 @@ class Core:
         file have its count of entries: the interpreter would compute with a
         wider value as it is, where the core would cut it.
         """
-        regs = {name: fits(_entry(s.regs, name, "register"), r.width, f"register '{name}'")
-                for name, r in self.spec.registers.items()}
+        regs = []
+        for name, slot, top, width, what in self._reg_checks:
+            v = _entry(s.regs, name, "register")
+            if type(v) is not int or not 0 <= v <= top:  # anything but a plain int that fits: as fits() says
+                v = fits(v, width, what)
+            regs.append((slot, v))
         files = {name: self._file_values(name, _entry(s.files, name, "register file")) for name in self.spec.files}
         image = self.image_of(s.mem, s.mem_default)
-        for name, v in regs.items():
-            self.R[self.layout.reg_index[name]] = v
+        for slot, v in regs:
+            self.R[slot] = v
         for name, values in files.items():
             self.F[name][:len(values)] = values
         self.R[self.layout.bank_base:] = 0  # the machine's own state: no guest's banked copies to exchange

@@ -25,7 +25,7 @@ from ..spec.decode import decode
 from ..interp.placement import placed_regs
 from ..spec.units import unit_id
 from ..context import context_of
-from ..vmm import Native
+from ..vmm import VMM, Native
 
 def core_for(spec, slot: str) -> Core:
     """A reusable core per spec and role (see :meth:`vverify.context.SpecContext.core`)."""
@@ -58,13 +58,15 @@ def stop_causes(spec) -> frozenset:
     return context_of(spec).stop_causes()
 
 
-def compare_views(spec, a_vmm, b_vmm, a_exit, b_exit) -> list:
+def compare_views(spec, a_vmm, b_vmm, a_exit, b_exit, b_registers=None) -> list:
+    """How the guest's views after the two runs differ (empty: they are the same).  ``b_registers``:
+    ``b_vmm.guest_registers()`` where the caller has it already."""
     diffs = []
     if (a_exit.reason, a_exit.steps, a_exit.cause) != (b_exit.reason, b_exit.steps, b_exit.cause):
         diffs.append(f"exit: native {a_exit.reason}/{a_exit.steps} steps, virtualized {b_exit.reason}/{b_exit.steps} steps")
     if a_exit.trace != b_exit.trace:
         diffs.append(f"traps delivered: native {list(a_exit.trace)}, virtualized {list(b_exit.trace)}")
-    (ar, af), (br, bf) = a_vmm.guest_registers(), b_vmm.guest_registers()
+    (ar, af), (br, bf) = a_vmm.guest_registers(), (b_registers or b_vmm.guest_registers())
     for n in spec.registers:
         if ar[n] != br[n]:
             diffs.append(f"{n}: native {ar[n]:#x}, virtualized {br[n]:#x}")
@@ -79,17 +81,19 @@ def compare_views(spec, a_vmm, b_vmm, a_exit, b_exit) -> list:
     return diffs
 
 
-def resource_violations(spec, vmm) -> list:
-    """Real control state that is not what the map derives from the virtual state."""
+def resource_violations(spec, vmm, view=None) -> list:
+    """Real control state that is not what the map derives from the virtual state.  ``view``: the
+    placed guest's ``view()``, where the caller has it already."""
     g = getattr(vmm, "g", None)
     if g is None:
         return []
-    view = g.view()
+    view = view or g.view()
     want = placed_regs(spec, view, g.params, spec.mode_name(g.virtual["mode"]))
+    real, index = g.core.R.tolist(), g.core.layout.reg_index
     out = []
     for n, r in spec.registers.items():
-        if r.control_mask and (g.core.reg(n) & r.control_mask) != (want[n] & r.control_mask):
-            out.append(f"real {n} is {g.core.reg(n):#x}; the map gives {want[n]:#x}")
+        if r.control_mask and (real[index[n]] & r.control_mask) != (want[n] & r.control_mask):
+            out.append(f"real {n} is {real[index[n]]:#x}; the map gives {want[n]:#x}")
     return out
 
 
@@ -99,10 +103,14 @@ def run_pair(spec, technique: str, guest, budget: int, translate=None, params=No
     n_exit = native.run(budget, stop_on=stop)
     vmm = make_vmm(spec, technique, guest, translate, params=params, code=code)
     v_exit = vmm.run(budget, stop_on=stop)
-    diffs = compare_views(spec, native, vmm, n_exit, v_exit)
+    # a placed guest's view, once for both checks (what VMM.guest_registers gives, where a VMM keeps it)
+    g = getattr(vmm, "g", None)
+    view = g.view() if g is not None and type(vmm).guest_registers is VMM.guest_registers else None
+    diffs = compare_views(spec, native, vmm, n_exit, v_exit, None if view is None else (view.regs, view.files))
     c = vmm.counters
     total = max(c.guest_instructions, 1)
-    return Comparison(not diffs, diffs, n_exit, v_exit, c.as_dict(), c.direct / total, resource_violations(spec, vmm))
+    return Comparison(not diffs, diffs, n_exit, v_exit, c.as_dict(), c.direct / total,
+                      resource_violations(spec, vmm, view))
 
 
 def culprit(spec, technique: str, guest, budget: int, translate=None, params=None, code=None):

@@ -33,7 +33,6 @@ from ..spec.ir import mask
 
 EXTRA_SYSCALL = 3  # the guest library sends syscall numbers >= 3 to the kernel code below
 PUTC = 1  # putc(arg): the kernel appends arg to its output buffer (pg74's builds a store to do it)
-PUTC_VALUES = st.integers(0, 15)  # small, and often nonzero, so that the output shows what was written
 SMC = "smc"  # the self-modifying item: ("smc", "user") or ("smc", "kernel"), placed by _SelfModifying
 # The kinds of items, by weight: in a user program, and in the kernel code system call 3 runs.  "smc" is the
 # self-modifying item (see _SelfModifying), drawn only where the ISA can do it; one item in six (one in eleven
@@ -103,9 +102,10 @@ class FuzzProgram:
         kaddr = img.sys_extra
         for item in self.kernel:
             kaddr = _place(spec, st, img, item, kaddr)
-        for a, v in img.jump_at(kaddr).items():
-            st.mem[a] = v
-        if any(a >= m.size for a in st.mem):
+        jump = img.jump_at(kaddr)
+        st.mem.update(jump)
+        # items go up from user_main and sys_extra: only the last unit of each can be past the end
+        if img.off_memory or max(addr - 1, kaddr - 1, *jump) >= m.size:
             raise AsmError("the program runs off memory")
         return st
 
@@ -134,6 +134,7 @@ class _Image:
         self.spec = spec
         prog = G.build(spec, "user_main:\n", "sys_extra:\n")
         self.state = G.boot_state(spec, prog)
+        self.off_memory = any(a >= spec.memory.size for a in self.state.mem)
         self.code = prog.code_map()
         self.sys_extra = prog.symbols["sys_extra"]
         self.k_return = prog.symbols["k_return"]
@@ -682,58 +683,126 @@ def flagged_weights(spec, report=None) -> Weights:
     return Weights(user, kernel)
 
 
-class _Draws:
-    """The strategies one spec's programs are drawn from, built once per spec and weights.
+def _nbytes(n: int) -> int:
+    """Bytes enough to pick one of ``n`` choices evenly (:func:`_pick`): the bits to count them,
+    and a byte more where ``n`` is not a power of two, so that no choice is favoured by more
+    than one part in 256."""
+    bits = max((n - 1).bit_length(), 1) + (0 if n & (n - 1) == 0 else 8)
+    return -(-bits // 8)
 
-    Building a strategy costs Hypothesis a validation pass on first use, so
-    strategies made afresh inside every draw cost more than the draws
-    themselves; here each is made once and reused by every program.
+
+def _pick(n: int, value: int, nbytes: int) -> int:
+    """One of ``n`` choices from a value of ``nbytes`` bytes: 0 picks the first, as a shrunk draw does."""
+    return value * n >> (8 * nbytes)
+
+
+def _zigzag(lo: int, hi: int) -> list:
+    """``lo .. hi`` in the order a shrinker prefers them: 0 first, then 1, -1, 2, -2 ..."""
+    return sorted(range(lo, hi + 1), key=lambda v: (abs(v), v < 0))
+
+
+SMALL = {True: _zigzag(-8, 8), False: list(range(17))}  # an immediate's small values, signed or not
+SHORT_BRANCHES = _zigzag(-4, 6)  # pc-relative offsets, in instructions: short branches, either way
+PUTC_VALUES = 16  # putc's argument: small, and often nonzero, so that the output shows what was written
+
+
+class _Draws:
+    """How one spec's instructions are drawn, built once per spec and weights.
+
+    An instruction is one Hypothesis choice: ``size`` bytes, which
+    :meth:`instruction_of` reads as the name (by weight) and each operand
+    in turn.  Hypothesis pays for every draw (a span, a choice, its record
+    in the tree of tried programs), far more than for the size of one, and
+    drawing the name and each operand apart made four to six draws of every
+    instruction and most of a fuzz run's time.  One draw per instruction
+    keeps what the separate draws gave the search: the shrinker lowers each
+    byte towards 0, which reads as the first name and each operand's
+    simplest value (register 0, an immediate 0, the first enumeration
+    member, a pc-relative offset 0), and an instruction is still
+    one span, which the mutator copies between places in a program.
     """
 
     def __init__(self, spec, weights: dict):
         names = sorted(n for n, i in spec.instructions.items() if not i.paravirtual)  # an unmodified guest's ISA
-        self.names = st.sampled_from([n for n in names for _ in range(weights.get(n, 1))])
+        self.names = [n for n in names for _ in range(weights.get(n, 1))]
+        self.name_bytes = _nbytes(len(self.names))
         self.flagged = frozenset(n for n in names if weights.get(n, 1) > 1)
-        self.operands = {}  # name -> [(operand, strategy, pc-relative scale or 0, mask)]
+        self.fields = {}  # name -> [(operand, how, choices, bytes, pc-relative scale or 0, mask)]
         for name in names:
             instr = spec.instructions[name]
             ilen = instr.units * (spec.memory.unit // 8 if spec.memory.unit >= 8 else 1)
-            ops = []
+            fields = []
             for op, width in instr.operands.items():
-                decl = spec.operands[op]
+                decl, m = spec.operands[op], mask(width)
+                wide = -(-width // 8)  # bytes for any value of the operand
                 if decl.kind == "reg":
-                    ops.append((op, _integers(0, spec.files[decl.file].count - 1), 0, mask(width)))
-                elif decl.kind == "enum":
-                    members = sorted(spec.enums[decl.enum].values())
-                    ops.append((op, st.one_of(st.sampled_from(members), _integers(0, mask(width))), 0, mask(width)))
+                    count = spec.files[decl.file].count
+                    fields.append((op, "pick", tuple(range(count)), _nbytes(count), 0, m))
+                elif decl.kind == "enum":  # a member, or any value (1 byte says which)
+                    members = tuple(sorted(spec.enums[decl.enum].values()))
+                    fields.append((op, "enum", members, 1 + max(_nbytes(len(members)), wide), 0, m))
                 elif decl.pcrel:
-                    ops.append((op, _integers(-4, 6), ilen, mask(width)))  # short branches, either way
-                else:
-                    ops.append((op, _immediate(width, decl.signed), 0, mask(width)))
-            self.operands[name] = ops
+                    fields.append((op, "pick", tuple(SHORT_BRANCHES), _nbytes(len(SHORT_BRANCHES)), ilen, m))
+                else:  # small, boundary or any value (1 byte says which)
+                    fields.append((op, "imm", (tuple(SMALL[decl.signed]), (0, 1, m, m >> 1)), 1 + wide, 0, m))
+            self.fields[name] = fields
+        self.size = self.name_bytes + max(sum(f[3] for f in fs) for fs in self.fields.values())
         self.excluded = {n: spec.instructions[n].encoding.excluded for n in names
                          if spec.instructions[n].encoding.excluded}
-        # One strategy object per instruction draw: Hypothesis marks each draw of it as a span,
-        # and its mutator copies and swaps such spans between programs, which is how it reaches
-        # programs that repeat an instruction (a store over code that then runs again, say).
-        self.instruction = _instruction(self)
+        self.instruction = st.binary(min_size=self.size, max_size=self.size).map(self.instruction_of)
 
-    def draw_instruction(self, draw):
-        """One instruction: (name, operand values), never a value its encoding excludes."""
-        name = draw(self.names)
+    def instruction_of(self, data: bytes, at: int = 0):
+        """The instruction ``data[at:at + size]`` stands for: ``(name, operand values)``, never a
+        value its encoding excludes."""
+        nb = self.name_bytes
+        name = self.names[_pick(len(self.names), int.from_bytes(data[at:at + nb], "little"), nb)]
+        at += nb
         ops = {}
         excluded = self.excluded.get(name, {})
-        for op, strategy, scale, m in self.operands[name]:
-            v = (draw(strategy) * (scale or 1)) & m
+        for op, how, choices, nbytes, scale, m in self.fields[name]:
+            if how == "pick":
+                v = choices[_pick(len(choices), int.from_bytes(data[at:at + nbytes], "little"), nbytes)]
+            else:
+                value = int.from_bytes(data[at + 1:at + nbytes], "little")
+                if how == "enum":
+                    v = choices[_pick(len(choices), value, nbytes - 1)] if data[at] < 128 else value
+                else:
+                    branch = _pick(3, data[at], 1)
+                    v = value if branch == 2 else choices[branch][_pick(len(choices[branch]), value, nbytes - 1)]
+            at += nbytes
+            v = (v * (scale or 1)) & m
             while v in excluded.get(op, ()):  # the next allowed value (there is one: the loader saw to it)
                 v = (v + 1) & m
             ops[op] = v
         return name, ops
 
 
-@st.composite
-def _instruction(draw, draws: _Draws):
-    return draws.draw_instruction(draw)
+class _Items:
+    """How the items of one kind of code (user or kernel) are drawn: each is one draw of bytes, the
+    first of which picks the item's kind by its weight (:data:`USER_ITEMS`, :data:`KERNEL_ITEMS`;
+    0 picks an instruction), the rest the instruction (:class:`_Draws`) or putc's argument."""
+
+    def __init__(self, spec, weights: dict, where: str, kinds: dict):
+        self.where = where
+        self.draws = _Draws(spec, weights)
+        self.kinds = [k for k, n in kinds.items() for _ in range(n) if k != SMC or _smc(spec, where).pair]
+        self.strategy = _unwrapped(st.binary(min_size=1 + self.draws.size, max_size=1 + self.draws.size))
+
+    def item(self, data: bytes) -> tuple:
+        kind = self.kinds[_pick(len(self.kinds), data[0], 1)]
+        if kind == "instr":
+            return ("instr", *self.draws.instruction_of(data, 1))
+        if kind == SMC:
+            return (SMC, self.where)
+        if kind == "kernel":
+            return ("syscall", EXTRA_SYSCALL)
+        return ("syscall", PUTC, _pick(PUTC_VALUES, data[1], 1))
+
+
+def _items(spec, weights: dict, where: str) -> _Items:
+    kinds = USER_ITEMS if where == "user" else KERNEL_ITEMS
+    key = ("fuzz_items", where, tuple(sorted(weights.items())))
+    return context_of(spec).memo(key, lambda s: _Items(s, weights, where, kinds))
 
 
 _strategy_cache: dict = {}
@@ -741,22 +810,17 @@ _strategy_cache: dict = {}
 
 def _integers(lo, hi):
     if (lo, hi) not in _strategy_cache:
-        _strategy_cache[lo, hi] = st.integers(lo, hi)
+        _strategy_cache[lo, hi] = _unwrapped(st.integers(lo, hi))
     return _strategy_cache[lo, hi]
 
 
-def _immediate(width, signed):
-    """Small, boundary or any values of ``width`` bits (negative ones as two's complement)."""
-    key = ("imm", width, signed)
-    if key not in _strategy_cache:
-        m = mask(width)
-        small = st.integers(-8, 8) if signed else st.integers(0, 16)
-        _strategy_cache[key] = st.one_of(small, st.sampled_from([0, 1, m, m >> 1]), st.integers(0, m))
-    return _strategy_cache[key]
+def _unwrapped(strategy):
+    """The strategy a Hypothesis strategy function made, without the lazy wrapper it hands out.
 
-
-def _draws_for(spec, weights: dict) -> _Draws:
-    return context_of(spec).memo(("fuzz_draws", tuple(sorted(weights.items()))), lambda s: _Draws(s, weights))
+    Hypothesis unwraps that wrapper on every draw, a tenth of what drawing a
+    program cost; the strategy inside draws the same values.  Where a
+    version of Hypothesis has no such wrapper, the strategy as it is."""
+    return getattr(strategy, "wrapped_strategy", strategy)
 
 
 def _text(spec, name, ops, addr) -> str:
@@ -769,44 +833,22 @@ def _text(spec, name, ops, addr) -> str:
     return "\n".join(f"        {ln.text}" for ln in lines)
 
 
-def _item_kinds(spec) -> dict:
-    """Per kind of code (user, kernel), the strategy for its items' kinds, by their weights; without
-    the self-modifying item where the spec cannot do it."""
-    def make(spec):
-        def kinds(weights, where):
-            return st.sampled_from([k for k, n in weights.items() for _ in range(n)
-                                    if k != SMC or _smc(spec, where).pair])
+def fuzz_programs(spec, weights, max_user=12, max_kernel=6, budget=400) -> st.SearchStrategy:
+    """A strategy of :class:`FuzzProgram` for ``spec``: a count of user items, the items, a count of
+    kernel items, the items; each item one draw (see :class:`_Draws`)."""
+    user, kernel = _items(spec, weights.user, "user"), _items(spec, weights.kernel, "kernel")
+    # The two counts are drawn from strategies of different kinds, so that Hypothesis' mutator, which
+    # copies a span over another of the same label, never copies one count over the other: a user
+    # count put where the kernel's was read past the end of the program's choices, and such
+    # mutations were one run in six, each paid for in full and thrown away.
+    n_user, n_kernel = _integers(1, max_user), _unwrapped(st.sampled_from(range(max_kernel + 1)))
 
-        return {"user": kinds(USER_ITEMS, "user"), "kernel": kinds(KERNEL_ITEMS, "kernel")}
+    @st.composite
+    def programs(draw):
+        u = tuple(user.item(draw(user.strategy)) for _ in range(draw(n_user)))
+        k = tuple(kernel.item(draw(kernel.strategy)) for _ in range(draw(n_kernel)))
+        flagged = sum(1 for it in u if it[0] == "instr" and it[1] in user.draws.flagged) + \
+            sum(1 for it in k if it[0] == "instr" and it[1] in kernel.draws.flagged)
+        return FuzzProgram(spec.name, u, k, budget, flagged)
 
-    return context_of(spec).memo("fuzz_item_kinds", make)
-
-
-@st.composite
-def fuzz_programs(draw, spec, weights, max_user=12, max_kernel=6, budget=400):
-    """A :class:`FuzzProgram` for ``spec``."""
-    flagged: list = []
-    user_draws, kernel_draws = _draws_for(spec, weights.user), _draws_for(spec, weights.kernel)
-    kinds = _item_kinds(spec)
-    user = []
-    for _ in range(draw(_integers(1, max_user))):
-        kind = draw(kinds["user"])
-        if kind == "instr":
-            name, ops = draw(user_draws.instruction)
-            user.append(("instr", name, ops))
-            if name in user_draws.flagged:
-                flagged.append(name)
-        elif kind == SMC:
-            user.append((SMC, "user"))
-        else:
-            user.append(("syscall", EXTRA_SYSCALL) if kind == "kernel" else ("syscall", PUTC, draw(PUTC_VALUES)))
-    kernel = []
-    for _ in range(draw(_integers(0, max_kernel))):
-        if draw(kinds["kernel"]) == SMC:
-            kernel.append((SMC, "kernel"))
-            continue
-        name, ops = draw(kernel_draws.instruction)
-        kernel.append(("instr", name, ops))
-        if name in kernel_draws.flagged:
-            flagged.append(name)
-    return FuzzProgram(spec.name, tuple(user), tuple(kernel), budget, len(flagged))
+    return programs()

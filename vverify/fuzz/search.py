@@ -7,7 +7,9 @@ which is printed as assembly with the instruction that caused it.
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, event, given, note, reject, settings, target
@@ -52,6 +54,29 @@ class SearchResult:
         return self.counterexample is not None
 
 
+@contextmanager
+def _collecting_only_new_objects():
+    """Let the cyclic garbage collector pass over the objects that exist when a search starts.
+
+    A search keeps Hypothesis' tree of tried programs growing, so objects keep
+    reaching the collector's oldest generation, and every so often it walks
+    all of them: in a process that has loaded a spec, its check report, the
+    compiled cores and the memos (about 190,000 objects), 70-90 ms a time,
+    twice per 2,000 riscv32 programs, 5-10% of a run.  The objects that exist
+    when a search starts are set aside (``gc.freeze``) and given back at its
+    end; the search's own garbage is collected as before.  Where something
+    else has frozen objects, the collector is left as it is.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, report=None, database=None,
            translate=None, budget: int = 400, progress=None) -> SearchResult:
     """Run up to ``examples`` programs; return the first (shrunk) divergence, if any."""
@@ -88,7 +113,8 @@ def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, r
     t0 = time.perf_counter()
     ce = None
     try:
-        prop()
+        with _collecting_only_new_objects():
+            prop()
     except Divergence as d:
         guest = d.program.boot_state(spec)
         ce = Counterexample(d.program, d.differences, culprit(spec, technique, guest, d.program.budget, translate,

@@ -35,11 +35,11 @@ def _decode(spec, word: int):
 
 def unit_of_word(spec, word: int):
     """The classified unit ``word`` encodes (its id, as ``csrrs.mstatus``), or None; remembered per word."""
-    from .units import unit_id
-
     memo = spec.memo("unit_of_word", lambda s: BoundedMemo(MEMO_WORDS))
     hit = memo.get(word, memo)
     if hit is memo:
+        from .units import unit_id  # only on a miss: an import statement costs more than the hit
+
         d = decode(spec, word)
         hit = memo.remember(word, None if d is None else unit_id(spec, *d))
     return hit

@@ -33,7 +33,7 @@ from ..spec import ir
 from ..spec.decode import unit_of_word
 from ..memo import BoundedMemo
 from .base import guest_mode_is_user
-from .binary_translation_loop import CompiledTranslator, loop_for
+from .binary_translation_loop import CompiledTranslator, code_units, loop_for
 from .trap_emulate import TrapAndEmulate
 
 MAX_BLOCK = 32
@@ -53,6 +53,7 @@ class Block:
     segments: list  # ("direct", n) or ("emulate", None)
     words: list  # (physical address, word) the translation was made from
     successors: dict = field(default_factory=dict)  # next pc -> Block (chaining)
+    units: tuple | None = None  # the words as (indexes in the machine's memory, units), where known already
 
 
 class BinaryTranslation(TrapAndEmulate):
@@ -97,13 +98,18 @@ class BinaryTranslation(TrapAndEmulate):
             key = (key, mode, unsafe)
             memo = spec.memo("bt_translations", lambda s: BoundedMemo(1 << 12))
             made = memo.get(key)
-            if made is not None and (g.words_at(made[1]) if len(made[1]) >= 8 else
-                                     [g.word_at(a) for a in made[1]]) == made[2]:  # numpy pays off from 8
-                self.counters.translations += 1
-                return Block(pc, mode, list(made[0]), list(zip(made[1], made[2])))
+            if made is not None:
+                segments, words, placed = made
+                # its code as units of the machine's memory, per placement: one gather checks them all
+                units = placed.get(g.offset)
+                if units is None:
+                    units = placed[g.offset] = code_units(g, words)
+                if np.array_equal(g.core.MEM[units[0]], units[1]):
+                    self.counters.translations += 1
+                    return Block(pc, mode, list(segments), list(words), units=units)
         block = self._translate(pc, mode, unsafe)
         if memo is not None:
-            memo.remember(key, (tuple(block.segments), [a for a, _ in block.words], [w for _, w in block.words]))
+            memo.remember(key, (tuple(block.segments), tuple(block.words), {}))
         return block
 
     def _translate(self, pc: int, mode: int, unsafe) -> Block:
@@ -117,10 +123,10 @@ class BinaryTranslation(TrapAndEmulate):
             if nxt is None:
                 break  # the fetch faults: let the real core find out
             addr, word = nxt
-            d = decode(spec, word)
-            if d is None:
-                break
             words.append((addr, word))
+            d = decode(spec, word)
+            if d is None:  # the block ends at a word that encodes nothing; it is kept among the words, so
+                break  # that an instruction written there later is translated, not run directly
             name = d[0]
             if unit_of_word(spec, word) in unsafe:
                 if run:

@@ -150,12 +150,52 @@ class _Growing:
     def extend(self, values) -> int:
         start, k = self.n, len(values)
         if start + k > len(self.a):
-            new = np.zeros(max(2 * len(self.a), start + k), dtype=self.a.dtype)
-            new[:start] = self.a[:start]
-            self.a = new
+            self._grow(start + k)
         self.a[start:start + k] = values
         self.n += k
         return start
+
+    def append(self, value) -> int:
+        """``extend([value])`` without a slice: a block adds eight single values, on every miss."""
+        i = self.n
+        if i == len(self.a):
+            self._grow(i + 1)
+        self.a[i] = value
+        self.n = i + 1
+        return i
+
+    def _grow(self, need: int):
+        new = np.zeros(max(2 * len(self.a), need), dtype=self.a.dtype)
+        new[:self.n] = self.a[:self.n]
+        self.a = new
+
+
+def code_units(g, words, arrays: bool = True):
+    """``(where, values)``: the index in the machine's memory of every unit of ``words`` (``(guest
+    address, word)`` pairs, each ``max_ilen`` units, in PlacedGuest.units' addressing) and the unit
+    it holds, as arrays; where ``arrays`` is False a small block's come as lists (numpy pays off from
+    a few dozen units, as in words_at)."""
+    spec = g.spec
+    n, u = spec.max_ilen_units, spec.memory.unit
+    size = len(g.core.MEM)
+    if n * u <= 64 and (arrays or len(words) * n >= 32):
+        addrs = np.array([a for a, _ in words], dtype=np.int64)
+        start = (addrs + g.offset) & g.amask
+        where = start[:, None] + np.arange(n)
+        wrap = start + n > size  # PlacedGuest.units' addressing: only a word past the end wraps
+        where[wrap] &= g.amask
+        shifts = np.arange(n, dtype=np.uint64) * np.uint64(u)
+        values = (np.array([w for _, w in words], dtype=np.uint64)[:, None] >> shifts) & np.uint64((1 << u) - 1)
+        return where.ravel(), values.ravel()
+    where, values = [], []
+    for addr, word in words:  # PlacedGuest.units' addressing, unit by unit
+        a = (addr + g.offset) & g.amask
+        for k in range(n):
+            where.append(a + k if a + n <= size else (a + k) & g.amask)
+            values.append((word >> (k * u)) & ((1 << u) - 1))
+    if arrays:
+        return np.array(where, dtype=np.int64), np.array(values, dtype=np.uint64)
+    return where, values
 
 
 class TranslationArrays:
@@ -181,39 +221,22 @@ class TranslationArrays:
 
     def add(self, blk) -> int:
         """Store ``blk`` (a Block) in the arrays; its id."""
-        g = self.g
-        spec = g.spec
-        n, u = spec.max_ilen_units, spec.memory.unit
-        size = len(g.core.MEM)
-        if n * u <= 64 and len(blk.words) * n >= 32:  # numpy pays off from a few dozen units (words_at's case)
-            addrs = np.array([a for a, _ in blk.words], dtype=np.int64)
-            start = (addrs + g.offset) & g.amask
-            where = start[:, None] + np.arange(n)
-            wrap = start + n > size  # PlacedGuest.units' addressing: only a word past the end wraps
-            where[wrap] &= g.amask
-            shifts = np.arange(n, dtype=np.uint64) * np.uint64(u)
-            words = np.array([w for _, w in blk.words], dtype=np.uint64)
-            values = (words[:, None] >> shifts) & np.uint64((1 << u) - 1)
-            where, values = where.ravel(), values.ravel()
+        if blk.units is not None:  # a remembered translation brings them (BinaryTranslation.translate_block)
+            where, values = blk.units
         else:
-            where, values = [], []
-            for addr, word in blk.words:  # PlacedGuest.units' addressing, unit by unit
-                a = (addr + g.offset) & g.amask
-                for k in range(n):
-                    where.append(a + k if a + n <= size else (a + k) & g.amask)
-                    values.append((word >> (k * u)) & ((1 << u) - 1))
+            where, values = code_units(self.g, blk.words, arrays=False)
         b = len(self.blocks)
         self.blocks.append(blk)
         self.ids[id(blk)] = b
-        self.mode.extend([blk.mode])
-        self.seg0.extend([self.seg.extend([n if kind == "direct" else 0 for kind, n in blk.segments])])
-        self.nseg.extend([len(blk.segments)])
-        self.w0.extend([self.wa.extend(where)])
+        self.mode.append(blk.mode)
+        self.seg0.append(self.seg.extend([n if kind == "direct" else 0 for kind, n in blk.segments]))
+        self.nseg.append(len(blk.segments))
+        self.w0.append(self.wa.extend(where))
         self.wv.extend(values)
-        self.nw.extend([len(where)])
-        self.checked.extend([NEVER])
-        self.succ_pc.extend([NEVER])
-        self.succ_b.extend([-1])
+        self.nw.append(len(where))
+        self.checked.append(NEVER)
+        self.succ_pc.append(NEVER)
+        self.succ_b.append(-1)
         return b
 
     def chain(self, prev: int, pc: int, b: int):
@@ -518,4 +541,4 @@ class CompiledTranslator:
         return REASONS[outcome], None, steps, counts
 
 
-__all__ = ["CompiledTranslator", "TranslationArrays", "Table", "loop_for", "make_loop"]
+__all__ = ["CompiledTranslator", "TranslationArrays", "Table", "code_units", "loop_for", "make_loop"]

@@ -28,6 +28,7 @@ from ..core.protocol import (R_BUDGET, R_DOUBLE_FAULT, R_HALT, R_TRAP, REASONS, 
                             ST_STEPS, ST_TRACE_CAP, ST_TRAP_EXITS, ST_TVAL)
 from ..spec.ir import mask
 from .registers import compose_view
+from .trace import cause_names
 
 
 class Emulator:
@@ -70,7 +71,7 @@ class Emulator:
         self.pc = lay.reg_index["pc"]
         self.mode = lay.reg_index["mode"]
         self.user_modes = frozenset(spec.modes[m] for m in spec.user)
-        self.causes = [c.name for c in sorted(spec.causes.values(), key=lambda c: c.index)]
+        self.causes = list(cause_names(spec))
         self.tval_mask = np.uint64(mask(spec.tval_width))
 
     def load(self):

@@ -56,6 +56,8 @@ class Native(VMM):
         return self.core.MEM
 
     def guest_registers(self):
-        c = self.core
-        regs = {n: c.reg(n) for n in self.spec.registers}
-        return regs, {n: c.F[n][:f.count].tolist() for n, f in self.spec.files.items()}
+        c, spec = self.core, self.spec
+        index = c.layout.reg_index
+        real = c.R.tolist()  # one conversion, not one checked read per register
+        regs = {n: real[index[n]] for n in spec.registers}
+        return regs, {n: c.F[n][:f.count].tolist() for n, f in spec.files.items()}

@@ -39,6 +39,7 @@ from __future__ import annotations
 from ..spec.exits import Exit
 
 from ..core import Core
+from ..memo import BoundedMemo
 from ..spec.decode import decode
 from ..spec.ir import mask
 from ..spec.decode import unit_of_word
@@ -80,26 +81,35 @@ class Paravirtualization(TrapAndEmulate):
         for kind in ("supervisor", "user"):
             flagged = []
             addrs = sorted(code.get(kind, {}))
+            unsafe = self.translate[kind]
+            # a word's unit, where it is one to rewrite (else None), remembered per spec: every guest
+            # loaded brings the same kernel, and the loader looks at each of its instructions
+            units = spec.memo(("pv_flagged_units", unsafe), lambda s: BoundedMemo(1 << 16))
             for addr, word in zip(addrs, self.g.words_at(addrs)):
-                n = code[kind][addr]
-                uid = unit_of_word(spec, word)
-                if uid is None or uid not in self.translate[kind]:
+                uid = units.get(word, units)
+                if uid is units:
+                    uid = unit_of_word(spec, word)
+                    uid = units.remember(word, uid if uid is not None and uid in unsafe else None)
+                if uid is None:
                     continue
-                d = decode(spec, word)
-                if kind == "supervisor" and uid in reads and self._patch_read(addr, n, d, reads[uid]):
+                n = code[kind][addr]
+                if kind == "supervisor" and uid in reads and self._patch_read(addr, n, decode(spec, word), reads[uid]):
                     continue
                 # The hypercall replaces the instruction in the instruction stream only, so their
                 # lengths need not match (x86): it exits before it runs, and the VMM runs the
                 # original from memory, which advances pc by the original's own length.
                 flagged.append((addr, n))
                 self.after[addr] = addr + n
+            calls = {}  # the hypercall word, by how many instructions it stands for
             for run in _runs(flagged):
                 for i, addr in enumerate(run):
                     count = min(len(run) - i, mask(hc.operands[pv.count])) if pv.count else 1
-                    ops = {o: 0 for o in hc.operands}
-                    if pv.count:
-                        ops[pv.count] = count
-                    self._patch(addr, hc.encoding.encode(ops), self.after[addr] - addr)
+                    if count not in calls:
+                        ops = {o: 0 for o in hc.operands}
+                        if pv.count:
+                            ops[pv.count] = count
+                        calls[count] = hc.encoding.encode(ops)
+                    self._patch(addr, calls[count], self.after[addr] - addr)
                     self.counts[addr] = count
 
     def _patch(self, addr: int, word: int, n: int):

@@ -23,8 +23,10 @@ import numpy as np
 
 from ..core.closures import cached
 from ..core.jit import njit
+from ..memo import BoundedMemo
 from ..core.protocol import (R_BUDGET, R_HALT, R_HYPERCALL, R_PATCH, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET, ST_CAUSE,
                              ST_STEPS, ST_TRAP_EXITS, ST_TVAL)
+from ..spec.decode import unit_of_word
 from ..spec.ir import mask
 from .emulate_one import STOP, make_emulate_one, make_emulate_recorded
 from .registers import compose_view
@@ -338,6 +340,20 @@ def loop_for(core, drop_control_bit=None):
                                                               module.decode, drop_control_bit)))
 
 
+def _user_modes(spec) -> np.ndarray:
+    """1 at each value of the mode register that is a user mode of ``spec``, else 0."""
+    width = spec.registers["mode"].width
+    if width > 16:
+        raise ValueError("a mode register too wide for a table")
+    user = []
+    for v in range(1 << width):
+        try:
+            user.append(1 if spec.mode_name(v) in spec.user else 0)
+        except Exception:  # not a mode: never reached by a guest the routines accept
+            user.append(0)
+    return np.array(user, dtype=np.int64)
+
+
 class PVDispatcher:
     """One paravirtualized guest's arrays for the compiled loop, and the Python side of a run:
     draining the trace buffer, serving what the loop hands back, keeping the VMM's tables in step."""
@@ -349,6 +365,7 @@ class PVDispatcher:
         core = g.core
         em = g.emulator()
         self.vmm, self.loop, self.core = vmm, loop, core
+        self._decode = decode
         self.causes = em.causes
         maxlen = spec.max_ilen_units
         self.maxlen = maxlen
@@ -363,30 +380,24 @@ class PVDispatcher:
             raise ValueError("a rewrite wider than 64 bits")
         self.SWORD = np.array(words, dtype=np.uint64)
         self.SORIG = np.zeros((k, maxlen), dtype=np.uint64)
-        self.SOLEN = np.zeros(k, dtype=np.int64)
-        for i, a in enumerate(sites):
-            orig = vmm.patches[a][1]
-            self.SORIG[i, :len(orig)] = orig
-            self.SOLEN[i] = len(orig)
+        origs = [vmm.patches[a][1] for a in sites]
+        self.SOLEN = np.array([len(o) for o in origs], dtype=np.int64)
+        if k and all(len(o) == maxlen for o in origs):
+            self.SORIG[:] = origs
+        else:
+            for i, orig in enumerate(origs):
+                self.SORIG[i, :len(orig)] = orig
         # whether the storage at a site holds a hypercall (Paravirtualization._is_hypercall), by its units
         self.HCU = np.zeros((k, maxlen), dtype=np.uint64)
         self.HCF = np.zeros(k, dtype=np.int64)
-        for i, a in enumerate(sites):
-            self._learn_site(i)
+        self._learn_sites()
         # whether the word at an address is flagged, per kind (0 supervisor, 1 user); -1 unknown
+        # (an entry's units and flags are read only where CKA holds its address, which _learn_word
+        # writes with them: left unfilled, a fresh guest's tables cost no pass over 200 KB)
         self.CKA = np.full(WORD_TABLE, -1, dtype=np.int64)
-        self.CKU = np.zeros((WORD_TABLE, maxlen), dtype=np.uint64)
-        self.CKF = np.full((WORD_TABLE, 2), -1, dtype=np.int64)
-        width = spec.registers["mode"].width
-        if width > 16:
-            raise ValueError("a mode register too wide for a table")
-        user = []
-        for v in range(1 << width):
-            try:
-                user.append(1 if spec.mode_name(v) in spec.user else 0)
-            except Exception:  # not a mode: never reached by a guest the routines accept
-                user.append(0)
-        self.USERMODE = np.array(user, dtype=np.int64)
+        self.CKU = np.empty((WORD_TABLE, maxlen), dtype=np.uint64)
+        self.CKF = np.empty((WORD_TABLE, 2), dtype=np.int64)
+        self.USERMODE = spec.memo("pv_user_modes", _user_modes)  # the same for every guest (read only)
         u = spec.memory.unit
         slots = list(vmm.slots.items())
         self.PUB_REG = np.array([core.layout.reg_index[r] for r, _ in slots], dtype=np.int64)
@@ -396,7 +407,31 @@ class PVDispatcher:
                      g.map.sets, np.zeros(len(g.names), dtype=np.uint64), np.int64(g.offset))
         self.TC = np.zeros(max(int(vmm.trace_capacity), 1), dtype=np.int64)
         self.TP = np.zeros(len(self.TC), dtype=np.uint64)
-        self._decode = decode
+
+    def _learn_sites(self):
+        """:meth:`_learn_site` for every site: their units in one gather, and whether a word is a
+        hypercall remembered per spec (a fresh VMM's sites hold the kernel's flagged instructions)."""
+        vmm = self.vmm
+        g, spec, n = vmm.g, vmm.spec, self.maxlen
+        u = spec.memory.unit
+        if not len(self.SA) or n * u > 64:
+            for i in range(len(self.SA)):
+                self._learn_site(i)
+            return
+        where = (self.SA[:, None] + np.arange(n) + g.offset) & g.amask  # PlacedGuest.units' addressing
+        units = g.core.MEM[where].astype(np.uint64)
+        self.HCU[:] = units
+        words = (units << (np.arange(n, dtype=np.uint64) * np.uint64(u))).sum(axis=1, dtype=np.uint64).tolist()
+        hc = vmm.pv.hypercall
+        known = spec.memo(("pv_is_hypercall", hc), lambda s: BoundedMemo(1 << 12))
+        flags = []
+        for w in words:
+            f = known.get(w)
+            if f is None:
+                d = self._decode(spec, w)  # Paravirtualization._is_hypercall, on the word it reads
+                f = known.remember(w, 1 if d is not None and d[0] == hc else 0)
+            flags.append(f)
+        self.HCF[:] = flags
 
     def _learn_site(self, i):
         vmm = self.vmm
@@ -407,6 +442,8 @@ class PVDispatcher:
     def _sync(self):
         """The loop dropped rewrites (SLIVE 0) or Python did: make both agree with the dicts' view."""
         vmm = self.vmm
+        if self.SLIVE.all():  # after almost every return: nothing dropped
+            return
         for i in np.flatnonzero(self.SLIVE == 0).tolist():
             a = int(self.SA[i])
             if a in vmm.patches:
@@ -419,11 +456,11 @@ class PVDispatcher:
             self.SLIVE[i] = 1 if a in vmm.patches else 0
 
     def _learn_word(self, a, kind):
-        from ..spec.decode import unit_of_word
-
         vmm = self.vmm
         units = vmm.g.units(a, self.maxlen)
-        flagged = unit_of_word(vmm.spec, vmm.g.word_at(a)) in vmm.translate["user" if kind else "supervisor"]
+        u = vmm.spec.memory.unit
+        word = sum(v << (k * u) for k, v in enumerate(units))  # PlacedGuest.word_at, from the units read
+        flagged = unit_of_word(vmm.spec, word) in vmm.translate["user" if kind else "supervisor"]
         h = a & (WORD_TABLE - 1)
         if self.CKA[h] != a or self.CKU[h].tolist() != units:
             self.CKA[h] = a

@@ -23,8 +23,9 @@ PC_MASK = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def cause_names(spec) -> tuple:
-    """The spec's cause names in code order (``Cause.index``): the codes the core and the loops record."""
-    return tuple(c.name for c in sorted(spec.causes.values(), key=lambda c: c.index))
+    """The spec's cause names in code order (``Cause.index``): the codes the core and the loops record.
+    Made once per spec: every VMM's trace starts from them."""
+    return spec.memo("trace_cause_names", lambda s: tuple(c.name for c in sorted(s.causes.values(), key=lambda c: c.index)))
 
 
 class TrapTrace:
