@@ -45,6 +45,7 @@ from tests.hostile.harness import (SMALL_SPECS, SPECS, assert_error_is_one_line,
                                    assert_report_well_formed, assert_well_behaved, hostile_settings, run_inprocess,
                                    run_subprocess, subprocess_env)
 from tests.hostile.tomlw import Raw, dumps
+from vverify.spec.limits import MAX_WIDTH
 
 BUNDLED = {p.stem: p for p in sorted(SPECS.rglob("*.toml"))}
 FORMATS = ("text", "json", "junit", "sarif", "github")
@@ -80,6 +81,17 @@ def test_the_writer_round_trips_every_seed(seeds, tmp_path):
 
 
 _serial = itertools.count()
+
+
+def test_copies_get_patterns_of_their_own_only_at_widths_a_spec_may_have():
+    """The "many" mutation writes each copy a fixed pattern only up to one bit past the language's widest
+    encoding: an earlier mutation may have made the encoding ten billion bits wide."""
+    assert _spread_width({"encoding": "0001 rd:2 a:10"}, 50) == 16
+    assert _spread_width({"encoding": "0001 rd:2"}, 50) is None  # 64 patterns: too few to spread 50 copies
+    assert _spread_width({"encoding": "0001 x[3:0]"}, 2) is None  # not written as digits and name:N fields
+    assert _spread_width({"encoding": f"a:{MAX_WIDTH + 1}"}, 3000) == MAX_WIDTH + 1
+    assert _spread_width({"encoding": f"a:{MAX_WIDTH + 2}"}, 3000) is None
+    assert _spread_width({"encoding": "0001 rd:2 a:9999999999"}, 3000) is None
 
 
 def _case_dir(base: Path, folder: Path) -> Path:
@@ -194,6 +206,18 @@ def _width(encoding: str):
     return total
 
 
+def _spread_width(src, k: int):
+    """The width of ``src``'s encoding when ``k`` copies of it can each get a fixed pattern of their own, else None.
+
+    Only widths a spec may have, and one past (the language's MAX_WIDTH + 1): the patterns are written out
+    digit by digit, and an earlier mutation may have made the encoding ``a:9999999999``, whose ``2 ** w``
+    is a number of ten billion bits (a test worker grew to 24 GB computing it, and was killed)."""
+    w = _width(src.get("encoding", "")) if isinstance(src, dict) else None
+    if w is None or w > MAX_WIDTH + 1 or 2 ** w <= k * 4:
+        return None
+    return w
+
+
 MANY = [2, 50, 500, 3000]  # copies of an instruction; the long run also tries one past the 20,000 limit
 MANY_LONG = MANY + [20_001]
 
@@ -278,8 +302,8 @@ def structural_mutation(draw, data: dict, many=tuple(MANY)) -> str:
         i = draw(st.sampled_from(instrs))
         k = draw(st.sampled_from(many))
         src = data["instructions"][i]
-        w = _width(src.get("encoding", "")) if isinstance(src, dict) else None
-        distinct = draw(st.booleans()) and w is not None and 2 ** w > k * 4
+        w = _spread_width(src, k)
+        distinct = draw(st.booleans()) and w is not None
         for n in range(k):
             c = _copy(src)
             if distinct and isinstance(c, dict):  # fixed patterns from the top of the opcode space down
