@@ -62,15 +62,16 @@ def test_a_built_wheel_works_from_an_empty_directory(tmp_path):
 
     # a fresh environment holding only the wheel; its dependencies are this environment's,
     # reached through a path entry (a .pth line adds a directory without running its .pth files,
-    # so this checkout's own editable install stays out of it)
+    # so this checkout's own editable install stays out of it; its metadata does not, and pip, seeing
+    # "vverify 0.1.0 already installed" there, would skip the wheel: hence --ignore-installed)
     venv = tmp_path / "venv"
     assert _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path, dict(os.environ)).returncode == 0
     python = venv / "bin" / "python"
     site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                      tmp_path, dict(os.environ)).stdout.strip())
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    inst = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet", str(wheel)],
-                tmp_path, dict(os.environ))
+    inst = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--ignore-installed",
+                 "--quiet", str(wheel)], tmp_path, dict(os.environ))
     assert inst.returncode == 0, inst.stderr
 
     empty = tmp_path / "empty"
