@@ -11,6 +11,7 @@
 
 import pytest
 from hypothesis import assume, given, strategies as st
+from hypothesis.vendor.pretty import pretty
 
 from tests.conftest import SPEC_FILES, load
 from tests.strategies import word
@@ -51,6 +52,15 @@ def placed_instruction(draw, table, instr):
     slots = (table.size - instr.units) // table.align
     pc = draw(st.one_of(st.integers(0, min(slots, 64)), st.integers(0, slots))) * table.align
     return tpl, fields, pc
+
+
+def test_specs_and_syntax_tables_are_written_out_in_one_line():
+    """Hypothesis writes out a strategy's arguments (with its pretty-printer) whenever a draw is rejected;
+    a spec or a syntax table written out field by field was megabytes and took seconds apiece."""
+    spec = load("armv7a")
+    table = syntax_table(spec)
+    assert pretty(spec) == repr(spec) == f"<Spec armv7a from {spec.path}>"
+    assert pretty(table) == repr(table) == f"<SyntaxTable of armv7a: {len(table.templates)} templates>"
 
 
 @pytest.mark.parametrize("spec_name, instr_name", CASES)

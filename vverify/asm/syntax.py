@@ -266,6 +266,14 @@ class SyntaxTable:
     def suggest(self, word: str) -> list:
         return difflib.get_close_matches(word.lower(), list(self.by_mnemonic), n=3, cutoff=0.6)
 
+    def __repr__(self):
+        return f"<SyntaxTable of {getattr(self.spec, 'name', self.spec)}: {len(self.templates)} templates>"
+
+    def _repr_pretty_(self, printer, cycle):
+        """The one-line repr for pretty-printers too (see Spec._repr_pretty_): every template written
+        out is megabytes for a large spec."""
+        printer.text(repr(self))
+
 
 class _Unusable(Exception):
     pass

@@ -272,6 +272,12 @@ class Spec:
     def __repr__(self):
         return f"<Spec {self.name} from {self.path}>"
 
+    def _repr_pretty_(self, printer, cycle):
+        """Pretty-printers (IPython's protocol; Hypothesis follows it when it writes out a strategy's
+        arguments, which it does on every rejected draw) show the one-line repr, not every field:
+        a large spec written out field by field is megabytes and takes seconds."""
+        printer.text(repr(self))
+
     @property
     def mode_width(self) -> int:
         return self.registers["mode"].width
