@@ -45,6 +45,9 @@ def _smc_program(spec_name, where):
 # Where a bundled spec's programs get no self-modifying item, and why.
 NOT_DRAWN = {("mips32", "kernel"): "mips32's kernel runs in kseg0, at virtual 0x80000000 + its physical address; "
                                    "the item is laid out where the code's virtual addresses are its physical ones"}
+_SV32 = ("riscv32_sv32's loads and stores reach memory through its page-walk helpers, so none of them is the plain "
+         "load or store of one register the item is built from (docs/paging.md: paging-aware fuzzing is still to come)")
+NOT_DRAWN.update({("riscv32_sv32", where): _SV32 for where in ("user", "kernel")})
 
 
 @pytest.mark.parametrize("where", ["user", "kernel"])
