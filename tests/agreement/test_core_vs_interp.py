@@ -10,10 +10,10 @@ handler or returned to the caller.
 import pytest
 from hypothesis import event, given, strategies as st
 
+from tests.agreement.same_run import assert_core_runs_as_interpreter
 from tests.conftest import LANGUAGE_SPECS, MACHINE_SPECS, load
 from tests.strategies import running_states
 from vverify.core import Core
-from vverify.interp import run as interp_run
 
 _cores = {}
 
@@ -34,20 +34,9 @@ def test_core_matches_interpreter(spec_name, data):
     exits = {"none": set(), "all": set(causes)}.get(trap_exits) or set(data.draw(st.sets(st.sampled_from(causes))))
     budget = data.draw(st.integers(1, 60), label="budget")
 
-    want, want_exit = interp_run(spec, s, budget, trap_exits=frozenset(exits))
+    want_exit = assert_core_runs_as_interpreter(core_for(spec), spec, s, budget, exits)
     event(f"exit: {want_exit.reason}")
     event(f"steps: {'0' if not want_exit.steps else '1-9' if want_exit.steps < 10 else '10+'}")
-    core = core_for(spec)
-    core.load_state(s)
-    got_exit = core.run(budget, trap_exits=exits)
-    got = core.to_state(default=s.mem_default)
-
-    assert (got_exit.reason, got_exit.cause, got_exit.steps) == (want_exit.reason, want_exit.cause, want_exit.steps)
-    if want_exit.reason in ("trap", "illegal"):
-        assert got_exit.tval == want_exit.tval
-    assert got.regs == want.regs
-    assert got.files == want.files
-    assert got.normalized_mem() == want.normalized_mem()
 
 
 def test_the_core_is_compiled_unless_asked_not_to_be():

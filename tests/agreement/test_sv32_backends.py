@@ -15,14 +15,15 @@ translates to.  On them:
 import pytest
 from hypothesis import event, given, settings, strategies as st
 
+from tests.agreement.same_run import assert_core_runs_as_interpreter
 from tests.agreement.test_z3_vs_interp import _check, concrete, to_zstate
 from tests.conftest import load
 from tests.strategies import place, programs, word
-from tests.sv32 import A, D, MODES, PAGE, R, U, V, W, X, Tables, pte, satp, write_word
+from tests.sv32 import A, D, MODES, PAGE, R, U, V, W, X, Tables, satp, write_word
 from vverify.core import Core
 from vverify.core.protocol import ST_MEMORY_OFFSET
 from vverify.formal import symexec as sx
-from vverify.interp import LeaveGuest, Trap, fetch, initial_state, run as interp_run, step, step_once
+from vverify.interp import LeaveGuest, Trap, fetch, initial_state, run as interp_run, step_once
 
 SPEC = "riscv32_sv32"
 ROOT = 0x10                        # the root table's frame; second-level tables follow it
@@ -148,18 +149,9 @@ def test_core_runs_paged_programs_as_the_interpreter(jit, data):
     exits = data.draw(st.sampled_from([set(), set(spec.causes)]), label="trap exits")
     budget = data.draw(st.integers(1, 30), label="budget")
 
-    want, want_exit = interp_run(spec, s, budget, trap_exits=frozenset(exits))
+    want_exit = assert_core_runs_as_interpreter(core(jit), spec, s, budget, exits, every_tval=True)
     event(f"exit: {want_exit.reason} {want_exit.cause or ''}")
     event(f"paged accesses that completed: {_paged_accesses(spec, s, budget)}")
-    c = core(jit)
-    c.load_state(s)
-    got_exit = c.run(budget, trap_exits=exits)
-    got = c.to_state(default=s.mem_default)
-    assert (got_exit.reason, got_exit.cause, got_exit.steps, got_exit.tval) == \
-        (want_exit.reason, want_exit.cause, want_exit.steps, want_exit.tval)
-    assert got.regs == want.regs
-    assert got.files == want.files
-    assert got.normalized_mem() == want.normalized_mem()
 
 
 @settings(max_examples=300)
