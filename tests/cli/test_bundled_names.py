@@ -10,7 +10,7 @@ from vverify.spec.bundled import bundled_names, find_bundled
 
 def test_every_bundled_spec_is_found_by_its_name():
     names = bundled_names()
-    assert {"mips32", "mips32_kuseg", "pdp10", "pg74", "pg74_rdbase", "pg74_vt", "riscv32", "x86_32", "x86_32_cpl1",
+    assert {"armv7a", "armv7a_undef", "mips32", "mips32_kuseg", "pdp10", "pg74", "pg74_rdbase", "pg74_vt", "riscv32", "x86_32", "x86_32_cpl1",
             "x86_32_vtx"} <= set(names)
     for name in names:
         path = find_bundled(name)
@@ -41,4 +41,4 @@ def test_an_unknown_name_lists_the_bundled_ones_in_one_line(tmp_path, monkeypatc
     assert main(argv) == 2
     cap = capsys.readouterr()
     (line,) = (cap.err + cap.out).strip().splitlines()
-    assert "no spec 'nosuch'" in line and "bundled: mips32, mips32_kuseg, pdp10, pg74" in line
+    assert "no spec 'nosuch'" in line and "bundled: armv7a, armv7a_undef, mips32, mips32_kuseg, pdp10, pg74" in line

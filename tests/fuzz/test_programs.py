@@ -48,6 +48,9 @@ NOT_DRAWN = {("mips32", "kernel"): "mips32's kernel runs in kseg0, at virtual 0x
 _SV32 = ("riscv32_sv32's loads and stores reach memory through its page-walk helpers, so none of them is the plain "
          "load or store of one register the item is built from (docs/paging.md: paging-aware fuzzing is still to come)")
 NOT_DRAWN.update({("riscv32_sv32", where): _SV32 for where in ("user", "kernel")})
+_ARM = ("armv7a's word LDR may write the pc (LoadWritePC), so it is not a plain copy of one register and only STR is "
+        "found at that width; the byte pair (LDRB/STRB) is found, but no layout of the item with it runs as it should")
+NOT_DRAWN.update({(name, where): _ARM for name in ("armv7a", "armv7a_undef") for where in ("user", "kernel")})
 
 
 @pytest.mark.parametrize("where", ["user", "kernel"])
