@@ -221,3 +221,32 @@ again:
     assert b.reason == a.reason
     assert compare_views(spec, native, pv, a, b) == []
     assert prog.symbols["again"] in pv.patches
+
+
+def test_user_code_a_kernel_returns_to_in_a_supervisor_mode_runs_as_natively():
+    """armv7a's kernel may end a system call in SVC mode on user code (here it sets the SPSR's mode
+    to SVC when Z is clear), where SRS stores the LR and SPSR on the SVC stack.  Deprivileged, an
+    SRS that was not rewritten is a NOP (the spec's choice for User mode), so the loader rewrites
+    in user code what misbehaves in a supervisor mode too (found by the fuzzer, shrunk to this)."""
+    user = """
+user_main:
+        movw al, r7, 3
+        svc al, 0
+        add eq, r0, r0, 0
+        srs da, 1, 0
+        movw al, r7, 0
+        svc al, 0
+"""
+    kernel = """
+sys_extra:
+        msr ne, spsr, 1, r0
+        b al, k_return - . - 8
+"""
+    spec, prog, guest = boot("armv7a", user, kernel)
+    srs = prog.user.symbols["user_main"] + 12 + prog.user_base
+    pv = pv_for(spec, prog, guest)
+    assert srs in pv.counts  # rewritten, although User mode alone would not need it
+    native = Native(spec, guest)
+    a, b = native.run(400), pv.run(400)
+    assert a.reason == b.reason and compare_views(spec, native, pv, a, b) == []
+    assert native.guest_state().regs["sp_svc"] != guest.regs["sp_svc"]  # SRS ran in SVC mode: it wrote back

@@ -66,9 +66,17 @@ def translation_set(report) -> dict:
     Supervisor code: units unsafe from supervisor mode under the map, or
     privileged (they would trap).  User code: units unsafe from user mode
     (empty when Theorem 3's condition holds, so user code runs directly).
+
+    ``supervisor_unsafe`` is the part of ``supervisor`` that is there because
+    it misbehaves deprivileged, not only because it traps.  A technique that
+    decides at load time (paravirtualization) needs it: a guest kernel may
+    return into code written for user mode while staying in a supervisor
+    mode, and there a trapping instruction is still emulated, but one of
+    these would run wrongly.
     """
+    unsafe_supervisor = frozenset(u.id for u in report.units if u.props["safe_supervisor"] != "yes")
     return {
-        "supervisor": frozenset(u.id for u in report.units
-                                if u.props["safe_supervisor"] != "yes" or u.props["privileged"] != "no"),
+        "supervisor": unsafe_supervisor | {u.id for u in report.units if u.props["privileged"] != "no"},
         "user": frozenset(u.id for u in report.units if u.props["safe_user"] != "yes"),
+        "supervisor_unsafe": unsafe_supervisor,
     }

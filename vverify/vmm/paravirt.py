@@ -2,7 +2,11 @@
 
 The loader rewrites every instruction the classifier flags (unsafe under the
 map, or privileged) in the guest's code, using the spec's paravirtual
-interface (``[virtualization.paravirt]``):
+interface (``[virtualization.paravirt]``).  In user code it also rewrites
+what would misbehave in a supervisor mode, because the guest kernel may
+return there without leaving one (armv7a's SRS in user code, reached after
+an exception return to SVC mode, was a NOP where it should have stored):
+
 
 * an instruction that only copies a control register into a general
   register (z3 decides which: :mod:`vverify.formal.reads`) becomes a plain
@@ -62,6 +66,12 @@ class Paravirtualization(TrapAndEmulate):
         self._pv_loop = None
         translate = translate or {}
         self.translate = {k: frozenset(translate.get(k, ())) for k in ("supervisor", "user")}
+        # What the loader rewrites in each kind of code: what is unsafe there, and what would run wrongly
+        # if the guest ran that code in the other kind of mode.  The guest kernel decides where its exception
+        # returns land, and nothing exits on a plain branch, so a supervisor mode may meet user code (and
+        # the other way round); a rewrite is emulated in whatever mode the guest is in, so it is always right.
+        self.rewrite = {"supervisor": self.translate["supervisor"] | self.translate["user"],
+                        "user": self.translate["user"] | frozenset(translate.get("supervisor_unsafe", ()))}
         self.pv = spec.virtualization.paravirt
         self.shared = shared if self.pv is not None and self.pv.read is not None else None
         self.slots: dict = {}  # control register -> its address on the shared page
@@ -81,7 +91,7 @@ class Paravirtualization(TrapAndEmulate):
         for kind in ("supervisor", "user"):
             flagged = []
             addrs = sorted(code.get(kind, {}))
-            unsafe = self.translate[kind]
+            unsafe = self.rewrite[kind]
             # a word's unit, where it is one to rewrite (else None), remembered per spec: every guest
             # loaded brings the same kernel, and the loader looks at each of its instructions
             units = spec.memo(("pv_flagged_units", unsafe), lambda s: BoundedMemo(1 << 16))
