@@ -142,7 +142,13 @@ class Layout:
         # still what memory holds while the generation is g, provided its pages are marked: binary
         # translation's compiled loop then skips comparing a block's code on every lookup.
         self.code_gen = self.trace_base + 2 * TRACE_ENTRIES
-        self.decf_size = self.code_gen + 1
+        # then, for a spec whose fetch walks page tables, the fetch epoch and the fetch cache (see
+        # fetch_cache_inputs): an entry is a pc, the epoch it was filled in, and where the instruction is
+        self.fetch_inputs = fetch_cache_inputs(spec)
+        self.fetch_epoch = self.code_gen + 1
+        self.fetch_cache_base = self.fetch_epoch + 1
+        self.fetch_entry = 0 if self.fetch_inputs is None else 3
+        self.decf_size = self.fetch_cache_base + self.fetch_entry * FETCH_CACHE_ENTRIES
         # R: registers, then each register file (padded to its index width), then status, then cause codes
         offset = len(spec.registers)
         self.file_offset = {}
@@ -158,6 +164,39 @@ class Layout:
 
 
 MAX_BITS = 64  # every value the core holds is one numpy.uint64
+
+FETCH_CACHE_ENTRIES = 256  # direct-mapped by pc (see fetch_cache_inputs)
+
+
+def fetch_cache_inputs(spec) -> tuple | None:
+    """The registers (besides pc) the fetch reads, which a fetch cache watches; None: no fetch cache.
+
+    A spec whose fetch reads memory (riscv32_sv32's page walk) would walk the
+    tables before every instruction.  The run loop remembers, per pc, where
+    the last fetch there found the instruction, with the **fetch epoch** it
+    was found in, and uses it only in the same epoch.  The epoch (a word of
+    DECF) advances whenever what the fetch reads may have changed: when a
+    run starts (the host may have written anything), when generated code
+    writes one of these registers (an instruction, the trap entry), and when
+    a store hits a marked page; the fetch's loads mark their pages as
+    decoding marks code pages.  A hit is then what the fetch would compute,
+    by construction, and costs two comparisons.  No spec declares anything,
+    no TLB is modelled that the guest could see stale, and a spec whose fetch
+    reads no memory gets no cache (its fetch is a few operations, and its
+    core stays as it was).  A fetch that writes, or reads a register file, is
+    not cached either.
+    """
+    body = spec.fetch_body or ()
+    stmts = list(ir.walk_stmts(body))
+    if not any(isinstance(s, ir.Load) for s in stmts) or not _fetch_is_pure(body):
+        return None
+    names = []
+    for e in ir.walk_exprs(body):
+        if isinstance(e, ir.FileRead):
+            return None
+        if isinstance(e, ir.Reg) and e.name != "pc" and e.name not in names:
+            names.append(e.name)
+    return tuple(names)
 
 
 def check_widths(spec):
@@ -345,6 +384,7 @@ class _Emitter:
         self.locals: dict = {}
         self.local_widths: dict = {}
         self.journal = False
+        self.mark_loads = False  # the fetch with a fetch cache: its loads mark their pages (fetch_cache_inputs)
         self.journal_regs: list = []
         self.file_sites = 0
         self.store_sites: list = []
@@ -472,10 +512,14 @@ class _Emitter:
         if t is ir.SetReg:
             if s.name == "pc":
                 return [f"{p}next_pc = {self.e(s.value)}"]
-            i = self.g.layout.reg_index[s.name]
+            lay = self.g.layout
+            i = lay.reg_index[s.name]
             if self.journal and i not in self.journal_regs:
                 self.journal_regs.append(i)
-            return [f"{p}R[{i}] = {self.e(s.value)}"]
+            out = [f"{p}R[{i}] = {self.e(s.value)}"]
+            if lay.fetch_inputs and s.name in lay.fetch_inputs:  # what the fetch reads changed
+                out.append(f"{p}DECF[U({lay.fetch_epoch})] += U(1)")
+            return out
         if t is ir.SetFile:
             f = self.spec.files[s.file]
             k = self.file_sites
@@ -500,6 +544,10 @@ class _Emitter:
                 idx = self.mem_index(addr, k)
                 parts.append(f"(U(MEM[{idx}]) << U({k * m.unit}))" if k else f"U(MEM[{idx}])")
             out.append(f"{p}{self.local(s.local, s.width)} = {' | '.join(parts)}")
+            if self.mark_loads:
+                base, shift = self.g.layout.code_page_base, self.g.layout.page_shift
+                for k in sorted({0, s.units - 1}):
+                    out.append(f"{p}DECF[U({base}) + ({self.mem_index(addr, k)} >> U({shift}))] = U(1)")
             return out
         if t is ir.Store:
             m = self.spec.memory
@@ -584,6 +632,8 @@ class _Emitter:
         q = p + "    " if guard else p
         out = [f"{p}if ({' | '.join(guard)}) != U(0):"] if guard else []
         out.append(f"{q}DECF[U({lay.code_gen})] += U(1)  # the code-write generation (Layout.code_gen)")
+        if lay.fetch_inputs is not None:  # the page may hold page tables a fetch read
+            out.append(f"{q}DECF[U({lay.fetch_epoch})] += U(1)")
         for d in range(-(maxlen - 1), units):
             a = f"({addr} + U({d}))" if d > 0 else (f"({addr} - U({-d}))" if d < 0 else addr)
             if lay.full_memory:
@@ -838,8 +888,19 @@ class Generator:
         """The fetch at ``ind``: ``fa`` = where the instruction at ``pc`` is, or ``exc`` and ``tval`` set."""
         spec, lay, m = self.spec, self.layout, self.spec.memory
         out = [f"{ind}fa = pc"]
+        cached = lay.fetch_inputs is not None
+        if cached:  # the fetch cache (fetch_cache_inputs): an entry is pc, the epoch, fa
+            shortest = min(i.units for i in spec.instructions.values())
+            shift = (shortest & -shortest).bit_length() - 1  # pcs are multiples of it: index by the bits above
+            out.append(f"{ind}fce = U({lay.fetch_cache_base}) + "
+                       f"((pc >> U({shift})) & U({FETCH_CACHE_ENTRIES - 1})) * U({lay.fetch_entry})")
+            out.append(f"{ind}if DECF[fce] == pc and DECF[fce + U(1)] == DECF[U({lay.fetch_epoch})]:")
+            out.append(f"{ind}    fa = DECF[fce + U(2)]")
+            out.append(f"{ind}else:")
+            ind += "    "
         if self.fetch_body:
             fe = _Emitter(self, "fe", {}, "break").prepare(self.fetch_body)
+            fe.mark_loads = cached
             fetch_lines = fe.block(self.fetch_body, ind + "    ")
             out += [f"{ind}{name} = {'False' if width == BOOL else 'U(0)'}" for name, width in fe.local_widths.items()]
             out.append(f"{ind}while True:")
@@ -848,6 +909,9 @@ class Generator:
         if not lay.full_memory:
             out += [f"{ind}if exc < 0 and fa > U({m.size - spec.max_ilen_units}):",
                     f"{ind}    exc = {spec.causes[m.fault].index}", f"{ind}    tval = {self.fit_tval('fa', m.address)}"]
+        if cached:
+            out += [f"{ind}if exc < 0:", f"{ind}    DECF[fce] = pc", f"{ind}    DECF[fce + U(1)] = DECF[U({lay.fetch_epoch})]",
+                    f"{ind}    DECF[fce + U(2)] = fa"]
         return out
 
     def source(self, jit: bool) -> str:
@@ -978,6 +1042,8 @@ class Generator:
             w(f"    moff = R[{st + ST_MEMORY_OFFSET}]")
         exchange = self._bank_exchange("    ")
         L.extend(exchange)  # a placed guest: its banked copies where the real machine looks
+        if lay.fetch_inputs is not None:  # a new fetch epoch: the host may have written anything
+            w(f"    DECF[U({lay.fetch_epoch})] += U(1)")
         w("    steps = U(0)")
         w(f"    reason = {R_BUDGET}")
         pci = lay.reg_index["pc"]
