@@ -9,6 +9,8 @@ Run it before landing any change to ``vverify/core`` or ``vverify/vmm``
 * the core's guest MIPS on the RV32I loop and Unicorn's on the same program
   (``benchmarks/core_mips.py``);
 * the exit round trip, guest trap -> Python -> resume (``benchmarks/core_exit.py``);
+* the same loop on riscv32_sv32 with paging on against paging off
+  (``benchmarks/core_paging.py``: the fetch cache, docs/core.md);
 * every technique on the nanobenchmarks and ``compute`` on riscv32,
   x86_32 and x86_32_vtx (``vverify bench --fast``), from which the cost per event follows:
   (technique's wall time per operation - native's) / (traps + emulated
@@ -76,7 +78,7 @@ def _run(argv: list, what: str, tree: Path = ROOT, env: dict | None = None) -> N
         raise SystemExit(f"guard: {what} failed (exit {r.returncode}): {' '.join(argv)}")
 
 
-PARTS = ("core_mips", "core_exit", "bench")
+PARTS = ("core_mips", "core_exit", "core_paging", "bench")
 
 
 def measure(scratch: Path, processes: int, tree: Path = ROOT, parts=PARTS, techniques=(), env=None) -> dict:
@@ -96,6 +98,10 @@ def measure(scratch: Path, processes: int, tree: Path = ROOT, parts=PARTS, techn
         files["core_exit"] = scratch / "core_exit.json"
         _run([py, "benchmarks/core_exit.py", "-p", str(processes), "-o", str(files["core_exit"])],
              "exit round trip", tree, env)
+    if "core_paging" in parts and (tree / "benchmarks" / "core_paging.py").is_file():  # older trees lack it
+        files["core_paging"] = scratch / "core_paging.json"
+        _run([py, "benchmarks/core_paging.py", "-p", str(processes), "-o", str(files["core_paging"])],
+             "paging on and off", tree, env)
     if "bench" in parts:
         files["bench"] = scratch / "bench.json"
         bench = [py, "-m", "vverify", "bench", "--fast", "-o", str(files["bench"])]
@@ -138,6 +144,9 @@ def seconds(files: dict) -> dict:
         out["core"], out["unicorn"] = mips["core"], mips["unicorn"]
     if "core_exit" in files:
         out["exit"] = _medians(files["core_exit"])["exit_round_trip_raw"]
+    if "core_paging" in files:
+        paging = _medians(files["core_paging"])
+        out["paging_on"], out["paging_off"] = paging["paging_on"], paging["paging_off"]
     if "bench" not in files:
         return out
     res = load([files["bench"]])
@@ -173,13 +182,18 @@ def figures(files: dict) -> dict:
 
     fig("core_vs_unicorn", unicorn_s / raw["core"], HIGHER_IS_BETTER, "ratio of MIPS, same run")
     fig("exit_round_trip", raw["exit"] / unicorn_s, LOWER_IS_BETTER, "Unicorn instructions")
+    if "paging_on" in raw:
+        fig("paging_on_vs_off", raw["paging_off"] / raw["paging_on"], HIGHER_IS_BETTER, "ratio of MIPS, same run")
     for name, v in raw.items():
         if name.startswith("cost_per_event."):
             cost, n = v
             fig(name, cost / unicorn_s, LOWER_IS_BETTER, f"Unicorn instructions, geometric mean of {n} cells")
     absolute = {"core_mips": round(1e-6 / raw["core"], 1), "unicorn_mips": round(1e-6 / unicorn_s, 1),
                 "exit_round_trip_ns": round(raw["exit"] * 1e9, 1)}
-    return {"figures": out, "absolute": absolute, "cells": raw["cells"]}
+    if "paging_on" in raw:
+        absolute["paging_on_mips"] = round(1e-6 / raw["paging_on"], 1)
+        absolute["paging_off_mips"] = round(1e-6 / raw["paging_off"], 1)
+    return {"figures": out, "absolute": absolute, "cells": raw.get("cells", {})}
 
 
 # ---------------------------------------------------------------- comparing
@@ -209,6 +223,8 @@ def _needs(name: str) -> tuple:
         return "core_mips", "core"
     if name == "exit_round_trip":
         return "core_exit", "exit"
+    if name == "paging_on_vs_off":
+        return "core_paging", "paging_on"
     return "bench", name
 
 

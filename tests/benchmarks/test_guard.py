@@ -68,3 +68,20 @@ def test_a_tree_that_does_not_measure_a_figure_is_named(tmp_path):
 
     with pytest.raises(SystemExit, match="baseline .*exit_round_trip"):
         guard.alternate(["exit_round_trip"], {"baseline": ("old", None), "now": ("new", None)}, 1, run, tmp_path)
+
+
+def test_paging_on_against_off_is_a_figure_and_a_tree_without_its_benchmark_does_not_measure_it(tmp_path, monkeypatch):
+    # core_paging.json's medians (seconds per guest instruction): 2.5 ns off, 4 ns on -> 0.625 of the speed
+    medians = {"core_mips": {"core": 1e-9, "unicorn": 4e-9}, "core_exit": {"exit_round_trip_raw": 4e-7},
+               "core_paging": {"paging_off": 2.5e-9, "paging_on": 4e-9}}
+    monkeypatch.setattr(guard, "_medians", lambda path: medians[path.stem])
+    files = {k: tmp_path / f"{k}.json" for k in medians}
+    out = guard.figures(files)
+    assert out["figures"]["paging_on_vs_off"] == {"value": 0.625, "better": guard.HIGHER_IS_BETTER,
+                                                  "unit": "ratio of MIPS, same run"}
+    assert (out["absolute"]["paging_on_mips"], out["absolute"]["paging_off_mips"]) == (250.0, 400.0)
+    assert guard._needs("paging_on_vs_off") == ("core_paging", "paging_on")
+    ran = []
+    monkeypatch.setattr(guard, "_run", lambda argv, what, tree, env: ran.append(argv[1]))
+    (tmp_path / "benchmarks").mkdir()  # an older tree: no benchmarks/core_paging.py
+    assert guard.measure(tmp_path, 1, tree=tmp_path, parts=("core_paging",)) == {} and ran == []
