@@ -300,24 +300,33 @@ class PlacedGuest:
             return None
         return tuple(pc if (n == "pc" and pc is not None) else self.reg_view(n) for n in inputs)
 
-    def next_instruction(self, pc: int | None = None):
-        """``(guest address, word)`` of the instruction the guest runs next (or would run at
-        ``pc``), or None if fetching it faults.
+    def fetch_state(self) -> tuple:
+        """The values of the registers the spec's fetch reads besides pc (:func:`fetch_state_inputs`),
+        in that order: with pc, they say where the guest fetches (what a pc means)."""
+        return tuple(self.reg_view(n) for n in fetch_state_inputs(self.spec))
+
+    def fetch_address(self, pc: int | None = None):
+        """The guest address the guest fetches its next instruction from (or would at ``pc``), or
+        None if fetching it faults.
 
         VMMs ask this after exits, so the spec's fetch (compiled: see
         :meth:`Core.fetch_address`) is remembered per value of the registers
         it reads (pc, and segment state on x86).
         """
-        spec = self.spec
         key = self.fetch_key(pc)
         if key is not None:
-            memo = spec.memo("vmm_fetched", lambda s: BoundedMemo(1 << 16))
+            memo = self.spec.memo("vmm_fetched", lambda s: BoundedMemo(1 << 16))
             if key in memo:
-                addr = memo[key]
-                return None if addr is None else (addr, self.word_at(addr))
+                return memo[key]
         addr = self.core.fetch_address(self.view_array(pc))
         if key is not None:
             memo.remember(key, addr)
+        return addr
+
+    def next_instruction(self, pc: int | None = None):
+        """``(guest address, word)`` of the instruction the guest runs next (or would run at
+        ``pc``), or None if fetching it faults (see :meth:`fetch_address`)."""
+        addr = self.fetch_address(pc)
         return None if addr is None else (addr, self.word_at(addr))
 
     def emulator(self):
@@ -399,8 +408,18 @@ def _make_fetch_inputs(spec):
     return None if names is None else tuple(sorted({"pc", *names}))
 
 
+def fetch_state_inputs(spec) -> tuple:
+    """The registers the spec's fetch reads besides pc, sorted (empty where it reads pc alone).
+
+    Where the fetch reads only registers, where a pc is fetched from is a function of pc and
+    these.  Where it also reads memory or a register file (riscv32_sv32's page tables), it depends
+    on those too, which these values do not show."""
+    return spec.memo("vmm_fetch_state_inputs", lambda s: tuple(sorted(
+        {node.name for node in ir.walk_exprs(s.fetch_body) if isinstance(node, ir.Reg)} - {"pc"})))
+
+
 def guest_mode_is_user(spec, virtual_mode: int) -> bool:
     return spec.mode_name(virtual_mode) in spec.user
 
 
-__all__ = ["Counters", "PlacedGuest", "VMM", "default_params", "guest_mode_is_user"]
+__all__ = ["Counters", "PlacedGuest", "VMM", "default_params", "fetch_state_inputs", "guest_mode_is_user"]

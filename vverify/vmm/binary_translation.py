@@ -12,6 +12,44 @@ translation remembers the code words it was made from and is thrown away
 when they change (self-modifying code).  Consecutive blocks are chained, so
 a hot loop finds its successor without a cache lookup.
 
+What a pc means can change under a translation.  Where the spec's fetch
+reads registers besides pc (pg74's relocation register, x86's CS base and
+limit, mips32's TLB), a guest kernel can make the same (pc, mode) fetch
+from elsewhere: it loads a PSW with another base, or writes a second code
+descriptor into its GDT and far-jumps through it.  The old block's words
+still match memory where they were fetched, so a check of the words alone
+would reuse it, and the real core would run directly, at the new place,
+instructions the translator never classified (a sensitive one among them),
+while the emulated segments fell on the wrong instructions.  So a block
+also remembers each fetch the translator made (the pc, and the address or
+the fault: ``Block.fetched``) and the values of the fetch's other inputs
+then (``Block.fetch``; :func:`~vverify.vmm.base.fetch_state_inputs`).  It
+stands for its code only while each of its pcs is fetched from where it was
+(:meth:`BinaryTranslation.fetches_same`):
+
+* equal inputs answer at once: the lookup's only new cost is comparing those
+  few registers (none on riscv32, three on x86);
+* different inputs make every fetch of the block again: where all land where
+  they did, the block remembers the new inputs and stays (mips32's kernel
+  runs in kseg0, fetched from the same place whatever the TLB holds); where
+  one does not, it is invalidated and translated again.
+
+Keying the cache by the inputs' values, or requiring them equal, would be
+as safe but not exact: it would translate mips32's kernel again for every
+TLB state, and change what the VMM counts on the bundled workloads.  The
+same check follows an emulated instruction that is not the block's last
+(pg74's ``setr`` moves the relocation without writing pc, so the block
+goes on), as the mode check does, and it guards chained successors as
+cached ones.  An instruction that may write a fetch input whose data bits
+the real core holds (mips32's c0_status, riscv32_sv32's mstatus) ends its
+block where it runs directly: no check could follow it inside a direct
+segment.  Where the fetch also reads memory (riscv32_sv32's page tables) a
+block follows its registers only: a page-table store that moves a pc goes
+unseen, which is why binary translation requires no paging in memory
+("real MMU").  The first block of pg74's boot is one this changes: it is
+translated where the fetch faults (the reset bound b = 0), and once the
+reset trap loads the kernel's bound it is translated again, not reused.
+
 Which instructions to translate is data the caller passes in, per mode
 (``{"supervisor": units, "user": units}``, from the classifier's verdicts:
 see :func:`vverify.vmm.translation_set`): the VMM itself knows nothing of
@@ -32,7 +70,7 @@ from ..spec.decode import decode
 from ..spec import ir
 from ..spec.decode import unit_of_word
 from ..memo import BoundedMemo
-from .base import guest_mode_is_user
+from .base import fetch_state_inputs, guest_mode_is_user
 from .binary_translation_loop import CompiledTranslator, code_units, loop_for
 from .trap_emulate import TrapAndEmulate
 
@@ -46,6 +84,18 @@ def _writes_pc(spec) -> dict:
         for n, i in s.instructions.items()})
 
 
+def _moves_fetch(spec) -> dict:
+    """Per instruction, whether its semantics may set a register the fetch reads whose data bits the
+    real core holds (mips32's c0_status, riscv32_sv32's mstatus): run directly, it may make the real
+    core fetch what follows from elsewhere, so a basic block ends with it.  The registers' control
+    bits change only under emulation, after which the block is checked again (see run)."""
+    def make(s):
+        moving = {n for n in fetch_state_inputs(s) if s.registers[n].data_mask}
+        return {n: any(isinstance(st, ir.SetReg) and st.name in moving for st in ir.walk_stmts(i.body))
+                for n, i in s.instructions.items()}
+    return spec.memo("bt_moves_fetch", make)
+
+
 @dataclass
 class Block:
     pc: int
@@ -54,6 +104,8 @@ class Block:
     words: list  # (physical address, word) the translation was made from
     successors: dict = field(default_factory=dict)  # next pc -> Block (chaining)
     units: tuple | None = None  # the words as (indexes in the machine's memory, units), where known already
+    fetched: tuple = ()  # (pc, guest address or None: a fault) of every fetch the translator made
+    fetch: tuple | None = None  # the fetch's other inputs (PlacedGuest.fetch_state) they were made or last confirmed under
 
 
 class BinaryTranslation(TrapAndEmulate):
@@ -65,7 +117,7 @@ class BinaryTranslation(TrapAndEmulate):
     """Run blocks in the compiled block loop (vverify.vmm.binary_translation_loop) where it applies;
     False runs the Python loop below, the compiled one's reference (the constructor's ``compiled``)."""
     translation_defect = False  # a planted defect for the compiled loop (tests/fuzz/quality): leave it False
-    _PYTHON = ("run", "lookup", "still_valid", "translate_block", "direct", "dispatch", "emulate")
+    _PYTHON = ("run", "lookup", "still_valid", "fetches_same", "translate_block", "direct", "dispatch", "emulate")
 
     def __init__(self, spec, guest, params=None, core: Core | None = None, translate=None,
                  compiled: bool | None = None):
@@ -76,6 +128,7 @@ class BinaryTranslation(TrapAndEmulate):
         self.translate = {k: frozenset(translate.get(k, ())) for k in ("supervisor", "user")}
         self.cache: dict = {}
         self._writes_pc = _writes_pc(spec)
+        self._moves_fetch = _moves_fetch(spec)
 
     # translation
     def translate_block(self, pc: int, mode: int) -> Block:
@@ -99,27 +152,29 @@ class BinaryTranslation(TrapAndEmulate):
             memo = spec.memo("bt_translations", lambda s: BoundedMemo(1 << 12))
             made = memo.get(key)
             if made is not None:
-                segments, words, placed = made
+                segments, words, fetched, placed = made
                 # its code as units of the machine's memory, per placement: one gather checks them all
                 units = placed.get(g.offset)
                 if units is None:
                     units = placed[g.offset] = code_units(g, words)
                 if np.array_equal(g.core.MEM[units[0]], units[1]):
                     self.counters.translations += 1
-                    return Block(pc, mode, list(segments), list(words), units=units)
+                    return Block(pc, mode, list(segments), list(words), units=units, fetched=fetched,
+                                 fetch=g.fetch_state())
         block = self._translate(pc, mode, unsafe)
         if memo is not None:
-            memo.remember(key, (tuple(block.segments), tuple(block.words), {}))
+            memo.remember(key, (tuple(block.segments), tuple(block.words), block.fetched, {}))
         return block
 
     def _translate(self, pc: int, mode: int, unsafe) -> Block:
         """The translator itself: fetch, decode and classify from ``pc`` to the block's end (the
         first instruction that may set pc, an undecodable word, a fault or MAX_BLOCK)."""
         spec, g = self.spec, self.g
-        segments, words = [], []
+        segments, words, fetched = [], [], []
         run, at = 0, pc
         for _ in range(MAX_BLOCK):
             nxt = g.next_instruction(at)
+            fetched.append((at, None if nxt is None else nxt[0]))
             if nxt is None:
                 break  # the fetch faults: let the real core find out
             addr, word = nxt
@@ -135,13 +190,15 @@ class BinaryTranslation(TrapAndEmulate):
                 segments.append(("emulate", None))
             else:
                 run += 1
+                if self._moves_fetch[name]:
+                    break
             if self._writes_pc[name]:
                 break
             at = (at + spec.instructions[name].units) & ((1 << spec.pc_width) - 1)
         if run:
             segments.append(("direct", run))
         self.counters.translations += 1
-        return Block(pc, mode, segments or [("direct", 1)], words)
+        return Block(pc, mode, segments or [("direct", 1)], words, fetched=tuple(fetched), fetch=g.fetch_state())
 
     def lookup(self, pc: int, mode: int, prev: Block | None) -> Block:
         """The translation of the block at ``pc`` in ``mode``: chained from ``prev``, cached, or made now."""
@@ -161,8 +218,22 @@ class BinaryTranslation(TrapAndEmulate):
         return blk
 
     def still_valid(self, blk: Block) -> bool:
-        """Whether the guest's code is still what ``blk`` was translated from (self-modifying code)."""
-        return all(self.g.word_at(a) == w for a, w in blk.words)
+        """Whether the guest's code is still what ``blk`` was translated from: fetched from the same
+        places (see :meth:`fetches_same`) and the same words there (self-modifying code)."""
+        return self.fetches_same(blk) and all(self.g.word_at(a) == w for a, w in blk.words)
+
+    def fetches_same(self, blk: Block) -> bool:
+        """Whether each pc of ``blk`` is still fetched from where it was translated from (or still
+        faults).  Asked only when the fetch's other inputs changed since the block last answered
+        yes (the module docstring says why): then every fetch is made again, and where all agree
+        the block remembers the new inputs."""
+        now = self.g.fetch_state()
+        if now == blk.fetch:
+            return True
+        if any(self.g.fetch_address(pc) != addr for pc, addr in blk.fetched):
+            return False
+        blk.fetch = now
+        return True
 
     # execution
     def run(self, budget: int, stop_on=frozenset()) -> Exit:
@@ -199,7 +270,8 @@ class BinaryTranslation(TrapAndEmulate):
                 continue
             blk = self.lookup(self.g.reg_view("pc"), self.g.virtual["mode"], prev)
             prev = blk
-            for kind, n in blk.segments:
+            last = len(blk.segments) - 1
+            for i, (kind, n) in enumerate(blk.segments):
                 if steps >= budget:
                     break
                 if kind == "emulate":
@@ -208,7 +280,8 @@ class BinaryTranslation(TrapAndEmulate):
                     steps += done.steps
                     if done.reason != "budget":
                         return self._exit(done.reason, steps, done.cause)
-                    if self.g.virtual["mode"] != mode:  # the rest of the block was translated for the old mode
+                    # the rest of the block was translated for the old mode, or is fetched from elsewhere
+                    if self.g.virtual["mode"] != mode or (i < last and not self.fetches_same(blk)):
                         prev = None
                         break
                     continue

@@ -24,12 +24,20 @@ The arrays (:class:`TranslationArrays`):
   also remembers the last successor it chained to, so a loop's lookup is one
   comparison, not a hash probe (a jump patched in place, in a translator's
   terms);
+* the **fetches** each block stands for: the values of the fetch's other
+  inputs it last matched (``Block.fetch``, K per block) and each fetch the
+  translator made, its pc and address (``Block.fetched``; -1: it faulted).
+  A lookup, and an emulated instruction that leaves the block going on,
+  compare the K registers; where they moved, the block's fetches are made
+  again with the core's compiled fetch, in the loop
+  (``BinaryTranslation.fetches_same``; the module docstring of
+  binary_translation.py says why);
 * the **direct segments** call the core's run loop from the block loop
   itself: what follows an exit is apart (``after_exit``), so the common
   path hands the core three arrays rather than twenty to a helper.
 
 The loop does what ``BinaryTranslation.run``, ``lookup``, ``still_valid``,
-``TrapAndEmulate.dispatch`` and ``Emulator.run`` do, in the same order, so
+``fetches_same``, ``TrapAndEmulate.dispatch`` and ``Emulator.run`` do, in the same order, so
 the Python path (``BinaryTranslation(compiled=False)``) is its reference
 (tests/vmm/test_binary_translation_loop.py).  It returns to Python only
 when the run ends, the trace buffer is full, the chain table needs room, or
@@ -52,7 +60,9 @@ from ..core.closures import cached
 from ..core.jit import njit
 from ..core.protocol import (R_BUDGET, R_HALT, R_HYPERCALL, R_TRAP, R_VMEXIT, REASONS, ST_BUDGET, ST_CAUSE, ST_STEPS,
                              ST_TRAP_EXITS)
+from .base import fetch_state_inputs
 from .emulate_one import STOP, make_emulate_one, make_emulate_recorded
+from .registers import compose_view
 
 RAN_OUT = -1  # the budget ended
 TRACE_FULL = -2  # the trace buffer is full: drain it and call again
@@ -213,6 +223,12 @@ class TranslationArrays:
         self.checked = _Growing(np.uint64)  # the code-write generation its code last matched memory at
         self.succ_pc = _Growing(np.uint64)  # the last successor chained to: its pc (NEVER: none yet) ...
         self.succ_b = _Growing(np.int64)  # ... and its block id
+        self.K = len(fetch_state_inputs(placed.spec))
+        self.fk = _Growing(np.uint64)  # per block, K values: the fetch's other inputs (Block.fetch) ...
+        self.f0 = _Growing(np.int64)  # ... and its fetches (Block.fetched): where they start in fpc, faddr ...
+        self.nf = _Growing(np.int64)  # ... how many
+        self.fpc = _Growing(np.uint64)  # the pc fetched
+        self.faddr = _Growing(np.int64)  # the guest address it was fetched from, or -1: it faulted
         self.seg = _Growing(np.int64)
         self.wa = _Growing(np.int64)
         self.wv = _Growing(np.uint64)
@@ -237,6 +253,11 @@ class TranslationArrays:
         self.checked.append(NEVER)
         self.succ_pc.append(NEVER)
         self.succ_b.append(-1)
+        if self.K:
+            self.fk.extend(blk.fetch if blk.fetch is not None else [NEVER] * self.K)  # unknown: fetch again
+        self.f0.append(self.fpc.extend([pc for pc, _ in blk.fetched]))
+        self.faddr.extend([-1 if a is None else a for _, a in blk.fetched])
+        self.nf.append(len(blk.fetched))
         return b
 
     def chain(self, prev: int, pc: int, b: int):
@@ -268,17 +289,23 @@ class TranslationArrays:
         s = self.chains
         for i in np.flatnonzero(s.VAL >= 0).tolist():
             self.blocks[int(s.K1[i])].successors[int(s.K2[i])] = self.blocks[int(s.VAL[i])]
+        if self.K:  # and the fetch inputs each block last matched (the compiled fetches_same moves them)
+            for b, blk in enumerate(self.blocks):
+                blk.fetch = tuple(self.fk.a[b * self.K:(b + 1) * self.K].tolist())
 
     def arrays(self):
         c, s = self.cache, self.chains
         return (c.K1, c.K2, c.VAL, s.K1, s.K2, s.VAL, self.mode.a, self.seg0.a, self.nseg.a, self.w0.a, self.nw.a,
-                self.checked.a, self.seg.a, self.wa.a, self.wv.a, self.succ_pc.a, self.succ_b.a)
+                self.checked.a, self.seg.a, self.wa.a, self.wv.a, self.succ_pc.a, self.succ_b.a, self.fk.a, self.f0.a,
+                self.nf.a, self.fpc.a, self.faddr.a)
 
 
-def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
+def make_loop(spec, layout, run, trap_entry, map_place, fetch_at, skip_validity=False):
     """The compiled block loop for a spec's core (see the module docstring): ``run`` and
-    ``trap_entry`` are ``Core.kernels()``, ``map_place`` is ``CompiledMap.kernel()``."""
+    ``trap_entry`` are ``Core.kernels()``, ``map_place`` is ``CompiledMap.kernel()``, ``fetch_at``
+    the core's compiled fetch (``Core.fetch_address``)."""
     U = np.uint64
+    n = len(spec.registers)
     st = layout.st_base
     pci = layout.reg_index["pc"]
     modei = layout.reg_index["mode"]
@@ -290,6 +317,37 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
     # TrapAndEmulate.emulate: the instruction at pc on the guest's view, the write-back and the placement
     emulate = make_emulate_recorded(make_emulate_one(spec, layout, run, trap_entry, map_place), EMULATED, CAUSE,
                                     TRACED)
+    # the registers the fetch reads besides pc (their layout slots): a block stands for its code as
+    # fetched under the values it remembers of them (BFK, K per block)
+    FI = np.array([layout.reg_index[r] for r in fetch_state_inputs(spec)], dtype=np.int64)
+    K = len(FI)
+
+    @njit
+    def fetches_same(S, R, V, DM, CM, MEM, DECF, BFK, BF0, BNF, FPC, FADDR, b):
+        """BinaryTranslation.fetches_same: whether each pc of block ``b`` is still fetched from where it
+        was (or still faults).  Equal fetch inputs (other than pc) answer at once; else every fetch
+        is made again on the guest's view (PlacedGuest.fetch_address), and where all agree the block
+        takes the new inputs."""
+        k0 = b * K
+        moved = False
+        for j in range(K):
+            i = FI[j]
+            if ((R[i] & DM[i]) | (V[i] & CM[i])) != BFK[k0 + j]:
+                moved = True
+                break
+        if not moved:
+            return True
+        compose_view(S, R, V, DM, CM, n, st)
+        f0 = BF0[b]
+        for j in range(f0, f0 + BNF[b]):
+            S[pci] = FPC[j]
+            exc, fa = fetch_at(S, MEM, DECF)
+            if (np.int64(-1) if exc >= 0 else np.int64(fa)) != FADDR[j]:
+                return False
+        for j in range(K):
+            i = FI[j]
+            BFK[k0 + j] = (R[i] & DM[i]) | (V[i] & CM[i])
+        return True
 
     @njit
     def after_exit(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, reason, stop_mask, scalars, traps, reflected, TC, TP):
@@ -306,7 +364,7 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
     @njit
     def loop(R, MEM, DECF, E, V, DM, CM, S, P, PM, PV, budget, stop_mask, scalars, exits, traps, reflected, TC, TP,
              CK1, CK2, CV, SK1, SK2, SV, BMODE, BSEG0, BNSEG, BW0, BNW, BCHECKED, SEG, WA, WV, SUCC_PC, SUCC_B,
-             USER_DIRECT):
+             BFK, BF0, BNF, FPC, FADDR, USER_DIRECT):
         """Run the guest until the run ends, TC/TP fill, a lookup misses or the chain table needs room;
         returns the outcome and leaves the counts and where it stopped in the arrays."""
         steps = scalars[STEPS]
@@ -371,7 +429,10 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
                 if not chained:
                     b = table_get(CK1, CK2, CV, pc, vmode)
                 valid = b >= 0
-                # BinaryTranslation.still_valid, compared unit by unit only when memory that may hold
+                # BinaryTranslation.still_valid: the block's pcs fetched from where they were ...
+                if valid and K > 0:
+                    valid = fetches_same(S, R, V, DM, CM, MEM, DECF, BFK, BF0, BNF, FPC, FADDR, b)
+                # ... and the same code there, compared unit by unit only when memory that may hold
                 # code was written since the block last matched (Layout.code_gen); its pages are then
                 # marked as code, so that a store to them advances the generation from now on
                 if valid and check and BCHECKED[b] != DECF[code_gen]:
@@ -420,6 +481,11 @@ def make_loop(spec, layout, run, trap_entry, map_place, skip_validity=False):
                     cur = -1
                     continue
                 segi += 1
+                # the rest of the block may be fetched from elsewhere now (BinaryTranslation.run)
+                if K > 0 and segi < BNSEG[cur] and not fetches_same(S, R, V, DM, CM, MEM, DECF, BFK, BF0, BNF, FPC,
+                                                                    FADDR, cur):
+                    prev = -1
+                    cur = -1
                 continue
             R[st + ST_BUDGET] = U(min(k, budget - steps))  # TrapAndEmulate.direct(k)
             reason = run(R, MEM, DECF)
@@ -459,7 +525,8 @@ def loop_for(core, skip_validity=False):
         return None
     spec = core.spec
     return spec.memo(("binary_translation_loop", bool(skip_validity)),
-                     lambda s: cached(s, "bt_loop", make_loop(s, core.layout, *kernels, place, bool(skip_validity))))
+                     lambda s: cached(s, "bt_loop", make_loop(s, core.layout, *kernels, place, core.module.fetch_at,
+                                                              bool(skip_validity))))
 
 
 class CompiledTranslator:
