@@ -105,7 +105,7 @@ class Block:
     successors: dict = field(default_factory=dict)  # next pc -> Block (chaining)
     units: tuple | None = None  # the words as (indexes in the machine's memory, units), where known already
     fetched: tuple = ()  # (pc, guest address or None: a fault) of every fetch the translator made
-    fetch: tuple | None = None  # the fetch's other inputs (PlacedGuest.fetch_state) they were made or last confirmed under
+    fetch: tuple | None = None  # the fetch's other inputs (PlacedGuest.fetch_state) they were made or last matched under
 
 
 class BinaryTranslation(TrapAndEmulate):
