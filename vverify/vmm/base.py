@@ -302,8 +302,15 @@ class PlacedGuest:
 
     def fetch_state(self) -> tuple:
         """The values of the registers the spec's fetch reads besides pc (:func:`fetch_state_inputs`),
-        in that order: with pc, they say where the guest fetches (what a pc means)."""
-        return tuple(self.reg_view(n) for n in fetch_state_inputs(self.spec))
+        in that order: with pc, they say where the guest fetches (what a pc means).  Binary
+        translation asks on every lookup: one gather."""
+        i = self._fetch_slots
+        if i is None:
+            i = self._fetch_slots = np.array([self.core.layout.reg_index[n] for n in fetch_state_inputs(self.spec)],
+                                             dtype=np.int64)
+        return tuple(((self.core.R[i] & self.DM[i]) | (self.virtual.array[i] & self.CM[i])).tolist())
+
+    _fetch_slots = None
 
     def fetch_address(self, pc: int | None = None):
         """The guest address the guest fetches its next instruction from (or would at ``pc``), or
