@@ -224,9 +224,9 @@ class BinaryTranslation(TrapAndEmulate):
 
     def fetches_same(self, blk: Block) -> bool:
         """Whether each pc of ``blk`` is still fetched from where it was translated from (or still
-        faults).  Asked only when the fetch's other inputs changed since the block last answered
-        yes (the module docstring says why): then every fetch is made again, and where all agree
-        the block remembers the new inputs."""
+        faults; the module docstring says why it matters).  The fetch's other inputs as the block
+        last matched them answer at once; where they changed, every fetch is made again, and where
+        all agree the block remembers the new inputs."""
         now = self.g.fetch_state()
         if now == blk.fetch:
             return True
