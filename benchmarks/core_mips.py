@@ -44,8 +44,12 @@ def bench_core(loops, iterations):
 
     s = spec()
     core = Core(s)
-    code = to_bytes(riscv_loop(s))
-    core.write_memory(0, list(code))
+    core.write_memory(0, list(to_bytes(riscv_loop(s))))
+    return time_loop(core, loops, iterations)
+
+
+def time_loop(core, loops, iterations) -> float:
+    """Seconds ``core`` takes for ``loops`` runs of the loop at 0, ``iterations`` times each, to its ecall."""
     core.run(1)  # compile (or load the compiled core) before timing
     t = 0.0
     for _ in range(loops):

@@ -16,16 +16,15 @@ It prints, and writes into the JSON's metadata, the medians in MIPS and
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pyperf  # noqa: E402
 
-from benchmarks.core_mips import commit  # noqa: E402
+from benchmarks.core_mips import commit, time_loop  # noqa: E402
 from benchmarks.output import replace_on_success  # noqa: E402
-from benchmarks.workloads import A0, LOOP_INSTRUCTIONS, SPECS, T0, riscv_loop, to_bytes  # noqa: E402
+from benchmarks.workloads import LOOP_INSTRUCTIONS, SPECS, riscv_loop, to_bytes  # noqa: E402
 
 ITERATIONS = 1_000_000
 ROOT_PAGE = 0x10  # the page tables: the root at physical 0x10000, the second level after it
@@ -56,17 +55,7 @@ def bench(loops, iterations, name, paging):
     core = machine(name)
     core.set_reg("mode", MODES[paging])
     core.set_reg("satp", (1 << 31 | ROOT_PAGE) if paging == "on" else 0)
-    core.run(1)  # compile (or load the compiled core) before timing
-    t = 0.0
-    for _ in range(loops):
-        core.set_reg("pc", 0)
-        core.F["x"][T0] = iterations
-        core.F["x"][A0] = 0
-        t0 = time.perf_counter()
-        ex = core.run(10 ** 15, trap_exits="all")
-        t += time.perf_counter() - t0
-        assert ex.reason == "trap" and ex.steps == iterations * LOOP_INSTRUCTIONS, ex  # the ecall, after the loop
-    return t
+    return time_loop(core, loops, iterations)
 
 
 def figures(benchmarks: dict) -> dict:
