@@ -153,11 +153,21 @@ class BinaryTranslation(TrapAndEmulate):
             made = memo.get(key)
             if made is not None:
                 segments, words, fetched, placed = made
-                # its code as units of the machine's memory, per placement: one gather checks them all
+                # its code as units of the machine's memory, per placement: one gather checks them all.
+                # A placement met for the first time compares words first, and works the units out only
+                # for a hit: where the code differs on every visit (pdp10's forkwait writes the monitor's
+                # return gate for each process), working them out for nothing made binary translation
+                # slower than interpretation
                 units = placed.get(g.offset)
-                if units is None:
-                    units = placed[g.offset] = code_units(g, words)
-                if np.array_equal(g.core.MEM[units[0]], units[1]):
+                if units is not None:
+                    same = np.array_equal(g.core.MEM[units[0]], units[1])
+                else:
+                    addrs = [a for a, _ in words]
+                    got = g.words_at(addrs) if len(addrs) >= 8 else [g.word_at(a) for a in addrs]  # numpy from 8
+                    same = list(got) == [w for _, w in words]
+                    if same:
+                        units = placed[g.offset] = code_units(g, words)
+                if same:
                     self.counters.translations += 1
                     return Block(pc, mode, list(segments), list(words), units=units, fetched=fetched,
                                  fetch=g.fetch_state())
