@@ -7,7 +7,6 @@ what would misbehave in a supervisor mode, because the guest kernel may
 return there without leaving one (armv7a's SRS in user code, reached after
 an exception return to SVC mode, was a NOP where it should have stored):
 
-
 * an instruction that only copies a control register into a general
   register (z3 decides which: :mod:`vverify.formal.reads`) becomes a plain
   load from the **shared page**, where the VMM keeps the guest's virtual
