@@ -121,13 +121,33 @@ def figures(benchmarks: dict) -> dict:
     ``benchmarks`` maps a benchmark name to its pyperf Benchmark (values:
     seconds per guest instruction).
     """
-    mips = {name: 1 / b.median() / 1e6 for name, b in benchmarks.items()}
-    out = {f"{name}_mips": round(v, 2) for name, v in mips.items()}
+    mips, out = mips_of(benchmarks)
     if "core" in mips and "unicorn" in mips:
         out["core_vs_unicorn"] = round(mips["core"] / mips["unicorn"], 3)
     if "core" in mips and "interpreter" in mips:
         out["core_vs_interpreter"] = round(mips["core"] / mips["interpreter"], 1)
     return out
+
+
+def mips_of(benchmarks: dict) -> tuple:
+    """``({name: MIPS}, {"<name>_mips": rounded MIPS})`` from pyperf Benchmarks of seconds per guest instruction."""
+    mips = {name: 1 / b.median() / 1e6 for name, b in benchmarks.items()}
+    return mips, {f"{name}_mips": round(v, 2) for name, v in mips.items()}
+
+
+def summarize(runner, done: dict, figures_of) -> None:
+    """In pyperf's main process (a worker has a None among ``done``): print ``figures_of(done)`` and write
+    them into the output JSON's metadata too, where a guard reads them."""
+    if any(b is None for b in done.values()):
+        return
+    summary = figures_of(done)
+    print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    output = runner.args.output
+    if output:
+        suite = pyperf.BenchmarkSuite.load(output)
+        for bench in suite.get_benchmarks():
+            bench.update_metadata(summary)
+        suite.dump(output, replace=True)
 
 
 def main():
@@ -145,16 +165,7 @@ def main():
         "unicorn": runner.bench_time_func("unicorn", bench_unicorn, UNICORN_ITERATIONS,
                                           inner_loops=UNICORN_ITERATIONS * LOOP_INSTRUCTIONS),
     }
-    if any(b is None for b in done.values()):  # a worker process: the main one sums up
-        return
-    summary = figures(done)
-    print(" ".join(f"{k}={v}" for k, v in summary.items()))
-    output = runner.args.output
-    if output:  # the figures go into the JSON's metadata too, where a guard reads them
-        suite = pyperf.BenchmarkSuite.load(output)
-        for bench in suite.get_benchmarks():
-            bench.update_metadata(summary)
-        suite.dump(output, replace=True)
+    summarize(runner, done, figures)
 
 
 if __name__ == "__main__":

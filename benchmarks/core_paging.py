@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pyperf  # noqa: E402
 
-from benchmarks.core_mips import commit, time_loop  # noqa: E402
+from benchmarks.core_mips import commit, mips_of, summarize, time_loop  # noqa: E402
 from benchmarks.output import replace_on_success  # noqa: E402
 from benchmarks.workloads import LOOP_INSTRUCTIONS, SPECS, riscv_loop, to_bytes  # noqa: E402
 
@@ -59,8 +59,7 @@ def bench(loops, iterations, name, paging):
 
 
 def figures(benchmarks: dict) -> dict:
-    mips = {name: 1 / b.median() / 1e6 for name, b in benchmarks.items()}
-    out = {f"{name}_mips": round(v, 2) for name, v in mips.items()}
+    mips, out = mips_of(benchmarks)
     out["on_vs_off"] = round(mips["paging_on"] / mips["paging_off"], 3)
     out["on_vs_riscv32"] = round(mips["paging_on"] / mips["riscv32"], 3)
     return out
@@ -78,16 +77,7 @@ def main():
         "paging_on": runner.bench_time_func("paging_on", bench, ITERATIONS, "riscv32_sv32", "on", inner_loops=n),
         "riscv32": runner.bench_time_func("riscv32", bench, ITERATIONS, "riscv32", "off", inner_loops=n),
     }
-    if any(b is None for b in done.values()):  # a worker process: the main one sums up
-        return
-    summary = figures(done)
-    print(" ".join(f"{k}={v}" for k, v in summary.items()))
-    output = runner.args.output
-    if output:
-        suite = pyperf.BenchmarkSuite.load(output)
-        for b in suite.get_benchmarks():
-            b.update_metadata(summary)
-        suite.dump(output, replace=True)
+    summarize(runner, done, figures)
 
 
 if __name__ == "__main__":
