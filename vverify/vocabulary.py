@@ -42,6 +42,10 @@ PROPERTIES = ("privileged", "sensitive", "control_sensitive", "mode_sensitive", 
 
 THEOREMS = ("theorem1", "theorem2", "theorem3")
 
+PRESENTED_MODE = "mmu.mode"
+"""The witness parameter of a *mode* answer under a virtualized MMU (``[virtualization.mmu]``): the mode
+whose translation both runs were presented, which the replay presents again."""
+
 
 @dataclass
 class Witness:

@@ -90,9 +90,10 @@ def test_z3_model_matches_interpreter(spec_name, instruction):
     agree()
 
 
-def _check(spec, instr, s, ops):
-    expected, outcome = interp_step(spec, s, instr.name, ops)
-    got = sx.step(spec, to_zstate(spec, s), instr, ops)
+def _check(spec, instr, s, ops, mmu=None):
+    """Interpreter and z3 on one state; ``mmu``: both run on a virtualized MMU presenting that view."""
+    expected, outcome = interp_step(spec, s, instr.name, ops, mmu=mmu)
+    got = sx.step(spec, to_zstate(spec, s), instr, ops, mmu)
 
     assert bool(concrete(got.trapped)) == outcome.trapped
     if outcome.trapped:

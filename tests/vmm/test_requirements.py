@@ -24,5 +24,24 @@ def test_techniques_on_the_real_mmu_refuse_a_paged_spec_until_they_virtualize_it
     (an S-mode access to a U page faults natively and succeeds in real U-mode): those techniques say
     so, and the matrix shows their cells as not applicable rather than as a disagreement."""
     unmet = structural(technique, "riscv32_sv32")
-    assert any("page tables in memory" in u for u in unmet) == (technique in ON_THE_REAL_MMU)
-    assert not any("page tables in memory" in u for u in structural(technique, "riscv32"))
+    assert any("shadow paging" in u for u in unmet) == (technique in ON_THE_REAL_MMU)
+    assert not any("paging" in u for u in structural(technique, "riscv32"))
+
+
+def test_a_technique_meets_the_real_mmu_by_implementing_the_kind_the_map_declares():
+    """riscv32_sv32's map declares shadow paging: a technique that implements it runs the spec, one
+    that implements only nested paging does not, and a map without [virtualization.mmu] is refused
+    whatever the technique implements."""
+    base = TECHNIQUES["trap-and-emulate"]
+    shadowing = type("Shadowing", (base,), {"mmu_kinds": ("shadow",)})
+    nesting = type("Nesting", (base,), {"mmu_kinds": ("nested",)})
+    spec = load("riscv32_sv32")
+
+    def unmet(cls, s=spec):
+        return [u for u in requirements_unmet(cls, SimpleNamespace(spec=s), theorems=False) if "paging" in u
+                or "page tables" in u]
+    assert unmet(shadowing) == []
+    assert unmet(nesting) and "shadow paging" in unmet(nesting)[0]
+    bare = SimpleNamespace(**{k: getattr(spec, k) for k in ("fetch_body", "virtualization")})
+    bare.virtualization = SimpleNamespace(**{**vars(spec.virtualization), "mmu": None})
+    assert unmet(shadowing, bare) and "does not say how" in unmet(shadowing, bare)[0]

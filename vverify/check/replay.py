@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..interp import MachineState, step
+from ..interp import MachineState, mmu_view, step
+from ..vocabulary import PRESENTED_MODE
 from ..interp.placement import place, relocate, shift_memory, view_back
 from ..spec.ir import mask
 
@@ -108,13 +109,22 @@ def rerun(spec, instruction: str, w) -> Rerun:
     q = w.question
     seen: set = set()
 
-    def run(st, off=0):
-        """Step ``st``; note what it touched, its memory seen from the guest (moved back by ``off``)."""
+    vm = spec.virtualization
+    mmu = vm.mmu if vm is not None else None
+
+    def run(st, off=0, presented=None):
+        """Step ``st``; note what it touched, its memory seen from the guest (moved back by ``off``).
+        ``presented``: the translation state a virtualized MMU shows the instruction (the classifier's
+        rule, vverify.formal.classify)."""
         touched: set = set()
-        out = step(spec, st, instruction, ops, touched)
+        out = step(spec, st, instruction, ops, touched, presented)
         for t in touched:
             seen.add(("mem", (t[1] - off) & mask(spec.memory.address)) if t[0] == "mem" and off else t)
         return out
+
+    def shadowed(st):
+        """Under shadow paging a placed run translates as the guest ``st`` does in its own mode."""
+        return mmu_view(spec, st, st.regs["mode"]) if mmu is not None and mmu.kind == "shadow" else None
 
     if q in ("runs_in_user", "runs_in_supervisor", "control"):
         n, o = run(g)
@@ -122,7 +132,8 @@ def rerun(spec, instruction: str, w) -> Rerun:
         if q == "control" and not o.stopped:
             rr.compare(g, n, control_diff(spec, g, n))
     elif q == "mode":
-        (n1, o1), (n2, o2) = run(g), run(states[1])
+        presented = mmu_view(spec, g, w.params[PRESENTED_MODE]) if mmu else None
+        (n1, o1), (n2, o2) = run(g, 0, presented), run(states[1], 0, presented)
         n2 = view_back(spec, g, states[1], n2)  # the second state's banked copies followed its mode
         rr = Rerun(q, (o1, o2), tuple(f"in mode {m}" for m in w.modes), seen=seen)
         rr.compare(n1, n2, data_diff(spec, n1, n2))
@@ -138,7 +149,7 @@ def rerun(spec, instruction: str, w) -> Rerun:
     elif q == "placement":
         n, o = run(g)
         p0, off = place(spec, g, w.params, w.modes[0])
-        p, op = run(p0, off)
+        p, op = run(p0, off, shadowed(g))
         back = view_back(spec, g, p0, shift_memory(spec, p, -off) if off else p)
         held = set(spec.virtualization.guest_held(spec.registers))
         owned = [k for k in spec.registers if k not in held]
@@ -154,7 +165,7 @@ def rerun(spec, instruction: str, w) -> Rerun:
         after = []
         for st in states:
             p0, off = place(spec, st, w.params, w.modes[0])
-            p, op = run(p0, off)
+            p, op = run(p0, off, shadowed(st))
             after.append((view_back(spec, st, p0, shift_memory(spec, p, -off) if off else p), op))
         (a, oa), (b, ob) = after
         rr = Rerun(q, (oa, ob), ("from state 1", "from state 2"), seen=seen)

@@ -20,7 +20,7 @@ import time
 import z3
 
 from ..spec import ir
-from ..vocabulary import NO, QUESTIONS, UNKNOWN, YES, Answer, Witness  # noqa: F401  (re-exported)
+from ..vocabulary import NO, PRESENTED_MODE, QUESTIONS, UNKNOWN, YES, Answer, Witness  # noqa: F401  (re-exported)
 from ..spec.units import Unit, units_of  # noqa: F401  (re-exported)
 from . import symexec as sx
 from .plan import question_plan
@@ -282,6 +282,14 @@ class UnitClassifier:
         out.regs["mode"] = self.spec.modes[self.vmap.modes[guest_mode]]
         return move_banks(self.spec, st, out)
 
+    def placed_step(self, p0: ZState, g: ZState, mode):
+        """Run the instruction on the placed state ``p0`` of guest state ``g`` (in guest mode ``mode``).
+        Under shadow paging the real MMU walks tables the VMM built from the guest's for the guest's
+        mode: the translation sees ``g``'s translation state and ``mode`` (docs/theory.md)."""
+        mmu = self.vmap.mmu
+        view = sx.mmu_view(self.spec, g, self.spec.modes[mode]) if mmu and mmu.kind == "shadow" else None
+        return sx.step(self.spec, p0, self.instr, self.ops, view)
+
     def assume(self, st, params):
         if self.vmap and self.vmap.assume is not None:
             return [sx.eval_pure(self.spec, st, self.vmap.assume, params)]
@@ -359,13 +367,28 @@ class UnitClassifier:
         g2.regs["mode"] = self.spec.modes[m2]
         g2 = move_banks(self.spec, g1, g2)  # the same state in the other mode: banked copies follow it
         valid = valid + self.valid(g2)
-        n1 = self.run(("native", m1), g1)
-        # without banked copies to move, g2 is the very state guest("g", m2) makes: share its run
-        n2 = self.run(("native", m2, "copies from", m1) if g2.banks else ("native", m2), g2)
+        presented, params = None, {}
+        if self.vmap is not None and self.vmap.mmu is not None:
+            # The MMU is virtualized: each guest mode gets its own mode's translation in whatever real
+            # mode it runs, so what the translation does differently in two modes is the VMM's to
+            # present, not the instruction's sensitivity.  Both runs get the same translation, that of
+            # either mode: the guest's, run natively in the one and deprivileged (or promoted) in the
+            # other.  An access that asks for another privilege than its mode's still shows (docs/theory.md).
+            params = {PRESENTED_MODE: z3.BitVec("g." + PRESENTED_MODE, self.spec.mode_width)}
+            valid = valid + [OR(params[PRESENTED_MODE] == self.spec.modes[m1],
+                                params[PRESENTED_MODE] == self.spec.modes[m2])]
+            presented = sx.mmu_view(self.spec, g1, params[PRESENTED_MODE])
+            n1 = sx.step(self.spec, g1, self.instr, self.ops, presented)
+            n2 = sx.step(self.spec, g2, self.instr, self.ops, presented)
+        else:
+            n1 = self.run(("native", m1), g1)
+            # without banked copies to move, g2 is the very state guest("g", m2) makes: share its run
+            n2 = self.run(("native", m2, "copies from", m1) if g2.banks else ("native", m2), g2)
         diffs = data_diffs(self.spec, n1.body, view(n2.body))
         differ = OR(_any(diffs.values()), _ne_bool(n1.halted, n2.halted))
         return self.solve("mode", [m1, m2], valid + [NOT(n1.stopped), NOT(n2.stopped), differ], lambda m: Witness(
             "mode", [m1, m2], self.ops_of(m), [state_to_dict(self.spec, m, g1), state_to_dict(self.spec, m, g2)],
+            params={k: _val(m, v) for k, v in params.items()},
             fields=self.diffs_in(m, diffs) + (["halted"] if _val(m, _ne_bool(n1.halted, n2.halted)) else []),
             outcomes=[self.outcome(m, n1), self.outcome(m, n2)]))
 
@@ -389,7 +412,7 @@ class UnitClassifier:
         th = self.params()
         p0 = self.place(g, th, mode)
         n = self.native(mode, g, pinned=True)
-        p = sx.step(self.spec, p0, self.instr, self.ops)
+        p = self.placed_step(p0, g, mode)
         # The VMM's control state must be left as it was (it never saw the
         # instruction); under hardware assist the guest's own copies live in
         # the real machine and must match the native run instead.
@@ -497,8 +520,8 @@ class UnitClassifier:
             g2.regs[t] = z3.BitVec(f"g2.{t}", self.spec.registers[t].width)
         valid = valid + self.valid(g2)
         th = self.params()
-        p1 = sx.step(self.spec, self.place(g1, th, mode), self.instr, self.ops)
-        p2 = sx.step(self.spec, self.place(g2, th, mode), self.instr, self.ops)
+        p1 = self.placed_step(self.place(g1, th, mode), g1, mode)
+        p2 = self.placed_step(self.place(g2, th, mode), g2, mode)
         diffs = data_diffs(self.spec, view(p1.body), view(p2.body), skip=set(timing))
         differ = OR(_any(diffs.values()), _ne_bool(p1.halted, p2.halted))
         cons = valid + self.assume(g1, th) + [NOT(p1.stopped), NOT(p2.stopped), differ]

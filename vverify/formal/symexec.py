@@ -29,7 +29,7 @@ import z3
 from z3 import z3core
 
 from ..spec import ir
-from ..spec.ir import BOOL, mask, to_signed
+from ..spec.ir import BOOL, MMU_PREFIX, mask, to_signed
 
 
 # ---------------------------------------------------------------- values
@@ -585,14 +585,23 @@ def _fold(op, a, b, w):
 # ------------------------------------------------------------------ step
 
 
-def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
-    """Symbolically execute one instruction (precise traps, as in the interpreter)."""
+def step(spec, state: ZState, instruction, operands: dict, mmu: dict | None = None) -> ZResult:
+    """Symbolically execute one instruction (precise traps, as in the interpreter).
+
+    With ``mmu`` (``{"mmu.<register>": value}``, see :func:`mmu_view`) the instruction runs on a
+    virtualized MMU: its body lowered for one (``Instruction.mmu_body``), whose translation reads
+    the state ``mmu`` presents instead of the state's own registers."""
     instr = spec.instructions[instruction] if isinstance(instruction, str) else instruction
     pcw = spec.pc_width
     pc = state.regs["pc"]
     next_pc = (pc + instr.units) & mask(pcw) if known(pc) else pc + instr.units
-    ex = _Exec(spec, state.copy(), operands, next_pc)
-    ex.run(instr.body)
+    work = state.copy()
+    if mmu:
+        work.regs.update(mmu)
+    ex = _Exec(spec, work, operands, next_pc)
+    ex.run(instr.mmu_body if mmu else instr.body)
+    for k in mmu or ():
+        ex.s.regs.pop(k, None)
     body_state = ex.s
     body_state.regs["pc"] = ex.next_pc
     body_only = body_state
@@ -622,6 +631,14 @@ def step(spec, state: ZState, instruction, operands: dict) -> ZResult:
         )
     return ZResult(None, t, ex.cause, ex.tval, AND(AND(ex.halted, NOT(t)), NOT(ex.exited)), ex.exited, ex.exit_kind,
                    body_only, merged)
+
+
+def mmu_view(spec, presented: ZState, mode) -> dict:
+    """What a virtualized MMU presents to an instruction: the translation state of ``presented`` (the
+    registers its translation reads) and the mode ``mode``, keyed as the ``mmu_body`` reads them."""
+    out = {MMU_PREFIX + r: presented.regs[r] for r in spec.virtualization.mmu.registers}
+    out[MMU_PREFIX + "mode"] = mode
+    return out
 
 
 def cause_index_width(spec) -> int:

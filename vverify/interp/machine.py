@@ -232,21 +232,28 @@ def _evaluator(spec, state, operands, next_pc, seen):
     return _Eval(spec, state, operands, next_pc) if seen is None else _Traced(spec, state, operands, next_pc, seen)
 
 
-def step(spec, state: MachineState, instruction: str, operands: dict, seen: set | None = None):
+def step(spec, state: MachineState, instruction: str, operands: dict, seen: set | None = None,
+         mmu: dict | None = None):
     """Execute one instruction on a copy of ``state``; return ``(state', Outcome)``.
 
     A trap is precise: the instruction's own effects are dropped and the
     spec's trap entry runs on the state as it was before the instruction.
     With a set ``seen``, every register, file entry and memory unit the
     instruction (and a trap entry it takes) reads or writes is added to it
-    (see :class:`_Traced`).
+    (see :class:`_Traced`; a read of the presented translation state counts
+    as a read of its register).  With ``mmu`` the instruction runs on a
+    virtualized MMU (see :func:`mmu_view`).
     """
     instr = spec.instructions[instruction]
     work = state.copy()
     pcw = spec.pc_width
+    if mmu:
+        work.regs.update(mmu)
+        if seen is not None:  # what the translation reads is the presented state's
+            seen.update(("reg", k[len(ir.MMU_PREFIX):]) for k in mmu)
     ev = _evaluator(spec, work, operands, (state.regs["pc"] + instr.units) & mask(pcw), seen)
     try:
-        ev.run(instr.body)
+        ev.run(instr.mmu_body if mmu else instr.body)
         outcome = Outcome("ok")
     except _Halt:
         outcome = Outcome("halt")
@@ -254,8 +261,18 @@ def step(spec, state: MachineState, instruction: str, operands: dict, seen: set 
         return take_trap(spec, state, t.cause, t.tval, seen), Outcome("trap", t.cause, t.tval)
     except LeaveGuest as x:  # precise: nothing the instruction did remains, pc still points at it
         return state, Outcome(x.kind, None, x.code)
+    for k in mmu or ():
+        del work.regs[k]
     work.regs["pc"] = ev.next_pc
     return work, outcome
+
+
+def mmu_view(spec, presented: MachineState, mode: int) -> dict:
+    """What a virtualized MMU presents to an instruction (``[virtualization.mmu]``): the translation
+    state of ``presented`` (the registers the spec's translation reads) and the mode ``mode``."""
+    out = {ir.MMU_PREFIX + r: presented.regs[r] for r in spec.virtualization.mmu.registers}
+    out[ir.MMU_PREFIX + "mode"] = mode
+    return out
 
 
 def take_trap(spec, state: MachineState, cause: str, tval: int, seen: set | None = None) -> MachineState:

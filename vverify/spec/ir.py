@@ -35,6 +35,11 @@ BOOL = 0
 # expressions
 
 
+MMU_PREFIX = "mmu."
+"""A body lowered for a virtualized MMU (``Instruction.mmu_body``) reads, inside the spec's translation,
+register ``r`` as ``mmu.r``: the translation state the VMM presents (vverify.spec.semantics.MmuLowering)."""
+
+
 @dataclass(frozen=True)
 class Const:
     value: int

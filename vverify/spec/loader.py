@@ -24,8 +24,8 @@ from ..vocabulary import PROPERTIES
 from . import ir, limits, semantics
 from .encoding import EncodingError, parse_encoding
 from .locate import Locator
-from .model import (Bank, Cause, GuestABI, InstructionClaim, Memory, OperandDecl, PureExpr, RegFile, Register, Spec,
-                    Paravirt, TheoremClaim, Instruction, VirtualizationMap)
+from .model import (Bank, Cause, GuestABI, InstructionClaim, Memory, MmuMap, OperandDecl, PureExpr, RegFile, Register,
+                    Spec, Paravirt, TheoremClaim, Instruction, VirtualizationMap)
 from .ir import mask
 from .overlaps import first_overlap
 
@@ -596,6 +596,8 @@ class _Loader:
         vmap = self._virtualization(ns, registers, memory, modes)
         if vmap is not None and "paravirt" in self.data["virtualization"]:
             vmap.paravirt = self._paravirt(self.data["virtualization"]["paravirt"], instructions, operands)
+        if vmap is not None and "mmu" in self.data["virtualization"]:
+            vmap.mmu = self._mmu(ns, helpers, declared, instructions, d["isa"].get("fetch"))
         theorem_claims, instruction_claims = self._claims(instructions, enums)
 
         fetch = d["isa"].get("fetch")
@@ -785,6 +787,45 @@ class _Loader:
         return GuestABI(resolve(("boot",), g["boot"]), g["word_units"], halt["by"], cause, g["syscall"], g["jump"],
                         g["arg"], bench, str(path), line)
 
+    def _mmu(self, ns, helpers, declared, instructions, fetch) -> MmuMap:
+        """``[virtualization.mmu]``, and every instruction's body lowered for a virtualized MMU."""
+        kp = ("virtualization", "mmu")
+        where = "virtualization mmu"
+        m = self.data["virtualization"]["mmu"]
+        _, line = self.where(kp)
+        if m["kind"] == "nested" and not self.data["virtualization"].get("hardware_assist", False):
+            self.fail(kp + ("kind",), where, "nested paging is a second stage the hardware walks: it needs a "
+                                             "hardware-assist map (hardware_assist = true)")
+        h = helpers.get(m["translate"])
+        if h is None or h.returns is None:
+            self.fail(kp + ("translate",), where, f"translate must name a helper that returns the physical address, "
+                                                  f"not '{m['translate']}'")
+        names = [p for p, _ in h.params]
+        if m["privilege"] not in names:
+            self.fail(kp + ("privilege",), where, f"privilege must name a parameter of helper '{h.name}' "
+                                                  f"({', '.join(names) or 'it has none'}), not '{m['privilege']}'")
+        k = names.index(m["privilege"])
+        if h.params[k][1] != ns.registers["mode"]:
+            self.fail(kp + ("privilege",), where, f"parameter '{m['privilege']}' is {h.params[k][1]} bits wide; a "
+                                                  f"privilege is a mode, {ns.registers['mode']} bits")
+        lowering = semantics.MmuLowering(h.name, k)
+        budget = semantics.Budget(limits.MAX_SPEC_NODES)  # the lowering below doubles no other body's budget
+        read: set = set()
+        for name, idecl in declared:
+            spath, sline, flat = self.text_where(("instructions", name, "semantics"))
+            body = semantics.compile_body(ns, idecl["semantics"], spath, f"instruction {name!r}", sline,
+                                          instructions[name].operands, flat, budget, lowering)
+            instructions[name].mmu_body = body
+            read |= _mmu_reads(body)
+        if fetch:
+            read |= _mmu_reads(semantics.compile_body(ns, f"_a: {self.data['state']['memory']['address']} = {fetch}()",
+                                                      self.path, "isa.fetch", 0, {}, mmu=lowering))
+        if not read:
+            self.fail(kp + ("translate",), where, f"no instruction and not the fetch calls '{h.name}': "
+                                                  "there is no translation to virtualize")
+        regs = tuple(sorted(r for r in read if r != "mode"))
+        return MmuMap(m["kind"], h.name, m["privilege"], regs, line)
+
     def _paravirt(self, pv, instructions, operands):
         kp = ("virtualization", "paravirt")
         where = "virtualization paravirt"
@@ -896,6 +937,13 @@ class _Loader:
                     f"so no unit {name} is classified and the claim would be checked against nothing")
         return (f"member '{member}' = {value} does not fit the {width}-bit operand '{var}', "
                 f"so no unit {name} is classified and the claim would be checked against nothing")
+
+
+def _mmu_reads(body) -> set:
+    """The registers a body lowered for a virtualized MMU reads inside its translation, and ``mode``
+    whenever the translation is called (the privilege argument compares with it)."""
+    pre = semantics.MMU_PREFIX
+    return {e.name[len(pre):] for e in ir.walk_exprs(body) if isinstance(e, ir.Reg) and e.name.startswith(pre)}
 
 
 class _ExcludeError(EncodingError):

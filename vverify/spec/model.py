@@ -127,6 +127,7 @@ class Instruction:
     semantics_line: int = 0
     units: int = 1  # memory units the instruction occupies (pc advance)
     paravirtual: bool = False  # a hypercall instruction: only a paravirtualized guest uses it
+    mmu_body: tuple | None = None  # ``body`` lowered for a virtualized MMU (``[virtualization.mmu]``), else None
 
 
 @dataclass
@@ -156,6 +157,7 @@ class VirtualizationMap:
     # the guest's own copy, held live in the real machine.
     hardware_assist: bool = False
     paravirt: "Paravirt | None" = None
+    mmu: "MmuMap | None" = None
 
     def guest_held(self, registers) -> list:
         """Control registers the guest holds itself under this map (hardware assist only)."""
@@ -166,6 +168,25 @@ class VirtualizationMap:
         if all(g == r for g, r in self.modes.items()):
             held.append("mode")
         return held
+
+
+@dataclass(frozen=True)
+class MmuMap:
+    """How the VMM virtualizes address translation (``[virtualization.mmu]``, docs/theory.md).
+
+    ``shadow``: the VMM owns the real root pointer and tables, built from the
+    guest's for the guest's current mode.  ``nested``: the hardware walks the
+    guest's own tables in the guest's own mode, then a second stage the VMM
+    owns.  Either way each guest mode gets its own mode's translation, which
+    is what the classifier's questions assume of accesses made at the
+    instruction's own privilege.
+    """
+
+    kind: str  # "shadow" | "nested"
+    helper: str  # the spec's translation helper: (address, ..., privilege, ...) -> physical address
+    privilege: str  # its parameter that carries the privilege the access is checked at
+    registers: tuple = ()  # the registers the translation reads: the state a shadow holds for the guest
+    line: int = 0
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..errors import SpecError
 from . import ir
-from .ir import BOOL
+from .ir import BOOL, MMU_PREFIX
 from .limits import (MAX_BODY_NODES, MAX_CONSTANT_BITS, MAX_LITERAL_BITS, MAX_NESTING, MAX_SPEC_NODES, MAX_UNROLL,
                      MAX_WIDTH, show_int)
 
@@ -38,6 +38,7 @@ class HelperDef:
     body: list  # ast statements
     line_base: int  # file line of the helper text's first line
     node: ast.FunctionDef = None
+    path: object = None  # the file the helper is written in (a spec's helpers may come from the file it extends)
     normalized: list | None = field(default=None, repr=False, compare=False)  # body after _normalize_returns
 
 
@@ -238,7 +239,7 @@ def parse_helpers(text: str, path, line_base: int, flat: bool = False) -> dict:
         returns = None
         if node.returns is not None:
             returns = _annotation_width(node.returns, path, line, where)
-        helpers[node.name] = HelperDef(node.name, params, returns, node.body, line_base, node)
+        helpers[node.name] = HelperDef(node.name, params, returns, node.body, line_base, node, path)
     return helpers
 
 
@@ -254,6 +255,24 @@ def _annotation_width(node, path, line, where):
     raise SpecError(path, line, where, "a width annotation is an integer (bits) or `bool`")
 
 
+@dataclass(frozen=True)
+class MmuLowering:
+    """How to lower calls to the spec's translation helper for a virtualized MMU (docs/theory.md).
+
+    A VMM that shadows or nests the page tables gives each guest mode the
+    translation of that mode, whatever real mode the guest runs in.  So in
+    this lowering the helper reads every register (the current mode
+    included) as ``mmu.<name>``, the translation state the VMM presents,
+    and a privilege argument equal to the current mode becomes
+    ``mmu.mode``: an access made at the instruction's own privilege is
+    checked at the presented mode's.  An access that asks for another
+    privilege (ARM's LDRT, "as user") keeps what it asks for.
+    """
+
+    helper: str
+    privilege: int  # index of the helper's parameter that carries the privilege
+
+
 class Compiler:
     """Lower one body of semantics (an instruction, the trap entry, an expression).
 
@@ -262,8 +281,10 @@ class Compiler:
     """
 
     def __init__(self, ns: Namespace, path, where: str, line_base: int, operands: dict | None = None,
-                 budget: Budget | None = None):
+                 budget: Budget | None = None, mmu: MmuLowering | None = None):
         self.ns = ns
+        self.mmu = mmu
+        self.in_translation = 0  # > 0 while lowering the translation helper's body (``mmu`` lowering)
         self.path = path
         self.where = where
         self.line_base = line_base
@@ -347,6 +368,10 @@ class Compiler:
 
     def _emit(self, stmt):
         self._tick(None)
+        if self.in_translation and isinstance(stmt, ir.SetReg):
+            self.line = stmt.line
+            self._fail(None, f"the translation helper '{self.mmu.helper}' writes register '{stmt.name}'; "
+                             "a virtualized MMU needs a walk that reads its state and writes only memory")
         if isinstance(stmt, _EFFECTS):
             self.effects += 1
         self.out.append(stmt)
@@ -689,14 +714,23 @@ class Compiler:
         args = []
         for (pname, pw), anode in zip(h.params, call.args):
             args.append(self._cond(anode) if pw == BOOL else self._typed(anode, pw))
+        translation = self.mmu is not None and h.name == self.mmu.helper and not self.in_translation
+        if translation:
+            k = self.mmu.privilege
+            mw = self.ns.registers["mode"]
+            own = ir.Binary("eq", args[k], ir.Reg("mode", mw), BOOL)
+            args[k] = ir.Ite(own, ir.Reg(MMU_PREFIX + "mode", mw), args[k], mw)
         # lower the body in a fresh scope, collecting its statements; ``defined`` is shared: every
         # name the helper defines is fresh, so the caller may as well know them all
-        saved = (self.scope, self.ret, self.out, self.where, self.line_base, self.loop_consts)
+        saved = (self.scope, self.ret, self.out, self.where, self.line_base, self.loop_consts, self.path)
         effects_before = self.effects
         self.call_sites.append((self.where, self._line_of(call)))
         self.call_stack.append(h.name)
         self.scope, self.out, self.loop_consts = {}, [], {}
         self.where, self.line_base = f"helper '{h.name}'", h.line_base
+        if h.path is not None:
+            self.path = h.path
+        self.in_translation += translation
         try:
             for (pname, pw), value in zip(h.params, args):
                 if pname in self.ns.registers or pname in self.ns.constants or pname in self.ns.files \
@@ -718,9 +752,10 @@ class Compiler:
                 self._fail(h.node, f"helper '{h.name}' does not return a value on every path")
             produced = self.out
         finally:
+            self.in_translation -= translation
             self.call_stack.pop()
             self.call_sites.pop()
-            (self.scope, self.ret, self.out, self.where, self.line_base, self.loop_consts) = saved
+            (self.scope, self.ret, self.out, self.where, self.line_base, self.loop_consts, self.path) = saved
         if self.effects > effects_before and self.pure_only:
             self._fail(call, f"helper '{h.name}' has effects (load, store, trap or register writes) and "
                              "cannot be called inside a conditional expression, `and`/`or`, or a pure expression")
@@ -747,6 +782,9 @@ class Compiler:
     def _bank_read(self, name):
         """The banked register ``name``: the copy its field selects now (a mode written earlier in
         the same instruction counts), as a choice between its copies' registers."""
+        if self.in_translation:
+            self._fail(None, f"the translation helper '{self.mmu.helper}' reads banked register '{name}'; "
+                             "a virtualized MMU's walk reads plain registers only")
         b = self.ns.banks[name]
         out = ir.Reg(b.default, b.width)
         for reg, cond in reversed(self._bank_cases(name)):
@@ -885,7 +923,7 @@ class Compiler:
         if n in self.operands:
             return ir.Operand(n, self.operands[n])
         if n in self.ns.registers:
-            return ir.Reg(n, self.ns.registers[n])
+            return ir.Reg(MMU_PREFIX + n if self.in_translation else n, self.ns.registers[n])
         if n in self.ns.banks:
             return self._bank_read(n)
         if n in self.ns.constants:
@@ -1288,8 +1326,8 @@ def _wname(w):
 
 
 def compile_body(ns: Namespace, text: str, path, where: str, line_base: int, operands: dict,
-                 flat: bool = False, budget: "Budget | None" = None) -> tuple:
-    comp = Compiler(ns, path, where, line_base, operands, budget)
+                 flat: bool = False, budget: "Budget | None" = None, mmu: MmuLowering | None = None) -> tuple:
+    comp = Compiler(ns, path, where, line_base, operands, budget, mmu)
     stmts = parse_text(text, path, where, line_base, flat)
     try:
         return comp.body(stmts)

@@ -39,9 +39,14 @@ def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
         elif req == "hardware assist" and (vm is None or not vm.hardware_assist):
             out.append("the spec has no hardware-assist extension (a map with hardware_assist = true, as in pg74_vt)")
         elif req == "real MMU" and walks_page_tables(spec):
-            out.append("the spec translates through page tables in memory, and this technique runs the guest's "
-                       "supervisor code on the real MMU with the guest's own root pointer: it has no shadow or "
-                       "nested paging yet (docs/paging.md)")
+            mmu = vm.mmu if vm is not None else None
+            if mmu is None:
+                out.append("the spec translates through page tables in memory and its map does not say how a VMM "
+                           "virtualizes them ([virtualization.mmu]); this technique runs the guest's supervisor "
+                           "code on the real MMU (docs/paging.md)")
+            elif mmu.kind not in vmm_class.mmu_kinds:
+                out.append(f"the spec's map virtualizes the MMU by {mmu.kind} paging, which this technique does "
+                           "not implement yet; it runs the guest's supervisor code on the real MMU (docs/paging.md)")
         elif theorems and req in ("theorem1", "theorem3") and report.theorems[req].status != "yes":
             t = report.theorems[req]
             why = f"violated by {', '.join(t.violators)}" if t.violators else t.status

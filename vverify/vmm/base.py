@@ -79,6 +79,8 @@ class VMM:
     summary = ""
     requires: tuple = ()  # "theorem1", "theorem3", "virtualization map", "hardware assist", "paravirtual interface",
     #   "real MMU" (runs guest supervisor code directly on the real MMU: no paging in memory, or shadow/nested paging)
+    mmu_kinds: tuple = ()  # the ways of virtualizing the MMU it implements ("shadow", "nested"): what lets it meet
+    #   "real MMU" on a spec whose map declares [virtualization.mmu] of that kind
 
     def __init__(self, spec, guest: MachineState, params: dict | None = None):
         self.spec = spec
