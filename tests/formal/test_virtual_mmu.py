@@ -212,3 +212,38 @@ def test_a_mode_witness_carries_the_translation_it_was_presented(as_user):
     forged = dataclasses.replace(a.witness, params={PRESENTED_MODE: as_user.modes["M"]})
     with pytest.raises(ReplayError):
         replay(as_user, "lwp", forged)
+
+
+# A hardware-assist map on riscv32_sv32 whose VMM keeps the real satp Bare while the guest runs: with
+# shadow paging that is the VMM's own root (the guest's translation is presented), with nested paging
+# the hardware walks what the real satp says.  Only the kind of MMU virtualization differs.
+HARDWARE = """
+[isa]
+name = "riscv32_sv32_hw_{kind}"
+extends = "{parent}"
+
+[virtualization]
+inherit = false
+summary = "every guest mode at its own privilege in a non-root operation; the real satp is the VMM's"
+hardware_assist = true
+modes = {{ U = "U", S = "S", M = "M" }}
+
+[virtualization.shadow]
+satp = "0"
+
+[virtualization.mmu]
+kind = "{kind}"
+translate = "translate"
+privilege = "priv"
+"""
+
+
+@pytest.mark.parametrize("kind,unsafe", [("shadow", False), ("nested", True)])
+def test_nested_paging_walks_the_real_state_and_shadow_paging_presents_the_guests(tmp_path, kind, unsafe):
+    path = tmp_path / f"hw_{kind}.toml"
+    path.write_text(HARDWARE.format(kind=kind, parent=load(SPEC).path))
+    spec = load_spec(path)
+    a = _answer(spec, "lw", "placement", "S")
+    assert a.status == (YES if unsafe else NO)
+    if unsafe:  # the hardware walked Bare: the guest's translated load reads another address or faults
+        assert a.witness.states[0]["regs"]["satp"] >> 31
