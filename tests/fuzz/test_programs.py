@@ -46,7 +46,8 @@ def _smc_program(spec_name, where):
 NOT_DRAWN = {("mips32", "kernel"): "mips32's kernel runs in kseg0, at virtual 0x80000000 + its physical address; "
                                    "the item is laid out where the code's virtual addresses are its physical ones"}
 _SV32 = ("riscv32_sv32's loads and stores reach memory through its page-walk helpers, so none of them is the plain "
-         "load or store of one register the item is built from (docs/paging.md: paging-aware fuzzing is still to come)")
+         "load or store of one register the item is built from (its programs change the page tables through the "
+         "guest library's calls instead: docs/guests.md)")
 NOT_DRAWN.update({("riscv32_sv32", where): _SV32 for where in ("user", "kernel")})
 _ARM = ("armv7a's word LDR may write the pc (LoadWritePC), so it is not a plain copy of one register and only STR is "
         "found at that width; the byte pair (LDRB/STRB) is found, but no layout of the item with it runs as it should")
@@ -115,3 +116,23 @@ write(zext(a, 16), r[rs])
 
     drawn()
     assert any(kernel_items)
+
+
+def test_a_library_that_declares_further_calls_gets_them_in_user_code():
+    """riscv32_sv32's library declares pte, root and flush ([guest.calls]): its user programs make them,
+    with arguments in range; riscv32's library declares none, and its programs are drawn as before."""
+    from vverify.fuzz.programs import _items
+
+    spec = load("riscv32_sv32")
+    items = _items(spec, flagged_weights(spec, report_of(spec)).user, "user")
+    declared = {n: args for n, args, _ in spec.guest.calls.values()}
+    made = set()
+    for b in range(256):
+        for c in range(0, 256, 32):
+            it = items.item(bytes([b, c, c]) + bytes(items.draws.size - 2))
+            if it[0] == "syscall" and it[1] in declared:
+                assert 0 <= it[2] < declared[it[1]]
+                made.add(it[1])
+    assert made == set(declared)
+    plain = load("riscv32")
+    assert "call" not in _items(plain, flagged_weights(plain, report_of(plain)).user, "user").kinds

@@ -37,8 +37,10 @@ SMC = "smc"  # the self-modifying item: ("smc", "user") or ("smc", "kernel"), pl
 # The kinds of items, by weight: in a user program, and in the kernel code system call 3 runs.  "smc" is the
 # self-modifying item (see _SelfModifying), drawn only where the ISA can do it; one item in six (one in eleven
 # of the kernel's) finds the planted stale translation cache of tests/fuzz/quality on every seed tried, and
-# leaves kernel code mostly to the privileged instructions the other defects need.
-USER_ITEMS = {"instr": 3, "kernel": 1, "putc": 1, SMC: 1}
+# leaves kernel code mostly to the privileged instructions the other defects need.  "call" is one of the
+# further system calls a guest library declares ([guest.calls]: riscv32_sv32's change the page tables the
+# user program runs on), drawn only where it declares some.
+USER_ITEMS = {"instr": 3, "kernel": 1, "putc": 1, SMC: 1, "call": 2}
 KERNEL_ITEMS = {"instr": 10, SMC: 1}
 
 
@@ -780,12 +782,15 @@ class _Draws:
 class _Items:
     """How the items of one kind of code (user or kernel) are drawn: each is one draw of bytes, the
     first of which picks the item's kind by its weight (:data:`USER_ITEMS`, :data:`KERNEL_ITEMS`;
-    0 picks an instruction), the rest the instruction (:class:`_Draws`) or putc's argument."""
+    0 picks an instruction), the rest the instruction (:class:`_Draws`), putc's argument, or which
+    of the guest library's further calls and its argument."""
 
     def __init__(self, spec, weights: dict, where: str, kinds: dict):
         self.where = where
         self.draws = _Draws(spec, weights)
-        self.kinds = [k for k, n in kinds.items() for _ in range(n) if k != SMC or _smc(spec, where).pair]
+        self.calls = [(n, args) for n, args, _ in spec.guest.calls.values()] if spec.guest else []
+        self.kinds = [k for k, n in kinds.items() for _ in range(n)
+                      if (k != SMC or _smc(spec, where).pair) and (k != "call" or self.calls)]
         self.strategy = _unwrapped(st.binary(min_size=1 + self.draws.size, max_size=1 + self.draws.size))
 
     def item(self, data: bytes) -> tuple:
@@ -796,6 +801,9 @@ class _Items:
             return (SMC, self.where)
         if kind == "kernel":
             return ("syscall", EXTRA_SYSCALL)
+        if kind == "call":
+            n, args = self.calls[_pick(len(self.calls), data[1], 1)]
+            return ("syscall", n, _pick(args, data[2], 1))
         return ("syscall", PUTC, _pick(PUTC_VALUES, data[1], 1))
 
 

@@ -783,9 +783,20 @@ class _Loader:
             else:
                 entry["na"] = w["na"]
             bench[name] = entry
+        calls, numbers = {}, {}
+        for name, c in g.get("calls", {}).items():
+            if c["n"] < 4:
+                self.fail(kp + ("calls", name), "guest", f"call '{name}' has number {c['n']}: 0-2 are the library's "
+                                                          "own system calls and 3 runs the fuzzer's kernel code")
+            if c["n"] in numbers:
+                self.fail(kp + ("calls", name), "guest", f"call '{name}' has number {c['n']}, as '{numbers[c['n']]}' does")
+            if not 1 <= c["args"] <= 256:
+                self.fail(kp + ("calls", name), "guest", f"call '{name}' takes {c['args']} argument values; 1 to 256")
+            numbers[c["n"]] = name
+            calls[name] = (c["n"], c["args"], c.get("doc", ""))
         path, line = self.where(kp)
         return GuestABI(resolve(("boot",), g["boot"]), g["word_units"], halt["by"], cause, g["syscall"], g["jump"],
-                        g["arg"], bench, str(path), line)
+                        g["arg"], bench, str(path), line, calls)
 
     def _mmu(self, ns, helpers, declared, instructions, fetch) -> MmuMap:
         """``[virtualization.mmu]``, and every instruction's body lowered for a virtualized MMU."""

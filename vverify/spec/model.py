@@ -218,6 +218,7 @@ class GuestABI:
     bench: dict  # workload -> {"file": path, "note": str} or {"na": reason, "note": str}
     path: str = ""  # the file that declares the table
     line: int = 0
+    calls: dict = field(default_factory=dict)  # name -> (number, args, doc): the boot stub's own further syscalls
 
 
 @dataclass

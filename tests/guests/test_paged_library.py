@@ -1,0 +1,128 @@
+"""riscv32_sv32's guest library (specs/riscv32/boot_sv32.s): the user program runs through page tables.
+
+The boot turns Sv32 on over two roots before it enters user mode, and three more system calls let
+guest code change the translation it runs on (rewrite a window entry, switch root, flush).  Each
+is shown on the interpreter and on the core, by what reaches physical memory and by the fault the
+kernel records; the expected frames and faults follow the stub's documented map, not its code.
+"""
+
+import pytest
+
+from tests.conftest import load
+from tests.guests.engines import ENGINES, run_on
+from tests.sv32 import read_word
+from vverify import guests as G
+
+SPEC = "riscv32_sv32"
+WINDOW_VA, WINDOW_FRAME = 0x00400000, 0x28
+
+# a7 = 4 pte(a0), 5 root(a0), 6 flush(); putc (1) shows a loaded value, exit (0) ends the program
+PROGRAMS = {
+    # root A: window page i is frame WINDOW_FRAME + i
+    "root A": ("""
+user_main:
+        addi  t0, zero, 0x55
+        sw    t0, 4(s0)             # page 0
+        lui   t1, 0x1000
+        add   t2, s0, t1
+        addi  t0, zero, 0x66
+        sw    t0, 4(t2)             # page 1
+        lw    a0, 4(t2)
+        addi  a7, zero, 1
+        ecall
+        addi  a0, zero, 0
+        addi  a7, zero, 0
+        ecall
+""", {(WINDOW_FRAME, 4): 0x55, (WINDOW_FRAME + 1, 4): 0x66}, [0x66], ("exit", None)),
+    # root B: window page i is frame WINDOW_FRAME + 7 - i
+    "root B": ("""
+user_main:
+        addi  a0, zero, 1
+        addi  a7, zero, 5
+        ecall
+        addi  t0, zero, 0x77
+        sw    t0, 8(s0)
+        addi  a7, zero, 6           # flush: nothing changes
+        ecall
+        lw    a0, 8(s0)
+        addi  a7, zero, 1
+        ecall
+        addi  a0, zero, 0
+        addi  a7, zero, 0
+        ecall
+""", {(WINDOW_FRAME + 7, 8): 0x77}, [0x77], ("exit", None)),
+    # pte(page 0, set 1): read-only, frame WINDOW_FRAME + 1; then a store faults with the virtual address
+    "read-only": ("""
+user_main:
+        addi  a0, zero, 8
+        addi  a7, zero, 4
+        ecall
+        lw    a0, 0(s0)
+        addi  a7, zero, 1
+        ecall
+        sw    a0, 0(s0)
+        addi  a0, zero, 0
+        addi  a7, zero, 0
+        ecall
+""", {}, [0], ("trap", ("store_page_fault", WINDOW_VA))),
+    # pte(page 3 of root B's table, set 2): A clear, so even a load faults; root A's page 3 is untouched
+    "A clear": ("""
+user_main:
+        addi  a0, zero, 64 + 16 + 3
+        addi  a7, zero, 4
+        ecall
+        lui   t0, 0x3000
+        add   s0, s0, t0
+        lw    a0, 0(s0)             # root A: fine
+        addi  a7, zero, 1
+        ecall
+        addi  a0, zero, 1
+        addi  a7, zero, 5
+        ecall
+        lw    a0, 0(s0)             # root B: A clear
+        addi  a0, zero, 0
+        addi  a7, zero, 0
+        ecall
+""", {}, [0], ("trap", ("load_page_fault", WINDOW_VA + 0x3000))),
+    # root(2): Bare, so the window's virtual address is a physical one beyond memory
+    "Bare": ("""
+user_main:
+        addi  a0, zero, 2
+        addi  a7, zero, 5
+        ecall
+        lw    a0, 0(s0)
+        addi  a0, zero, 0
+        addi  a7, zero, 0
+        ecall
+""", {}, [], ("trap", ("load_access_fault", WINDOW_VA))),
+}
+
+
+def test_the_boot_enters_user_mode_translated_with_s0_on_the_window():
+    spec = load(SPEC)
+    prog = G.build(spec, "user_main:\n        addi a0, zero, 0\n        addi a7, zero, 0\n        ecall\n")
+    state = G.boot_state(spec, prog)
+    from vverify.interp import step_once
+    while state.regs["mode"] != 0:  # until mret enters U-mode
+        state, _ = step_once(spec, state)
+    assert state.regs["satp"] == 0x80000000 | 0x20  # Sv32, root A
+    assert state.files["x"][8] == WINDOW_VA  # s0
+    assert state.regs["pc"] == prog.symbols["user_main"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_each_call_changes_the_translation_as_documented(engine, name):
+    spec = load(SPEC)
+    text, frames, output, (status, fault) = PROGRAMS[name]
+    target, _ = run_on(engine, spec, G.build(spec, text), 5000)
+    out = G.exit_status(spec, target)
+    assert out.status == status, out
+    if fault:
+        assert out.causes == (fault[0],) and out.tval == fault[1], out
+    assert G.read_output(spec, target) == output
+    mem = target if engine == "interp" else None
+    for (frame, offset), value in frames.items():
+        addr = frame * 0x1000 + offset
+        got = read_word(mem, addr) if mem is not None else int.from_bytes(bytes(target.MEM[addr:addr + 4]), "little")
+        assert got == value, hex(addr)
