@@ -64,6 +64,13 @@ class Counters:
     tc_misses: int = 0
     tc_invalidations: int = 0
     crossings: int = 0  # returns from compiled code into Python during runs (see above)
+    # shadow paging (vverify.vmm.shadow_paging); zero for every other technique and spec
+    hidden_faults: int = 0  # real page faults the shadow lacked an entry for: filled, not delivered
+    true_faults: int = 0  # real faults the guest's own walk takes too: delivered to the guest
+    traced_writes: int = 0  # guest stores to its page tables, write-protected in the shadow: emulated
+    shadow_builds: int = 0  # shadow tables made for a view (a root, a privilege, SUM, MXR)
+    shadow_flushes: int = 0  # every shadow dropped at once
+    walk_refs: int = 0  # PTE reads of the VMM's walks of the guest's tables (one-dimensional)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
