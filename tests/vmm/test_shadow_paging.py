@@ -21,16 +21,16 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from tests.agreement.test_sv32_backends import memory_programs, paged_states
 from tests.conftest import load
 from tests.strategies import place
-from tests.sv32 import A, D, MODES, PAGE, R, U, V, W, X, Tables, pte, satp, write_word
+from tests.sv32 import A, D, MODES, PAGE, R, U, V, W, X, Tables, pte, read_word, satp, write_word
 from vverify import guests as G
 from vverify.asm.assembler import assemble
 from vverify.bench import workloads
 from vverify.bench.costmodel import per_operation
 from vverify.core import Core
 from vverify.fuzz.equivalence import compare_views, resource_violations, stop_causes
-from vverify.interp import initial_state
+from vverify.interp import Trap, fetch, initial_state, step
 from vverify.vmm import TECHNIQUES, Native, TrapAndEmulate
-from vverify.vmm.shadow_paging import DEFECTS, ShadowPlacedGuest, mmu_kind
+from vverify.vmm.shadow_paging import ACC_FETCH, ACC_LOAD, ACC_STORE, DEFECTS, ShadowPlacedGuest, mmu_kind
 
 SPEC = "riscv32_sv32"
 ROOT, ROOT2 = 0x10, 0x18            # two root tables; level-0 tables from the frames after each
@@ -335,6 +335,45 @@ def test_random_paged_programs_run_as_natively(data):
     assert resource_violations(sp, vmm) == []
     c = vmm.counters
     event(f"hidden {min(c.hidden_faults, 3)}, true {min(c.true_faults, 3)}, traced {min(c.traced_writes, 2)}")
+
+
+# ---------------------------------------------------------------- the VMM's walk against the spec's
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_vmms_walk_finds_what_the_spec_does(data):
+    """The pager's walk of the guest's tables (what it fills shadows from and tells hidden from true
+    faults by) against the spec's own: the interpreter running a load and a store at the same
+    address, and its fetch, on random paged states."""
+    sp = spec()
+    s, pool = data.draw(paged_states(), label="paged state")
+    vmm = TrapAndEmulate(sp, s, core=core("vmm"))
+    ms, mode = s.regs["mstatus"], s.regs["mode"]
+    data_priv = (ms >> 11) & 3 if ms & MPRV_BIT else mode
+    va = data.draw(st.sampled_from(pool), label="page") + 4 * data.draw(st.integers(0, 1023), label="word")
+    va &= 0xFFFFFFFF
+    for name, acc, fault in (("lw", ACC_LOAD, {"page": "load_page_fault", "access": "load_access_fault"}),
+                             ("sw", ACC_STORE, {"page": "store_page_fault", "access": "store_access_fault"})):
+        s.files["x"][5], s.files["x"][7] = va, 0x5A5A5A5A
+        ops = {"rs1": 5, "imm": 0, **({"rd": 6} if name == "lw" else {"rs2": 7})}
+        after, out = step(sp, s, name, ops)
+        w = vmm.pager.walk(va, acc, data_priv, ms, s.regs["satp"])
+        event(f"{name}: {w.fault or 'translates'}")
+        if w.fault is None:
+            assert out.kind == "ok", (name, hex(va), out)
+            if name == "lw":
+                assert after.files["x"][6] == read_word(s, w.pa)
+            else:
+                assert read_word(after, w.pa) == 0x5A5A5A5A
+        else:
+            assert (out.kind, out.cause, out.tval) == ("trap", fault[w.fault], va), (name, hex(va), w.fault)
+    w = vmm.pager.walk(s.regs["pc"], ACC_FETCH, mode, ms, s.regs["satp"])
+    try:
+        assert fetch(sp, s)[0] == w.pa and w.fault is None
+    except Trap as t:
+        assert w.fault is not None and t.cause == {"page": "instruction_page_fault",
+                                                   "access": "instruction_access_fault"}[w.fault]
 
 
 # ---------------------------------------------------------------- random kernels that page
