@@ -500,3 +500,42 @@ def test_paging_workloads_count_exactly_per_operation(workload, per_op):
     per = per_operation(vmm.counters.as_dict(), base.counters.as_dict(), 10)
     assert {k: per.get(k, 0) for k in per_op} == per_op
     assert per.get("shadow_builds", 0) == 0 and per.get("shadow_flushes", 0) == 0
+
+
+# ---------------------------------------------------------------- the guest library's programs
+
+
+LIBRARY_WORKLOADS = ["syscall", "in", "cr8wr", "callret", "divzero", "compute", "forkwait", "mixed"]
+
+
+@pytest.mark.parametrize("workload", LIBRARY_WORKLOADS)
+def test_the_library_workloads_run_as_natively_on_the_shadows(workload):
+    """riscv32's workloads (M-mode kernel, U-mode program, no paging) on the paged spec: all of it
+    through the identity shadow, every page fault hidden (the first touch of each page)."""
+    sp = spec()
+    state = G.boot_state(sp, workloads.build(sp, workload, 5))
+    native, vmm = Native(sp, state, core=core("native")), TrapAndEmulate(sp, state, core=core("vmm"))
+    a, b = native.run(50_000, stop_on=stop_causes(sp)), vmm.run(50_000, stop_on=stop_causes(sp))
+    assert compare_views(sp, native, vmm, a, b) == [] and a.reason == "stop"
+    c = vmm.counters
+    assert c.true_faults == 0 and c.traced_writes == 0 and c.hidden_faults == 0  # identity is built whole
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_fuzzers_programs_run_as_natively_on_the_shadows(data):
+    from vverify.asm import AsmError
+    from vverify.fuzz.programs import Weights, fuzz_programs
+
+    sp = spec()
+    names = {n: 1 for n in sp.instructions}
+    program = data.draw(fuzz_programs(sp, Weights(names, dict(names))))
+    try:
+        state = program.boot_state(sp)
+    except AsmError:
+        return
+    stop = stop_causes(sp)
+    native, vmm = Native(sp, state, core=core("native")), TrapAndEmulate(sp, state, core=core("vmm"))
+    a, b = native.run(program.budget, stop_on=stop), vmm.run(program.budget, stop_on=stop)
+    assert compare_views(sp, native, vmm, a, b) == []
+    assert resource_violations(sp, vmm) == []
