@@ -96,12 +96,16 @@ class Guest:
         t.map(PT_VA, t.level0[DATA_VA >> 22] * PAGE, RWAD)
 
 
-def run(g, defect=None, budget=400, stop=frozenset({"ecall_from_s", "ecall_from_u", "ecall_from_m"})):
-    """Run natively and under trap-and-emulate; the differences (empty: equivalent) and the VMM."""
+def run(g, defect=None, budget=400, stop=frozenset({"ecall_from_s", "ecall_from_u", "ecall_from_m"}), frames=None):
+    """Run natively and under trap-and-emulate; the differences (empty: equivalent) and the VMM.
+    ``frames``: leave the pager only that many frames for shadow tables."""
     sp = spec()
     native = Native(sp, g.s, core=core("native"))
     vmm = TrapAndEmulate(sp, g.s, core=core("vmm"))
     vmm.pager.defect = defect
+    if frames is not None:
+        p = vmm.pager
+        p.free = [f for f in p.free if f not in {p.current.root, *p.current.l0.values()}][:frames]
     a = native.run(budget, stop_on=stop)
     b = vmm.run(budget, stop_on=stop)
     return compare_views(sp, native, vmm, a, b), vmm, b
@@ -288,6 +292,21 @@ def test_a_superpage_is_split_into_the_frames_it_covers():
     diffs, vmm, _ = run(g)
     assert not diffs
     assert vmm.g.view().files["x"][5] == 0x22222222
+
+
+def test_running_out_of_shadow_frames_starts_again_from_empty_shadows():
+    """Eight 4 MiB regions, each needing a level-0 shadow table, with three frames to spare: the
+    pager drops every shadow when it runs out, and the guest sees nothing of it."""
+    regions = [0x40000000 + (k << 22) for k in range(8)]
+    g = Guest("".join(f"lw t0, 0(a{k})\nsw t0, 4(a{k})\n" for k in range(8)) * 2 + "ecall")
+    g.t.free.extend(range(0x30, 0x38))  # level-0 tables for the regions
+    for k, va in enumerate(regions):
+        g.t.map(va, (F1 + k % 3) * PAGE, RWAD)
+        g.s.files["x"][10 + k] = va
+    diffs, vmm, _ = run(g, frames=3, budget=2000)
+    assert not diffs, diffs
+    assert vmm.counters.shadow_flushes >= 2
+    assert resource_violations(spec(), vmm) == []
 
 
 # ---------------------------------------------------------------- planted defects

@@ -322,6 +322,9 @@ class ShadowPager:
             self.counters.true_faults += 1
             return "true"
         frame = w.pa >> 12
+        if not self.free:  # no frame for a level-0 table: start again from empty shadows
+            self.flush()
+            self.g.place()
         if key[0] == "paged":  # the tables this walk went through are page tables from now on
             for t in w.tables:
                 if t is not None:
@@ -330,9 +333,6 @@ class ShadowPager:
             self.counters.traced_writes += 1
             self.pending = w.pa & ~3
             return "traced"
-        if not self.free:  # no frame for a level-0 table: start again from empty shadows
-            self.flush()
-            self.g.place()
         s = self.current
         if s is None or (s.key != key and self.defect is None):
             raise RuntimeError(f"shadow paging: a fault in view {key} while shadow {s and s.key} is loaded")
