@@ -10,21 +10,28 @@
 #   region (virtual 0x4000-0xFFFF) to itself, user read/write/execute, and
 #   a *window* of 8 pages at virtual 0x00400000 (WINDOW_VA) to the 8 frames
 #   from WINDOW_FRAME, user read/write: root A page i to frame i, root B
-#   page i to frame 7 - i.  The user program starts with s0 = WINDOW_VA
-#   (every other register 0 but sp), so its loads and stores off s0 go
-#   through the window.
+#   page i to frame 7 - i.  The user program starts with every register
+#   but zero and sp pointing into the window (x<i> at page i & 7), so its
+#   loads and stores go through the window's entries.
+# * An exception from U-mode, but a system call or a fetch fault, is the
+#   guest kernel's to handle: it skips the instruction (mepc + 4) and the
+#   program goes on, so that a program runs past the faults its page-table
+#   changes cause (and its illegal or misaligned instructions).  A fetch
+#   fault, and any trap from the kernel itself, is reflected and halts, as
+#   on riscv32.
 # * Three more system calls change the translation the user program runs
 #   on; they are the guest's own kernel code, which a VMM with shadow page
 #   tables must follow:
-#     a7 = 4  pte(a0)   rewrite window entry i = a0[2:0] of root A's window
+#     a7 = 8  pte(a0)   rewrite window entry i = a0[2:0] of root A's window
 #                       table (a0[6] = 0) or root B's (a0[6] = 1): frame
 #                       WINDOW_FRAME + ((i + k) & 7) with permission set
 #                       k = a0[5:3] of k_perms (read/write, read-only, A
 #                       clear, D clear, supervisor-only, invalid,
 #                       execute-only, the reserved write-only)
-#     a7 = 5  root(a0)  satp = root A (a0 = 0), root B (1), Bare (2 and up)
-#     a7 = 6  flush()   sfence.vma zero, zero
-#   Numbers from 7 up go to sys_extra as in riscv32.
+#     a7 = 9  root(a0)  satp = root A (a0 = 0), root B (1), Bare (2 and up)
+#     a7 = 10 flush()   sfence.vma zero, zero
+#   Every other number from 3 up goes to sys_extra as in riscv32 (the
+#   workloads' own calls, 3-5, included).
 #
 # Physical memory map, beyond boot.s's (frames of 4 KiB):
 #   0x20000 root A        0x21000 root B
@@ -55,16 +62,18 @@
         .equ  PTE_URWX, 0xDF            # V R W X U A D
         .equ  PTE_URW, 0xD7             # V R W U A D
         .equ  PTE_POINTER, 0x01         # V: a pointer to the next level
-        .equ  SYS_PTE, 4
-        .equ  SYS_ROOT, 5
-        .equ  SYS_FLUSH, 6
+        .equ  CAUSE_FETCH_ACCESS, 1
+        .equ  CAUSE_FETCH_PAGE, 12
+        .equ  SYS_PTE, 8
+        .equ  SYS_ROOT, 9
+        .equ  SYS_FLUSH, 10
         .equ  k_calls, k_sv32_calls     # 3 and up: this stub's calls first, then sys_extra
 
 # ---------------------------------------------------------------- boot
         .org  0
 _start:                                 # reset: M-mode, pc = 0, every register 0
-        addi  t0, zero, k_trap
-        csrrw zero, mtvec, t0           # the trap vector (direct mode)
+        addi  t0, zero, k_sv32_trap
+        csrrw zero, mtvec, t0           # the trap vector (direct mode): the user's exceptions first
         csrrw zero, medeleg, zero       # no delegation: every trap comes to M
         lui   t0, KSTACK_TOP
         csrrw zero, mscratch, t0        # the kernel stack, swapped in by k_trap
@@ -74,63 +83,71 @@ _start:                                 # reset: M-mode, pc = 0, every register 
         lui   t0, (user_main + 0x800) & 0xFFFFF000
         addi  t0, t0, user_main - ((user_main + 0x800) & 0xFFFFF000)
         csrrw zero, mepc, t0
-        # the user region's table: pages USER_ORIGIN.. to the end of memory's first 64 KiB, identity
-        lui   t0, USER_TABLE
-        addi  t1, zero, USER_ORIGIN >> 12
-        addi  t2, zero, USER_SIZE >> 12
-b_user:
-        slli  a0, t1, 10
-        addi  a0, a0, PTE_URWX
-        slli  a1, t1, 2
-        add   a1, a1, t0
-        sw    a0, 0(a1)
-        addi  t1, t1, 1
-        blt   t1, t2, b_user
-        # the window tables: root A's page i -> frame WINDOW_FRAME + i, root B's -> WINDOW_FRAME + 7 - i
-        lui   t0, WINDOW_A
-        lui   a2, WINDOW_B - WINDOW_A
-        addi  t1, zero, 0
-        addi  t2, zero, 8
-b_window:
-        addi  a0, t1, WINDOW_FRAME
-        slli  a0, a0, 10
-        addi  a0, a0, PTE_URW
-        slli  a1, t1, 2
-        add   a1, a1, t0
-        sw    a0, 0(a1)
-        sub   a0, zero, t1
-        addi  a0, a0, WINDOW_FRAME + 7
-        slli  a0, a0, 10
-        addi  a0, a0, PTE_URW
-        add   a1, a1, a2
-        sw    a0, 0(a1)
-        addi  t1, t1, 1
-        blt   t1, t2, b_window
-        # the roots: entry 0 (VPN[1] = 0) -> the user region's table, entry 1 -> the window table
-        lui   t0, ROOT_A
-        lui   t1, ((USER_TABLE >> 2) + 0x800) & 0xFFFFF000
-        addi  t1, t1, (USER_TABLE >> 2) + PTE_POINTER - (((USER_TABLE >> 2) + 0x800) & 0xFFFFF000)
-        sw    t1, 0(t0)
-        lui   t2, ((WINDOW_A >> 2) + 0x800) & 0xFFFFF000
-        addi  t2, t2, (WINDOW_A >> 2) + PTE_POINTER - (((WINDOW_A >> 2) + 0x800) & 0xFFFFF000)
-        sw    t2, 4(t0)
-        lui   t0, ROOT_B
-        sw    t1, 0(t0)
-        addi  t2, t2, (WINDOW_B - WINDOW_A) >> 2
-        sw    t2, 4(t0)
         # translation on, with root A
         lui   t0, SATP_SV32
         addi  t0, t0, ROOT_A >> 12
         csrrw zero, satp, t0
-        lui   s0, WINDOW_VA             # the user program's window pointer
+        # user_main starts with sp on its stack and every other register (but zero) pointing into
+        # the window: x<i> at page i & 7, so that random loads and stores go through its entries
+        lui   ra, WINDOW_VA + 0x1000      # x1
         lui   sp, USER_STACK            # the user stack
-        addi  a0, zero, 0               # user_main starts with every register 0 but sp and s0
-        addi  a1, zero, 0
-        addi  a2, zero, 0
-        addi  t0, zero, 0
-        addi  t1, zero, 0
-        addi  t2, zero, 0
+        lui   gp, WINDOW_VA + 0x3000      # x3
+        lui   tp, WINDOW_VA + 0x4000      # x4
+        lui   t0, WINDOW_VA + 0x5000      # x5
+        lui   t1, WINDOW_VA + 0x6000      # x6
+        lui   t2, WINDOW_VA + 0x7000      # x7
+        lui   s0, WINDOW_VA + 0x0         # x8
+        lui   s1, WINDOW_VA + 0x1000      # x9
+        lui   a0, WINDOW_VA + 0x2000      # x10
+        lui   a1, WINDOW_VA + 0x3000      # x11
+        lui   a2, WINDOW_VA + 0x4000      # x12
+        lui   a3, WINDOW_VA + 0x5000      # x13
+        lui   a4, WINDOW_VA + 0x6000      # x14
+        lui   a5, WINDOW_VA + 0x7000      # x15
+        lui   a6, WINDOW_VA + 0x0         # x16
+        lui   a7, WINDOW_VA + 0x1000      # x17
+        lui   s2, WINDOW_VA + 0x2000      # x18
+        lui   s3, WINDOW_VA + 0x3000      # x19
+        lui   s4, WINDOW_VA + 0x4000      # x20
+        lui   s5, WINDOW_VA + 0x5000      # x21
+        lui   s6, WINDOW_VA + 0x6000      # x22
+        lui   s7, WINDOW_VA + 0x7000      # x23
+        lui   s8, WINDOW_VA + 0x0         # x24
+        lui   s9, WINDOW_VA + 0x1000      # x25
+        lui   s10, WINDOW_VA + 0x2000     # x26
+        lui   s11, WINDOW_VA + 0x3000     # x27
+        lui   t3, WINDOW_VA + 0x4000      # x28
+        lui   t4, WINDOW_VA + 0x5000      # x29
+        lui   t5, WINDOW_VA + 0x6000      # x30
+        lui   t6, WINDOW_VA + 0x7000      # x31
         mret
+
+# ---------------------------------------------------------------- the user's exceptions
+k_sv32_trap:                            # an exception from U-mode but a call or a fetch fault: skip it
+        csrrw sp, mscratch, sp          # (k_trap's prologue: sp = kernel stack, t0-t2 saved)
+        addi  sp, sp, -16
+        sw    t0, 0(sp)
+        sw    t1, 4(sp)
+        sw    t2, 8(sp)
+        csrrs t0, mstatus, zero
+        srli  t0, t0, 11
+        andi  t0, t0, 3
+        bne   t0, zero, k_sv32_other    # MPP: not from U-mode
+        csrrs t0, mcause, zero
+        addi  t1, zero, CAUSE_ECALL_U
+        beq   t0, t1, k_sv32_other      # a system call
+        addi  t1, zero, CAUSE_FETCH_ACCESS
+        beq   t0, t1, k_sv32_other      # a fetch fault: the next instruction would fault as well
+        addi  t1, zero, CAUSE_FETCH_PAGE
+        beq   t0, t1, k_sv32_other
+        jal   zero, k_return            # resume after the faulting instruction
+k_sv32_other:                           # anything else: riscv32's k_trap, from the start
+        lw    t2, 8(sp)
+        lw    t1, 4(sp)
+        lw    t0, 0(sp)
+        addi  sp, sp, 16
+        csrrw sp, mscratch, sp
+        jal   zero, k_trap
 
 # ---------------------------------------------------------------- further calls
 k_sv32_calls:                           # k_syscall sends 3 and up here (t0-t2 saved, a7 the number)
@@ -190,5 +207,49 @@ k_perms:                                # the permission sets of pte(): PTE flag
         .word 0x00, 0, 0, 0             # 5 invalid
         .word 0xD9, 0, 0, 0             # 6 V X U A D: execute-only (loads fault unless MXR)
         .word 0xD5, 0, 0, 0             # 7 V W U A D: write without read is reserved: a fault
+
+k_code_end:                             # the kernel goes on here, after the tables below
+
+# ---------------------------------------------------------------- the page tables
+# In the boot image, not built by code: the boot costs the user program no steps for them.
+# An entry is one 32-bit word, written here as its four bytes (.word emits bytes).
+        .org  ROOT_A
+        .word ((USER_TABLE >> 2) | PTE_POINTER) & 0xFF, (((USER_TABLE >> 2) | PTE_POINTER) >> 8) & 0xFF, (((USER_TABLE >> 2) | PTE_POINTER) >> 16) & 0xFF, ((USER_TABLE >> 2) | PTE_POINTER) >> 24   # VPN[1] = 0: the user region
+        .word ((WINDOW_A >> 2) | PTE_POINTER) & 0xFF, (((WINDOW_A >> 2) | PTE_POINTER) >> 8) & 0xFF, (((WINDOW_A >> 2) | PTE_POINTER) >> 16) & 0xFF, ((WINDOW_A >> 2) | PTE_POINTER) >> 24     # VPN[1] = 1: the window
+        .org  ROOT_B
+        .word ((USER_TABLE >> 2) | PTE_POINTER) & 0xFF, (((USER_TABLE >> 2) | PTE_POINTER) >> 8) & 0xFF, (((USER_TABLE >> 2) | PTE_POINTER) >> 16) & 0xFF, ((USER_TABLE >> 2) | PTE_POINTER) >> 24
+        .word ((WINDOW_B >> 2) | PTE_POINTER) & 0xFF, (((WINDOW_B >> 2) | PTE_POINTER) >> 8) & 0xFF, (((WINDOW_B >> 2) | PTE_POINTER) >> 16) & 0xFF, ((WINDOW_B >> 2) | PTE_POINTER) >> 24
+        .org  USER_TABLE + (USER_ORIGIN >> 12) * 4   # pages USER_ORIGIN.. to the first 64 KiB's end, identity
+        .word ((4 << 10) | PTE_URWX) & 0xFF, (((4 << 10) | PTE_URWX) >> 8) & 0xFF, (((4 << 10) | PTE_URWX) >> 16) & 0xFF, ((4 << 10) | PTE_URWX) >> 24
+        .word ((5 << 10) | PTE_URWX) & 0xFF, (((5 << 10) | PTE_URWX) >> 8) & 0xFF, (((5 << 10) | PTE_URWX) >> 16) & 0xFF, ((5 << 10) | PTE_URWX) >> 24
+        .word ((6 << 10) | PTE_URWX) & 0xFF, (((6 << 10) | PTE_URWX) >> 8) & 0xFF, (((6 << 10) | PTE_URWX) >> 16) & 0xFF, ((6 << 10) | PTE_URWX) >> 24
+        .word ((7 << 10) | PTE_URWX) & 0xFF, (((7 << 10) | PTE_URWX) >> 8) & 0xFF, (((7 << 10) | PTE_URWX) >> 16) & 0xFF, ((7 << 10) | PTE_URWX) >> 24
+        .word ((8 << 10) | PTE_URWX) & 0xFF, (((8 << 10) | PTE_URWX) >> 8) & 0xFF, (((8 << 10) | PTE_URWX) >> 16) & 0xFF, ((8 << 10) | PTE_URWX) >> 24
+        .word ((9 << 10) | PTE_URWX) & 0xFF, (((9 << 10) | PTE_URWX) >> 8) & 0xFF, (((9 << 10) | PTE_URWX) >> 16) & 0xFF, ((9 << 10) | PTE_URWX) >> 24
+        .word ((10 << 10) | PTE_URWX) & 0xFF, (((10 << 10) | PTE_URWX) >> 8) & 0xFF, (((10 << 10) | PTE_URWX) >> 16) & 0xFF, ((10 << 10) | PTE_URWX) >> 24
+        .word ((11 << 10) | PTE_URWX) & 0xFF, (((11 << 10) | PTE_URWX) >> 8) & 0xFF, (((11 << 10) | PTE_URWX) >> 16) & 0xFF, ((11 << 10) | PTE_URWX) >> 24
+        .word ((12 << 10) | PTE_URWX) & 0xFF, (((12 << 10) | PTE_URWX) >> 8) & 0xFF, (((12 << 10) | PTE_URWX) >> 16) & 0xFF, ((12 << 10) | PTE_URWX) >> 24
+        .word ((13 << 10) | PTE_URWX) & 0xFF, (((13 << 10) | PTE_URWX) >> 8) & 0xFF, (((13 << 10) | PTE_URWX) >> 16) & 0xFF, ((13 << 10) | PTE_URWX) >> 24
+        .word ((14 << 10) | PTE_URWX) & 0xFF, (((14 << 10) | PTE_URWX) >> 8) & 0xFF, (((14 << 10) | PTE_URWX) >> 16) & 0xFF, ((14 << 10) | PTE_URWX) >> 24
+        .word ((15 << 10) | PTE_URWX) & 0xFF, (((15 << 10) | PTE_URWX) >> 8) & 0xFF, (((15 << 10) | PTE_URWX) >> 16) & 0xFF, ((15 << 10) | PTE_URWX) >> 24
+        .org  WINDOW_A                  # page i -> frame WINDOW_FRAME + i
+        .word (((WINDOW_FRAME + 0) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 0) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 0) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 0) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 1) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 1) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 1) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 1) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 2) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 2) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 2) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 2) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 3) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 3) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 3) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 3) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 4) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 4) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 4) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 4) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 5) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 5) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 5) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 5) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 6) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 6) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 6) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 6) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 7) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 7) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 7) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 7) << 10) | PTE_URW) >> 24
+        .org  WINDOW_B                  # page i -> frame WINDOW_FRAME + 7 - i
+        .word (((WINDOW_FRAME + 7) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 7) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 7) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 7) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 6) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 6) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 6) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 6) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 5) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 5) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 5) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 5) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 4) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 4) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 4) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 4) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 3) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 3) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 3) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 3) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 2) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 2) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 2) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 2) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 1) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 1) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 1) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 1) << 10) | PTE_URW) >> 24
+        .word (((WINDOW_FRAME + 0) << 10) | PTE_URW) & 0xFF, ((((WINDOW_FRAME + 0) << 10) | PTE_URW) >> 8) & 0xFF, ((((WINDOW_FRAME + 0) << 10) | PTE_URW) >> 16) & 0xFF, (((WINDOW_FRAME + 0) << 10) | PTE_URW) >> 24
+        .org  k_code_end
 
         .include "kernel.s"             # k_trap, the system calls, the info block, kernel_extra

@@ -81,6 +81,9 @@ halt = {{ by = "instruction" }}
 syscall = "svc {{n}}"
 jump = "jmp {{label}}"
 arg = "li {{v}}"
+
+[guest.calls]
+more = {{ n = {call_number}, args = {call_args} }}
 """
 INTEGERS = {  # placeholder: (its key in the schema, a valid value)
     "pc": (("state", "pc"), 8),
@@ -105,6 +108,8 @@ INTEGERS = {  # placeholder: (its key in the schema, a valid value)
     "cause": (("traps", "causes", "*", "code"), 1),
     "param": (("virtualization", "params", "*"), 8),
     "word_units": (("guest", "word_units"), 1),
+    "call_number": (("guest", "calls", "*", "n"), 8),
+    "call_args": (("guest", "calls", "*", "args"), 2),
     "exclude": (("instructions", "*", "exclude", "*"), 1),
     "exclude_item": (("instructions", "*", "exclude", "*", "#"), 2),
 }

@@ -103,9 +103,16 @@ def build(spec, workload: str, n: int):
     src = source(spec, workload)
     if not src.applicable:
         raise ValueError(f"{workload} does not apply to {spec.name}: {src.na}")
+    return build_file(spec, src.path, n)
+
+
+def build_file(spec, path, n: int):
+    """The guest program of the workload file at ``path`` with ``N = n`` (see :func:`build`): the user
+    program, then the kernel code after :data:`KERNEL_MARK`."""
+    user, _, kernel = Path(path).read_text().partition(KERNEL_MARK)
     head = f".equ N, {int(n)}\n"
-    kernel = head + src.kernel if src.kernel.strip() else ""
-    return G.build(spec, head + src.user, kernel, file=src.path)
+    kernel = head + kernel if kernel.strip() else ""
+    return G.build(spec, head + user, kernel, file=str(path))
 
 
 def max_iterations(spec) -> int:
@@ -113,5 +120,5 @@ def max_iterations(spec) -> int:
     return min((1 << min(spec.memory.unit * spec.guest.word_units, 31)) - 1, 1 << 24)
 
 
-__all__ = ["MACRO", "NANO", "WORKLOADS", "Source", "Workload", "build", "has_guest_library", "max_iterations",
+__all__ = ["MACRO", "NANO", "WORKLOADS", "Source", "Workload", "build", "build_file", "has_guest_library", "max_iterations",
            "source"]

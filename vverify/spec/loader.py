@@ -297,6 +297,12 @@ class _Loader:
             d.pop("claims", None)  # claims are never inherited: each spec states its own
             if d.get("virtualization", {}).get("inherit") is False:
                 data.pop("virtualization", None)  # a map is one VMM design: replace it whole
+            bench = d.get("guest", {}).get("bench") if isinstance(d.get("guest"), dict) else None
+            if isinstance(bench, dict) and isinstance(data.get("guest"), dict) \
+                    and isinstance(data["guest"].get("bench"), dict):
+                # a workload is a file or the reason there is none: a variant's entry replaces its parent's
+                data = {**data, "guest": {**data["guest"], "bench": {k: v for k, v in data["guest"]["bench"].items()
+                                                                     if k not in bench}}}
             data = _merge(data, d)
         data["isa"] = dict(data.get("isa", {}))
         data["isa"]["name"] = self.sources[0].data["isa"]["name"]

@@ -47,6 +47,9 @@ def requirements_unmet(vmm_class, report, theorems: bool = True) -> list:
             elif mmu.kind not in vmm_class.mmu_kinds:
                 out.append(f"the spec's map virtualizes the MMU by {mmu.kind} paging, which this technique does "
                            "not implement yet; it runs the guest's supervisor code on the real MMU (docs/paging.md)")
+            elif vmm_class.mmu_unsupported(spec):
+                out.append(f"the spec's map virtualizes the MMU by {mmu.kind} paging, but "
+                           f"{vmm_class.mmu_unsupported(spec)}")
         elif theorems and req in ("theorem1", "theorem3") and report.theorems[req].status != "yes":
             t = report.theorems[req]
             why = f"violated by {', '.join(t.violators)}" if t.violators else t.status

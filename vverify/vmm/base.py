@@ -64,6 +64,13 @@ class Counters:
     tc_misses: int = 0
     tc_invalidations: int = 0
     crossings: int = 0  # returns from compiled code into Python during runs (see above)
+    # shadow paging (vverify.vmm.shadow_paging); zero for every other technique and spec
+    hidden_faults: int = 0  # real page faults the shadow lacked an entry for: filled, not delivered
+    true_faults: int = 0  # real faults the guest's own walk takes too: delivered to the guest
+    traced_writes: int = 0  # guest stores to its page tables, write-protected in the shadow: emulated
+    shadow_builds: int = 0  # shadow tables made for a view (a root, a privilege, SUM, MXR)
+    shadow_flushes: int = 0  # every shadow dropped at once
+    walk_refs: int = 0  # PTE reads of the VMM's walks of the guest's tables (one-dimensional)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -81,6 +88,12 @@ class VMM:
     #   "real MMU" (runs guest supervisor code directly on the real MMU: no paging in memory, or shadow/nested paging)
     mmu_kinds: tuple = ()  # the ways of virtualizing the MMU it implements ("shadow", "nested"): what lets it meet
     #   "real MMU" on a spec whose map declares [virtualization.mmu] of that kind
+
+    @classmethod
+    def mmu_unsupported(cls, spec) -> str | None:
+        """Why it cannot virtualize this spec's MMU the way the map declares though it implements that
+        kind (its pager knows other page tables), or None."""
+        return None
 
     def __init__(self, spec, guest: MachineState, params: dict | None = None):
         self.spec = spec

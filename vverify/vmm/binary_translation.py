@@ -112,6 +112,7 @@ class BinaryTranslation(TrapAndEmulate):
     technique = "binary-translation"
     summary = "guest-supervisor blocks are translated; unsafe and privileged instructions become VMM calls"
     requires = ("virtualization map", "real MMU", "translation set")
+    mmu_kinds = ()  # no shadow paging yet (trap-and-emulate has it): the guest's tables on the real MMU
 
     compiled = True
     """Run blocks in the compiled block loop (vverify.vmm.binary_translation_loop) where it applies;

@@ -39,6 +39,7 @@ class HardwareAssisted(TrapAndEmulate):
     technique = "hardware-assisted"
     summary = "all guest code runs directly in non-root operation; only the selected events exit to the VMM"
     requires = ("hardware assist",)
+    mmu_kinds = ()  # guests run in non-root operation; nested paging is its own design, not built yet
     trace_capacity = TRACE_ENTRIES  # delivered traps the core holds before returning to be drained
     compiled = True
     """Serve VM exits in the compiled loop (vverify.vmm.hardware_loop) where it applies; False runs

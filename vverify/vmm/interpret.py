@@ -46,6 +46,7 @@ class Hybrid(TrapAndEmulate):
     technique = "hybrid"
     summary = "virtual-supervisor code is interpreted; virtual-user code runs directly"
     requires = ("virtualization map", "theorem3")
+    mmu_kinds = ()  # user code runs on the guest's own tables, as natively
 
     def run(self, budget: int, stop_on=frozenset()) -> Exit:
         self._start()

@@ -54,6 +54,7 @@ class Paravirtualization(TrapAndEmulate):
     technique = "paravirtualization"
     summary = "the guest is rewritten at load time: flagged instructions become batched hypercalls or shared-page reads"
     requires = ("virtualization map", "real MMU", "paravirtual interface", "translation set")
+    mmu_kinds = ()  # no shadow paging yet (trap-and-emulate has it): the guest's tables on the real MMU
 
     compiled = True
     """Serve exits in the compiled loop (vverify.vmm.paravirt_loop) where it applies; False runs the

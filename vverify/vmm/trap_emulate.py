@@ -7,6 +7,12 @@ guest's virtual state with its interpreter routines (the spec's semantics),
 which also delivers the traps the guest itself should see to the guest's
 own handler (reflection).  Correct exactly when every instruction that is
 unsafe under the map traps: Theorem 1.
+
+On a spec whose MMU is virtualized by shadow paging (riscv32_sv32) the
+placed guest is a :class:`~vverify.vmm.shadow_paging.ShadowPlacedGuest`:
+the real root pointer is the VMM's, and the dispatcher first asks its pager
+about every memory fault (hidden, traced, true: vverify/vmm/shadow_paging.py).
+Those guests run the Python dispatcher.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from ..spec.exits import Exit
 from ..core import Core
 from ..core.protocol import REASONS
 from .base import VMM, PlacedGuest
+from . import shadow_paging
+from .shadow_paging import ShadowPlacedGuest, mmu_kind
 from .trap_emulate_loop import CompiledDispatcher, loop_for
 
 
@@ -31,10 +39,23 @@ class TrapAndEmulate(VMM):
     False runs the Python dispatcher below, the loop's reference (the constructor's ``compiled``)."""
     trace_capacity = 4096  # reflected traps the compiled loop records before Python drains them
     loop_defect = None  # a planted defect for the compiled loop (tests/fuzz/quality): leave it None
+    mmu_kinds = ("shadow",)
+    """A spec whose map virtualizes the MMU by shadow paging gets shadow page tables
+    (vverify.vmm.shadow_paging).  Hybrid, built on this class, runs only user code directly, on the
+    guest's own tables, and implements none."""
+
+    @classmethod
+    def mmu_unsupported(cls, spec):
+        return shadow_paging.unsupported(spec) if "shadow" in cls.mmu_kinds else None
 
     def __init__(self, spec, guest, params=None, core: Core | None = None, compiled: bool | None = None):
         super().__init__(spec, guest, params)
-        self.g = PlacedGuest(spec, guest, self.params, core)
+        if "shadow" in self.mmu_kinds and mmu_kind(spec) == "shadow":
+            self.g = ShadowPlacedGuest(spec, guest, self.params, core, self.counters)
+            self.pager = self.g.pager
+        else:
+            self.g = PlacedGuest(spec, guest, self.params, core)
+            self.pager = None
         if compiled is not None:
             self.compiled = compiled
         self.path = None  # "compiled" or "python": how the last run() was served
@@ -105,6 +126,9 @@ class TrapAndEmulate(VMM):
         Returns ``(guest steps, an Exit if the guest's run ended else None,
         whether the core exited before the budget)``.
         """
+        if self.pager is not None and self.pager.must_interpret():
+            done = self.emulate()  # no one real table serves M-mode with MPRV: interpret it
+            return done.steps, (done if done.reason != "budget" else None), True
         return self.dispatch(self.g.core.run(budget, trap_exits="all"))
 
     def dispatch(self, ex):
@@ -117,12 +141,19 @@ class TrapAndEmulate(VMM):
             return ex.steps, Exit(ex.reason), True
         if ex.reason == "trap":
             self.counters.traps[ex.cause] += 1
+            if self.pager is not None and self.pager.classify(ex.cause, ex.tval) == "hidden":
+                return ex.steps, None, True  # the shadow has the entry now: run the instruction again
         done = self.emulate()  # the dispatcher: the instruction at pc, on the virtual state
         return ex.steps + done.steps, (done if done.reason != "budget" else None), True
 
     def emulate(self) -> Exit:
         """One guest instruction through the interpreter routines (vverify.vmm.emulation)."""
-        return self.g.emulator().run(self, 1, stop_on=self.stop_on)
+        if self.pager is None:
+            return self.g.emulator().run(self, 1, stop_on=self.stop_on)
+        self.pager.emulating()
+        done = self.g.emulator().run(self, 1, stop_on=self.stop_on)
+        self.pager.emulated()
+        return done
 
     def guest_state(self):
         return self.g.snapshot()

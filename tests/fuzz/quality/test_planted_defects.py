@@ -50,6 +50,18 @@ The defects:
   virtual-supervisor code but hands the instruction that returns to user mode
   to the real machine.  On pdp10 that is the kernel's ``jrst 1,``, which the
   deprivileged guest runs as a plain jump: Popek & Goldberg's example.
+* **missed invalidation** (trap-and-emulate with shadow paging,
+  riscv32_sv32): a traced write to a guest page-table entry drops no shadow
+  entry, so the user program goes on through the old mapping.  The paged
+  guest library's pte() call is the guest kernel's write, and its user
+  programs start with every register pointing into the window whose entries
+  pte() rewrites (docs/guests.md); a find still needs a page touched, its
+  entry rewritten and the page touched again, so its budget is 2,500 (seed 0
+  finds it at about 1,700).  The shadow pager's two other planted defects (the
+  U bit's meaning lost, a stale shadow after a root switch) show only with a
+  guest kernel that runs paged in S-mode, which the library's M-mode kernel
+  is not: tests/vmm/test_shadow_paging.py catches them with such kernels,
+  and the fuzzer does not yet.
 
 Budgets.  Most defects show on every program (the boot already reflects a
 trap), so the first example finds them.  The other two need a particular
@@ -101,6 +113,7 @@ SEED = 0
 SEEDS = range(20)  # for the checks that a find does not depend on the seed
 EASY = 300  # the CI budget per defect
 HARD = 1000  # for the defect that needs a particular program no item aims at (see the module's docstring)
+SHADOW = 2500  # a shadow pager's missed invalidation: a window page touched, its entry rewritten, touched again
 
 
 # ---------------------------------------------------------------- planting helpers
@@ -345,6 +358,18 @@ class LazyReplacement(TrapAndEmulate):
 
 # ---------------------------------------------------------------- 5. an early return to user mode
 
+class MissedInvalidation(TrapAndEmulate):
+    """Shadow paging that misses an invalidation: a guest write to a page-table entry is traced and
+    emulated, but the shadow entry made from the old value stays (vverify/vmm/shadow_paging.py's
+    planted ``missed_invalidation``)."""
+
+    technique = "trap-and-emulate-missed-invalidation"
+
+    def __init__(self, spec, guest, params=None, core=None, compiled=None):
+        super().__init__(spec, guest, params, core, compiled)
+        self.pager.defect = "missed_invalidation"
+
+
 class EarlyReturnHybrid(Hybrid):
     """A hybrid VMM that lets the real machine run the instruction that returns the guest to user mode.
 
@@ -441,6 +466,11 @@ def expect_lazy(ce):
         "expected kernel code reached by system call 3 that changes R without leaving supervisor mode"
 
 
+def expect_missed_invalidation(ce):
+    # the user program rewrote a window entry (pte(), system call 8) after touching the page
+    assert re.search(r"addi a7, zero, 8\n\s+ecall", _user(ce)), "expected a pte() call in the user program"
+
+
 def expect_early_return(ce):
     # jrst 1, run as a plain jump leaves the guest in virtual exec mode
     _culprit(ce, uids={"jrst1"}, mode="exec")
@@ -470,6 +500,8 @@ DEFECTS = [
            expect_compiled_stale),
     Defect("lazy-replacement", "pg74", LazyReplacement, "trap-and-emulate", HARD, expect_lazy),
     Defect("hybrid-early-return", "pdp10", EarlyReturnHybrid, "hybrid", EASY, expect_early_return),
+    Defect("shadow-missed-invalidation", "riscv32_sv32", MissedInvalidation, "trap-and-emulate", SHADOW,
+           expect_missed_invalidation),
 ]
 
 # every search a defect ran, on the un-planted technique; and the code-carrying translator with its check

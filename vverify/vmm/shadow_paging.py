@@ -1,0 +1,559 @@
+"""Shadow paging: the VMM owns the real page tables, the guest's are virtual (Sv32).
+
+A guest kernel that runs deprivileged cannot be given the real root pointer:
+its own tables would then govern the real machine, with the guest's
+supervisor pages refused to the real user mode it runs in and its user
+pages open to its kernel whatever ``SUM`` says.  So the VMM keeps the
+guest's ``satp`` virtual and points the real one at *shadow* tables of its
+own, built from the guest's as the guest touches memory (VMware's software
+MMU, Xen's shadow mode; Adams & Agesen 2006, section 4):
+
+* a **shadow** is one real two-level table per *view*: the guest's root
+  with the privilege the guest runs at (S or U) and, for S, ``SUM``, and
+  ``MXR``; or the identity view (guest M-mode, or ``satp`` Bare), which maps
+  guest RAM one to one.  Every shadow leaf is a real U page (the guest runs
+  in real U-mode) with the permissions the guest would have in that view;
+* shadows start empty and are filled on **hidden page faults**: the real
+  machine faults where the guest's own walk succeeds, the VMM copies the
+  entry and the instruction runs again.  A **true page fault** (the guest's
+  walk faults too) goes to the interpreter routines, which raise it on the
+  virtual state with the spec's cause and trap value and deliver it;
+* every frame the VMM walked through as a guest page table is mapped
+  read-only in every shadow, so a guest store to it faults: a **traced
+  write**.  The VMM emulates the store and drops the shadow entries that
+  came from the entry written; they are filled again on the next touch.
+  The model has no TLB (docs/paging.md), so the shadow must follow the
+  guest's tables at once, not at the next ``SFENCE.VMA``;
+* a guest ``satp`` write, an ``sstatus``/``mstatus`` write that changes SUM
+  or MXR, and a change of the guest's mode (trap, ``sret``, ``mret``) only
+  switch the real root to another shadow, kept coherent by the traces.
+
+Where the shadows live.  The spec bounds every physical address, a PTE's
+included, by ``MEM_SIZE``: guest RAM is the whole of it, and a guest in
+M-mode reaches all of it.  So the real machine is the spec with a memory
+twice as large (:func:`host_spec`: the same text plus one table that
+doubles ``[state.memory] size`` and ``MEM_SIZE``): the lower half is guest
+RAM, the upper half the VMM's frames for shadow tables.  Shadows map only
+guest RAM, so every guest access past its RAM faults on the real machine
+and the VMM's walk finds the access fault the guest gets natively.  The
+interpreter routines run the spec itself (its own core, whose memory is a
+view of the host's lower half), so everything emulated sees guest RAM as
+natively.  No spec and no other technique changes: the larger core is built
+only here, from the spec's own text.
+
+Everything here runs in Python, on the exits the real core takes; the
+events are few kinds (:meth:`ShadowPager.classify`), kept in this module so
+that a compiled path can serve them later.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..core import Core
+from ..spec.loader import load_spec
+from .base import PlacedGuest
+from .emulation import Emulator
+
+PAGE = 4096
+V, R, W, X, U, G, A, D = (1 << i for i in range(8))
+M_MODE, S_MODE, U_MODE = 3, 1, 0
+ACC_FETCH, ACC_LOAD, ACC_STORE = 0, 1, 2
+SUM, MXR, MPRV = 1 << 18, 1 << 19, 1 << 17
+
+# real causes by name -> the access they come from
+FAULT_ACCESS = {"instruction_page_fault": ACC_FETCH, "load_page_fault": ACC_LOAD, "store_page_fault": ACC_STORE,
+                "instruction_access_fault": ACC_FETCH, "load_access_fault": ACC_LOAD,
+                "store_access_fault": ACC_STORE}
+
+MAX_SHADOWS = 8  # views kept at once; past that, all are dropped (a flush) and rebuilt on demand
+
+DEFECTS = ("missed_invalidation", "user_bit", "stale_root")
+"""Defects a test may plant (``ShadowPager.defect``) to show that the equivalence tests catch them:
+a traced PTE write that drops no shadow entry; the U bit's meaning lost (guest user code runs on the
+shadow the kernel filled, so an S page the kernel touched stays open to user code); a satp switch
+that keeps using the previous root's shadow.  Leave it None."""
+
+
+def walks_page_tables(spec) -> bool:
+    from ..spec import ir
+
+    return any(isinstance(s, ir.Load) for s in ir.walk_stmts(spec.fetch_body or ()))
+
+
+def mmu_kind(spec):
+    """How the spec's map virtualizes its MMU: ``[virtualization.mmu] kind`` ("shadow", "nested"), or None."""
+    vm = spec.virtualization
+    mmu = vm.mmu if vm is not None else None
+    return mmu.kind if mmu is not None else None
+
+
+def unsupported(spec) -> str | None:
+    """Why this pager cannot shadow ``spec``'s tables, or None: it walks guest tables itself, and the
+    walk it knows is Sv32's (checked against the spec's own on random states by its tests)."""
+    if not (walks_page_tables(spec) and "translate" in spec.namespace.helpers and _is_sv32(spec)):
+        return "its shadow pager knows Sv32's page tables only (vverify/vmm/shadow_paging.py)"
+    return None
+
+
+def _is_sv32(spec) -> bool:
+    c = spec.constants
+    return ("MEM_SIZE" in c and c["MEM_SIZE"] == spec.memory.size and spec.memory.unit == 8
+            and {"satp", "mstatus", "mode"} <= set(spec.registers)
+            and {"instruction_page_fault", "load_page_fault", "store_page_fault"} <= set(spec.causes))
+
+
+def host_spec(spec):
+    """The real machine of a shadow-paging VMM: ``spec`` with twice its memory (see the module
+    docstring).  Loaded from the very text ``spec`` was loaded from, plus a table of its own."""
+    def make(s):
+        from pathlib import Path
+
+        size = 2 * s.memory.size
+        m = s.memory
+        text = (f'[isa]\nname = "{s.name}_shadow_host"\nextends = "{Path(s.path).name}"\n'
+                f'[state.memory]\nunit = {m.unit}\naddress = {m.address}\nsize = {size}\n'
+                f'fault = "{m.fault}"\n[constants]\nMEM_SIZE = {size}\n').encode()
+        path = (Path(s.path).parent / f"{Path(s.path).stem}.shadow-host.toml").resolve()
+        return load_spec(path, {**s.sources, str(path): text})
+
+    return spec.memo("shadow_host_spec", make)
+
+
+_machines = weakref.WeakKeyDictionary()
+"""A caller's core (a reusable one per role) -> the pair of machines a shadow pager uses in its place:
+the host core and the spec's core for the interpreter routines.  Reusing them as the caller reuses its
+core keeps a fuzz run from allocating both for every program."""
+
+
+def machines_for(spec, core: Core | None):
+    """``(host core, routines core)``: the real machine and the core whose memory is a view of the
+    host's lower half, for the interpreter routines (see the module docstring)."""
+    if core is not None and core in _machines:
+        return _machines[core]
+    host = Core(host_spec(spec))
+    routines = Core(spec)
+    routines.MEM = host.MEM[:spec.memory.size]  # guest RAM, shared
+    # Mark every page as holding code, so that every store the routines make advances their
+    # code-write generation: the pager learns that an emulated instruction wrote memory.
+    routines.CODE_PAGES[:] = 1
+    pair = (host, routines)
+    if core is not None:
+        _machines[core] = pair
+    return pair
+
+
+class Walk:
+    """What the guest's own walk gives for one access (the VMM's software walk of the guest's tables)."""
+
+    __slots__ = ("fault", "pa", "pte", "tables", "superpage", "refs")
+
+    def __init__(self, fault, pa=0, pte=0, tables=(), superpage=False, refs=0):
+        self.fault = fault  # None, "page" or "access"
+        self.pa = pa
+        self.pte = pte  # the leaf
+        self.tables = tables  # (root frame, level-0 frame or None): the guest's table frames walked
+        self.superpage = superpage
+        self.refs = refs  # PTE reads
+
+
+class Shadow:
+    """One real page table: a root frame and, per VPN[1], a level-0 frame of the VMM's."""
+
+    def __init__(self, key, root):
+        self.key = key
+        self.root = root  # host frame number
+        self.l0 = {}  # vpn1 -> host frame of the level-0 table
+        self.src = {}  # vpn1 -> guest level-0 frame it was filled from, or None (a superpage, or identity)
+
+
+class ShadowPager:
+    """The shadow tables of one guest, and the events that keep them (see the module docstring)."""
+
+    defect = None  # one of DEFECTS, planted by a test; leave it None
+
+    def __init__(self, placed: "ShadowPlacedGuest", counters):
+        self.g = placed
+        self.counters = counters
+        spec = placed.spec
+        self.ram = spec.memory.size  # guest RAM, bytes
+        self.ram_frames = self.ram // PAGE
+        host = placed.core
+        self.W32 = host.MEM.view("<u4")  # the host's memory as words: guest tables and shadows
+        self.free = list(range(self.ram_frames, host.spec.memory.size // PAGE))
+        self.shadows = {}
+        self.current = None
+        self.traced = set()  # guest frames walked as page tables: read-only in every shadow
+        self.leaves = {}  # guest frame -> {(shadow key, host word index)} of shadow leaves mapping it
+        self._satp = placed.core.layout.reg_index["satp"]
+
+    # ------------------------------------------------------------ views
+
+    def view_key(self):
+        """The shadow the guest's state selects: ("id",), ("paged", root, priv, sum, mxr), or
+        ("interpret",) where no one table serves it (M-mode with MPRV translating its data)."""
+        g = self.g
+        mode = g.virtual["mode"]
+        satp = g.reg_view("satp")
+        ms = g.reg_view("mstatus")
+        paged = satp >> 31 == 1
+        if mode == M_MODE:
+            mpp = (ms >> 11) & 3
+            if paged and ms & MPRV and mpp != M_MODE:
+                return ("interpret",)
+            return ("id",)
+        if not paged:
+            return ("id",)
+        if self.defect == "user_bit":  # the planted defect: user code gets the kernel's shadow
+            return ("paged", satp & 0x3FFFFF, S_MODE, 0, 0)
+        return ("paged", satp & 0x3FFFFF, *self._paged_view(mode, ms))
+
+    @staticmethod
+    def _paged_view(mode: int, ms: int) -> tuple:
+        """``(privilege, SUM, MXR)``: what a shadow's permissions depend on besides the guest's tables
+        (SUM only matters to S-mode)."""
+        priv = U_MODE if mode == U_MODE else S_MODE
+        return priv, int(bool(ms & SUM)) if priv == S_MODE else 0, int(bool(ms & MXR))
+
+    def must_interpret(self) -> bool:
+        return self.view_key()[0] == "interpret"
+
+    def real_satp(self) -> int:
+        """The real satp for the guest as it is now: the root of its view's shadow (made if new)."""
+        key = self.view_key()
+        if key[0] == "interpret":
+            key = ("id",)  # not run directly (must_interpret); any valid root will do
+        if self.defect == "stale_root" and key[0] == "paged" and self.current is not None \
+                and self.current.key[0] == "paged" and self.current.key[2:] == key[2:]:
+            key = self.current.key  # the planted defect: the old root's shadow after a switch
+        s = self.shadows.get(key)
+        if s is None:
+            s = self._build(key)
+        self.current = s
+        return (1 << 31) | s.root
+
+    def _alloc(self) -> int:
+        f = self.free.pop()  # callers make sure there is one (classify, _build)
+        self.W32[f * 1024:(f + 1) * 1024] = 0
+        return f
+
+    def _build(self, key) -> Shadow:
+        if len(self.shadows) >= MAX_SHADOWS or len(self.free) < 2:
+            self.flush()
+        s = Shadow(key, self._alloc())
+        self.shadows[key] = s
+        self.counters.shadow_builds += 1
+        if key[0] == "id":
+            # guest RAM one to one, eagerly: one level-0 table covers it (256 KiB < 4 MiB)
+            for va in range(0, self.ram, PAGE):
+                self._fill(s, va, va >> 12, R | W | X)
+        else:
+            self._trace(key[1])
+        return s
+
+    def flush(self):
+        """Drop every shadow (out of frames or views, or after emulated stores whose addresses are
+        unknown); they are rebuilt on demand."""
+        for s in self.shadows.values():
+            self.free.append(s.root)
+            self.free.extend(s.l0.values())
+        self.shadows.clear()
+        self.current = None
+        self.traced.clear()
+        self.leaves.clear()
+        self.counters.shadow_flushes += 1
+
+    # ------------------------------------------------------------ the guest's walk
+
+    def walk(self, va: int, acc: int, priv: int, ms: int, satp: int) -> Walk:
+        """The guest's own Sv32 walk (privileged spec 4.3.2, as docs/paging.md states the spec's):
+        where ``va`` lands, or which fault the guest takes."""
+        if priv == M_MODE or satp >> 31 == 0:
+            return Walk(None if va < self.ram else "access", va)
+        root = satp & 0x3FFFFF
+        a = root * PAGE + (va >> 22) * 4
+        if a > self.ram - 4:
+            return Walk("access")
+        pte = int(self.W32[a >> 2])
+        refs, l0 = 1, None
+        fault = _invalid(pte)
+        if not fault and (pte >> 1) & 7 == 0:
+            l0 = pte >> 10
+            a = l0 * PAGE + ((va >> 12) & 0x3FF) * 4
+            if a > self.ram - 4:
+                return Walk("access", refs=refs)
+            pte = int(self.W32[a >> 2])
+            refs += 1
+            fault = _invalid(pte) or (pte >> 1) & 7 == 0
+            pa = ((pte >> 10) << 12) | (va & 0xFFF)
+            sp = False
+        else:
+            fault = fault or (pte >> 10) & 0x3FF != 0
+            pa = ((pte >> 20) << 22) | (va & 0x3FFFFF)
+            sp = True
+        if fault or _denied(pte, acc, priv, ms):
+            return Walk("page", refs=refs)
+        if pa >= self.ram:
+            return Walk("access", refs=refs)
+        return Walk(None, pa, pte, (root, l0), sp, refs)
+
+    # ------------------------------------------------------------ events
+
+    def classify(self, cause: str, va: int) -> str:
+        """A real trap the guest took: "hidden" (filled; run the instruction again), "traced" (a
+        store to a guest page table the guest may make: emulate it, then :meth:`after_store`),
+        "true" (the guest's own walk faults: the routines deliver it) or "other" (not a memory
+        fault)."""
+        acc = FAULT_ACCESS.get(cause)
+        if acc is None:
+            return "other"
+        g = self.g
+        mode = g.virtual["mode"]
+        ms = g.reg_view("mstatus")
+        satp = g.reg_view("satp")
+        key = self.view_key()
+        priv = mode
+        if acc != ACC_FETCH and mode == M_MODE and ms & MPRV:
+            priv = (ms >> 11) & 3
+        w = self.walk(va, acc, priv, ms, satp)
+        self.counters.walk_refs += w.refs
+        if w.fault is not None:
+            self.counters.true_faults += 1
+            return "true"
+        frame = w.pa >> 12
+        if not self.free:  # no frame for a level-0 table: start again from empty shadows
+            self.flush()
+            self.g.place()
+        if key[0] == "paged":  # the tables this walk went through are page tables from now on
+            for t in w.tables:
+                if t is not None:
+                    self._trace(t)
+        if acc == ACC_STORE and frame in self.traced:
+            self.counters.traced_writes += 1
+            self.pending = w.pa & ~3
+            return "traced"
+        s = self.current
+        if s is None or (s.key != key and self.defect is None):
+            raise RuntimeError(f"shadow paging: a fault in view {key} while shadow {s and s.key} is loaded")
+        if key[0] == "paged":
+            l0 = w.tables[1]
+            vpn1 = va >> 22
+            if vpn1 not in s.src:
+                s.src[vpn1] = l0
+            perms = _shadow_perms(w.pte, *self._paged_view(mode, ms))
+        else:
+            perms = R | W | X
+        self._fill(s, va, frame, perms)
+        if not self._entry(s, va) & (X, R, W)[acc]:
+            raise RuntimeError(f"shadow paging: a hidden fault at {va:#x} ({cause}) that filling does not serve")
+        self.counters.hidden_faults += 1
+        return "hidden"
+
+    pending = None  # the guest word a traced store is about to write
+    _gen = 0
+
+    def emulating(self):
+        """Before the routines emulate an instruction.  Their core decodes from guest RAM, which
+        the real machine's stores change without telling it: forget what it decoded where the
+        guest fetches now.  And note its code-write generation, which every store it makes
+        advances (:func:`machines_for`)."""
+        rc = self.g.routines
+        pa = self.g.fetch_pa()
+        if pa is not None:
+            w = rc.layout.row_width
+            rc.DECF[max(pa - rc.spec.max_ilen_units + 1, 0) * w:(pa + 1) * w:w] = 0
+        self._gen = rc.code_generation()
+
+    def emulated(self):
+        """After the routines emulated an instruction: a traced store drops the shadow entries of
+        the word it wrote; any other store (M-mode with MPRV, interpreted) is at an address the
+        VMM did not see, so the real machine's decoded code and every shadow are dropped."""
+        if self.pending is not None:
+            self.after_store()
+        elif self.g.routines.code_generation() != self._gen:
+            self.g.core.flush_code_cache()
+            self.flush()
+            self.g.place()
+
+    def after_store(self):
+        """A traced store was emulated: drop the shadow entries that came from the word it wrote."""
+        pa = self.pending
+        self.pending = None
+        self.g.core.invalidate(max(pa - 3, 0), pa + 4)
+        if self.defect == "missed_invalidation":
+            return
+        self.pte_written(pa)
+
+    def pte_written(self, pa: int):
+        frame, index = pa >> 12, (pa >> 2) & 0x3FF
+        for s in list(self.shadows.values()):
+            if s.key[0] != "paged":
+                continue
+            if s.key[1] == frame and index in s.l0:
+                self._drop_table(s, index)
+            for vpn1, src in list(s.src.items()):
+                if src == frame and vpn1 in s.l0:
+                    w = s.l0[vpn1] * 1024 + index
+                    self._unleaf(s, w)
+                    self.W32[w] = 0
+
+    def _drop_table(self, s: Shadow, vpn1: int):
+        t = s.l0.pop(vpn1)
+        s.src.pop(vpn1, None)
+        self.W32[s.root * 1024 + vpn1] = 0
+        base = t * 1024
+        for w in np.flatnonzero(self.W32[base:base + 1024]).tolist():
+            self._unleaf(s, base + w)
+        self.free.append(t)
+
+    def _unleaf(self, s: Shadow, word: int):
+        pte = int(self.W32[word])
+        if pte & V:
+            self.leaves.get(pte >> 10, set()).discard((s.key, word))
+
+    # ------------------------------------------------------------ shadow entries
+
+    def _entry(self, s: Shadow, va: int) -> int:
+        t = s.l0.get(va >> 22)
+        return 0 if t is None else int(self.W32[t * 1024 + ((va >> 12) & 0x3FF)])
+
+    def _fill(self, s: Shadow, va: int, frame: int, perms: int):
+        vpn1 = va >> 22
+        t = s.l0.get(vpn1)
+        if t is None:
+            t = s.l0[vpn1] = self._alloc()
+            s.src.setdefault(vpn1, None)
+            self.W32[s.root * 1024 + vpn1] = (t << 10) | V
+        if frame in self.traced:
+            perms &= ~W
+        w = t * 1024 + ((va >> 12) & 0x3FF)
+        self._unleaf(s, w)
+        if perms & (R | X):
+            self.W32[w] = (frame << 10) | perms | V | U | A | D
+            self.leaves.setdefault(frame, set()).add((s.key, w))
+        else:
+            self.W32[w] = 0
+
+    def _trace(self, frame: int):
+        """Make ``frame`` (a guest page table) read-only in every shadow."""
+        if frame in self.traced:
+            return
+        self.traced.add(frame)
+        for _, w in self.leaves.get(frame, ()):
+            self.W32[w] = int(self.W32[w]) & ~W
+
+    def check(self) -> list:
+        """The real root is the shadow of the guest's view (resource control for the register the
+        VMM owns); empty when it is."""
+        key = self.view_key()
+        s = self.shadows.get(("id",) if key[0] == "interpret" else key)
+        real = int(self.g.core.R[self._satp])
+        if s is None or real != (1 << 31) | s.root:
+            return [f"real satp is {real:#x}, not the root of the shadow of the guest's view {key}"]
+        return []
+
+
+def _invalid(pte: int) -> bool:
+    return pte & V == 0 or (pte & R == 0 and pte & W != 0)
+
+
+def _denied(pte: int, acc: int, priv: int, ms: int) -> bool:
+    """Sv32's leaf check (4.3.2 step 5, 3.1.6.3) with A/D by page fault, as the spec chooses."""
+    user = bool(pte & U)
+    if priv == U_MODE:
+        wrong = not user
+    else:
+        wrong = user and (acc == ACC_FETCH or not ms & SUM)
+    if acc == ACC_FETCH:
+        kind = not pte & X
+    elif acc == ACC_LOAD:
+        kind = not pte & R and not (ms & MXR and pte & X)
+    else:
+        kind = not pte & W or not pte & D
+    return wrong or kind or not pte & A
+
+
+def _shadow_perms(pte: int, priv: int, sum_: int, mxr: int) -> int:
+    """The R/W/X a shadow leaf gives real U-mode, for guest leaf ``pte`` seen at ``priv`` with SUM and
+    MXR: exactly the accesses the guest's walk allows (docs/paging.md, "Shadow paging")."""
+    if not pte & A:
+        return 0
+    user = bool(pte & U)
+    if priv == U_MODE and not user:
+        return 0
+    if priv == S_MODE and user and not sum_:
+        return 0
+    r = R if pte & R or (mxr and pte & X) else 0
+    w = W if pte & W and pte & D else 0
+    x = X if pte & X and not (priv == S_MODE and user) else 0
+    return r | w | x
+
+
+class ShadowEmulator(Emulator):
+    """The interpreter routines on the spec's own core (guest RAM as natively), with the host's
+    registers: the view is composed from, and written back to, the real machine."""
+
+    def __init__(self, placed, routines: Core):
+        super().__init__(placed)
+        self.core = routines
+
+
+class ShadowPlacedGuest(PlacedGuest):
+    """A placed guest whose real ``satp`` is the VMM's: the root of a shadow (see the module
+    docstring).  ``core`` is the caller's core for this role; the machines used are
+    :func:`machines_for`'s."""
+
+    owned = ("satp",)  # real control state the VMM sets itself, not through the map
+
+    def __init__(self, spec, guest, params, core: Core | None = None, counters=None):
+        why = unsupported(spec)
+        if why:
+            raise ValueError(f"spec {spec.name}: {why}")
+        host, self.routines = machines_for(spec, core)
+        if len(host.R) != len(self.routines.R):
+            raise ValueError(f"spec {spec.name}: the host machine's register layout differs from the spec's")
+        self.guest_spec = spec
+        self.pager = None
+        super().__init__(spec, guest, params, host)
+        self.pager = ShadowPager(self, counters)
+        self.place()
+
+    def place(self):
+        super().place()
+        if self.pager is not None:
+            self.core.R[self.pager._satp] = self.pager.real_satp()
+
+    def _load_memory(self, guest):
+        img = self.core.image_of(guest.mem, guest.mem_default)
+        self.core.load_image(img)
+
+    def emulator(self):
+        if self._emulator is None:
+            self._emulator = ShadowEmulator(self, self.routines)
+        return self._emulator
+
+    def fetch_pa(self):
+        """Where the guest fetches its next instruction (guest physical), or None if it faults."""
+        p = self.pager
+        w = p.walk(self.reg_view("pc"), ACC_FETCH, self.virtual["mode"], self.reg_view("mstatus"),
+                   self.reg_view("satp"))
+        return None if w.fault else w.pa
+
+    def memory(self):
+        return self.core.MEM[:self.guest_spec.memory.size]
+
+    def snapshot(self):
+        st = self.view()
+        guest_mem = self.memory()
+        vals, counts = np.unique(guest_mem, return_counts=True)
+        default = int(vals[np.argmax(counts)])
+        nz = np.nonzero(guest_mem != default)[0]
+        st.mem = {int(a): int(guest_mem[a]) for a in nz}
+        st.mem_default = default
+        st.backing = None
+        return st
+
+    def owned_violations(self) -> list:
+        return self.pager.check()
