@@ -372,13 +372,13 @@ class PlacedGuest:
         self.place()
 
     def memory(self):
+        """The guest's memory in guest addresses (the real memory moved back by the map's offset)."""
         return np.roll(self.core.MEM, -self.offset) if self.offset else self.core.MEM
 
     def snapshot(self) -> MachineState:
         """The guest's whole state with its memory made explicit (for comparisons)."""
         st = self.view()
-        c = self.core
-        guest_mem = np.roll(c.MEM, -self.offset) if self.offset else c.MEM
+        guest_mem = self.memory()  # in guest addresses (a shadow pager's: guest RAM only)
         vals, counts = np.unique(guest_mem, return_counts=True)
         default = int(vals[np.argmax(counts)])
         nz = np.nonzero(guest_mem != default)[0]

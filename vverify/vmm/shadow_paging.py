@@ -544,16 +544,5 @@ class ShadowPlacedGuest(PlacedGuest):
     def memory(self):
         return self.core.MEM[:self.guest_spec.memory.size]
 
-    def snapshot(self):
-        st = self.view()
-        guest_mem = self.memory()
-        vals, counts = np.unique(guest_mem, return_counts=True)
-        default = int(vals[np.argmax(counts)])
-        nz = np.nonzero(guest_mem != default)[0]
-        st.mem = {int(a): int(guest_mem[a]) for a in nz}
-        st.mem_default = default
-        st.backing = None
-        return st
-
     def owned_violations(self) -> list:
         return self.pager.check()
