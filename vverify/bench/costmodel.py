@@ -20,7 +20,14 @@ is which event under each kind of technique, and does the arithmetic:
   interpretation); translations are ``translate`` and translation-cache
   hits ``tc_lookup``;
 * hardware-assisted VMMs: VM exits (and traps that reach the hypervisor)
-  are ``vm_exit``, and what the VMM emulates after them ``emulate``.
+  are ``vm_exit``, and what the VMM emulates after them ``emulate``;
+* memory virtualization, on top of the crossing that brought the VMM in:
+  a shadow pager's hidden page faults are ``hidden_fault`` (the fill) and
+  its traced page-table writes ``trace_fault``; an EPT-violation exit
+  (``exits.vmexit:ept_violation``) is an ``ept_violation``.  ``walk_ref``, a
+  hardware page-walk reference, has figures but no counter: the model has no
+  TLB, so the core's walks are not the references a processor would make
+  (docs/benchmarks.md).
 
 Core exits that only mark the end of a run or of a direct-execution slice
 (``budget``, ``halt``) are artefacts of running on an emulator and cost
@@ -39,7 +46,7 @@ PROFILES_PATH = Path(__file__).with_name("profiles.toml")
 PUBLISHED_PATH = Path(__file__).with_name("published.toml")
 
 EVENTS = ("instruction", "exception", "trap", "emulate", "callout", "interpret", "translate", "tc_lookup", "vm_exit",
-          "hypercall")
+          "hypercall", "hidden_fault", "trace_fault", "walk_ref", "ept_violation")
 
 # what an instruction emulated without a trap before it is, per software technique
 INLINE_EVENT = {"binary-translation": "callout", "paravirtualization": "callout", "hybrid": "interpret",
@@ -185,6 +192,9 @@ def events(flat: dict, technique: str, kind: str) -> dict:
     emulated = flat.get("emulated", 0.0)
     if kind == "native":
         return ev
+    ev["hidden_fault"] = flat.get("hidden_faults", 0.0)
+    ev["trace_fault"] = flat.get("traced_writes", 0.0)
+    ev["ept_violation"] = flat.get("exits.vmexit:ept_violation", 0.0)
     if kind == "hardware":
         ev["vm_exit"] = _vm_exits(flat) + traps
         ev["emulate"] = emulated
