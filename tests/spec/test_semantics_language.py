@@ -160,3 +160,19 @@ def test_an_operand_indexes_the_bit_written(tmp_path, rd, a, after):
 def test_bit_index_errors(tmp_path, semantics, message):
     with pytest.raises(SpecError, match=message):
         spec_with(tmp_path, semantics)
+
+
+def test_an_error_in_a_helper_an_extending_spec_writes_names_that_file(tmp_path):
+    """A spec that extends another may redefine a helper the parent's instructions call: an error in it
+    is reported in the file that wrote it, at its line, not in the parent's file (where the call is)."""
+    from pathlib import Path
+
+    child = tmp_path / "child.toml"
+    child.write_text(f'[isa]\nname = "child"\nextends = "{spec_path("riscv32_sv32")}"\n\n[helpers]\ncode = """\n'
+                     "def translate(va: 32, acc: 2, priv: 2) -> 34:\n    return undefined_name\n"
+                     '"""\n')
+    with pytest.raises(SpecError) as info:
+        load_spec(child)
+    err = info.value
+    assert "undeclared name 'undefined_name'" in err.message, str(err)
+    assert Path(err.path) == child and err.line == 8, str(err)

@@ -298,7 +298,7 @@ class Compiler:
         self.pure_only = 0
         self.ret = None  # (ir local name, width) while inlining a helper with a value
         self.call_stack: list = []
-        self.call_sites: list = []  # (where, line) of each helper call being inlined, outermost first
+        self.call_sites: list = []  # (where, line, file) of each helper call being inlined, outermost first
         self.fresh = 0
         self.work = 0  # nodes read and statements written (limits.MAX_BODY_NODES)
         self.budget = budget
@@ -351,8 +351,8 @@ class Compiler:
     def _too_big(self, node, msg):
         if not self.call_sites:
             self._fail(node, msg)
-        where, line = self.call_sites[0]
-        raise SpecError(self.path, line, where, f"{msg} (inlining {' -> '.join(self.call_stack)})")
+        where, line, path = self.call_sites[0]
+        raise SpecError(path, line, where, f"{msg} (inlining {' -> '.join(self.call_stack)})")
 
     def _src(self, node):
         try:
@@ -724,7 +724,7 @@ class Compiler:
         # name the helper defines is fresh, so the caller may as well know them all
         saved = (self.scope, self.ret, self.out, self.where, self.line_base, self.loop_consts, self.path)
         effects_before = self.effects
-        self.call_sites.append((self.where, self._line_of(call)))
+        self.call_sites.append((self.where, self._line_of(call), self.path))
         self.call_stack.append(h.name)
         self.scope, self.out, self.loop_consts = {}, [], {}
         self.where, self.line_base = f"helper '{h.name}'", h.line_base
