@@ -39,17 +39,7 @@
 #   0x23000 root A's window table   0x24000 root B's window table
 #   0x28000-0x2FFFF the window's 8 frames (WINDOW_FRAME = 0x28)
 
-        .equ  USER_BASE, 0              # no relocation: user virtual = physical
-        .equ  USER_ORIGIN, 0x4000       # where build() assembles the user program
-        .equ  USER_SIZE, 0x10000        # the user region ends at the end of memory
-        .equ  USER_STACK, 0x10000       # initial user sp
-        .equ  KSTACK_TOP, 0x2000
-        .equ  GUEST_INFO, 0x1000
-        .include "abi.s"              # SYS_*, STATUS_*, GUEST_OUT_CAP: the library's ABI
-        .equ  K_EXTRA, 0x800
-
-        .equ  CAUSE_ECALL_U, 8
-        .equ  CAUSE_ECALL_M, 11
+        .include "layout.s"             # USER_*, KSTACK_TOP, GUEST_INFO, K_EXTRA, the ABI, CAUSE_ECALL_*
 
         .equ  ROOT_A, 0x20000
         .equ  ROOT_B, 0x21000
