@@ -30,6 +30,15 @@
 #                       execute-only, the reserved write-only)
 #     a7 = 9  root(a0)  satp = root A (a0 = 0), root B (1), Bare (2 and up)
 #     a7 = 10 flush()   sfence.vma zero, zero
+#     a7 = 11 peek(a0)  the kernel's S-mode part: in S, translated, satp =
+#                       root A (a0[6] = 0) or B (1), SUM set if a0[3] = 1,
+#                       then a0 = the word at window page i = a0[2:0] (as S
+#                       reads it: left as it was if the load faults); back in
+#                       M, SUM is cleared.  satp stays on the root chosen.
+#   The S part runs from kernel page 0, which the user region's table maps
+#   as an S page (read/execute): the user cannot touch it, the kernel's S
+#   code can.  A shadow pager must keep S's view and U's apart, and follow a
+#   root switch made in S (the defects user_bit and stale_root).
 #   Every other number from 3 up goes to sys_extra as in riscv32 (the
 #   workloads' own calls, 3-5, included).
 #
@@ -57,6 +66,10 @@
         .equ  SYS_PTE, 8
         .equ  SYS_ROOT, 9
         .equ  SYS_FLUSH, 10
+        .equ  SYS_PEEK, 11
+        .equ  PTE_SRX, 0x4B             # V R X A: a supervisor page, read/execute
+        .equ  MPP_S, 0x800              # mstatus.MPP = S (bit 11)
+        .equ  SUM_BIT, 0x40000          # mstatus.SUM (bit 18)
         .equ  k_calls, k_sv32_calls     # 3 and up: this stub's calls first, then sys_extra
 
 # ---------------------------------------------------------------- boot
@@ -122,6 +135,8 @@ k_sv32_trap:                            # an exception from U-mode but a call or
         csrrs t0, mstatus, zero
         srli  t0, t0, 11
         andi  t0, t0, 3
+        addi  t1, zero, 1
+        beq   t0, t1, k_peek_done       # MPP = S: peek's S part ended (its ecall, or its load faulted)
         bne   t0, zero, k_sv32_other    # MPP: not from U-mode
         csrrs t0, mcause, zero
         addi  t1, zero, CAUSE_ECALL_U
@@ -147,6 +162,8 @@ k_sv32_calls:                           # k_syscall sends 3 and up here (t0-t2 s
         beq   a7, t1, k_sys_root
         addi  t1, zero, SYS_FLUSH
         beq   a7, t1, k_sys_flush
+        addi  t1, zero, SYS_PEEK
+        beq   a7, t1, k_sys_peek
         jal   zero, sys_extra
 
 k_sys_pte:                              # a0: [2:0] window page i, [5:3] permission set k, [6] root B's table
@@ -186,6 +203,46 @@ k_sys_flush:
         sfence.vma zero, zero
         jal   zero, k_return
 
+k_sys_peek:                             # a0: [2:0] window page i, [3] SUM, [6] root B (see the header)
+        csrrs t0, mepc, zero
+        sw    t0, 12(sp)                # the user's ecall, for the way back (k_peek_done)
+        lui   t0, 0x1000
+        addi  t0, t0, -MPP_S            # t0 = MPP_S (0x800: too low for lui alone)
+        csrrs zero, mstatus, t0         # MPP = S (it was U: the call came from U)
+        lui   t0, (k_peek_s + 0x800) & 0xFFFFF000
+        addi  t0, t0, k_peek_s - ((k_peek_s + 0x800) & 0xFFFFF000)
+        csrrw zero, mepc, t0
+        csrrw sp, mscratch, sp          # as in U: mscratch = this call's frame, sp the user's
+        mret                            # into S-mode, translated
+k_peek_s:                               # S-mode, from kernel page 0 (an S page in the user region's table)
+        andi  t0, a0, 64
+        srli  t0, t0, 6                 # 0 root A, 1 root B
+        lui   t1, SATP_SV32
+        addi  t1, t1, ROOT_A >> 12
+        add   t1, t1, t0                # root B is the frame after root A
+        csrrw zero, satp, t1            # an address-space switch made in S, as a kernel's context switch
+        andi  t0, a0, 8
+        beq   t0, zero, k_peek_load
+        lui   t2, SUM_BIT
+        csrrs zero, sstatus, t2         # SUM: S may read user pages
+k_peek_load:
+        andi  t0, a0, 7
+        slli  t0, t0, 12
+        lui   t1, WINDOW_VA
+        add   t1, t1, t0
+        lw    a0, 0(t1)                 # at S's permissions, through the root chosen
+        ecall                           # back to M: k_peek_done
+k_peek_done:                            # M, from S (k_sv32_trap pushed a frame on this call's)
+        addi  sp, sp, 16                # this call's frame again
+        lw    t0, 12(sp)
+        csrrw zero, mepc, t0            # the user's ecall
+        lui   t0, 0x1000
+        addi  t0, t0, -MPP_S
+        csrrc zero, mstatus, t0         # MPP = U
+        lui   t0, SUM_BIT
+        csrrc zero, mstatus, t0         # SUM clear
+        jal   zero, k_return
+
         .align 4
 k_perms:                                # the permission sets of pte(): PTE flag bits, one word each
                                         # (.word emits bytes here, little-endian)
@@ -209,6 +266,8 @@ k_code_end:                             # the kernel goes on here, after the tab
         .org  ROOT_B
         .word ((USER_TABLE >> 2) | PTE_POINTER) & 0xFF, (((USER_TABLE >> 2) | PTE_POINTER) >> 8) & 0xFF, (((USER_TABLE >> 2) | PTE_POINTER) >> 16) & 0xFF, ((USER_TABLE >> 2) | PTE_POINTER) >> 24
         .word ((WINDOW_B >> 2) | PTE_POINTER) & 0xFF, (((WINDOW_B >> 2) | PTE_POINTER) >> 8) & 0xFF, (((WINDOW_B >> 2) | PTE_POINTER) >> 16) & 0xFF, ((WINDOW_B >> 2) | PTE_POINTER) >> 24
+        .org  USER_TABLE                # page 0: the kernel's S code (peek), an S page, read/execute
+        .word PTE_SRX, 0, 0, 0          # frame 0
         .org  USER_TABLE + (USER_ORIGIN >> 12) * 4   # pages USER_ORIGIN.. to the first 64 KiB's end, identity
         .word ((4 << 10) | PTE_URWX) & 0xFF, (((4 << 10) | PTE_URWX) >> 8) & 0xFF, (((4 << 10) | PTE_URWX) >> 16) & 0xFF, ((4 << 10) | PTE_URWX) >> 24
         .word ((5 << 10) | PTE_URWX) & 0xFF, (((5 << 10) | PTE_URWX) >> 8) & 0xFF, (((5 << 10) | PTE_URWX) >> 16) & 0xFF, ((5 << 10) | PTE_URWX) >> 24

@@ -1,7 +1,8 @@
 """riscv32_sv32's guest library (specs/riscv32/boot_sv32.s): the user program runs through page tables.
 
-The boot turns Sv32 on over two roots before it enters user mode, and three more system calls let
-guest code change the translation it runs on (rewrite a window entry, switch root, flush).  Each
+The boot turns Sv32 on over two roots before it enters user mode, and four more system calls let
+guest code change the translation it runs on (rewrite a window entry, switch root, flush) or run
+the kernel's S-mode part through it (peek).  Each
 is shown on the interpreter and on the core, by what reaches physical memory and by the fault the
 kernel records; the expected frames and faults follow the stub's documented map, not its code.
 """
@@ -16,7 +17,7 @@ from vverify import guests as G
 SPEC = "riscv32_sv32"
 WINDOW_VA, WINDOW_FRAME = 0x00400000, 0x28
 
-# a7 = 8 pte(a0), 9 root(a0), 10 flush(); putc (1) shows a loaded value, exit (0) ends the program
+# a7 = 8 pte(a0), 9 root(a0), 10 flush(), 11 peek(a0); putc (1) shows a loaded value, exit (0) ends the program
 PROGRAMS = {
     # root A: window page i is frame WINDOW_FRAME + i
     "root A": ("""
@@ -100,6 +101,54 @@ user_main:
         addi  a7, zero, 0
         ecall
 """, {}, [2], ("load_access_fault", WINDOW_VA)),
+    # peek(page 4): window entry 4 made supervisor-only (set 4, frame WINDOW_FRAME + 0); the kernel's S
+    # part reads it, the user's own load of it faults and is skipped
+    "peek S-only": ("""
+user_main:
+        addi  t0, zero, 0x5A
+        sw    t0, 0(s0)             # page 0: frame WINDOW_FRAME
+        addi  a0, zero, 32 + 4      # pte(page 4, set 4): S-only, frame WINDOW_FRAME + ((4 + 4) & 7)
+        addi  a7, zero, 8
+        ecall
+        addi  a0, zero, 4
+        addi  a7, zero, 11          # peek(page 4), root A, no SUM
+        ecall
+        addi  a7, zero, 1
+        ecall
+        lw    a0, 0(s4)             # s4 = page 4: S-only, a load page fault; skipped, a0 stays
+        ecall
+        addi  a0, zero, 0
+        addi  a7, zero, 0
+        ecall
+""", {(WINDOW_FRAME, 0): 0x5A}, [0x5A, 0x5A], None),
+    # peek(root B, SUM, page 7): S switches satp to root B and reads a user page; satp stays on B
+    "peek root B": ("""
+user_main:
+        addi  t0, zero, 0x77
+        sw    t0, 0(s0)             # root A page 0: frame WINDOW_FRAME
+        addi  a0, zero, 64 + 8 + 7  # root B page 7 is frame WINDOW_FRAME too
+        addi  a7, zero, 11
+        ecall
+        addi  a7, zero, 1
+        ecall
+        lw    a0, 0(s0)             # root B now: page 0 is frame WINDOW_FRAME + 7
+        ecall
+        addi  a0, zero, 0
+        addi  a7, zero, 0
+        ecall
+""", {}, [0x77, 0], None),
+    # peek(page 1) without SUM: a user page, so S's load faults; a0 stays 1
+    "peek no SUM": ("""
+user_main:
+        addi  a0, zero, 1
+        addi  a7, zero, 11
+        ecall
+        addi  a7, zero, 1
+        ecall
+        addi  a0, zero, 0
+        addi  a7, zero, 0
+        ecall
+""", {}, [1], None),
 }
 
 
@@ -155,3 +204,22 @@ def test_the_kernel_skips_the_users_faults_and_no_other_trap(name):
     halting = G.build(spec, "user_main:\n        jal zero, 0x2000\n")  # kernel memory: not mapped for the user
     state, _ = G.run(spec, G.boot_state(spec, halting), 5000)
     assert G.exit_status(spec, state).causes == ("instruction_page_fault",)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_each_program_runs_as_natively_on_shadow_page_tables(name):
+    """What the calls do to the translation, a shadow pager follows (trap-and-emulate on the spec's
+    shadow map); peek's S part gets a shadow of its own (an S view besides the kernel's identity and
+    the user's), so what S may touch never becomes the user's."""
+    from vverify.fuzz.equivalence import compare_views, core_for, resource_violations, stop_causes
+    from vverify.vmm import Native, TrapAndEmulate
+
+    spec = load(SPEC)
+    state = G.boot_state(spec, G.build(spec, PROGRAMS[name][0]))
+    native = Native(spec, state, core=core_for(spec, "native"))
+    vmm = TrapAndEmulate(spec, state, core=core_for(spec, "vmm"))
+    stop = stop_causes(spec)
+    a, b = native.run(5000, stop_on=stop), vmm.run(5000, stop_on=stop)
+    assert compare_views(spec, native, vmm, a, b) == [] and resource_violations(spec, vmm) == []
+    views = {s[0] if s[0] != "paged" else ("paged", s[2]) for s in vmm.pager.shadows}
+    assert (("paged", 1) in views) == name.startswith("peek"), views  # privilege 1: S
