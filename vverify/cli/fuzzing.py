@@ -91,10 +91,9 @@ def cmd_fuzz(args, out) -> int:
     rate = r.examples / r.seconds if r.seconds else 0.0
     head = f"{spec.name} under {args.technique}: {r.examples} programs in {r.seconds:.1f} s ({rate:.0f}/s)"
     if not r.diverged:
+        # a resource-control violation is a divergence (vverify.fuzz.search), so none is left here
         print(f"{head}: no divergence; {r.direct_fraction:.0%} of guest instructions ran directly", file=out)
-        for v in r.resource_violations:
-            print(f"  resource control: {v}", file=out)
-        return 1 if r.resource_violations else 0
+        return 0
     ce = r.counterexample
     print(f"{head}: DIVERGES", file=out)
     if ce.culprit:

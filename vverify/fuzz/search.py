@@ -104,9 +104,12 @@ def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, r
         if steer:
             target(float(program.flagged), label="flagged instructions drawn")
         event(f"native exit: {cmp.native_exit.reason}")
-        if not cmp.equal:
+        if not cmp.equal or cmp.resource_violations:
+            # A VMM that loses control of the real machine (real control state the map does not derive
+            # from the guest's: Popek & Goldberg's resource control) fails as surely as one whose guest
+            # sees a difference, and is shrunk and reported the same way.
             note(program.assembly(spec))
-            raise Divergence(program, cmp.differences)
+            raise Divergence(program, cmp.differences + [f"resource control: {v}" for v in cmp.resource_violations])
 
     if seed is not None:
         prop = hypothesis_seed(seed)(prop)
