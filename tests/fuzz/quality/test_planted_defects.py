@@ -57,11 +57,15 @@ The defects:
   programs start with every register pointing into the window whose entries
   pte() rewrites (docs/guests.md); a find still needs a page touched, its
   entry rewritten and the page touched again, so its budget is 2,500 (seed 0
-  finds it at about 1,700).  The shadow pager's two other planted defects (the
-  U bit's meaning lost, a stale shadow after a root switch) show only with a
-  guest kernel that runs paged in S-mode, which the library's M-mode kernel
-  is not: tests/vmm/test_shadow_paging.py catches them with such kernels,
-  and the fuzzer does not yet.
+  finds it at about 1,700).
+* **the U bit lost** and **a stale root** (trap-and-emulate with shadow
+  paging, riscv32_sv32): the pager's two other planted defects.  They show
+  only where guest code runs paged in S-mode: the user's code on the shadow
+  S filled (an S-only page open to the user), and a satp switch made in S
+  that keeps the old root's shadow.  The library's kernel runs in M, but its
+  peek() call (system call 11) runs a short S part that switches satp and
+  loads from a window page, so the fuzzer's programs reach both with the
+  same budget.
 
 Budgets.  Most defects show on every program (the boot already reflects a
 trap), so the first example finds them.  The other two need a particular
@@ -370,6 +374,28 @@ class MissedInvalidation(TrapAndEmulate):
         self.pager.defect = "missed_invalidation"
 
 
+class UserBitLost(TrapAndEmulate):
+    """Shadow paging that loses the U bit's meaning: user code runs on the shadow the guest's S code
+    filled, so an S-only page S touched is open to the user (the planted ``user_bit``)."""
+
+    technique = "trap-and-emulate-user-bit-lost"
+
+    def __init__(self, spec, guest, params=None, core=None, compiled=None):
+        super().__init__(spec, guest, params, core, compiled)
+        self.pager.defect = "user_bit"
+
+
+class StaleRoot(TrapAndEmulate):
+    """Shadow paging that keeps the previous root's shadow after a satp switch in the same view (the
+    planted ``stale_root``)."""
+
+    technique = "trap-and-emulate-stale-root"
+
+    def __init__(self, spec, guest, params=None, core=None, compiled=None):
+        super().__init__(spec, guest, params, core, compiled)
+        self.pager.defect = "stale_root"
+
+
 class EarlyReturnHybrid(Hybrid):
     """A hybrid VMM that lets the real machine run the instruction that returns the guest to user mode.
 
@@ -471,6 +497,11 @@ def expect_missed_invalidation(ce):
     assert re.search(r"addi a7, zero, 8\n\s+ecall", _user(ce)), "expected a pte() call in the user program"
 
 
+def expect_peek(ce):
+    # the defect shows only through the kernel's S part: the user program called peek() (system call 11)
+    assert re.search(r"addi a7, zero, 11\n\s+ecall", _user(ce)), "expected a peek() call in the user program"
+
+
 def expect_early_return(ce):
     # jrst 1, run as a plain jump leaves the guest in virtual exec mode
     _culprit(ce, uids={"jrst1"}, mode="exec")
@@ -502,6 +533,8 @@ DEFECTS = [
     Defect("hybrid-early-return", "pdp10", EarlyReturnHybrid, "hybrid", EASY, expect_early_return),
     Defect("shadow-missed-invalidation", "riscv32_sv32", MissedInvalidation, "trap-and-emulate", SHADOW,
            expect_missed_invalidation),
+    Defect("shadow-user-bit-lost", "riscv32_sv32", UserBitLost, "trap-and-emulate", SHADOW, expect_peek),
+    Defect("shadow-stale-root", "riscv32_sv32", StaleRoot, "trap-and-emulate", SHADOW, expect_peek),
 ]
 
 # every search a defect ran, on the un-planted technique; and the code-carrying translator with its check
