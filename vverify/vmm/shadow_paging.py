@@ -60,13 +60,15 @@ from .emulation import Emulator
 PAGE = 4096
 V, R, W, X, U, G, A, D = (1 << i for i in range(8))
 M_MODE, S_MODE, U_MODE = 3, 1, 0
-ACC_FETCH, ACC_LOAD, ACC_STORE = 0, 1, 2
+ACC_FETCH, ACC_LOAD, ACC_STORE = 0, 1, 2  # the pager's access kinds (indexes of ACC_NAMES)
+ACC_NAMES = ("ACC_FETCH", "ACC_LOAD", "ACC_STORE")  # the spec's constants: the value the walk is called with
 SUM, MXR, MPRV = 1 << 18, 1 << 19, 1 << 17
 
+# the privileged architecture's memory faults by name, per access kind
+PAGE_FAULTS = ("instruction_page_fault", "load_page_fault", "store_page_fault")
+ACCESS_FAULTS = ("instruction_access_fault", "load_access_fault", "store_access_fault")
 # real causes by name -> the access they come from
-FAULT_ACCESS = {"instruction_page_fault": ACC_FETCH, "load_page_fault": ACC_LOAD, "store_page_fault": ACC_STORE,
-                "instruction_access_fault": ACC_FETCH, "load_access_fault": ACC_LOAD,
-                "store_access_fault": ACC_STORE}
+FAULT_ACCESS = {**{c: k for k, c in enumerate(PAGE_FAULTS)}, **{c: k for k, c in enumerate(ACCESS_FAULTS)}}
 
 MAX_SHADOWS = 8  # views kept at once; past that, all are dropped (a flush) and rebuilt on demand
 
@@ -91,18 +93,28 @@ def mmu_kind(spec):
 
 
 def unsupported(spec) -> str | None:
-    """Why this pager cannot shadow ``spec``'s tables, or None: it walks guest tables itself, and the
-    walk it knows is Sv32's (checked against the spec's own on random states by its tests)."""
-    if not (walks_page_tables(spec) and "translate" in spec.namespace.helpers and _is_sv32(spec)):
-        return "its shadow pager knows Sv32's page tables only (vverify/vmm/shadow_paging.py)"
-    return None
+    """Why this pager cannot shadow ``spec``'s tables, or None.
 
-
-def _is_sv32(spec) -> bool:
+    The guest's walk is the spec's own translation helper (``[virtualization.mmu] translate``), so
+    what a spec must still share with Sv32 is only what the pager does itself, around the walk: it
+    writes real Sv32 shadow tables (two levels of 1024 four-byte entries, V R W X U A D in bits 0-7,
+    the frame from bit 10) into byte memory past the guest's (``MEM_SIZE`` doubled), points the real
+    ``satp`` at them (MODE in bit 31, the root's frame in bits 21:0), keys its views on the modes
+    M/S/U and on ``mstatus``'s MPRV, MPP, SUM and MXR, calls the helper as ``(address, access,
+    privilege)`` with the access kinds ``ACC_FETCH``/``ACC_LOAD``/``ACC_STORE``, and tells page
+    faults from access faults by the privileged architecture's cause names."""
+    mmu = getattr(spec.virtualization, "mmu", None) if spec.virtualization is not None else None
+    h = spec.namespace.helpers.get(mmu.helper) if mmu is not None else None
     c = spec.constants
-    return ("MEM_SIZE" in c and c["MEM_SIZE"] == spec.memory.size and spec.memory.unit == 8
+    if not (walks_page_tables(spec) and h is not None and len(h.params) == 3
+            and set(PAGE_FAULTS + ACCESS_FAULTS) <= set(spec.causes) and set(ACC_NAMES) <= set(c)
+            and "MEM_SIZE" in c and c["MEM_SIZE"] == spec.memory.size and spec.memory.unit == 8
             and {"satp", "mstatus", "mode"} <= set(spec.registers)
-            and {"instruction_page_fault", "load_page_fault", "store_page_fault"} <= set(spec.causes))
+            and getattr(spec, "modes", None) == {"U": U_MODE, "S": S_MODE, "M": M_MODE}):
+        return ("its shadow pager writes Sv32 shadow tables and keys them on satp and mstatus's MPRV/SUM/MXR "
+                "(vverify/vmm/shadow_paging.py): the spec must share Sv32's formats, causes and modes around "
+                "its own translate(address, access, privilege)")
+    return None
 
 
 def host_spec(spec):
@@ -146,16 +158,17 @@ def machines_for(spec, core: Core | None):
 
 
 class Walk:
-    """What the guest's own walk gives for one access (the VMM's software walk of the guest's tables)."""
+    """What the guest's own walk gives for one access: the spec's translation helper, run on the
+    guest's registers as it sees them (:meth:`ShadowPager.walk`)."""
 
-    __slots__ = ("fault", "pa", "pte", "tables", "superpage", "refs")
+    __slots__ = ("fault", "cause", "pa", "pte", "tables", "refs")
 
-    def __init__(self, fault, pa=0, pte=0, tables=(), superpage=False, refs=0):
-        self.fault = fault  # None, "page" or "access"
+    def __init__(self, fault, pa=0, pte=0, tables=(), refs=0, cause=None):
+        self.fault = fault  # None, "page" or "access" (or the cause, for a trap that is neither)
+        self.cause = cause  # the cause the walk trapped with (None: it translated, or pa is past guest RAM)
         self.pa = pa
-        self.pte = pte  # the leaf
-        self.tables = tables  # (root frame, level-0 frame or None): the guest's table frames walked
-        self.superpage = superpage
+        self.pte = pte  # the leaf: the last entry read
+        self.tables = tables  # the guest frames read as page tables, in walk order (root first)
         self.refs = refs  # PTE reads
 
 
@@ -188,6 +201,13 @@ class ShadowPager:
         self.traced = set()  # guest frames walked as page tables: read-only in every shadow
         self.leaves = {}  # guest frame -> {(shadow key, host word index)} of shadow leaves mapping it
         self._satp = placed.core.layout.reg_index["satp"]
+        # the guest's walk: the spec's translation helper, compiled, on the routines' core (guest RAM)
+        mmu = spec.virtualization.mmu
+        self._translate = placed.routines.compiled_helper(mmu.helper)
+        params = self._translate.params
+        rest = [p for p in params if p != mmu.privilege]  # (address, access), in the helper's order
+        self._order = [rest.index(p) if p != mmu.privilege else 2 for p in params]
+        self._acc = tuple(spec.constants[n] for n in ACC_NAMES)
 
     # ------------------------------------------------------------ views
 
@@ -267,37 +287,36 @@ class ShadowPager:
 
     # ------------------------------------------------------------ the guest's walk
 
-    def walk(self, va: int, acc: int, priv: int, ms: int, satp: int) -> Walk:
-        """The guest's own Sv32 walk (privileged spec 4.3.2, as docs/paging.md states the spec's):
-        where ``va`` lands, or which fault the guest takes."""
-        if priv == M_MODE or satp >> 31 == 0:
-            return Walk(None if va < self.ram else "access", va)
-        root = satp & 0x3FFFFF
-        a = root * PAGE + (va >> 22) * 4
-        if a > self.ram - 4:
-            return Walk("access")
-        pte = int(self.W32[a >> 2])
-        refs, l0 = 1, None
-        fault = _invalid(pte)
-        if not fault and (pte >> 1) & 7 == 0:
-            l0 = pte >> 10
-            a = l0 * PAGE + ((va >> 12) & 0x3FF) * 4
-            if a > self.ram - 4:
-                return Walk("access", refs=refs)
-            pte = int(self.W32[a >> 2])
-            refs += 1
-            fault = _invalid(pte) or (pte >> 1) & 7 == 0
-            pa = ((pte >> 10) << 12) | (va & 0xFFF)
-            sp = False
-        else:
-            fault = fault or (pte >> 10) & 0x3FF != 0
-            pa = ((pte >> 20) << 22) | (va & 0x3FFFFF)
-            sp = True
-        if fault or _denied(pte, acc, priv, ms):
-            return Walk("page", refs=refs)
+    def walk(self, va: int, acc: int, priv: int, view=None) -> Walk:
+        """The guest's own walk for an access of kind ``acc`` (ACC_FETCH...) to ``va`` at privilege
+        ``priv``: the spec's translation helper on the guest's registers as it sees them (``view``,
+        :meth:`PlacedGuest.view_array`, composed if None), reading the guest's tables in guest RAM.
+        The trap it raises is the fault; the entries it reads are the tables walked, the last the
+        leaf.  A physical address past guest RAM is the access fault the caller checks for, as the
+        spec's loads and stores do after translating."""
+        if view is None:
+            view = self.g.view_array()
+        args = (va, self._acc[acc], priv)
+        cause, _, pa, reads = self._translate.call(view, *(args[k] for k in self._order))
+        refs = len(reads)
+        if cause is not None:
+            kind = "page" if cause in PAGE_FAULTS else "access" if cause in ACCESS_FAULTS else cause
+            return Walk(kind, refs=refs, cause=cause)
         if pa >= self.ram:
             return Walk("access", refs=refs)
-        return Walk(None, pa, pte, (root, l0), sp, refs)
+        return Walk(None, pa, reads[-1][1] if reads else 0, tuple(a // PAGE for a, _ in reads), refs)
+
+    def _perms(self, va: int, frame: int, priv: int, view, known: dict) -> int:
+        """The R/W/X of the shadow leaf for ``va``: R where the guest's walk for a load at ``priv`` (and
+        the guest's mstatus: SUM, MXR) reaches ``frame``, W for a store, X for a fetch -- exactly the
+        accesses the guest's tables allow there (docs/paging.md, "Shadow paging").  ``known``: walks
+        already made, by access kind."""
+        perms = 0
+        for acc, bit in ((ACC_LOAD, R), (ACC_STORE, W), (ACC_FETCH, X)):
+            w = known.get(acc) or self.walk(va, acc, priv, view)
+            if w.fault is None and w.pa // PAGE == frame:
+                perms |= bit
+        return perms
 
     # ------------------------------------------------------------ events
 
@@ -312,12 +331,12 @@ class ShadowPager:
         g = self.g
         mode = g.virtual["mode"]
         ms = g.reg_view("mstatus")
-        satp = g.reg_view("satp")
         key = self.view_key()
         priv = mode
         if acc != ACC_FETCH and mode == M_MODE and ms & MPRV:
             priv = (ms >> 11) & 3
-        w = self.walk(va, acc, priv, ms, satp)
+        view = g.view_array()
+        w = self.walk(va, acc, priv, view)
         self.counters.walk_refs += w.refs
         if w.fault is not None:
             self.counters.true_faults += 1
@@ -338,11 +357,11 @@ class ShadowPager:
         if s is None or (s.key != key and self.defect is None):
             raise RuntimeError(f"shadow paging: a fault in view {key} while shadow {s and s.key} is loaded")
         if key[0] == "paged":
-            l0 = w.tables[1]
+            l0 = w.tables[-1] if len(w.tables) > 1 else None  # None: a superpage, read from the root
             vpn1 = va >> 22
             if vpn1 not in s.src:
                 s.src[vpn1] = l0
-            perms = _shadow_perms(w.pte, *self._paged_view(mode, ms))
+            perms = self._perms(va, frame, self._paged_view(mode, ms)[0], view, {acc: w})
         else:
             perms = R | W | X
         self._fill(s, va, frame, perms)
@@ -455,42 +474,6 @@ class ShadowPager:
         return []
 
 
-def _invalid(pte: int) -> bool:
-    return pte & V == 0 or (pte & R == 0 and pte & W != 0)
-
-
-def _denied(pte: int, acc: int, priv: int, ms: int) -> bool:
-    """Sv32's leaf check (4.3.2 step 5, 3.1.6.3) with A/D by page fault, as the spec chooses."""
-    user = bool(pte & U)
-    if priv == U_MODE:
-        wrong = not user
-    else:
-        wrong = user and (acc == ACC_FETCH or not ms & SUM)
-    if acc == ACC_FETCH:
-        kind = not pte & X
-    elif acc == ACC_LOAD:
-        kind = not pte & R and not (ms & MXR and pte & X)
-    else:
-        kind = not pte & W or not pte & D
-    return wrong or kind or not pte & A
-
-
-def _shadow_perms(pte: int, priv: int, sum_: int, mxr: int) -> int:
-    """The R/W/X a shadow leaf gives real U-mode, for guest leaf ``pte`` seen at ``priv`` with SUM and
-    MXR: exactly the accesses the guest's walk allows (docs/paging.md, "Shadow paging")."""
-    if not pte & A:
-        return 0
-    user = bool(pte & U)
-    if priv == U_MODE and not user:
-        return 0
-    if priv == S_MODE and user and not sum_:
-        return 0
-    r = R if pte & R or (mxr and pte & X) else 0
-    w = W if pte & W and pte & D else 0
-    x = X if pte & X and not (priv == S_MODE and user) else 0
-    return r | w | x
-
-
 class ShadowEmulator(Emulator):
     """The interpreter routines on the spec's own core (guest RAM as natively), with the host's
     registers: the view is composed from, and written back to, the real machine."""
@@ -536,9 +519,7 @@ class ShadowPlacedGuest(PlacedGuest):
 
     def fetch_pa(self):
         """Where the guest fetches its next instruction (guest physical), or None if it faults."""
-        p = self.pager
-        w = p.walk(self.reg_view("pc"), ACC_FETCH, self.virtual["mode"], self.reg_view("mstatus"),
-                   self.reg_view("satp"))
+        w = self.pager.walk(self.reg_view("pc"), ACC_FETCH, self.virtual["mode"])
         return None if w.fault else w.pa
 
     def memory(self):
