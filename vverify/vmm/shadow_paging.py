@@ -203,11 +203,14 @@ class ShadowPager:
         self._satp = placed.core.layout.reg_index["satp"]
         # the guest's walk: the spec's translation helper, compiled, on the routines' core (guest RAM)
         mmu = spec.virtualization.mmu
-        self._translate = placed.routines.compiled_helper(mmu.helper)
-        params = self._translate.params
-        rest = [p for p in params if p != mmu.privilege]  # (address, access), in the helper's order
-        self._order = [rest.index(p) if p != mmu.privilege else 2 for p in params]
+        h = placed.routines.compiled_helper(mmu.helper)
+        self._translate, self._mem, self._reads = h.function, placed.routines.MEM, h.reads
+        rest = [p for p in h.params if p != mmu.privilege]  # (address, access), in the helper's order
+        order = [rest.index(p) if p != mmu.privilege else 2 for p in h.params]
+        self._order = None if order == [0, 1, 2] else order
         self._acc = tuple(spec.constants[n] for n in ACC_NAMES)
+        # the fault a trap of the walk is, by the compiled helper's cause index
+        self._fault = [("page" if c in PAGE_FAULTS else "access" if c in ACCESS_FAULTS else c, c) for c in h.causes]
 
     # ------------------------------------------------------------ views
 
@@ -297,14 +300,16 @@ class ShadowPager:
         if view is None:
             view = self.g.view_array()
         args = (va, self._acc[acc], priv)
-        cause, _, pa, reads = self._translate.call(view, *(args[k] for k in self._order))
-        refs = len(reads)
-        if cause is not None:
-            kind = "page" if cause in PAGE_FAULTS else "access" if cause in ACCESS_FAULTS else cause
+        if self._order is not None:
+            args = [args[k] for k in self._order]
+        exc, _, pa, refs = self._translate(view, self._mem, self._reads, *args)
+        if exc >= 0:
+            kind, cause = self._fault[exc]
             return Walk(kind, refs=refs, cause=cause)
         if pa >= self.ram:
             return Walk("access", refs=refs)
-        return Walk(None, pa, reads[-1][1] if reads else 0, tuple(a // PAGE for a, _ in reads), refs)
+        reads = self._reads[:2 * refs].tolist()
+        return Walk(None, pa, reads[-1] if refs else 0, tuple(a // PAGE for a in reads[::2]), refs)
 
     def _perms(self, va: int, frame: int, priv: int, view, known: dict) -> int:
         """The R/W/X of the shadow leaf for ``va``: R where the guest's walk for a load at ``priv`` (and
