@@ -13,9 +13,19 @@ MMU, Xen's shadow mode; Adams & Agesen 2006, section 4):
   ``MXR``; or the identity view (guest M-mode, or ``satp`` Bare), which maps
   guest RAM one to one.  Every shadow leaf is a real U page (the guest runs
   in real U-mode) with the permissions the guest would have in that view;
+* the guest's walk is **the spec's own**: its translation helper
+  (``[virtualization.mmu] translate``), compiled by the core's generator
+  (vverify.core.helpergen) and run on the guest's view of its registers
+  (virtual ``satp`` and ``mstatus``) over guest RAM.  The trap it raises is
+  the guest's fault; the entries it reads are the tables walked, the last
+  one the leaf.  No Sv32 rule is written here: what this module knows of
+  Sv32 is the format of the real tables it writes and which ``mstatus``
+  bits key a view (:func:`unsupported`);
 * shadows start empty and are filled on **hidden page faults**: the real
   machine faults where the guest's own walk succeeds, the VMM copies the
-  entry and the instruction runs again.  A **true page fault** (the guest's
+  entry and the instruction runs again.  A shadow leaf's R, W and X are
+  whether the walk for a load, a store and a fetch in that view reaches the
+  same frame.  A **true page fault** (the guest's
   walk faults too) goes to the interpreter routines, which raise it on the
   virtual state with the spec's cause and trap value and deliver it;
 * every frame the VMM walked through as a guest page table is mapped
@@ -41,9 +51,9 @@ view of the host's lower half), so everything emulated sees guest RAM as
 natively.  No spec and no other technique changes: the larger core is built
 only here, from the spec's own text.
 
-Everything here runs in Python, on the exits the real core takes; the
-events are few kinds (:meth:`ShadowPager.classify`), kept in this module so
-that a compiled path can serve them later.
+Everything here but the walk runs in Python, on the exits the real core
+takes; the events are few kinds (:meth:`ShadowPager.classify`), kept in this
+module so that a compiled path can serve them later.
 """
 
 from __future__ import annotations
