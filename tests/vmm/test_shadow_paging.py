@@ -359,12 +359,40 @@ def test_random_paged_programs_run_as_natively(data):
 # ---------------------------------------------------------------- the VMM's walk against the spec's
 
 
+def entries_read(s, va, priv, ram=PAGE * 64):
+    """The oracle for what a walk reads: the addresses of the page-table entries Sv32's walk reads for
+    ``va`` at ``priv`` (privileged spec 4.3.2 steps 1-4, the figures of tests/sv32.py), read from the
+    state itself: none untranslated; the root entry; the level-0 entry where the root entry is a valid
+    pointer.  An entry past RAM is not read (the walk's access fault)."""
+    sa = s.regs["satp"]
+    if priv == MODES["M"] or sa >> 31 == 0:
+        return []
+    out, a = [], (sa & 0x3FFFFF) * PAGE + (va >> 22) * 4
+    if a > ram - 4:
+        return out
+    out.append(a)
+    e = read_word(s, a)
+    if e & V and not (e & W and not e & R) and e & (R | W | X) == 0:
+        a = (e >> 10) * PAGE + ((va >> 12) & 0x3FF) * 4
+        if a <= ram - 4:
+            out.append(a)
+    return out
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_the_vmms_walk_finds_what_the_spec_does(data):
     """The pager's walk of the guest's tables (what it fills shadows from and tells hidden from true
-    faults by) against the spec's own: the interpreter running a load and a store at the same
-    address, and its fetch, on random paged states."""
+    faults by) is the spec's ``translate``, compiled by the core's generator and called on the
+    guest's view of its registers.  Held, on random paged states, to what the pager needs of it:
+
+    * the outcome (where a load, a store and the fetch land, or which fault of which access they
+      take) is the interpreter's running ``lw``, ``sw`` and the fetch: the compiled helper against the
+      reference interpreter, and the pager's glue around it (the access kinds, the privilege, page vs
+      access faults, the bound of guest RAM);
+    * the tables it reports, the leaf and its count of PTE reads (the ``walk_refs`` counter) are the
+      entries the architecture's walk reads, found by an oracle that reads the state's own words;
+    * a shadow leaf's R, W and X are what the interpreter allows a load, a store and a fetch there."""
     sp = spec()
     s, pool = data.draw(paged_states(), label="paged state")
     vmm = TrapAndEmulate(sp, s, core=core("vmm"))
@@ -372,27 +400,63 @@ def test_the_vmms_walk_finds_what_the_spec_does(data):
     data_priv = (ms >> 11) & 3 if ms & MPRV_BIT else mode
     va = data.draw(st.sampled_from(pool), label="page") + 4 * data.draw(st.integers(0, 1023), label="word")
     va &= 0xFFFFFFFF
+    ok = {}
     for name, acc, fault in (("lw", ACC_LOAD, {"page": "load_page_fault", "access": "load_access_fault"}),
                              ("sw", ACC_STORE, {"page": "store_page_fault", "access": "store_access_fault"})):
         s.files["x"][5], s.files["x"][7] = va, 0x5A5A5A5A
         ops = {"rs1": 5, "imm": 0, **({"rd": 6} if name == "lw" else {"rs2": 7})}
         after, out = step(sp, s, name, ops)
-        w = vmm.pager.walk(va, acc, data_priv, ms, s.regs["satp"])
+        ok[acc] = out.kind == "ok"
+        w = vmm.pager.walk(va, acc, data_priv)
         event(f"{name}: {w.fault or 'translates'}")
+        read = entries_read(s, va, data_priv)
+        assert w.refs == len(read), (name, hex(va), w.refs, read)
         if w.fault is None:
             assert out.kind == "ok", (name, hex(va), out)
+            assert w.tables == tuple(a // PAGE for a in read) and w.pte == (read_word(s, read[-1]) if read else 0)
             if name == "lw":
                 assert after.files["x"][6] == read_word(s, w.pa)
             else:
                 assert read_word(after, w.pa) == 0x5A5A5A5A
         else:
             assert (out.kind, out.cause, out.tval) == ("trap", fault[w.fault], va), (name, hex(va), w.fault)
-    w = vmm.pager.walk(s.regs["pc"], ACC_FETCH, mode, ms, s.regs["satp"])
+    w = vmm.pager.walk(s.regs["pc"], ACC_FETCH, mode)
+    assert w.refs == len(entries_read(s, s.regs["pc"], mode))
     try:
         assert fetch(sp, s)[0] == w.pa and w.fault is None
     except Trap as t:
         assert w.fault is not None and t.cause == {"page": "instruction_page_fault",
                                                    "access": "instruction_access_fault"}[w.fault]
+    # a shadow leaf's permissions, where a shadow is paged (S or U, Sv32): at the data address and at
+    # the pc (usually a code page the mode may execute)
+    if mode != MODES["M"] and s.regs["satp"] >> 31:
+        for addr in (va, s.regs["pc"]):
+            assert_shadow_perms_allow_what_the_interpreter_does(sp, vmm, s, addr, mode)
+
+
+def assert_shadow_perms_allow_what_the_interpreter_does(sp, vmm, s, addr, mode):
+    """The R/W/X the pager gives the shadow leaf of ``addr`` (where the guest's tables map it in
+    RAM) are whether the interpreter's ``lw``, ``sw`` and fetch at ``addr`` complete."""
+    ok = []
+    for name in ("lw", "sw"):
+        s.files["x"][5], s.files["x"][7] = addr, 0x5A5A5A5A
+        ok.append(step(sp, s, name, {"rs1": 5, "imm": 0, **({"rd": 6} if name == "lw" else {"rs2": 7})})[1].kind
+                  == "ok")
+    t = s.copy()
+    t.regs["pc"] = addr
+    try:
+        fetched = fetch(sp, t)[0]
+    except Trap:
+        fetched = None
+    ok.append(fetched is not None)
+    walks = [vmm.pager.walk(addr, acc, mode) for acc in (ACC_LOAD, ACC_STORE, ACC_FETCH)]
+    reach = [w.pa for w in walks if w.fault is None]
+    if not reach:
+        assert not any(ok)
+        return
+    perms = vmm.pager._perms(addr, reach[0] // PAGE, mode, vmm.g.view_array(), {})
+    event(f"perms {''.join(c if perms & b else '-' for c, b in (('r', R), ('w', W), ('x', X)))}")
+    assert [bool(perms & R), bool(perms & W), bool(perms & X)] == ok, (hex(addr), perms, ok)
 
 
 # ---------------------------------------------------------------- random kernels that page

@@ -385,6 +385,7 @@ class _Emitter:
         self.local_widths: dict = {}
         self.journal = False
         self.mark_loads = False  # the fetch with a fetch cache: its loads mark their pages (fetch_cache_inputs)
+        self.record_loads = None  # an array name: each load's address and value go to it (helpergen)
         self.journal_regs: list = []
         self.file_sites = 0
         self.store_sites: list = []
@@ -544,6 +545,10 @@ class _Emitter:
                 idx = self.mem_index(addr, k)
                 parts.append(f"(U(MEM[{idx}]) << U({k * m.unit}))" if k else f"U(MEM[{idx}])")
             out.append(f"{p}{self.local(s.local, s.width)} = {' | '.join(parts)}")
+            if self.record_loads:
+                rec = self.record_loads
+                out += [f"{p}{rec}[2 * nreads] = {addr}", f"{p}{rec}[2 * nreads + 1] = {self.local(s.local, s.width)}",
+                        f"{p}nreads += 1"]
             if self.mark_loads:
                 base, shift = self.g.layout.code_page_base, self.g.layout.page_shift
                 for k in sorted({0, s.units - 1}):

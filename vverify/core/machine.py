@@ -72,6 +72,16 @@ def load_map_module(spec, jit: bool | None = None):
     return spec.memo(("map_module", jit), lambda s: _generated(s, "map", lambda: generate_map(s, jit), jit))
 
 
+def load_helper_module(spec, name: str, jit: bool | None = None):
+    """Generate (or reuse) and import spec helper ``name`` compiled to be called by itself
+    (vverify.core.helpergen)."""
+    from .helpergen import generate_helper
+
+    jit = jit_enabled() if jit is None else jit
+    return spec.memo(("helper_module", name, jit),
+                     lambda s: _generated(s, "helper", lambda: generate_helper(s, name, jit), jit))
+
+
 def _generated(spec, kind: str, generate, jit: bool):
     """Generate, then import, a module for ``spec`` named by its source (one import per process).
 
@@ -353,6 +363,16 @@ class Core:
         if self._map is None:
             self._map = CompiledMap(self)
         return self._map
+
+    def compiled_helper(self, name: str):
+        """The spec's helper ``name`` compiled to be called by itself on this machine
+        (vverify.core.helpergen), made on first use."""
+        from .helpergen import CompiledHelper
+
+        helpers = self.__dict__.setdefault("_helpers", {})
+        if name not in helpers:
+            helpers[name] = CompiledHelper(self, name)
+        return helpers[name]
 
     def trap_mask(self, causes) -> int:
         """The mask of ``causes`` (names, or "all") for :meth:`run_raw`."""
@@ -674,5 +694,5 @@ def clear_compiled():
     _modules.clear()
 
 
-__all__ = ["CompiledMap", "Core", "CoreArgumentError", "GuestMemoryError", "load_map_module", "load_module",
-           "clear_compiled"]
+__all__ = ["CompiledMap", "Core", "CoreArgumentError", "GuestMemoryError", "load_helper_module", "load_map_module",
+           "load_module", "clear_compiled"]

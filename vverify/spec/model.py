@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .encoding import Encoding
+from . import ir
 from .ir import mask
 
 
@@ -338,6 +339,27 @@ def _fetch_program(spec):
     local = "fetch_address_result"
     text = f"{local}: {spec.memory.address} = {spec.fetch}()"
     return semantics.compile_body(spec.namespace, text, spec.path, "isa.fetch", 0, {}), local
+
+
+def helper_call(spec, name: str):
+    """``(body, local, operands)``: a body that calls the spec's helper ``name`` with its own parameters
+    as operands (``{parameter: width}``) and leaves what it returns in ``local``.  Lowered once per
+    spec, the way the fetch is: a VMM that must run one of the spec's helpers by itself (a shadow
+    pager walking the guest's tables with the spec's ``translate``) runs this body, so the helper's
+    behaviour is still written once, in the spec."""
+    from . import semantics
+
+    def make(s):
+        h = s.namespace.helpers[name]
+        if h.returns is None:
+            raise ValueError(f"helper '{name}' returns nothing")
+        local = f"{name}_result"
+        ret = "bool" if h.returns == ir.BOOL else h.returns
+        text = f"{local}: {ret} = {name}({', '.join(p for p, _ in h.params)})"
+        operands = dict(h.params)
+        return semantics.compile_body(s.namespace, text, s.path, f"helper '{name}'", 0, operands), local, operands
+
+    return spec.memo(("helper_call", name), make)
 
 
 Spec.fetch_body = cached_property(lambda self: _fetch_program(self)[0])

@@ -13,9 +13,19 @@ MMU, Xen's shadow mode; Adams & Agesen 2006, section 4):
   ``MXR``; or the identity view (guest M-mode, or ``satp`` Bare), which maps
   guest RAM one to one.  Every shadow leaf is a real U page (the guest runs
   in real U-mode) with the permissions the guest would have in that view;
+* the guest's walk is **the spec's own**: its translation helper
+  (``[virtualization.mmu] translate``), compiled by the core's generator
+  (vverify.core.helpergen) and run on the guest's view of its registers
+  (virtual ``satp`` and ``mstatus``) over guest RAM.  The trap it raises is
+  the guest's fault; the entries it reads are the tables walked, the last
+  one the leaf.  No Sv32 rule is written here: what this module knows of
+  Sv32 is the format of the real tables it writes and which ``mstatus``
+  bits key a view (:func:`unsupported`);
 * shadows start empty and are filled on **hidden page faults**: the real
   machine faults where the guest's own walk succeeds, the VMM copies the
-  entry and the instruction runs again.  A **true page fault** (the guest's
+  entry and the instruction runs again.  A shadow leaf's R, W and X are
+  whether the walk for a load, a store and a fetch in that view reaches the
+  same frame.  A **true page fault** (the guest's
   walk faults too) goes to the interpreter routines, which raise it on the
   virtual state with the spec's cause and trap value and deliver it;
 * every frame the VMM walked through as a guest page table is mapped
@@ -41,9 +51,9 @@ view of the host's lower half), so everything emulated sees guest RAM as
 natively.  No spec and no other technique changes: the larger core is built
 only here, from the spec's own text.
 
-Everything here runs in Python, on the exits the real core takes; the
-events are few kinds (:meth:`ShadowPager.classify`), kept in this module so
-that a compiled path can serve them later.
+Everything here but the walk runs in Python, on the exits the real core
+takes; the events are few kinds (:meth:`ShadowPager.classify`), kept in this
+module so that a compiled path can serve them later.
 """
 
 from __future__ import annotations
@@ -60,13 +70,15 @@ from .emulation import Emulator
 PAGE = 4096
 V, R, W, X, U, G, A, D = (1 << i for i in range(8))
 M_MODE, S_MODE, U_MODE = 3, 1, 0
-ACC_FETCH, ACC_LOAD, ACC_STORE = 0, 1, 2
+ACC_FETCH, ACC_LOAD, ACC_STORE = 0, 1, 2  # the pager's access kinds (indexes of ACC_NAMES)
+ACC_NAMES = ("ACC_FETCH", "ACC_LOAD", "ACC_STORE")  # the spec's constants: the value the walk is called with
 SUM, MXR, MPRV = 1 << 18, 1 << 19, 1 << 17
 
+# the privileged architecture's memory faults by name, per access kind
+PAGE_FAULTS = ("instruction_page_fault", "load_page_fault", "store_page_fault")
+ACCESS_FAULTS = ("instruction_access_fault", "load_access_fault", "store_access_fault")
 # real causes by name -> the access they come from
-FAULT_ACCESS = {"instruction_page_fault": ACC_FETCH, "load_page_fault": ACC_LOAD, "store_page_fault": ACC_STORE,
-                "instruction_access_fault": ACC_FETCH, "load_access_fault": ACC_LOAD,
-                "store_access_fault": ACC_STORE}
+FAULT_ACCESS = {**{c: k for k, c in enumerate(PAGE_FAULTS)}, **{c: k for k, c in enumerate(ACCESS_FAULTS)}}
 
 MAX_SHADOWS = 8  # views kept at once; past that, all are dropped (a flush) and rebuilt on demand
 
@@ -91,18 +103,28 @@ def mmu_kind(spec):
 
 
 def unsupported(spec) -> str | None:
-    """Why this pager cannot shadow ``spec``'s tables, or None: it walks guest tables itself, and the
-    walk it knows is Sv32's (checked against the spec's own on random states by its tests)."""
-    if not (walks_page_tables(spec) and "translate" in spec.namespace.helpers and _is_sv32(spec)):
-        return "its shadow pager knows Sv32's page tables only (vverify/vmm/shadow_paging.py)"
-    return None
+    """Why this pager cannot shadow ``spec``'s tables, or None.
 
-
-def _is_sv32(spec) -> bool:
+    The guest's walk is the spec's own translation helper (``[virtualization.mmu] translate``), so
+    what a spec must still share with Sv32 is only what the pager does itself, around the walk: it
+    writes real Sv32 shadow tables (two levels of 1024 four-byte entries, V R W X U A D in bits 0-7,
+    the frame from bit 10) into byte memory past the guest's (``MEM_SIZE`` doubled), points the real
+    ``satp`` at them (MODE in bit 31, the root's frame in bits 21:0), keys its views on the modes
+    M/S/U and on ``mstatus``'s MPRV, MPP, SUM and MXR, calls the helper as ``(address, access,
+    privilege)`` with the access kinds ``ACC_FETCH``/``ACC_LOAD``/``ACC_STORE``, and tells page
+    faults from access faults by the privileged architecture's cause names."""
+    mmu = getattr(spec.virtualization, "mmu", None) if spec.virtualization is not None else None
+    h = spec.namespace.helpers.get(mmu.helper) if mmu is not None else None
     c = spec.constants
-    return ("MEM_SIZE" in c and c["MEM_SIZE"] == spec.memory.size and spec.memory.unit == 8
+    if not (walks_page_tables(spec) and h is not None and len(h.params) == 3
+            and set(PAGE_FAULTS + ACCESS_FAULTS) <= set(spec.causes) and set(ACC_NAMES) <= set(c)
+            and "MEM_SIZE" in c and c["MEM_SIZE"] == spec.memory.size and spec.memory.unit == 8
             and {"satp", "mstatus", "mode"} <= set(spec.registers)
-            and {"instruction_page_fault", "load_page_fault", "store_page_fault"} <= set(spec.causes))
+            and getattr(spec, "modes", None) == {"U": U_MODE, "S": S_MODE, "M": M_MODE}):
+        return ("its shadow pager writes Sv32 shadow tables and keys them on satp and mstatus's MPRV/SUM/MXR "
+                "(vverify/vmm/shadow_paging.py): the spec must share Sv32's formats, causes and modes around "
+                "its own translate(address, access, privilege)")
+    return None
 
 
 def host_spec(spec):
@@ -146,16 +168,17 @@ def machines_for(spec, core: Core | None):
 
 
 class Walk:
-    """What the guest's own walk gives for one access (the VMM's software walk of the guest's tables)."""
+    """What the guest's own walk gives for one access: the spec's translation helper, run on the
+    guest's registers as it sees them (:meth:`ShadowPager.walk`)."""
 
-    __slots__ = ("fault", "pa", "pte", "tables", "superpage", "refs")
+    __slots__ = ("fault", "cause", "pa", "pte", "tables", "refs")
 
-    def __init__(self, fault, pa=0, pte=0, tables=(), superpage=False, refs=0):
-        self.fault = fault  # None, "page" or "access"
+    def __init__(self, fault, pa=0, pte=0, tables=(), refs=0, cause=None):
+        self.fault = fault  # None, "page" or "access" (or the cause, for a trap that is neither)
+        self.cause = cause  # the cause the walk trapped with (None: it translated, or pa is past guest RAM)
         self.pa = pa
-        self.pte = pte  # the leaf
-        self.tables = tables  # (root frame, level-0 frame or None): the guest's table frames walked
-        self.superpage = superpage
+        self.pte = pte  # the leaf: the last entry read
+        self.tables = tables  # the guest frames read as page tables, in walk order (root first)
         self.refs = refs  # PTE reads
 
 
@@ -188,6 +211,16 @@ class ShadowPager:
         self.traced = set()  # guest frames walked as page tables: read-only in every shadow
         self.leaves = {}  # guest frame -> {(shadow key, host word index)} of shadow leaves mapping it
         self._satp = placed.core.layout.reg_index["satp"]
+        # the guest's walk: the spec's translation helper, compiled, on the routines' core (guest RAM)
+        mmu = spec.virtualization.mmu
+        h = placed.routines.compiled_helper(mmu.helper)
+        self._translate, self._mem, self._reads = h.function, placed.routines.MEM, h.reads
+        rest = [p for p in h.params if p != mmu.privilege]  # (address, access), in the helper's order
+        order = [rest.index(p) if p != mmu.privilege else 2 for p in h.params]
+        self._order = None if order == [0, 1, 2] else order
+        self._acc = tuple(spec.constants[n] for n in ACC_NAMES)
+        # the fault a trap of the walk is, by the compiled helper's cause index
+        self._fault = [("page" if c in PAGE_FAULTS else "access" if c in ACCESS_FAULTS else c, c) for c in h.causes]
 
     # ------------------------------------------------------------ views
 
@@ -267,37 +300,38 @@ class ShadowPager:
 
     # ------------------------------------------------------------ the guest's walk
 
-    def walk(self, va: int, acc: int, priv: int, ms: int, satp: int) -> Walk:
-        """The guest's own Sv32 walk (privileged spec 4.3.2, as docs/paging.md states the spec's):
-        where ``va`` lands, or which fault the guest takes."""
-        if priv == M_MODE or satp >> 31 == 0:
-            return Walk(None if va < self.ram else "access", va)
-        root = satp & 0x3FFFFF
-        a = root * PAGE + (va >> 22) * 4
-        if a > self.ram - 4:
-            return Walk("access")
-        pte = int(self.W32[a >> 2])
-        refs, l0 = 1, None
-        fault = _invalid(pte)
-        if not fault and (pte >> 1) & 7 == 0:
-            l0 = pte >> 10
-            a = l0 * PAGE + ((va >> 12) & 0x3FF) * 4
-            if a > self.ram - 4:
-                return Walk("access", refs=refs)
-            pte = int(self.W32[a >> 2])
-            refs += 1
-            fault = _invalid(pte) or (pte >> 1) & 7 == 0
-            pa = ((pte >> 10) << 12) | (va & 0xFFF)
-            sp = False
-        else:
-            fault = fault or (pte >> 10) & 0x3FF != 0
-            pa = ((pte >> 20) << 22) | (va & 0x3FFFFF)
-            sp = True
-        if fault or _denied(pte, acc, priv, ms):
-            return Walk("page", refs=refs)
+    def walk(self, va: int, acc: int, priv: int, view=None) -> Walk:
+        """The guest's own walk for an access of kind ``acc`` (ACC_FETCH...) to ``va`` at privilege
+        ``priv``: the spec's translation helper on the guest's registers as it sees them (``view``,
+        :meth:`PlacedGuest.view_array`, composed if None), reading the guest's tables in guest RAM.
+        The trap it raises is the fault; the entries it reads are the tables walked, the last the
+        leaf.  A physical address past guest RAM is the access fault the caller checks for, as the
+        spec's loads and stores do after translating."""
+        if view is None:
+            view = self.g.view_array()
+        args = (va, self._acc[acc], priv)
+        if self._order is not None:
+            args = [args[k] for k in self._order]
+        exc, _, pa, refs = self._translate(view, self._mem, self._reads, *args)
+        if exc >= 0:
+            kind, cause = self._fault[exc]
+            return Walk(kind, refs=refs, cause=cause)
         if pa >= self.ram:
             return Walk("access", refs=refs)
-        return Walk(None, pa, pte, (root, l0), sp, refs)
+        reads = self._reads[:2 * refs].tolist()
+        return Walk(None, pa, reads[-1] if refs else 0, tuple(a // PAGE for a in reads[::2]), refs)
+
+    def _perms(self, va: int, frame: int, priv: int, view, known: dict) -> int:
+        """The R/W/X of the shadow leaf for ``va``: R where the guest's walk for a load at ``priv`` (and
+        the guest's mstatus: SUM, MXR) reaches ``frame``, W for a store, X for a fetch -- exactly the
+        accesses the guest's tables allow there (docs/paging.md, "Shadow paging").  ``known``: walks
+        already made, by access kind."""
+        perms = 0
+        for acc, bit in ((ACC_LOAD, R), (ACC_STORE, W), (ACC_FETCH, X)):
+            w = known.get(acc) or self.walk(va, acc, priv, view)
+            if w.fault is None and w.pa // PAGE == frame:
+                perms |= bit
+        return perms
 
     # ------------------------------------------------------------ events
 
@@ -312,12 +346,12 @@ class ShadowPager:
         g = self.g
         mode = g.virtual["mode"]
         ms = g.reg_view("mstatus")
-        satp = g.reg_view("satp")
         key = self.view_key()
         priv = mode
         if acc != ACC_FETCH and mode == M_MODE and ms & MPRV:
             priv = (ms >> 11) & 3
-        w = self.walk(va, acc, priv, ms, satp)
+        view = g.view_array()
+        w = self.walk(va, acc, priv, view)
         self.counters.walk_refs += w.refs
         if w.fault is not None:
             self.counters.true_faults += 1
@@ -338,11 +372,11 @@ class ShadowPager:
         if s is None or (s.key != key and self.defect is None):
             raise RuntimeError(f"shadow paging: a fault in view {key} while shadow {s and s.key} is loaded")
         if key[0] == "paged":
-            l0 = w.tables[1]
+            l0 = w.tables[-1] if len(w.tables) > 1 else None  # None: a superpage, read from the root
             vpn1 = va >> 22
             if vpn1 not in s.src:
                 s.src[vpn1] = l0
-            perms = _shadow_perms(w.pte, *self._paged_view(mode, ms))
+            perms = self._perms(va, frame, self._paged_view(mode, ms)[0], view, {acc: w})
         else:
             perms = R | W | X
         self._fill(s, va, frame, perms)
@@ -455,42 +489,6 @@ class ShadowPager:
         return []
 
 
-def _invalid(pte: int) -> bool:
-    return pte & V == 0 or (pte & R == 0 and pte & W != 0)
-
-
-def _denied(pte: int, acc: int, priv: int, ms: int) -> bool:
-    """Sv32's leaf check (4.3.2 step 5, 3.1.6.3) with A/D by page fault, as the spec chooses."""
-    user = bool(pte & U)
-    if priv == U_MODE:
-        wrong = not user
-    else:
-        wrong = user and (acc == ACC_FETCH or not ms & SUM)
-    if acc == ACC_FETCH:
-        kind = not pte & X
-    elif acc == ACC_LOAD:
-        kind = not pte & R and not (ms & MXR and pte & X)
-    else:
-        kind = not pte & W or not pte & D
-    return wrong or kind or not pte & A
-
-
-def _shadow_perms(pte: int, priv: int, sum_: int, mxr: int) -> int:
-    """The R/W/X a shadow leaf gives real U-mode, for guest leaf ``pte`` seen at ``priv`` with SUM and
-    MXR: exactly the accesses the guest's walk allows (docs/paging.md, "Shadow paging")."""
-    if not pte & A:
-        return 0
-    user = bool(pte & U)
-    if priv == U_MODE and not user:
-        return 0
-    if priv == S_MODE and user and not sum_:
-        return 0
-    r = R if pte & R or (mxr and pte & X) else 0
-    w = W if pte & W and pte & D else 0
-    x = X if pte & X and not (priv == S_MODE and user) else 0
-    return r | w | x
-
-
 class ShadowEmulator(Emulator):
     """The interpreter routines on the spec's own core (guest RAM as natively), with the host's
     registers: the view is composed from, and written back to, the real machine."""
@@ -536,9 +534,7 @@ class ShadowPlacedGuest(PlacedGuest):
 
     def fetch_pa(self):
         """Where the guest fetches its next instruction (guest physical), or None if it faults."""
-        p = self.pager
-        w = p.walk(self.reg_view("pc"), ACC_FETCH, self.virtual["mode"], self.reg_view("mstatus"),
-                   self.reg_view("satp"))
+        w = self.pager.walk(self.reg_view("pc"), ACC_FETCH, self.virtual["mode"])
         return None if w.fault else w.pa
 
     def memory(self):
