@@ -8,7 +8,7 @@ from tests.conftest import SPEC_FILES, load
 from vverify.vmm import TECHNIQUES, requirements_unmet, walks_page_tables
 
 ON_THE_REAL_MMU = {"trap-and-emulate", "binary-translation", "paravirtualization"}
-SHADOWING = {"trap-and-emulate", "binary-translation"}  # implement shadow paging
+SHADOWING = {"trap-and-emulate", "binary-translation", "paravirtualization"}  # implement shadow paging
 # (vverify/vmm/shadow_paging.py), which riscv32_sv32 declares
 
 
