@@ -8,7 +8,8 @@ from tests.conftest import SPEC_FILES, load
 from vverify.vmm import TECHNIQUES, requirements_unmet, walks_page_tables
 
 ON_THE_REAL_MMU = {"trap-and-emulate", "binary-translation", "paravirtualization"}
-SHADOWING = {"trap-and-emulate"}  # implements shadow paging (vverify/vmm/shadow_paging.py), which riscv32_sv32 declares
+SHADOWING = {"trap-and-emulate", "binary-translation", "paravirtualization"}  # implement shadow paging
+# (vverify/vmm/shadow_paging.py), which riscv32_sv32 declares
 
 
 def structural(technique, spec_name):

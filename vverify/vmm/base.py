@@ -68,6 +68,8 @@ class Counters:
     hidden_faults: int = 0  # real page faults the shadow lacked an entry for: filled, not delivered
     true_faults: int = 0  # real faults the guest's own walk takes too: delivered to the guest
     traced_writes: int = 0  # guest stores to its page tables, write-protected in the shadow: emulated
+    inline_pte_writes: int = 0  # guest stores to its page tables the VMM emulated anyway (a translated or
+    #   rewritten store): no fault; the shadow entries made from the word are dropped as for a traced write
     shadow_builds: int = 0  # shadow tables made for a view (a root, a privilege, SUM, MXR)
     shadow_flushes: int = 0  # every shadow dropped at once
     walk_refs: int = 0  # PTE reads of the VMM's walks of the guest's tables (one-dimensional)

@@ -43,10 +43,23 @@ goes on), as the mode check does, and it guards chained successors as
 cached ones.  An instruction that may write a fetch input whose data bits
 the real core holds (mips32's c0_status, riscv32_sv32's mstatus) ends its
 block where it runs directly: no check could follow it inside a direct
-segment.  Where the fetch also reads memory (riscv32_sv32's page tables) a
-block follows its registers only: a page-table store that moves a pc goes
-unseen, which is why binary translation requires no paging in memory
-("real MMU").  The first block of pg74's boot is one this changes: it is
+segment.
+
+Where the fetch also reads memory (riscv32_sv32's page tables) the VMM
+virtualizes the MMU by shadow paging, as trap-and-emulate does
+(vverify/vmm/shadow_paging.py), and a block's fetches depend on the guest's
+tables too, which no register shows.  So the translator's fetches are the
+pager's walks of the guest's tables, each table frame they read is traced
+(write-protected in every shadow, as the frames the pager fills shadows
+from), and the fetch inputs a block remembers include the pager's epoch
+(:func:`~vverify.vmm.shadow_paging.tables_epoch`), which changes with every
+write to a traced frame, traced or emulated, and every flush.  A block
+looked up after a change makes its fetches again: it stays where every pc
+is fetched from where it was, and is invalidated where one moved (counted in
+``tc_invalidations``).  That is exact and drops no more than it must: a
+write to a PTE of a data page costs each block one walk per pc at its next
+lookup, not a translation.  These guests run the Python loop.
+The first block of pg74's boot is one this changes: it is
 translated where the fetch faults (the reset bound b = 0), and once the
 reset trap loads the kernel's bound it is translated again, not reused.
 
@@ -112,7 +125,7 @@ class BinaryTranslation(TrapAndEmulate):
     technique = "binary-translation"
     summary = "guest-supervisor blocks are translated; unsafe and privileged instructions become VMM calls"
     requires = ("virtualization map", "real MMU", "translation set")
-    mmu_kinds = ()  # no shadow paging yet (trap-and-emulate has it): the guest's tables on the real MMU
+    mmu_kinds = ("shadow",)  # trap-and-emulate's shadow pager, with the blocks following the tables (above)
 
     compiled = True
     """Run blocks in the compiled block loop (vverify.vmm.binary_translation_loop) where it applies;
@@ -130,6 +143,8 @@ class BinaryTranslation(TrapAndEmulate):
         self.cache: dict = {}
         self._writes_pc = _writes_pc(spec)
         self._moves_fetch = _moves_fetch(spec)
+        if self.pager is not None:
+            self.g.trace_fetches = True  # a block remembers its fetches: their tables must be traced
 
     # translation
     def translate_block(self, pc: int, mode: int) -> Block:

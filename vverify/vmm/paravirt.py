@@ -35,6 +35,22 @@ exit that puts it back.  Kernel code is assumed to run in supervisor
 mode (a load from the shared page is right only there), and the kernel
 leaves its shared page to the VMM, as Xen's guests do: the guest's view for
 the equivalence check shows the page as the guest left it at load time.
+
+Where the spec's map virtualizes the MMU by shadow paging (riscv32_sv32),
+this VMM runs on trap-and-emulate's shadow pager.  The rewrites need nothing
+more: the code map gives physical addresses and the rewrite lives in the
+machine's instruction stream at the physical address, so it is met through
+whatever virtual address maps the code, and a guest store to it (through any
+mapping) undoes it as above.  The classifier flags the kernel's loads and
+stores there (unsafe in guest M-mode with MPRV), so they are rewritten, and
+in user code too (a kernel may run it in a supervisor mode): at a hypercall
+the VMM emulates them, and a store that changes a traced page table drops the
+shadow entries made from it with no trace fault (``inline_pte_writes``;
+vverify.vmm.shadow_paging.watch).  That is the part of Xen's batched
+``mmu_update`` this interface has: a page-table store costs one hypercall,
+shared with the flagged instructions next to it, instead of a trace fault.
+A queue of updates handed over at once is not (docs/paging.md says why).
+These guests run the Python dispatcher, not the compiled loop.
 """
 
 from __future__ import annotations
@@ -54,7 +70,7 @@ class Paravirtualization(TrapAndEmulate):
     technique = "paravirtualization"
     summary = "the guest is rewritten at load time: flagged instructions become batched hypercalls or shared-page reads"
     requires = ("virtualization map", "real MMU", "paravirtual interface", "translation set")
-    mmu_kinds = ()  # no shadow paging yet (trap-and-emulate has it): the guest's tables on the real MMU
+    mmu_kinds = ("shadow",)  # trap-and-emulate's shadow pager: see the module docstring
 
     compiled = True
     """Serve exits in the compiled loop (vverify.vmm.paravirt_loop) where it applies; False runs the

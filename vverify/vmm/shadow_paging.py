@@ -542,3 +542,128 @@ class ShadowPlacedGuest(PlacedGuest):
 
     def owned_violations(self) -> list:
         return self.pager.check()
+
+    # -------------------------------------------------------- for techniques that remember code
+
+    trace_fetches = False
+    """Binary translation's: the VMM's own fetches (its translator's, and the check that a block is
+    still fetched from where it was) trace the guest tables they read (:func:`fetch_walk`), so that
+    a later write to one is seen.  Leave it False where nothing remembers a fetch."""
+
+    def fetch_address(self, pc: int | None = None):
+        """Where the guest fetches at ``pc`` (its own pc if None), or None if the fetch faults: the
+        pager's walk of the guest's tables.  The host core's fetch cannot say it: it would read
+        them with the host's MEM_SIZE, and find a page where the guest takes an access fault."""
+        va = self.reg_view("pc") if pc is None else pc
+        p = self.pager
+        if self.trace_fetches:
+            w = fetch_walk(p, va)
+        else:
+            w = p.walk(va, ACC_FETCH, self.virtual["mode"], self.reg_view("mstatus"), self.reg_view("satp"))
+        return None if w.fault else w.pa
+
+    def fetch_state(self) -> tuple:
+        """The fetch's registers, and :func:`tables_epoch`: the fetch also reads the guest's tables,
+        which registers do not show, and the epoch changes whenever they may have."""
+        return (*super().fetch_state(), tables_epoch(self.pager))
+
+
+# ------------------------------------------------------------ what other techniques ask of the pager
+#
+# Trap-and-emulate runs every store of the guest on the real machine but the few it emulates.
+# Binary translation and paravirtualization emulate the guest kernel's loads and stores (they are
+# unsafe in guest M-mode with MPRV, so the classifier flags them), and binary translation remembers
+# where the guest fetched.  These functions serve them: tracing the tables a fetch reads, an epoch
+# that changes with those tables, and emulated stores whose words are found rather than assumed
+# anywhere.
+
+
+def fetch_tables(pager: ShadowPager, va: int, satp: int) -> list:
+    """The guest page-table frames (in guest RAM) a walk of ``va`` under ``satp`` reads: the root,
+    and the level-0 table where the root entry points to one.  Whatever the walk then finds there,
+    a write to either may change it."""
+    root = satp & 0x3FFFFF
+    out = [root] if root < pager.ram_frames else []
+    if out:
+        pte = int(pager.W32[root * 1024 + (va >> 22)])
+        if pte & V and (pte >> 1) & 7 == 0 and pte >> 10 < pager.ram_frames:
+            out.append(pte >> 10)
+    return out
+
+
+def fetch_walk(pager: ShadowPager, va: int) -> Walk:
+    """The guest's fetch at ``va`` in its current state, as the VMM's translator makes it: the
+    guest's walk (its PTE reads counted in ``walk_refs``), with every table frame it read traced, so
+    that a write to one is a traced write or a seen emulated store (:func:`tables_epoch` changes)."""
+    g = pager.g
+    mode, ms, satp = g.virtual["mode"], g.reg_view("mstatus"), g.reg_view("satp")
+    w = pager.walk(va, ACC_FETCH, mode, ms, satp)
+    pager.counters.walk_refs += w.refs
+    if mode != M_MODE and satp >> 31:
+        for f in fetch_tables(pager, va, satp):
+            pager._trace(f)
+    return w
+
+
+def tables_epoch(pager: ShadowPager) -> tuple:
+    """A value that changes whenever a traced guest page-table word may have changed (a traced
+    write, counted as it is classified and emulated before the guest goes on; an emulated store
+    seen to change one) or the traces were lost (a flush: what was written since went unseen).
+    While it stays, every table a traced walk read holds what it held then."""
+    c = pager.counters
+    return (c.traced_writes, c.inline_pte_writes, c.shadow_flushes)
+
+
+def _may_store(spec) -> dict:
+    """Per instruction, whether its semantics has a store (helpers included)."""
+    from ..spec import ir
+
+    return spec.memo("shadow_may_store", lambda s: {
+        n: any(isinstance(st, ir.Store) for st in ir.walk_stmts(i.body)) for n, i in s.instructions.items()})
+
+
+def watch(pager: ShadowPager):
+    """Before the routines emulate the instruction at the guest's pc: copies of the guest frames
+    that a store of it would change behind the VMM, per frame: the traced ones (the shadows are
+    made from them) and those of code the real machine decoded.  None where the instruction has no
+    store, or its fetch faults, or it is a traced store (:meth:`ShadowPager.classify` knows that
+    one's address): :meth:`ShadowPager.emulated` serves those."""
+    if pager.pending is not None:
+        return None
+    g = pager.g
+    pa = g.fetch_pa()
+    if pa is None:
+        return None
+    from ..spec.decode import decode
+
+    d = decode(g.guest_spec, g.word_at(pa))
+    if d is None or not _may_store(g.guest_spec)[d[0]]:
+        return None
+    lay = g.core.layout
+    frames = set(pager.traced)
+    for p in np.flatnonzero(g.core.CODE_PAGES).tolist():
+        lo, hi = p << lay.page_shift, min((p + 1) << lay.page_shift, pager.ram)
+        frames.update(range(lo // PAGE, -(-hi // PAGE)))
+    return {f: pager.W32[f * 1024:(f + 1) * 1024].copy() for f in frames if f < pager.ram_frames}
+
+
+def emulated_watched(pager: ShadowPager, before):
+    """After the routines emulated an instruction, with :func:`watch`'s copies from before (None:
+    :meth:`ShadowPager.emulated` serves it).  A word seen changed drops the real machine's decoded
+    code there and, in a traced frame, the shadow entries made from it (``inline_pte_writes``: the
+    VMM emulated the store anyway, so it takes no fault).  Words outside the copies need nothing:
+    no shadow entry and no decoded instruction was made from them."""
+    if before is None:
+        pager.emulated()
+        return
+    if pager.g.routines.code_generation() == pager._gen:
+        return  # it stored nothing
+    core = pager.g.core
+    for f, old in before.items():
+        for i in np.flatnonzero(pager.W32[f * 1024:(f + 1) * 1024] != old).tolist():
+            pa = f * PAGE + 4 * i
+            core.invalidate(max(pa - 3, 0), pa + 4)
+            if f in pager.traced:
+                pager.counters.inline_pte_writes += 1
+                if pager.defect != "missed_invalidation":
+                    pager.pte_written(pa)

@@ -147,12 +147,17 @@ class TrapAndEmulate(VMM):
         return ex.steps + done.steps, (done if done.reason != "budget" else None), True
 
     def emulate(self) -> Exit:
-        """One guest instruction through the interpreter routines (vverify.vmm.emulation)."""
+        """One guest instruction through the interpreter routines (vverify.vmm.emulation).  Under
+        shadow paging, what a store among them changed in the guest's traced tables and decoded code
+        is found from copies taken before (shadow_paging.watch), so that binary translation and
+        paravirtualization, which emulate every store of the guest kernel, need not drop every
+        shadow for each."""
         if self.pager is None:
             return self.g.emulator().run(self, 1, stop_on=self.stop_on)
+        before = shadow_paging.watch(self.pager)
         self.pager.emulating()
         done = self.g.emulator().run(self, 1, stop_on=self.stop_on)
-        self.pager.emulated()
+        shadow_paging.emulated_watched(self.pager, before)
         return done
 
     def guest_state(self):
