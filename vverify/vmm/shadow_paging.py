@@ -313,13 +313,14 @@ class ShadowPager:
         if self._order is not None:
             args = [args[k] for k in self._order]
         exc, _, pa, refs = self._translate(view, self._mem, self._reads, *args)
+        reads = self._reads[:2 * refs].tolist()
+        tables = tuple(a // PAGE for a in reads[::2])  # read up to the fault too: a write there may cure it
         if exc >= 0:
             kind, cause = self._fault[exc]
-            return Walk(kind, refs=refs, cause=cause)
+            return Walk(kind, tables=tables, refs=refs, cause=cause)
         if pa >= self.ram:
-            return Walk("access", refs=refs)
-        reads = self._reads[:2 * refs].tolist()
-        return Walk(None, pa, reads[-1] if refs else 0, tuple(a // PAGE for a in reads[::2]), refs)
+            return Walk("access", tables=tables, refs=refs)
+        return Walk(None, pa, reads[-1] if refs else 0, tables, refs)
 
     def _perms(self, va: int, frame: int, priv: int, view, known: dict) -> int:
         """The R/W/X of the shadow leaf for ``va``: R where the guest's walk for a load at ``priv`` (and
@@ -559,7 +560,7 @@ class ShadowPlacedGuest(PlacedGuest):
         if self.trace_fetches:
             w = fetch_walk(p, va)
         else:
-            w = p.walk(va, ACC_FETCH, self.virtual["mode"], self.reg_view("mstatus"), self.reg_view("satp"))
+            w = p.walk(va, ACC_FETCH, self.virtual["mode"])
         return None if w.fault else w.pa
 
     def fetch_state(self) -> tuple:
@@ -578,30 +579,14 @@ class ShadowPlacedGuest(PlacedGuest):
 # anywhere.
 
 
-def fetch_tables(pager: ShadowPager, va: int, satp: int) -> list:
-    """The guest page-table frames (in guest RAM) a walk of ``va`` under ``satp`` reads: the root,
-    and the level-0 table where the root entry points to one.  Whatever the walk then finds there,
-    a write to either may change it."""
-    root = satp & 0x3FFFFF
-    out = [root] if root < pager.ram_frames else []
-    if out:
-        pte = int(pager.W32[root * 1024 + (va >> 22)])
-        if pte & V and (pte >> 1) & 7 == 0 and pte >> 10 < pager.ram_frames:
-            out.append(pte >> 10)
-    return out
-
-
 def fetch_walk(pager: ShadowPager, va: int) -> Walk:
     """The guest's fetch at ``va`` in its current state, as the VMM's translator makes it: the
     guest's walk (its PTE reads counted in ``walk_refs``), with every table frame it read traced, so
     that a write to one is a traced write or a seen emulated store (:func:`tables_epoch` changes)."""
-    g = pager.g
-    mode, ms, satp = g.virtual["mode"], g.reg_view("mstatus"), g.reg_view("satp")
-    w = pager.walk(va, ACC_FETCH, mode, ms, satp)
+    w = pager.walk(va, ACC_FETCH, pager.g.virtual["mode"])
     pager.counters.walk_refs += w.refs
-    if mode != M_MODE and satp >> 31:
-        for f in fetch_tables(pager, va, satp):
-            pager._trace(f)
+    for f in w.tables:  # the frames the walk read, up to its fault if it faulted
+        pager._trace(f)
     return w
 
 
