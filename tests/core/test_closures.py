@@ -98,3 +98,39 @@ def test_closures_of_several_modules_are_written_out_with_each_module_s_globals(
     assert "from vverify.vmm.emulate_one import " in source
     assert "from vverify.vmm.trap_emulate_loop import " in source
     assert "def emulate_one(" in source and "def emulate(" in source and "def loop(" in source
+
+
+def test_a_process_that_needs_a_core_another_is_compiling_waits_and_loads_it(tmp_path):
+    """pytest-xdist's workers (or two CLI runs) that need the same cold core compile it once: while the
+    compile lock of its module is held, a second process building that core waits, and once the lock
+    is released it goes on (and finds in numba's cache what the holder compiled)."""
+    import fcntl
+
+    from vverify.core import codegen
+
+    spec = load("pdp10")
+    name = f"vverify_core_{codegen.source_key(codegen.generate(spec, True))}"
+    (tmp_path / f"{name}.py").write_text(codegen.generate(spec, True))
+    script = textwrap.dedent("""
+        from tests.conftest import load
+        from vverify.core import Core
+        Core(load("pdp10"))
+    """)
+    env = dict(os.environ, VVERIFY_CORE_CACHE_DIR=str(tmp_path))
+    root = Path(__file__).resolve().parents[2]
+    first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600, cwd=root)
+    assert first.returncode == 0, first.stderr[-2000:]
+    for f in (tmp_path / "__pycache__").glob(f"{name}.run-*"):  # cold again for `run` alone: the lock decides
+        f.unlink()
+    with open(tmp_path / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waiting = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env=env, cwd=root)
+        try:
+            waiting.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        assert waiting.poll() is None, "the second process built the core while the compile lock was held"
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    out, err = waiting.communicate(timeout=600)
+    assert waiting.returncode == 0, err[-2000:]

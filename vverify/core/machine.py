@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -122,13 +123,39 @@ def _import_and_compile(spec, kind: str, name: str, path: Path, jit: bool):
     module = importlib.util.module_from_spec(mspec)
     sys.modules[name] = module
     mspec.loader.exec_module(module)
-    if jit and kind == "core" and not any((path.parent / "__pycache__").glob(f"{name}.run-*.nbi")):
+
+    def cold():
+        return not any((path.parent / "__pycache__").glob(f"{name}.run-*.nbi"))
+
+    if jit and kind == "core" and cold():
         from .precompile import compile_in_parallel, signature  # cold cache: use both cores
 
         dtype = codegen.mem_dtype(spec.memory.unit)
-        compile_in_parallel(module, path, dtype)
-        module.run.compile(signature(module, "run", dtype))  # now, so that a failure is the constructor's
+        with _compile_lock(path):
+            if cold():  # else another process compiled it while this one waited: numba's cache has it
+                compile_in_parallel(module, path, dtype)
+            module.run.compile(signature(module, "run", dtype))  # now, so that a failure is the constructor's
     return module
+
+
+@contextmanager
+def _compile_lock(path: Path):
+    """Hold the compile lock of one generated core.  Processes that need the same cold core at once
+    (pytest-xdist's workers, two runs of the CLI) would each compile all of it, on the same two
+    cores; with the lock the first compiles (on both cores, :mod:`.precompile`) and the others wait,
+    then load its result from numba's on-disk cache.  Where the platform has no ``fcntl`` each
+    process compiles on its own, as before."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path.with_suffix(".lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _first_line(e: BaseException) -> str:
