@@ -19,36 +19,23 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from tests.agreement.test_sv32_backends import memory_programs, paged_states
-from tests.conftest import load, report_of
+from tests.conftest import report_of
 from tests.strategies import place
 from tests.sv32 import PAGE, pte
-from tests.vmm.test_shadow_paging import (CODE_FRAME, CODE_VA, F1, F2, KCODE, LIBRARY_WORKLOADS, PT_VA, RWAD,
-                                          WORKLOADS, Guest, defect_cases, paging_kernels)
+from tests.vmm.test_shadow_paging import (CODE_FRAME, CODE_VA, F1, F2, KCODE, LIBRARY_WORKLOADS, PT_VA, RWAD, SPEC,
+                                          WORKLOADS, Guest, core, defect_cases, paging_kernels, spec)
 from vverify import guests as G
 from vverify.asm.assembler import assemble
 from vverify.bench import workloads
 from vverify.bench.costmodel import per_operation
-from vverify.core import Core
 from vverify.fuzz.equivalence import compare_views, resource_violations, stop_causes
 from vverify.spec.decode import decode
 from vverify.vmm import (BinaryTranslation, Native, Paravirtualization, TrapAndEmulate, requirements_unmet,
                          translation_set)
 from vverify.vmm.shadow_paging import DEFECTS, ShadowPlacedGuest
 
-SPEC = "riscv32_sv32"
 TECHNIQUES = ["binary-translation", "paravirtualization"]
 STOP = frozenset({"ecall_from_s", "ecall_from_u", "ecall_from_m"})
-_cores = {}
-
-
-def spec():
-    return load(SPEC)
-
-
-def core(slot):
-    if slot not in _cores:
-        _cores[slot] = Core(spec())
-    return _cores[slot]
 
 
 def translate():
