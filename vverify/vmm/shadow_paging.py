@@ -389,13 +389,12 @@ class ShadowPager:
     pending = None  # the guest word a traced store is about to write
     _gen = 0
 
-    def emulating(self):
-        """Before the routines emulate an instruction.  Their core decodes from guest RAM, which
-        the real machine's stores change without telling it: forget what it decoded where the
-        guest fetches now.  And note its code-write generation, which every store it makes
-        advances (:func:`machines_for`)."""
+    def emulating(self, pa):
+        """Before the routines emulate the instruction at guest physical ``pa`` (None: its fetch
+        faults).  Their core decodes from guest RAM, which the real machine's stores change without
+        telling it: forget what it decoded there.  And note its code-write generation, which every
+        store it makes advances (:func:`machines_for`)."""
         rc = self.g.routines
-        pa = self.g.fetch_pa()
         if pa is not None:
             w = rc.layout.row_width
             rc.DECF[max(pa - rc.spec.max_ilen_units + 1, 0) * w:(pa + 1) * w:w] = 0
@@ -416,6 +415,11 @@ class ShadowPager:
         """A traced store was emulated: drop the shadow entries that came from the word it wrote."""
         pa = self.pending
         self.pending = None
+        self.word_written(pa)
+
+    def word_written(self, pa: int):
+        """A store the VMM emulated changed the guest page-table word at ``pa``: drop the real
+        machine's decoded code there and the shadow entries made from the word."""
         self.g.core.invalidate(max(pa - 3, 0), pa + 4)
         if self.defect == "missed_invalidation":
             return
@@ -607,7 +611,7 @@ def _may_store(spec) -> dict:
         n: any(isinstance(st, ir.Store) for st in ir.walk_stmts(i.body)) for n, i in s.instructions.items()})
 
 
-def watch(pager: ShadowPager):
+def watch(pager: ShadowPager, pa):
     """Before the routines emulate the instruction at the guest's pc: copies of the guest frames
     that a store of it would change behind the VMM, per frame: the traced ones (the shadows are
     made from them) and those of code the real machine decoded.  None where the instruction has no
@@ -616,7 +620,6 @@ def watch(pager: ShadowPager):
     if pager.pending is not None:
         return None
     g = pager.g
-    pa = g.fetch_pa()
     if pa is None:
         return None
     from ..spec.decode import decode
@@ -647,8 +650,8 @@ def emulated_watched(pager: ShadowPager, before):
     for f, old in before.items():
         for i in np.flatnonzero(pager.W32[f * 1024:(f + 1) * 1024] != old).tolist():
             pa = f * PAGE + 4 * i
-            core.invalidate(max(pa - 3, 0), pa + 4)
             if f in pager.traced:
                 pager.counters.inline_pte_writes += 1
-                if pager.defect != "missed_invalidation":
-                    pager.pte_written(pa)
+                pager.word_written(pa)
+            else:
+                core.invalidate(max(pa - 3, 0), pa + 4)

@@ -154,8 +154,9 @@ class TrapAndEmulate(VMM):
         shadow for each."""
         if self.pager is None:
             return self.g.emulator().run(self, 1, stop_on=self.stop_on)
-        before = shadow_paging.watch(self.pager)
-        self.pager.emulating()
+        pa = self.g.fetch_pa()  # one walk of the guest's tables for both
+        before = shadow_paging.watch(self.pager, pa)
+        self.pager.emulating(pa)
         done = self.g.emulator().run(self, 1, stop_on=self.stop_on)
         shadow_paging.emulated_watched(self.pager, before)
         return done
