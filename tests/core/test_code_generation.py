@@ -87,3 +87,29 @@ def test_a_guest_placed_elsewhere_does_not_inherit_the_last_guests_code_marks():
     ex = bt.run(100_000, stop_on=ctx.stop_causes())
     assert ex.reason in ("halt", "stop")
     assert core.code_generation() == g
+
+
+def test_the_store_log_names_each_store_to_a_marked_page_and_refuses_what_it_cannot_name():
+    """Core.stores_since (codegen.Layout.store_log): shadow paging's routines learn from it which
+    guest words an emulated instruction stored.  Run one instruction at a time, every byte that
+    changed lies in a store the log names, and a logged store lies where the loop stores."""
+    spec, core = booted()
+    core.run(300)
+    core._mark_code_pages(DATA)
+    core.MEM[DATA:DATA + 0x100] = 0xA5  # so that what the loop stores there shows
+    g, logged, changed = core.code_generation(), [], set()
+    for _ in range(100):  # 11 stores: more than the log holds
+        before, gen = core.MEM.copy(), core.code_generation()
+        core.run(1)
+        stores = core.stores_since(gen)
+        assert stores is not None
+        logged += stores
+        changed |= set(np.flatnonzero(core.MEM != before).tolist())
+    assert logged and changed, "the compute loop stores to its data page"
+    assert all(units == 4 and DATA >> 8 == first >> 8 for first, units in logged)  # sw into the data page
+    assert changed <= {a for first, units in logged for a in range(first, first + units)}
+    assert core.stores_since(g) is None  # more stores than the log holds
+    gen = core.code_generation()
+    core.invalidate(0x10, 0x14)
+    assert core.stores_since(gen) is None  # a host write names no store
+    assert core.stores_since(core.code_generation()) == []

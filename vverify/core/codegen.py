@@ -148,7 +148,12 @@ class Layout:
         self.fetch_epoch = self.code_gen + 1
         self.fetch_cache_base = self.fetch_epoch + 1
         self.fetch_entry = 0 if self.fetch_inputs is None else 3
-        self.decf_size = self.fetch_cache_base + self.fetch_entry * FETCH_CACHE_ENTRIES
+        # last, the store log: the addresses of the latest stores that advanced the code-write
+        # generation, at slot generation % STORE_LOG.  A VMM that runs one guest instruction on a
+        # core whose pages are all marked (vverify.vmm.shadow_paging's routines) reads there which
+        # words it wrote, instead of comparing copies of every page it cares about.
+        self.store_log = self.fetch_cache_base + self.fetch_entry * FETCH_CACHE_ENTRIES
+        self.decf_size = self.store_log + STORE_LOG
         # R: registers, then each register file (padded to its index width), then status, then cause codes
         offset = len(spec.registers)
         self.file_offset = {}
@@ -166,6 +171,9 @@ class Layout:
 MAX_BITS = 64  # every value the core holds is one numpy.uint64
 
 FETCH_CACHE_ENTRIES = 256  # direct-mapped by pc (see fetch_cache_inputs)
+
+STORE_LOG = 8  # stores logged per code-write generation (Layout.store_log); a power of two
+STORE_LOG_UNITS = 48  # a log entry is the memory index of the store's first unit | units << 48
 
 
 def fetch_cache_inputs(spec) -> tuple | None:
@@ -637,6 +645,9 @@ class _Emitter:
         q = p + "    " if guard else p
         out = [f"{p}if ({' | '.join(guard)}) != U(0):"] if guard else []
         out.append(f"{q}DECF[U({lay.code_gen})] += U(1)  # the code-write generation (Layout.code_gen)")
+        first = f"(({addr} + moff) & U({mask(m.address)}))" if lay.full_memory else addr
+        out.append(f"{q}DECF[U({lay.store_log}) + (DECF[U({lay.code_gen})] & U({STORE_LOG - 1}))] = "
+                   f"{first} | U({units << STORE_LOG_UNITS})  # Layout.store_log")
         if lay.fetch_inputs is not None:  # the page may hold page tables a fetch read
             out.append(f"{q}DECF[U({lay.fetch_epoch})] += U(1)")
         for d in range(-(maxlen - 1), units):

@@ -27,6 +27,8 @@ from .protocol import (REASONS, ST_BUDGET, ST_CAUSE, ST_SIZE, ST_STEPS, ST_TOTAL
                        ST_TRAP_EXITS, ST_TVAL, TRACE_ENTRIES)
 from .jit import jit_enabled
 
+_UNLOGGED = (1 << 64) - 1  # a store-log entry for a write the run loop did not make (Core.stores_since)
+
 
 class GuestMemoryError(VVerifyError):
     """A host-side access to guest memory outside the machine's memory."""
@@ -498,10 +500,30 @@ class Core:
         changed.  Every host write through this class's methods does it, as the run loop's stores
         to marked code pages do, so that what was checked against memory at an older generation
         is checked again."""
-        self.DECF[self.layout.code_gen] += np.uint64(1)
+        lay = self.layout
+        self.DECF[lay.code_gen] += np.uint64(1)
+        # a write the run loop did not make: its generation's log entry names no store
+        self.DECF[lay.store_log + (int(self.DECF[lay.code_gen]) & (codegen.STORE_LOG - 1))] = _UNLOGGED
 
     def code_generation(self) -> int:
         return int(self.DECF[self.layout.code_gen])
+
+    def stores_since(self, generation: int) -> list | None:
+        """``(first memory unit, units)`` of each store to a marked code page since the code-write
+        generation was ``generation``, oldest first (codegen.Layout.store_log); None when they are
+        not all known: more than the log holds, or a write through this class's methods among them.
+        On a core whose pages are all marked this is every store of a run, which is how a VMM that
+        emulates one instruction learns what it wrote without comparing memory before and after."""
+        lay, now = self.layout, self.code_generation()
+        if not 0 <= now - generation <= codegen.STORE_LOG:
+            return None
+        out = []
+        for g in range(generation + 1, now + 1):
+            entry = int(self.DECF[lay.store_log + (g & (codegen.STORE_LOG - 1))])
+            if entry == _UNLOGGED:
+                return None
+            out.append((entry & ((1 << codegen.STORE_LOG_UNITS) - 1), entry >> codegen.STORE_LOG_UNITS))
+        return out
 
     def _mark_code_pages(self, addr: int):
         """What the run loop does when it decodes at ``addr`` (see codegen.Layout.code_page_base):

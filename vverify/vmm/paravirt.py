@@ -46,7 +46,7 @@ stores there (unsafe in guest M-mode with MPRV), so they are rewritten, and
 in user code too (a kernel may run it in a supervisor mode): at a hypercall
 the VMM emulates them, and a store that changes a traced page table drops the
 shadow entries made from it with no trace fault (``inline_pte_writes``;
-vverify.vmm.shadow_paging.watch).  That is the part of Xen's batched
+vverify.vmm.shadow_paging.ShadowPager.emulated).  That is the part of Xen's batched
 ``mmu_update`` this interface has: a page-table store costs one hypercall,
 shared with the flagged instructions next to it, instead of a trace fault.
 A queue of updates handed over at once is not (docs/paging.md says why).

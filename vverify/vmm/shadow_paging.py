@@ -338,7 +338,7 @@ class ShadowPager:
 
     def classify(self, cause: str, va: int) -> str:
         """A real trap the guest took: "hidden" (filled; run the instruction again), "traced" (a
-        store to a guest page table the guest may make: emulate it, then :meth:`after_store`),
+        store to a guest page table the guest may make: emulate it, then :meth:`emulated`),
         "true" (the guest's own walk faults: the routines deliver it) or "other" (not a memory
         fault)."""
         acc = FAULT_ACCESS.get(cause)
@@ -392,8 +392,9 @@ class ShadowPager:
     def emulating(self, pa):
         """Before the routines emulate the instruction at guest physical ``pa`` (None: its fetch
         faults).  Their core decodes from guest RAM, which the real machine's stores change without
-        telling it: forget what it decoded there.  And note its code-write generation, which every
-        store it makes advances (:func:`machines_for`)."""
+        telling it: forget what it decoded there.  And note its code-write generation: every page
+        of the routines is marked (:func:`machines_for`), so every store they make advances it and
+        is logged (Core.stores_since)."""
         rc = self.g.routines
         if pa is not None:
             w = rc.layout.row_width
@@ -401,21 +402,30 @@ class ShadowPager:
         self._gen = rc.code_generation()
 
     def emulated(self):
-        """After the routines emulated an instruction: a traced store drops the shadow entries of
-        the word it wrote; any other store (M-mode with MPRV, interpreted) is at an address the
-        VMM did not see, so the real machine's decoded code and every shadow are dropped."""
-        if self.pending is not None:
-            self.after_store()
-        elif self.g.routines.code_generation() != self._gen:
+        """After the routines emulated an instruction: each guest word it stored drops the real
+        machine's decoded code there and, in a traced frame, the shadow entries made from it.  A
+        store other than the traced one :meth:`classify` found (binary translation and
+        paravirtualization emulate the guest kernel's stores; an M-mode store with MPRV) is an
+        ``inline_pte_write``: the VMM emulated it anyway, so it took no fault.  Stores the log
+        cannot name (more than it holds) may be anywhere: every shadow and decoded instruction goes.
+        A store undone by a precise trap is still listed (no riscv32 instruction can be undone)."""
+        pending, self.pending = self.pending, None
+        stores = self.g.routines.stores_since(self._gen)
+        if stores is None:
             self.g.core.flush_code_cache()
             self.flush()
             self.g.place()
-
-    def after_store(self):
-        """A traced store was emulated: drop the shadow entries that came from the word it wrote."""
-        pa = self.pending
-        self.pending = None
-        self.word_written(pa)
+            return
+        core = self.g.core
+        shift = core.layout.page_shift
+        for first, units in stores:
+            for pa in range(first & ~3, first + units, 4):
+                if pa // PAGE in self.traced:
+                    if pa != pending:
+                        self.counters.inline_pte_writes += 1
+                    self.word_written(pa)
+                elif core.CODE_PAGES[pa >> shift]:
+                    core.invalidate(max(pa - 3, 0), pa + 4)
 
     def word_written(self, pa: int):
         """A store the VMM emulated changed the guest page-table word at ``pa``: drop the real
@@ -578,9 +588,9 @@ class ShadowPlacedGuest(PlacedGuest):
 # Trap-and-emulate runs every store of the guest on the real machine but the few it emulates.
 # Binary translation and paravirtualization emulate the guest kernel's loads and stores (they are
 # unsafe in guest M-mode with MPRV, so the classifier flags them), and binary translation remembers
-# where the guest fetched.  These functions serve them: tracing the tables a fetch reads, an epoch
-# that changes with those tables, and emulated stores whose words are found rather than assumed
-# anywhere.
+# where the guest fetched.  These functions serve them: tracing the tables a fetch reads, and an
+# epoch that changes with those tables.  The stores they emulate are served by
+# ShadowPager.emulated, which learns each word stored from the routines' store log.
 
 
 def fetch_walk(pager: ShadowPager, va: int) -> Walk:
@@ -601,57 +611,3 @@ def tables_epoch(pager: ShadowPager) -> tuple:
     While it stays, every table a traced walk read holds what it held then."""
     c = pager.counters
     return (c.traced_writes, c.inline_pte_writes, c.shadow_flushes)
-
-
-def _may_store(spec) -> dict:
-    """Per instruction, whether its semantics has a store (helpers included)."""
-    from ..spec import ir
-
-    return spec.memo("shadow_may_store", lambda s: {
-        n: any(isinstance(st, ir.Store) for st in ir.walk_stmts(i.body)) for n, i in s.instructions.items()})
-
-
-def watch(pager: ShadowPager, pa):
-    """Before the routines emulate the instruction at the guest's pc: copies of the guest frames
-    that a store of it would change behind the VMM, per frame: the traced ones (the shadows are
-    made from them) and those of code the real machine decoded.  None where the instruction has no
-    store, or its fetch faults, or it is a traced store (:meth:`ShadowPager.classify` knows that
-    one's address): :meth:`ShadowPager.emulated` serves those."""
-    if pager.pending is not None:
-        return None
-    g = pager.g
-    if pa is None:
-        return None
-    from ..spec.decode import decode
-
-    d = decode(g.guest_spec, g.word_at(pa))
-    if d is None or not _may_store(g.guest_spec)[d[0]]:
-        return None
-    lay = g.core.layout
-    frames = set(pager.traced)
-    for p in np.flatnonzero(g.core.CODE_PAGES).tolist():
-        lo, hi = p << lay.page_shift, min((p + 1) << lay.page_shift, pager.ram)
-        frames.update(range(lo // PAGE, -(-hi // PAGE)))
-    return {f: pager.W32[f * 1024:(f + 1) * 1024].copy() for f in frames if f < pager.ram_frames}
-
-
-def emulated_watched(pager: ShadowPager, before):
-    """After the routines emulated an instruction, with :func:`watch`'s copies from before (None:
-    :meth:`ShadowPager.emulated` serves it).  A word seen changed drops the real machine's decoded
-    code there and, in a traced frame, the shadow entries made from it (``inline_pte_writes``: the
-    VMM emulated the store anyway, so it takes no fault).  Words outside the copies need nothing:
-    no shadow entry and no decoded instruction was made from them."""
-    if before is None:
-        pager.emulated()
-        return
-    if pager.g.routines.code_generation() == pager._gen:
-        return  # it stored nothing
-    core = pager.g.core
-    for f, old in before.items():
-        for i in np.flatnonzero(pager.W32[f * 1024:(f + 1) * 1024] != old).tolist():
-            pa = f * PAGE + 4 * i
-            if f in pager.traced:
-                pager.counters.inline_pte_writes += 1
-                pager.word_written(pa)
-            else:
-                core.invalidate(max(pa - 3, 0), pa + 4)

@@ -148,17 +148,14 @@ class TrapAndEmulate(VMM):
 
     def emulate(self) -> Exit:
         """One guest instruction through the interpreter routines (vverify.vmm.emulation).  Under
-        shadow paging, what a store among them changed in the guest's traced tables and decoded code
-        is found from copies taken before (shadow_paging.watch), so that binary translation and
-        paravirtualization, which emulate every store of the guest kernel, need not drop every
-        shadow for each."""
+        shadow paging the pager learns afterwards which guest words it stored (ShadowPager.emulated),
+        so that binary translation and paravirtualization, which emulate every store of the guest
+        kernel, drop only the shadow entries and decoded code those words made."""
         if self.pager is None:
             return self.g.emulator().run(self, 1, stop_on=self.stop_on)
-        pa = self.g.fetch_pa()  # one walk of the guest's tables for both
-        before = shadow_paging.watch(self.pager, pa)
-        self.pager.emulating(pa)
+        self.pager.emulating(self.g.fetch_pa())
         done = self.g.emulator().run(self, 1, stop_on=self.stop_on)
-        shadow_paging.emulated_watched(self.pager, before)
+        self.pager.emulated()
         return done
 
     def guest_state(self):
