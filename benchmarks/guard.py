@@ -15,7 +15,12 @@ Run it before landing any change to ``vverify/core`` or ``vverify/vmm``
   x86_32 and x86_32_vtx (``vverify bench --fast``), from which the cost per event follows:
   (technique's wall time per operation - native's) / (traps + emulated
   instructions + hypercalls + VM exits per operation), the definition of
-  issue 15.
+  issue 15;
+* shadow paging's ``pgfault`` and ``ptemod`` on riscv32_sv32 under each
+  technique that virtualizes its MMU (``vverify bench --fast``), whose cost
+  per event (the same definition; a hidden or true page fault is a trap, a
+  traced write a trap and an emulated instruction) is
+  ``shadow_cost_per_event.<technique>``.
 
 Wall-clock figures swing with the load of a shared machine, so what is
 compared are figures that hold up across machines and loads: ratios of two
@@ -78,7 +83,11 @@ def _run(argv: list, what: str, tree: Path = ROOT, env: dict | None = None) -> N
         raise SystemExit(f"guard: {what} failed (exit {r.returncode}): {' '.join(argv)}")
 
 
-PARTS = ("core_mips", "core_exit", "core_paging", "bench")
+PAGING_SPECS = ("riscv32_sv32",)  # shadow paging (docs/paging.md)
+PAGING_WORKLOADS = ("pgfault", "ptemod")
+SHADOW = "shadow_cost_per_event."
+
+PARTS = ("core_mips", "core_exit", "core_paging", "bench", "bench_paging")
 
 
 def measure(scratch: Path, processes: int, tree: Path = ROOT, parts=PARTS, techniques=(), env=None) -> dict:
@@ -112,6 +121,16 @@ def measure(scratch: Path, processes: int, tree: Path = ROOT, parts=PARTS, techn
         for t in ("native", *techniques) if techniques else ():
             bench += ["-t", t]
         _run(bench, "techniques", tree, env)
+    if "bench_paging" in parts:
+        files["bench_paging"] = scratch / "bench_paging.json"
+        bench = [py, "-m", "vverify", "bench", "--fast", "-o", str(files["bench_paging"])]
+        for s in PAGING_SPECS:
+            bench += ["-s", s]
+        for w in PAGING_WORKLOADS:
+            bench += ["-w", w]
+        for t in ("native", *techniques) if techniques else ():
+            bench += ["-t", t]
+        _run(bench, "shadow paging", tree, env)
     return files
 
 
@@ -133,11 +152,9 @@ def seconds(files: dict) -> dict:
     """The guard's quantities in seconds, from whichever measured files are present.
 
     ``core`` and ``unicorn`` per guest instruction, ``exit`` per round trip, and per technique
-    ``cost_per_event.<technique>`` (the geometric mean over its cells), with the cells themselves.
+    ``cost_per_event.<technique>`` and ``shadow_cost_per_event.<technique>`` (the geometric mean over
+    its cells), with the cells themselves.
     """
-    from vverify.bench.costmodel import vmm_events
-    from vverify.bench.results import load
-
     out: dict = {}
     if "core_mips" in files:
         mips = _medians(files["core_mips"])
@@ -147,10 +164,25 @@ def seconds(files: dict) -> dict:
     if "core_paging" in files:
         paging = _medians(files["core_paging"])
         out["paging_on"], out["paging_off"] = paging["paging_on"], paging["paging_off"]
-    if "bench" not in files:
-        return out
-    res = load([files["bench"]])
     cells = {}
+    for part, workloads, prefix in (("bench", EVENT_WORKLOADS, "cost_per_event."),
+                                    ("bench_paging", PAGING_WORKLOADS, SHADOW)):
+        if part in files:
+            per_technique = _cells(files[part], workloads, cells)
+            for tech, costs in sorted(per_technique.items()):
+                out[f"{prefix}{tech}"] = (_geomean(costs), len(costs))
+    if cells:
+        out["cells"] = dict(sorted(cells.items()))
+    return out
+
+
+def _cells(path: Path, event_workloads, cells: dict) -> dict:
+    """Add one bench file's cells to ``cells``; per technique, the costs per event of its cells whose
+    workload is among ``event_workloads``."""
+    from vverify.bench.costmodel import vmm_events
+    from vverify.bench.results import load
+
+    res = load([path])
     per_technique: dict = {}
     for m in res.measurements.values():
         native = res.get(m.spec, "native", m.workload)
@@ -159,16 +191,13 @@ def seconds(files: dict) -> dict:
         cell = {"overhead_vs_native": round(m.median / native.median, 3), "ns_per_op": round(m.median * 1e9, 1),
                 "native_ns_per_op": round(native.median * 1e9, 1)}
         n_events = vmm_events(m.per_op)
-        if m.workload in EVENT_WORKLOADS and n_events > 0:
+        if m.workload in event_workloads and n_events > 0:
             cost = (m.median - native.median) / n_events
             cell["events_per_op"] = round(n_events, 3)
             cell["ns_per_event"] = round(cost * 1e9, 1)
             per_technique.setdefault(m.technique, []).append(cost)
         cells[m.name] = cell
-    for tech, costs in sorted(per_technique.items()):
-        out[f"cost_per_event.{tech}"] = (_geomean(costs), len(costs))
-    out["cells"] = dict(sorted(cells.items()))
-    return out
+    return per_technique
 
 
 def figures(files: dict) -> dict:
@@ -185,7 +214,7 @@ def figures(files: dict) -> dict:
     if "paging_on" in raw:
         fig("paging_on_vs_off", raw["paging_off"] / raw["paging_on"], HIGHER_IS_BETTER, "ratio of MIPS, same run")
     for name, v in raw.items():
-        if name.startswith("cost_per_event."):
+        if name.startswith(("cost_per_event.", SHADOW)):
             cost, n = v
             fig(name, cost / unicorn_s, LOWER_IS_BETTER, f"Unicorn instructions, geometric mean of {n} cells")
     absolute = {"core_mips": round(1e-6 / raw["core"], 1), "unicorn_mips": round(1e-6 / unicorn_s, 1),
@@ -225,6 +254,8 @@ def _needs(name: str) -> tuple:
         return "core_exit", "exit"
     if name == "paging_on_vs_off":
         return "core_paging", "paging_on"
+    if name.startswith(SHADOW):
+        return "bench_paging", name
     return "bench", name
 
 
@@ -263,7 +294,7 @@ def alternate(names: list, trees: dict, rounds: int, run, scratch: Path) -> dict
     seconds).
     """
     parts = sorted({_needs(n)[0] for n in names})
-    techniques = sorted(n.split(".", 1)[1] for n in names if n.startswith("cost_per_event."))
+    techniques = sorted({n.split(".", 1)[1] for n in names if n.startswith(("cost_per_event.", SHADOW))})
     samples = {n: {side: [] for side in trees} for n in names}
     for k in range(rounds):
         for side, (tree, env) in trees.items():

@@ -85,3 +85,27 @@ def test_paging_on_against_off_is_a_figure_and_a_tree_without_its_benchmark_does
     monkeypatch.setattr(guard, "_run", lambda argv, what, tree, env: ran.append(argv[1]))
     (tmp_path / "benchmarks").mkdir()  # an older tree: no benchmarks/core_paging.py
     assert guard.measure(tmp_path, 1, tree=tmp_path, parts=("core_paging",)) == {} and ran == []
+
+
+def test_shadow_paging_has_its_own_figures_measured_by_their_own_bench_run(tmp_path, monkeypatch):
+    """Shadow paging's events (benchmarks/guard.py, ``bench_paging``) are a hot path of their own: their
+    cost per event is a figure per technique, measured on riscv32_sv32's paging workloads only, and a
+    side-by-side run of one of them measures only that part."""
+    costs = {"bench": {"trap-and-emulate": [40e-9]}, "bench_paging": {"trap-and-emulate": [2e-6, 8e-6]}}
+    monkeypatch.setattr(guard, "_cells", lambda path, workloads, cells: costs[path.stem])
+    monkeypatch.setattr(guard, "_medians", lambda path: {"core": 1e-9, "unicorn": 4e-9, "exit_round_trip_raw": 4e-7})
+    parts = ("core_mips", "core_exit", "bench", "bench_paging")
+    out = guard.figures({k: tmp_path / f"{k}.json" for k in parts})["figures"]
+    assert out["cost_per_event.trap-and-emulate"]["value"] == 10.0  # 40 ns in 4 ns Unicorn instructions
+    assert out["shadow_cost_per_event.trap-and-emulate"] == {
+        "value": 1000.0, "better": guard.LOWER_IS_BETTER,  # the geometric mean of 2 and 8 us, in 4 ns
+        "unit": "Unicorn instructions, geometric mean of 2 cells"}
+    assert guard._needs("shadow_cost_per_event.paravirtualization") == (
+        "bench_paging", "shadow_cost_per_event.paravirtualization")
+    ran = []
+    monkeypatch.setattr(guard, "_run", lambda argv, what, tree, env: ran.append(argv))
+    guard.measure(tmp_path, 1, parts=("bench_paging",), techniques=("paravirtualization",))
+    (argv,) = ran
+    assert argv[argv.index("-s") + 1] == "riscv32_sv32"
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-w"] == ["pgfault", "ptemod"]
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-t"] == ["native", "paravirtualization"]
