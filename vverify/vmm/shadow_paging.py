@@ -403,10 +403,10 @@ class ShadowPager:
 
     def serve_loop(self):
         """The compiled loop that serves hidden faults (vverify.vmm.shadow_paging_loop) for this
-        guest's spec, or None where it cannot be built or must not run: a planted defect (the Python
-        path is where the defects live, so a planted pager runs it alone)."""
-        if self.defect is not None:
-            return None
+        guest's spec, or None where it cannot be built.  A planted defect keeps it: each lives in
+        what the loop takes from Python (the view's key and root: ``user_bit``, ``stale_root``,
+        where a stale shadow makes :meth:`compiled_view` refuse) or in what only Python serves
+        (traced writes: ``missed_invalidation``), so it takes effect on both paths."""
         if self._serve_loop is None:
             from .shadow_paging_loop import serve_loop_for
 
