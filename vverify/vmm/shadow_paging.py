@@ -413,15 +413,12 @@ class ShadowPager:
             self._serve_loop = serve_loop_for(self) or False
         return self._serve_loop or None
 
-    def compiled_view(self):
-        """``(root, privilege)`` for the compiled path as the guest is now, or None where it must
-        not serve: the guest's view is not a paged one, or the shadow loaded is not its view's
-        (classify would refuse), or no frame is free (classify would flush)."""
+    def compiled_view(self, key):
+        """``(root, privilege)`` for the compiled path as the guest is now, in view ``key``
+        (:meth:`view_key`, a paged one), or None where it must not serve: the shadow loaded is not
+        the view's (classify would refuse), or no frame is free (classify would flush)."""
         s = self.current
-        if s is None or not self.free:
-            return None
-        key = self.view_key()
-        if key[0] != "paged" or s.key != key:
+        if s is None or not self.free or s.key != key:
             return None
         return s.root, self.g.virtual["mode"]
 

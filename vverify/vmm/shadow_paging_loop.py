@@ -139,6 +139,8 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         (RAN_OUT) or LOG fills (LOG_FULL).  Otherwise returns the core's reason code, with the exit's
         steps, cause and value left in R_'s status slots as the core left them.  ``scalars``: the steps
         run before the served faults, the faults served, their walks' PTE reads, the fills logged."""
+        scalars[:] = 0
+        traps[:] = 0
         steps = np.int64(0)
         saved_budget = R_[st + ST_BUDGET]
         saved_mask = R_[st + ST_TRAP_EXITS]
