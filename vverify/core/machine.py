@@ -246,7 +246,11 @@ class Core:
 
     def run(self, budget: int, trap_exits=()) -> Exit:
         """Run at most ``budget`` instructions; traps in ``trap_exits`` (or "all") return to the caller."""
-        reason = self.run_raw(budget, self.trap_mask(trap_exits))
+        return self.exit_of(self.run_raw(budget, self.trap_mask(trap_exits)))
+
+    def exit_of(self, reason) -> Exit:
+        """The :class:`Exit` a run that returned reason code ``reason`` left in the status slots (for
+        compiled code that ran this machine's loop itself and returns its last exit to Python)."""
         reason = REASONS[int(reason)]
         st = self.ST
         steps = int(st[ST_STEPS])

@@ -51,9 +51,14 @@ view of the host's lower half), so everything emulated sees guest RAM as
 natively.  No spec and no other technique changes: the larger core is built
 only here, from the spec's own text.
 
-Everything here but the walk runs in Python, on the exits the real core
-takes; the events are few kinds (:meth:`ShadowPager.classify`), kept in this
-module so that a compiled path can serve them later.
+The events are few kinds (:meth:`ShadowPager.classify`), served here in
+Python, the walk compiled.  The commonest, a hidden fault whose tables are
+already traced and whose shadow already has the level-0 table, is also
+served by a compiled loop around the real core
+(vverify/vmm/shadow_paging_loop.py) that trap-and-emulate runs in place of
+the core's ``run``; it decides from :attr:`ShadowPager.TRACED` (the traced
+frames as a bitmap) and the real tables, and logs its fills for
+:meth:`ShadowPager.drain_fills`.  Everything else returns to Python.
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ ACCESS_FAULTS = ("instruction_access_fault", "load_access_fault", "store_access_
 FAULT_ACCESS = {**{c: k for k, c in enumerate(PAGE_FAULTS)}, **{c: k for k, c in enumerate(ACCESS_FAULTS)}}
 
 MAX_SHADOWS = 8  # views kept at once; past that, all are dropped (a flush) and rebuilt on demand
+FILL_LOG = 1024  # fills the compiled path logs before Python adds them to ``leaves``
 
 DEFECTS = ("missed_invalidation", "user_bit", "stale_root")
 """Defects a test may plant (``ShadowPager.defect``) to show that the equivalence tests catch them:
@@ -210,6 +216,12 @@ class ShadowPager:
         self.current = None
         self.traced = set()  # guest frames walked as page tables: read-only in every shadow
         self.leaves = {}  # guest frame -> {(shadow key, host word index)} of shadow leaves mapping it
+        # for the compiled path (vverify.vmm.shadow_paging_loop): ``traced`` as a bitmap over guest
+        # frames, and the fills it made, (guest frame, host word), until drain_fills adds them to leaves
+        self.TRACED = np.zeros(self.ram_frames, dtype=np.uint8)
+        self.LOG = np.zeros((FILL_LOG, 2), dtype=np.int64)
+        self._serve_loop = None  # the compiled loop, made on first use; False where it cannot be built
+        self.served_compiled = 0  # hidden faults the compiled path served (counted in hidden_faults too)
         self._satp = placed.core.layout.reg_index["satp"]
         # the guest's walk: the spec's translation helper, compiled, on the routines' core (guest RAM)
         mmu = spec.virtualization.mmu
@@ -295,6 +307,7 @@ class ShadowPager:
         self.shadows.clear()
         self.current = None
         self.traced.clear()
+        self.TRACED[:] = 0
         self.leaves.clear()
         self.counters.shadow_flushes += 1
 
@@ -385,6 +398,39 @@ class ShadowPager:
             raise RuntimeError(f"shadow paging: a hidden fault at {va:#x} ({cause}) that filling does not serve")
         self.counters.hidden_faults += 1
         return "hidden"
+
+    # ------------------------------------------------------------ the compiled path
+
+    def serve_loop(self):
+        """The compiled loop that serves hidden faults (vverify.vmm.shadow_paging_loop) for this
+        guest's spec, or None where it cannot be built.  A planted defect keeps it: each lives in
+        what the loop takes from Python (the view's key and root: ``user_bit``, ``stale_root``,
+        where a stale shadow makes :meth:`compiled_view` refuse) or in what only Python serves
+        (traced writes: ``missed_invalidation``), so it takes effect on both paths."""
+        if self._serve_loop is None:
+            from .shadow_paging_loop import serve_loop_for
+
+            self._serve_loop = serve_loop_for(self) or False
+        return self._serve_loop or None
+
+    def compiled_view(self, key):
+        """``(root, privilege)`` for the compiled path as the guest is now, in view ``key``
+        (:meth:`view_key`, a paged one), or None where it must not serve: the shadow loaded is not
+        the view's (classify would refuse), or no frame is free (classify would flush)."""
+        s = self.current
+        if s is None or not self.free or s.key != key:
+            return None
+        return s.root, self.g.virtual["mode"]
+
+    def drain_fills(self, n: int):
+        """Add the ``n`` fills the compiled path logged (in the shadow loaded now) to ``leaves``, as
+        :meth:`_fill` would have.  Called as the compiled path returns, before any other entry point
+        of the pager runs."""
+        if n:
+            key = self.current.key
+            leaves = self.leaves
+            for frame, word in self.LOG[:n].tolist():
+                leaves.setdefault(frame, set()).add((key, word))
 
     pending = None  # the guest word a traced store is about to write
     _gen = 0
@@ -490,6 +536,8 @@ class ShadowPager:
         if frame in self.traced:
             return
         self.traced.add(frame)
+        if frame < self.ram_frames:  # a table read past guest RAM faulted: the compiled path never serves it
+            self.TRACED[frame] = 1
         for _, w in self.leaves.get(frame, ()):
             self.W32[w] = int(self.W32[w]) & ~W
 

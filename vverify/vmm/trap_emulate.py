@@ -12,7 +12,9 @@ On a spec whose MMU is virtualized by shadow paging (riscv32_sv32) the
 placed guest is a :class:`~vverify.vmm.shadow_paging.ShadowPlacedGuest`:
 the real root pointer is the VMM's, and the dispatcher first asks its pager
 about every memory fault (hidden, traced, true: vverify/vmm/shadow_paging.py).
-Those guests run the Python dispatcher.
+Those guests run the Python dispatcher, around a compiled loop that serves
+the common hidden faults without leaving compiled code
+(vverify/vmm/shadow_paging_loop.py, :meth:`TrapAndEmulate._direct_serving`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..core.protocol import REASONS
 from .base import VMM, PlacedGuest
 from . import shadow_paging
 from .shadow_paging import ShadowPlacedGuest, mmu_kind
+from .shadow_paging_loop import FILLS, SERVED, STEPS, WALK_REFS
 from .trap_emulate_loop import CompiledDispatcher, loop_for
 
 
@@ -126,10 +129,71 @@ class TrapAndEmulate(VMM):
         Returns ``(guest steps, an Exit if the guest's run ended else None,
         whether the core exited before the budget)``.
         """
-        if self.pager is not None and self.pager.must_interpret():
-            done = self.emulate()  # no one real table serves M-mode with MPRV: interpret it
-            return done.steps, (done if done.reason != "budget" else None), True
+        p = self.pager
+        if p is not None:
+            key = p.view_key()
+            if key[0] == "interpret":  # p.must_interpret()
+                done = self.emulate()  # no one real table serves M-mode with MPRV: interpret it
+                return done.steps, (done if done.reason != "budget" else None), True
+            if key[0] == "paged" and self.compiled:
+                served = self._direct_serving(budget, key)
+                if served is not None:
+                    return served
         return self.dispatch(self.g.core.run(budget, trap_exits="all"))
+
+    _serving = None  # the compiled hidden-fault loop and its arguments, made on first use; False: none
+
+    def _direct_serving(self, budget: int, key):
+        """:meth:`direct` under shadow paging in view ``key`` (a paged one), with the hidden faults
+        the compiled loop can serve served there, without returning to Python
+        (vverify.vmm.shadow_paging_loop); the exit it does not serve is dispatched here as
+        :meth:`direct` dispatches it.  None where the Python path must run instead: a subclass that
+        changes how exits are run or dispatched (binary translation and paravirtualization act at
+        every exit); no compiled loop; a shadow it does not serve (ShadowPager.compiled_view); a
+        budget outside 1 .. 2**63 - 1.  Counters move exactly as the Python path moves them."""
+        sv = self._serving
+        if sv is None:
+            sv = self._serving = self._make_serving()
+        if not sv or not 0 < budget < 1 << 63:
+            return None
+        p, g = self.pager, self.g
+        view = p.compiled_view(key)
+        if view is None:
+            return None
+        loop, args, scalars, traps = sv
+        outcome = loop(*args, view[0], view[1], budget, scalars, traps)
+        core = g.core
+        core.returns += 1  # a return into Python, as the core's own entry points count it
+        served, steps = int(scalars[SERVED]), int(scalars[STEPS])
+        if served:
+            p.drain_fills(int(scalars[FILLS]))
+            c = self.counters
+            c.direct += steps
+            c.exits["trap"] += served
+            c.hidden_faults += served
+            p.served_compiled += served
+            c.walk_refs += int(scalars[WALK_REFS])
+            names = core.cause_names
+            for i in np.flatnonzero(traps).tolist():
+                c.traps[names[i]] += int(traps[i])
+        if outcome < 0:  # the budget ended on a served fault, or the fill log is full: nothing to dispatch
+            return steps, None, True
+        n, end, exited = self.dispatch(core.exit_of(outcome))
+        return steps + n, end, exited
+
+    def _make_serving(self):
+        """``(loop, its fixed arguments, scalars, traps)`` for :meth:`_direct_serving`, or False."""
+        cls = type(self)
+        if any(getattr(cls, m) is not getattr(TrapAndEmulate, m) for m in ("run", "direct", "dispatch", "emulate")):
+            return False
+        p, g = self.pager, self.g
+        loop = p.serve_loop()
+        if loop is None:
+            return False
+        core = g.core
+        args = (core.R, core.MEM, core.DECF, g._scratch, g.virtual.array, g.DM, g.CM, len(g.names),
+                p._mem, p._reads, p.TRACED, p.W32, p.LOG)
+        return loop, args, np.zeros(4, dtype=np.int64), np.zeros(len(core.cause_names), dtype=np.int64)
 
     def dispatch(self, ex):
         """The dispatcher: account for one exit of the real core and serve it (see :meth:`direct`)."""
