@@ -117,6 +117,14 @@ class Layout:
             raise refused(spec, f"memory of {spec.memory.size} units is larger than the core's {MAX_MEMORY_UNITS}")
         if len(spec.causes) > 63:  # the loop's trap-exit mask has a bit per cause, below the exit codes
             raise refused(spec, f"it has {len(spec.causes)} trap causes, more than the core's 63")
+        # docs/interrupts.md, step 4: until the core runs them, a spec that has them is refused here rather
+        # than run without them (its runs would disagree with the interpreter's)
+        unsupported = [what for what, has in (("an [interrupts] boundary", spec.boundary is not None),
+                                              ("[time] counters", spec.time is not None),
+                                              ("device windows", bool(spec.devices)),
+                                              ("a store_fault", spec.memory.store_fault is not None)) if has]
+        if unsupported:
+            raise refused(spec, f"it has {' and '.join(unsupported)}, which the core does not run yet")
         check_widths(spec)
         self.full_memory = spec.memory.size >= (1 << spec.memory.address)
         # after the rows, one word per memory unit: nonzero where Core.predecode patched the
