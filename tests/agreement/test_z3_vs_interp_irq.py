@@ -27,7 +27,10 @@ NAMES = sorted(load(SPEC).instructions)
 def irq_states(draw, spec):
     """A state whose pointer often falls at or near the window, and whose deadline is often near."""
     s = draw(states(spec))
-    s.regs["ptr"] = draw(st.one_of(st.integers(0xEFFC, 0xF014), st.integers(0, 0xFFFF)))
+    edges = [0xEFFF, 0xF000, 0xF001, 0xF002, 0xF003, 0xF004, 0xF005, 0xF00F, 0xF010]  # each register's units, the ends
+    s.regs["ptr"] = draw(st.one_of(st.sampled_from(edges), st.integers(0xEFFC, 0xF014), st.integers(0, 0xFFFF)))
+    if draw(st.integers(0, 3)):
+        s.regs["mode"] = spec.modes["sup"]  # the mode the window allows, most of the time
     if draw(st.booleans()):
         s.regs["tcmp"] = (s.regs["tick"] + draw(st.integers(-2, 2))) & 0xFFFFFFFF
     return s

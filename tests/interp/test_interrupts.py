@@ -174,5 +174,6 @@ def test_the_boundary_function_delivers_on_what_it_wrote(spec):
     s2, out = boundary(spec, s)
     assert out.kind == "interrupt" and out.cause == "timer"
     assert s2.regs["tcmp"] == DISARMED and s2.regs["pc"] == 0x100 and s2.regs["tick"] == 3 and s2.regs["ret"] == 0
-    s3, out = boundary(spec, machine(spec, shadow=1))
-    assert out.kind == "ok" and s3.regs["shadow"] == 0
+    assert s2.regs["quiet"] == 0  # written only where nothing was delivered
+    s3, out = boundary(spec, machine(spec, shadow=1, quiet=7))
+    assert out.kind == "ok" and s3.regs["shadow"] == 0 and s3.regs["quiet"] == 8

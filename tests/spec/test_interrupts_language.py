@@ -31,7 +31,7 @@ def test_the_language_spec_loads_with_every_construct():
     raised = {s.cause for s in ir.walk_stmts(spec.boundary_body) if isinstance(s, ir.Interrupt)}
     assert raised == {"timer", "soft"}
     # what the boundary reads, timer_due()'s registers included: nothing else can change what it does
-    assert spec.boundary_inputs == {"mode", "ien", "shadow", "vmx", "swi", "tick", "tcmp"}
+    assert spec.boundary_inputs == {"mode", "ien", "shadow", "vmx", "swi", "tick", "tcmp", "quiet"}
 
 
 def test_a_spec_without_the_constructs_has_none_of_them():
