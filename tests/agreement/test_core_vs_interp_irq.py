@@ -62,3 +62,24 @@ def test_a_deadline_falls_at_the_same_step_on_the_core(core, start, compare):
     # and left to the caller: the run stops at the delivery, with the state as before its boundary
     want = assert_core_runs_as_interpreter(core, spec, s, 100, {"timer"})
     assert (want.reason, want.cause, want.steps) == ("trap", "timer", compare - start)
+
+
+def test_a_delivery_the_trace_has_no_room_for_exits_before_its_boundary(core):
+    """A VMM's trace (Core.record_traps) that is full exits before the delivery, precisely: the state
+    is the interpreter's one step before it, what the boundary wrote (the pending bit it cleared) put back."""
+    from vverify.interp import run as interp_run
+
+    spec = load(SPEC)
+    s = initial_state(spec)
+    s.regs.update(mode=spec.modes["usr"], tick=5, tcmp=0)  # the timer is due at once
+    s.mem.update(assemble(spec, "top: addi 1\n jmp top\n .org 0x100\n setswi\n rti").memory)
+    core.load_state(s)
+    core.record_traps(1)
+    try:
+        ex = core.run(50)
+    finally:
+        core.record_traps(0)
+    assert (ex.reason, ex.cause) == ("trace_full", "soft")  # the timer was recorded, the software interrupt is next
+    want, _ = interp_run(spec, s, ex.steps)
+    got = core.to_state(default=s.mem_default)
+    assert got.regs == want.regs and got.regs["swi"] == 1

@@ -953,8 +953,10 @@ class Generator:
 
         ``exc`` is -1 (nothing delivered: what it wrote stays), an interrupt's cause index (what it
         wrote stays, and the caller delivers it), or EXIT_BASE + a leave kind (a vmexit).  A vmexit,
-        and an interrupt whose cause is in ``trap_exits``, are precise: what it wrote is put back.
+        an interrupt whose cause is in ``trap_exits`` and one the trace has no room to record (the run
+        exits with R_TRACE_FULL before it) are precise: what it wrote is put back.
         """
+        st = self.layout.st_base
         en = _Emitter(self, "b", {}, "break").prepare(self.boundary)
         lines = en.block(self.boundary, "        ")
         written = sorted({self.layout.reg_index[s.name] for s in ir.walk_stmts(self.boundary)
@@ -964,8 +966,10 @@ class Generator:
                "    exc = -1", "    tval = U(0)"]
         out += self._prologue(en, "    ")
         out += [f"    bs{i} = R[{i}]" for i in written]
+        full = (f"(R[{st + ST_TRACE_CAP}] != U(0) and (R[{st + ST_TRACE_COUNT}] >= R[{st + ST_TRACE_CAP}] "
+                f"or R[{st + ST_TRACE_COUNT}] >= U({TRACE_ENTRIES})))")
         out += ["    while True:", *lines, "        break",
-                f"    if exc >= {EXIT_BASE} or (exc >= 0 and ((trap_exits >> U(exc)) & U(1)) != U(0)):"]
+                f"    if exc >= {EXIT_BASE} or (exc >= 0 and (((trap_exits >> U(exc)) & U(1)) != U(0) or {full})):"]
         out += [f"        R[{i}] = bs{i}" for i in written] or ["        pass"]
         out += ["    return exc, tval", "", ""]
         return out
