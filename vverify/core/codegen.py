@@ -945,8 +945,11 @@ class Generator:
         t = self.spec.time
         if t is None:
             return []
-        return [f"{ind}R[{self.layout.reg_index[n]}] = {_Emitter.m(f'(R[{self.layout.reg_index[n]}] + U(1))', self.spec.registers[n].width)}"
-                for n in t.steps + (t.retired if retired else ())]
+        out = []
+        for n in t.steps + (t.retired if retired else ()):
+            r = f"R[{self.layout.reg_index[n]}]"
+            out.append(f"{ind}{r} = {_Emitter.m(f'({r} + U(1))', self.spec.registers[n].width)}")
+        return out
 
     def _boundary_function(self, deco) -> list:
         """``boundary(R, MEM, DECF, trap_exits) -> (exc, tval)``: the spec's boundary program on ``R``.

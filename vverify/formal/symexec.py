@@ -788,7 +788,8 @@ def boundary(spec, state: ZState) -> ZResult:
             {f: ITE_ARRAY(t, taken.files[f], ITE_ARRAY(e, state.files[f], written.files[f])) for f in spec.files},
             ITE_ARRAY(t, taken.mem, state.mem) if spec.memory else None,  # the program itself stores nothing
             state.offset, state.root, state.writes + _guarded(taken.writes[n:], t), state.banks)
-    return ZResult(None, t, ex.cause, ex.tval, False, e, ex.exit_kind, written, merged)  # tval: 0, or the vmexit's reason
+    # tval: 0 for an interrupt, the reason for a vmexit
+    return ZResult(None, t, ex.cause, ex.tval, False, e, ex.exit_kind, written, merged)
 
 
 def mmu_view(spec, presented: ZState, mode) -> dict:

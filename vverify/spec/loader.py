@@ -24,8 +24,8 @@ from ..vocabulary import PROPERTIES
 from . import ir, limits, semantics
 from .encoding import EncodingError, parse_encoding
 from .locate import Locator
-from .model import (Bank, Cause, Deadline, Device, GuestABI, Time, InstructionClaim, Memory, MmuMap, OperandDecl, PureExpr, RegFile, Register,
-                    Spec, Paravirt, TheoremClaim, Instruction, VirtualizationMap)
+from .model import (Bank, Cause, Deadline, Device, GuestABI, InstructionClaim, Memory, MmuMap, OperandDecl, PureExpr,
+                    RegFile, Register, Spec, Paravirt, TheoremClaim, Time, Instruction, VirtualizationMap)
 from .ir import mask
 from .overlaps import first_overlap
 
@@ -467,7 +467,8 @@ class _Loader:
                 self.fail(("state", "memory"), "state", "a memory smaller than its address space needs a 'fault' cause")
             store_fault = m.get("store_fault")
             if store_fault is not None and store_fault not in causes:
-                self.fail(("state", "memory", "store_fault"), "state", f"memory store fault cause '{store_fault}' is not declared")
+                self.fail(("state", "memory", "store_fault"), "state",
+                          f"memory store fault cause '{store_fault}' is not declared")
             if store_fault is not None and size >= (1 << m["address"]):
                 self.fail(("state", "memory", "store_fault"), "state", "store_fault is the cause of a store outside "
                                                                         "memory, but this memory fills its address space")
