@@ -40,7 +40,7 @@ def perturbed(spec, s: MachineState, seen: set) -> MachineState:
     return MachineState(regs, files, mem, default)
 
 
-@pytest.mark.parametrize("spec_name", ["pg74", "pdp10", "riscv32", "pg74_vt", "x86_32"])
+@pytest.mark.parametrize("spec_name", ["pg74", "pdp10", "riscv32", "pg74_vt", "x86_32", "lang_irq"])
 def test_what_the_trace_leaves_out_plays_no_part(spec_name):
     spec = load(spec_name)
     names = sorted(spec.instructions)

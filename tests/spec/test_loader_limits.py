@@ -52,6 +52,19 @@ aliases = {{ zero = {alias} }}
 unit = {unit}
 address = {address}
 size = {size}
+fault = "priv"
+
+[state.devices.d]
+base = {device_base}
+size = {device_size}
+modes = ["s"]
+registers = {{ 0x0 = "a" }}
+
+[time]
+steps = ["a"]
+
+[time.deadlines]
+t = {{ counter = "a", compare = "b", disarmed = {disarmed} }}
 
 [constants]
 K = {constant}
@@ -100,7 +113,10 @@ INTEGERS = {  # placeholder: (its key in the schema, a valid value)
     "alias": (("state", "files", "*", "aliases", "*"), 0),
     "unit": (("state", "memory", "unit"), 8),
     "address": (("state", "memory", "address"), 8),
-    "size": (("state", "memory", "size"), 256),
+    "size": (("state", "memory", "size"), 128),
+    "device_base": (("state", "devices", "*", "base"), 128),
+    "device_size": (("state", "devices", "*", "size"), 16),
+    "disarmed": (("time", "deadlines", "*", "disarmed"), 0),
     "constant": (("constants", "*"), 1),
     "member": (("enums", "*", "*"), 1),
     "code": (("traps", "code"), 8),
@@ -353,7 +369,8 @@ def two_megabyte_spec(target=2_000_000) -> tuple:
     fifty helpers (some calling others, with loops), branches and traps in every instruction,
     and every hundredth instruction with 60 lines of semantics."""
     head = spec_text(instructions="", pc=32, register=32, register_width=32, file_width=32, unit=8, address=32,
-                     size=1 << 32, tval=32, code=8, control_mask=0, count=16, param=32)
+                     size=(1 << 32) - 256, device_base=(1 << 32) - 16, tval=32, code=8, control_mask=0, count=16,
+                     param=32)
     head = head.replace('rd = { kind = "reg", file = "r" }',
                         'rd = { kind = "reg", file = "r" }\nrs = { kind = "reg", file = "r" }\nimm = { kind = "imm" }')
     helpers = ['[helpers]\ncode = """']

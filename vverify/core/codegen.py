@@ -543,6 +543,16 @@ class _Emitter:
                 self.g_file_journal(k, s.file)
             out.append(f"{p}    R[{idx}] = {self.e(s.value)}")
             return out
+        if t is ir.Load and self.windows():
+            m = self.spec.memory
+            addr = self.local(f"%addr.{id(s)}", m.address)
+            target = self.local(s.local, s.width)
+            parts = [f"(U(MEM[{self.mem_index(addr, k)}]) << U({k * m.unit}))" if k else f"U(MEM[{addr}])"
+                     for k in range(s.units)]
+            return ([f"{p}{addr} = {self.e(s.addr)}"]
+                    + self.window_dispatch(addr, s.units, p, False,
+                                           lambda dev, q: [f"{q}{target} = {self.device_read(dev, addr, s.units)}"])
+                    + [f"{p}    {target} = {' | '.join(parts)}"])
         if t is ir.Load:
             addr = self.local(f"%addr.{id(s)}", self.spec.memory.address)
             out = [f"{p}{addr} = {self.e(s.addr)}"]
@@ -562,22 +572,21 @@ class _Emitter:
                 for k in sorted({0, s.units - 1}):
                     out.append(f"{p}DECF[U({base}) + ({self.mem_index(addr, k)} >> U({shift}))] = U(1)")
             return out
+        if t is ir.Store and self.windows():
+            m = self.spec.memory
+            addr = self.local(f"%addr.{id(s)}", m.address)
+            val = self.local(f"%val.{id(s)}", s.units * m.unit)
+            out = [f"{p}{addr} = {self.e(s.addr)}", f"{p}{val} = {self.e(s.value)}"]
+            out += self.window_dispatch(addr, s.units, p, True,
+                                        lambda dev, q: self.device_write(dev, addr, s.units, val, q))
+            return out + self.memory_store(addr, val, s.units, p + "    ")
         if t is ir.Store:
             m = self.spec.memory
             addr = self.local(f"%addr.{id(s)}", m.address)
             val = self.local(f"%val.{id(s)}", s.units * m.unit)
             out = [f"{p}{addr} = {self.e(s.addr)}", f"{p}{val} = {self.e(s.value)}"]
-            out += self.range_check(addr, s.units, p)
-            k = len(self.store_sites)
-            self.store_sites.append((addr, s.units))
-            if self.journal:
-                out += [f"{p}{self.prefix}jsv{k}_{u} = MEM[{self.mem_index(addr, u)}]" for u in range(s.units)]
-                out.append(f"{p}{self.prefix}jsd{k} = True")
-            for u in range(s.units):
-                part = f"({val} >> U({u * m.unit}))" if u else val
-                out.append(f"{p}MEM[{self.mem_index(addr, u)}] = MT({part} & U({mask(m.unit)}))")
-            out += self.invalidate(addr, s.units, p)
-            return out
+            out += self.range_check(addr, s.units, p, True)
+            return out + self.memory_store(addr, val, s.units, p)
         if t is ir.If:
             out = [f"{p}if {self.e(s.cond)}:"]
             out += self.block(s.then, p + "    ")
@@ -598,7 +607,90 @@ class _Emitter:
         if t is ir.Leave:
             return [f"{p}exc = {EXIT_BASE + ir.LEAVE_KINDS.index(s.kind)}", f"{p}tval = {self.e(s.code)}",
                     f"{p}{self.on_exit}"]
+        if t is ir.Interrupt:  # only in the boundary program (boundary_source): it keeps what it wrote
+            return [f"{p}exc = {self.spec.causes[s.cause].index}", f"{p}tval = U(0)", f"{p}{self.on_exit}"]
         raise TypeError(t)  # pragma: no cover
+
+    def memory_store(self, addr, val, units, p) -> list:
+        """A store's writes to memory, journaled when the instruction may still trap, and the
+        invalidation of what was decoded there."""
+        m = self.spec.memory
+        out = []
+        k = len(self.store_sites)
+        self.store_sites.append((addr, units))
+        if self.journal:
+            out += [f"{p}{self.prefix}jsv{k}_{u} = MEM[{self.mem_index(addr, u)}]" for u in range(units)]
+            out.append(f"{p}{self.prefix}jsd{k} = True")
+        for u in range(units):
+            part = f"({val} >> U({u * m.unit}))" if u else val
+            out.append(f"{p}MEM[{self.mem_index(addr, u)}] = MT({part} & U({mask(m.unit)}))")
+        out += self.invalidate(addr, units, p)
+        return out
+
+    def windows(self) -> bool:
+        """Whether accesses may fall in a device window (``[state.devices]``): then a load or store that
+        misses memory tries them before it faults (docs/interrupts.md, section 2.3)."""
+        return bool(self.spec.devices) and not self.g.layout.full_memory
+
+    def window_dispatch(self, addr, units, p, store, access) -> list:
+        """``if addr`` misses memory: each window ``access(dev, indent)`` serves, else the fault; then
+        an ``else:`` whose body (memory, indented by one more level) the caller appends."""
+        m = self.spec.memory
+        fault = self.spec.causes[m.fault_of(store)].index
+        limit = m.size - units
+        mode = f"R[{self.g.layout.reg_index['mode']}]"
+        out = [f"{p}if {f'{addr} > U({limit})' if limit >= 0 else 'True'}:"]
+        first = True
+        for dev in self.spec.devices:
+            if units > dev.size:
+                continue
+            modes = " or ".join(f"{mode} == U({v})" for v in dev.modes)
+            cond = f"{addr} >= U({dev.base}) and {addr} <= U({dev.base + dev.size - units}) and ({modes})"
+            out.append(f"{p}    {'if' if first else 'elif'} {cond}:")
+            out += access(dev, p + "        ")
+            first = False
+        q = p + "    "
+        if not first:
+            out.append(f"{p}    else:")
+            q += "    "
+        out += [f"{q}exc = {fault}", f"{q}tval = {self.g.fit_tval(addr, m.address)}", f"{q}{self.on_exit}"]
+        out.append(f"{p}else:")
+        return out
+
+    def device_read(self, dev, addr, units) -> str:
+        """The value a load of ``units`` from ``addr`` reads in window ``dev``: its registers' units."""
+        u = self.spec.memory.unit
+        held = [(dev.base + off + j, reg, j) for off, reg, n in dev.registers for j in range(n)]
+        parts = []
+        for k in range(units):
+            at = f"({addr} + U({k}))" if k else addr
+            v = "U(0)"
+            for a, reg, j in reversed(held):
+                r = f"R[{self.g.layout.reg_index[reg]}]"
+                v = f"(((({r} >> U({j * u})) & U({mask(u)}))) if {at} == U({a}) else {v})"
+            parts.append(f"({v} << U({k * u}))" if k else v)
+        return "(" + " | ".join(parts) + ")"
+
+    def device_write(self, dev, addr, units, val, q) -> list:
+        """A store of ``units`` from ``addr`` into window ``dev``: the units of its registers it covers."""
+        u = self.spec.memory.unit
+        lay = self.g.layout
+        out = []
+        for off, reg, n in dev.registers:
+            i = lay.reg_index[reg]
+            if self.journal and i not in self.journal_regs:
+                self.journal_regs.append(i)
+            width = self.spec.registers[reg].width
+            for j in range(n):
+                for k in range(units):
+                    at = f"({addr} + U({k}))" if k else addr
+                    unit = f"(({val} >> U({k * u})) & U({mask(u)}))" if k else f"({val} & U({mask(u)}))"
+                    keep = mask(width) & ~(mask(u) << (j * u))
+                    out += [f"{q}if {at} == U({dev.base + off + j}):",
+                            f"{q}    R[{i}] = (R[{i}] & U({keep})) | {self.m(f'({unit} << U({j * u}))', width)}"]
+            if lay.fetch_inputs and reg in lay.fetch_inputs:
+                out.append(f"{q}DECF[U({lay.fetch_epoch})] += U(1)")
+        return out or [f"{q}pass"]
 
     def g_file_journal(self, k, fname):
         self.file_journal.append((k, fname))
@@ -617,11 +709,11 @@ class _Emitter:
         a = f"({addr} + U({k}))" if k else addr
         return f"(({a} + moff) & U({mask(m.address)}))" if self.g.layout.full_memory else a
 
-    def range_check(self, addr, units, p):
+    def range_check(self, addr, units, p, store=False):
         m = self.spec.memory
         if self.g.layout.full_memory:
             return []
-        fault = self.spec.causes[m.fault].index
+        fault = self.spec.causes[m.fault_of(store)].index
         limit = m.size - units
         if limit < 0:
             return [f"{p}exc = {fault}", f"{p}tval = {self.g.fit_tval(addr, m.address)}", f"{p}{self.on_exit}"]
@@ -855,6 +947,46 @@ class Generator:
                          for name, instr in spec.instructions.items()}
         self.entry = split.block(spec.entry)
         self.fetch_body = split.block(spec.fetch_body)
+        self.boundary = split.block(spec.boundary_body) if spec.boundary_body else ()
+
+    def _advance(self, ind, retired: bool) -> list:
+        """The ``[time]`` rule after a step: ``steps`` counters, and ``retired`` ones when it retired
+        (docs/interrupts.md; eager, one add per counter per step: the lazy counters of section 2.3
+        are not built)."""
+        t = self.spec.time
+        if t is None:
+            return []
+        out = []
+        for n in t.steps + (t.retired if retired else ()):
+            r = f"R[{self.layout.reg_index[n]}]"
+            out.append(f"{ind}{r} = {_Emitter.m(f'({r} + U(1))', self.spec.registers[n].width)}")
+        return out
+
+    def _boundary_function(self, deco) -> list:
+        """``boundary(R, MEM, DECF, trap_exits) -> (exc, tval)``: the spec's boundary program on ``R``.
+
+        ``exc`` is -1 (nothing delivered: what it wrote stays), an interrupt's cause index (what it
+        wrote stays, and the caller delivers it), or EXIT_BASE + a leave kind (a vmexit).  A vmexit,
+        an interrupt whose cause is in ``trap_exits`` and one the trace has no room to record (the run
+        exits with R_TRACE_FULL before it) are precise: what it wrote is put back.
+        """
+        st = self.layout.st_base
+        en = _Emitter(self, "b", {}, "break").prepare(self.boundary)
+        lines = en.block(self.boundary, "        ")
+        written = sorted({self.layout.reg_index[s.name] for s in ir.walk_stmts(self.boundary)
+                          if isinstance(s, ir.SetReg)})
+        out = [deco, "def boundary(R, MEM, DECF, trap_exits):",
+               '    """The boundary program of the spec: (-1 or the interrupt\'s cause or an exit, tval)."""',
+               "    exc = -1", "    tval = U(0)"]
+        out += self._prologue(en, "    ")
+        out += [f"    bs{i} = R[{i}]" for i in written]
+        full = (f"(R[{st + ST_TRACE_CAP}] != U(0) and (R[{st + ST_TRACE_COUNT}] >= R[{st + ST_TRACE_CAP}] "
+                f"or R[{st + ST_TRACE_COUNT}] >= U({TRACE_ENTRIES})))")
+        out += ["    while True:", *lines, "        break",
+                f"    if exc >= {EXIT_BASE} or (exc >= 0 and (((trap_exits >> U(exc)) & U(1)) != U(0) or {full})):"]
+        out += [f"        R[{i}] = bs{i}" for i in written] or ["        pass"]
+        out += ["    return exc, tval", "", ""]
+        return out
 
     def fit_tval(self, expr, width):
         tw = self.spec.tval_width
@@ -1048,6 +1180,8 @@ class Generator:
         w("    return next_pc, exc < 0")
         w("")
         w("")
+        if self.boundary:
+            L.extend(self._boundary_function(deco))
         L.extend(self._fetch_function(deco))
         w(deco)
         w("def run(R, MEM, DECF):")
@@ -1083,7 +1217,8 @@ class Generator:
         # the decode miss goes to the outer loop and comes back to fetch again, which is exact
         # only if fetching writes nothing: a fetch that writes (no bundled spec's does) decodes in
         # the hot loop, as every miss did before
-        refetch = _fetch_is_pure(self.fetch_body)
+        # (with a boundary program, which must run once per step, a miss decodes in the hot loop too)
+        refetch = _fetch_is_pure(self.fetch_body) and not self.boundary
         w("    while True:")
         O = "        "
         # exc and halted start every instruction at -1 and False: as constants there, LLVM folds
@@ -1095,6 +1230,10 @@ class Generator:
         I = O + "    "
         w(f"{I}exc = -1")
         w(f"{I}halted = False")
+        if self.boundary:  # before every instruction (docs/interrupts.md: the simple form, no horizon)
+            w(f"{I}exc, tval = boundary(R, MEM, DECF, trap_exits)")
+            w(f"{I}if exc >= 0:  # an interrupt (delivered below, as a trap is) or a vmexit")
+            w(f"{I}    break")
         fetch = self._fetch_lines(I)
         L.extend(fetch)
         if self.fetch_body or not lay.full_memory:
@@ -1154,6 +1293,7 @@ class Generator:
         w(f"{I}    break")
         w(f"{I}pc = next_pc")
         w(f"{I}steps += U(1)")
+        L.extend(self._advance(I, True))
         # out of the hot loop: why?  (The budget is checked first: the hot loop also ends there
         # with whatever its last instruction left in exc and halted.)
         w(f"{O}if steps >= budget:")
@@ -1187,10 +1327,12 @@ class Generator:
         w(f"{O}        break")
         w(f"{O}    pc = next_pc")
         w(f"{O}    steps += U(1)")
+        L.extend(self._advance(O + "    ", False))
         w(f"{O}    continue")
         w(f"{O}if halted:")
         w(f"{O}    pc = next_pc")
         w(f"{O}    steps += U(1)")
+        L.extend(self._advance(O + "    ", True))
         w(f"{O}    reason = {R_HALT}")
         w(f"{O}    break")
         if refetch:

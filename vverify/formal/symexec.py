@@ -332,17 +332,30 @@ class _Exec:
                 self.s.files[st.file] = ITE_ARRAY(writable, new, arr)
         elif t is ir.Load:
             addr = self.expr(st.addr)
-            if self.range_ok(addr, st.units, g) is False:
+            in_mem, windows = self.access(addr, st.units, g, False)
+            if in_mem is False and not windows:
                 return  # it certainly faults: the value is never read
             m = self.spec.memory
-            parts = [self.read_mem(addr, k) for k in range(st.units)]
-            v = parts[0] if len(parts) == 1 else z3.Concat(*reversed([const(p, m.unit) for p in parts]))
-            v = simplify_value(v) if all(known(p) for p in parts) else v
+            v = 0
+            if in_mem is not False:
+                parts = [self.read_mem(addr, k) for k in range(st.units)]
+                v = parts[0] if len(parts) == 1 else z3.Concat(*reversed([const(p, m.unit) for p in parts]))
+                v = simplify_value(v) if all(known(p) for p in parts) else v
+            for dev, inside in windows:
+                v = ITE(inside, self.device_read(dev, addr, st.units), v, st.width)
             self.set_local(st.local, w, v, st.width)  # an access outside memory faults: no guard for it either
         elif t is ir.Store:
             addr = self.expr(st.addr)
-            if self.range_ok(addr, st.units, g) is False or w is False:
+            in_mem, windows = self.access(addr, st.units, g, True)
+            if (in_mem is False and not windows) or w is False:
                 return
+            if windows:
+                value = self.expr(st.value)
+                for dev, inside in windows:
+                    self.device_write(dev, addr, st.units, value, AND(w, inside))
+                if in_mem is False:
+                    return
+                w = AND(w, in_mem)  # a store that lands in a window writes no memory
             m = self.spec.memory
             v = const(self.expr(st.value), st.units * m.unit)
             arr = self.s.mem
@@ -376,6 +389,11 @@ class _Exec:
             self.exit_kind = ITE(g, ir.LEAVE_KINDS.index(st.kind), self.exit_kind, 1)
             self.tval = ITE(g, self.expr(st.code), self.tval, self.spec.tval_width)
             self.alive = AND(self.alive, NOT(g))
+        elif t is ir.Interrupt:
+            # recorded like a trap (the boundary program has none of its own); but its writes are kept,
+            # so what would come after it on its path must not be written: it stops the writes as a halt does
+            self.raise_trap(g, self.spec.causes[st.cause].index, 0)
+            self.going = AND(self.going, NOT(g))
         else:  # pragma: no cover
             raise TypeError(t)
 
@@ -407,8 +425,106 @@ class _Exec:
     def read_mem(self, addr, k):
         return self.s.read(self.mem_index(addr, k))
 
-    def range_ok(self, addr, units, g):
-        """Check a physical access; raise the memory fault (under ``g``) when outside."""
+    def access(self, addr, units, g, store):
+        """``(in memory, [(device, inside it and allowed), ...])`` for an access, raising the memory's
+        fault (a store's: its store fault) under ``g`` where it is in neither.  Without device windows
+        this is :meth:`range_ok`, term for term."""
+        devices = self.spec.devices
+        if not devices:
+            return self.range_ok(addr, units, g, store), []
+        m = self.spec.memory
+        ok = self.range_ok(addr, units, False)  # the fault is raised below, once windows are counted
+        windows, anywhere = [], ok
+        for dev in devices:
+            inside = self.in_window(dev, addr, units)
+            if inside is not False:
+                windows.append((dev, inside))
+                anywhere = OR(anywhere, inside)
+        bad = AND(g, NOT(anywhere))
+        if bad is not False:
+            tv = self._fit(addr, m.address, self.spec.tval_width)
+            self.raise_trap(bad, self.spec.causes[m.fault_of(store)].index, tv)
+        return ok, windows
+
+    def in_window(self, dev, addr, units):
+        """Whether an access of ``units`` from ``addr`` lies in window ``dev`` from a mode it allows."""
+        aw = self.spec.memory.address
+        if known(addr):
+            inside = dev.contains(addr, units)
+        elif units > dev.size:
+            inside = False
+        else:
+            inside = z3.And(z3.UGE(addr, z3.BitVecVal(dev.base, aw)),
+                            z3.ULE(addr, z3.BitVecVal(dev.base + dev.size - units, aw)))
+        mode, mw = self.s.regs["mode"], self.spec.mode_width
+        allowed = False
+        for v in dev.modes:
+            allowed = OR(allowed, EQ(mode, v, mw))
+        return AND(inside, allowed)
+
+    def _device_units(self, dev):
+        """``[(address, register, k)]``: each memory unit of window ``dev`` a register holds."""
+        return [(dev.base + off + k, reg, k) for off, reg, n in dev.registers for k in range(n)]
+
+    def _unit_of(self, value, width, k):
+        """Memory unit ``k`` of a register's value (little-endian; the last unit zero-filled)."""
+        u = self.spec.memory.unit
+        if known(value):
+            return (value >> (k * u)) & mask(u)
+        if (k + 1) * u > width:
+            value = z3.ZeroExt((k + 1) * u - width, value)
+        return z3.Extract((k + 1) * u - 1, k * u, value)
+
+    def device_read(self, dev, addr, units):
+        """The value ``units`` memory units of ``dev`` from ``addr`` read: its registers' units, 0 elsewhere."""
+        u, aw = self.spec.memory.unit, self.spec.memory.address
+        held = self._device_units(dev)
+        parts = []
+        for k in range(units):
+            at = (addr + k) & mask(aw) if known(addr) else const(addr, aw) + k
+            v = 0
+            for a, reg, j in held:
+                v = ITE(EQ(at, a, aw), self._unit_of(self.s.regs[reg], self.spec.registers[reg].width, j), v, u)
+            parts.append(v)
+        if all(known(p) for p in parts):
+            out = 0
+            for k, p in enumerate(parts):
+                out |= p << (k * u)
+            return out
+        return parts[0] if units == 1 else z3.Concat(*reversed([const(p, u) for p in parts]))
+
+    def device_write(self, dev, addr, units, value, w):
+        """Store ``value`` into window ``dev`` under ``w``: each register unit the store covers takes the
+        store's unit; the units it does not cover, and offsets no register holds, keep what they had."""
+        u, aw = self.spec.memory.unit, self.spec.memory.address
+        for off, reg, n in dev.registers:
+            width = self.spec.registers[reg].width
+            old = self.s.regs[reg]
+            units_new, touched = [], False
+            for j in range(n):
+                cur = self._unit_of(old, width, j)
+                for k in range(units):
+                    at = (addr + k) & mask(aw) if known(addr) else const(addr, aw) + k
+                    hit = EQ(at, dev.base + off + j, aw)
+                    if hit is not False:
+                        touched = True
+                        cur = ITE(hit, self._unit_of(value, units * u, k), cur, u)
+                units_new.append(cur)
+            if not touched:
+                continue
+            if all(known(p) for p in units_new):
+                new = 0
+                for j, p in enumerate(units_new):
+                    new |= p << (j * u)
+                new &= mask(width)
+            else:
+                whole = units_new[0] if n == 1 else z3.Concat(*reversed([const(p, u) for p in units_new]))
+                whole = const(whole, n * u)
+                new = whole if n * u == width else z3.Extract(width - 1, 0, whole)
+            self.s.regs[reg] = ITE(w, new, old, width)
+
+    def range_ok(self, addr, units, g, store=False):
+        """Check a physical access; raise the memory fault (a store's: its store fault) under ``g`` when outside."""
         m = self.spec.memory
         if m.size >= (1 << m.address):
             return True
@@ -420,7 +536,7 @@ class _Exec:
         if bad is not False:
             tw = self.spec.tval_width
             tv = self._fit(addr, m.address, tw)
-            self.raise_trap(bad, self.spec.causes[m.fault].index, tv)
+            self.raise_trap(bad, self.spec.causes[m.fault_of(store)].index, tv)
         return ok
 
     @staticmethod
@@ -604,6 +720,7 @@ def step(spec, state: ZState, instruction, operands: dict, mmu: dict | None = No
         ex.s.regs.pop(k, None)
     body_state = ex.s
     body_state.regs["pc"] = ex.next_pc
+    advance_time(spec, body_state, True)  # read only where it neither traps nor exits: it retired
     body_only = body_state
     if ex.exited is not False:  # an exit is precise: the state stays as it was
         e = ex.exited
@@ -620,6 +737,7 @@ def step(spec, state: ZState, instruction, operands: dict, mmu: dict | None = No
     def merged():
         # the trap entry, on the state before the instruction, with the cause's code
         trap_state = entry_state(spec, state, cause_code(spec, ex.cause), ex.tval)
+        advance_time(spec, trap_state, False)
         return ZState(
             {n: ITE(t, trap_state.regs[n], body_state.regs[n], spec.registers[n].width) for n in spec.registers},
             {n: ITE_ARRAY(t, trap_state.files[n], body_state.files[n]) for n in spec.files},
@@ -631,6 +749,47 @@ def step(spec, state: ZState, instruction, operands: dict, mmu: dict | None = No
         )
     return ZResult(None, t, ex.cause, ex.tval, AND(AND(ex.halted, NOT(t)), NOT(ex.exited)), ex.exited, ex.exit_kind,
                    body_only, merged)
+
+
+def advance_time(spec, state: ZState, retired: bool):
+    """The ``[time]`` rule on ``state``, in place (as :func:`vverify.interp.machine.advance_time`)."""
+    t = spec.time
+    if t is None:
+        return
+    for name in t.steps + (t.retired if retired else ()):
+        v, w = state.regs[name], spec.registers[name].width
+        state.regs[name] = (v + 1) & mask(w) if known(v) else v + 1
+
+
+def boundary(spec, state: ZState) -> ZResult:
+    """Symbolically run the boundary program (``[interrupts] boundary``) on ``state``.
+
+    ``trapped`` is "it raised an interrupt" (``cause`` its index, tval 0), and there ``state`` is the
+    trap entry run on what the program *wrote* (unlike :func:`step`, whose trap discards the body's
+    writes), with the delivery counted as a step; ``exited`` is a vmexit, precise; otherwise the state
+    is what it wrote, and ``body`` is that in every case.  A spec without a boundary leaves ``state``.
+    """
+    work = state.copy()
+    ex = _Exec(spec, work, {}, state.regs["pc"])
+    ex.run(spec.boundary_body)
+    written = ex.s
+    written.regs["pc"] = state.regs["pc"]  # the loader forbids writing it
+    if ex.trapped is False and ex.exited is False:
+        return ZResult(written, False, 0, 0, False, False, 0, written)
+    t, e = ex.trapped, ex.exited
+
+    def merged():
+        taken = entry_state(spec, written, cause_code(spec, ex.cause), 0) if t is not False else written
+        advance_time(spec, taken, False)
+        n = len(state.writes)
+        return ZState(
+            {r: ITE(t, taken.regs[r], ITE(e, state.regs[r], written.regs[r], spec.registers[r].width),
+                    spec.registers[r].width) for r in spec.registers},
+            {f: ITE_ARRAY(t, taken.files[f], ITE_ARRAY(e, state.files[f], written.files[f])) for f in spec.files},
+            ITE_ARRAY(t, taken.mem, state.mem) if spec.memory else None,  # the program itself stores nothing
+            state.offset, state.root, state.writes + _guarded(taken.writes[n:], t), state.banks)
+    # tval: 0 for an interrupt, the reason for a vmexit
+    return ZResult(None, t, ex.cause, ex.tval, False, e, ex.exit_kind, written, merged)
 
 
 def mmu_view(spec, presented: ZState, mode) -> dict:

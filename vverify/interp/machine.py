@@ -13,7 +13,8 @@ from ..spec.state import MachineState, initial_state  # noqa: F401  (the interpr
 
 @dataclass(frozen=True)
 class Outcome:
-    """How an instruction ended: ``kind`` is ``"ok"``, ``"trap"``, ``"halt"``, ``"hypercall"`` or ``"vmexit"``."""
+    """How an instruction ended: ``kind`` is ``"ok"``, ``"trap"``, ``"halt"``, ``"hypercall"`` or ``"vmexit"``;
+    how the boundary program ended (:func:`boundary`): ``"ok"``, ``"interrupt"`` or ``"vmexit"``."""
 
     kind: str
     cause: str | None = None
@@ -42,6 +43,13 @@ class Trap(Exception):
 
 class _Halt(Exception):
     pass
+
+
+class _Interrupt(Exception):
+    """``interrupt(cause)`` in the boundary program: it ends the program, which keeps its writes."""
+
+    def __init__(self, cause):
+        self.cause = cause
 
 
 class LeaveGuest(Exception):
@@ -82,17 +90,23 @@ class _Eval:
                 self.s.files[st.file][i] = self.expr(st.value)
         elif t is ir.Load:
             addr = self.expr(st.addr)
-            self.check_range(addr, st.units)
+            dev = self.check_range(addr, st.units)
             m = self.spec.memory
+            if dev is not None:
+                self.locals[st.local] = self.device_read(dev, addr, st.units)
+                return
             v = 0
             for k in range(st.units):
                 v |= self.s.read_mem((addr + k) & mask(m.address)) << (k * m.unit)
             self.locals[st.local] = v
         elif t is ir.Store:
             addr = self.expr(st.addr)
-            self.check_range(addr, st.units)
+            dev = self.check_range(addr, st.units, store=True)
             m = self.spec.memory
             v = self.expr(st.value)
+            if dev is not None:
+                self.device_write(dev, addr, st.units, v)
+                return
             for k in range(st.units):
                 self.s.mem[(addr + k) & mask(m.address)] = (v >> (k * m.unit)) & mask(m.unit)
         elif t is ir.If:
@@ -103,13 +117,45 @@ class _Eval:
             raise _Halt()
         elif t is ir.Leave:
             raise LeaveGuest(st.kind, self.expr(st.code))
+        elif t is ir.Interrupt:
+            raise _Interrupt(st.cause)
         else:  # pragma: no cover - the IR is closed
             raise TypeError(t)
 
-    def check_range(self, addr, units):
+    def check_range(self, addr, units, store=False):
+        """None for an access inside memory; the device window it falls in, if the mode may use it;
+        else the memory's fault (a store's: its store fault), with the address as tval."""
         m = self.spec.memory
         if m.size < (1 << m.address) and addr + units > m.size:
-            raise Trap(m.fault, addr & mask(self.spec.tval_width))
+            for dev in self.spec.devices:
+                if dev.contains(addr, units):
+                    if self.s.regs["mode"] in dev.modes:
+                        return dev
+                    break
+            raise Trap(m.fault_of(store), addr & mask(self.spec.tval_width))
+        return None
+
+    def device_read(self, dev, addr, units):
+        """The little-endian value of ``units`` memory units of window ``dev`` from ``addr``."""
+        u = self.spec.memory.unit
+        v = 0
+        for k in range(units):
+            hit = dev.unit_at(addr + k - dev.base)
+            if hit is not None:
+                reg, j = hit
+                v |= ((self.s.regs[reg] >> (j * u)) & mask(u)) << (k * u)
+        return v
+
+    def device_write(self, dev, addr, units, v):
+        """Write ``v`` to ``units`` memory units of window ``dev`` from ``addr``: into the registers there."""
+        u = self.spec.memory.unit
+        for k in range(units):
+            hit = dev.unit_at(addr + k - dev.base)
+            if hit is not None:
+                reg, j = hit
+                w = self.spec.registers[reg].width
+                old = self.s.regs[reg] & ~(mask(u) << (j * u))
+                self.s.regs[reg] = (old | (((v >> (k * u)) & mask(u)) << (j * u))) & mask(w)
 
     # expressions
     def expr(self, e):
@@ -216,7 +262,14 @@ class _Traced(_Eval):
             self.seen.add(("file", st.file, self.expr(st.index)))
         elif t is ir.Load or t is ir.Store:
             addr = self.expr(st.addr)
-            self.seen.update(("mem", (addr + k) & mask(self.spec.memory.address)) for k in range(st.units))
+            m = self.spec.memory
+            dev = next((d for d in self.spec.devices if d.contains(addr, st.units)), None)
+            if dev is not None and addr + st.units > m.size:  # a window's units are registers
+                hits = (dev.unit_at(addr + k - dev.base) for k in range(st.units))
+                self.seen.update(("reg", h[0]) for h in hits if h is not None)
+                self.seen.add(("reg", "mode"))
+            else:
+                self.seen.update(("mem", (addr + k) & mask(m.address)) for k in range(st.units))
         super().stmt(st)
 
     def expr(self, e):
@@ -258,13 +311,63 @@ def step(spec, state: MachineState, instruction: str, operands: dict, seen: set 
     except _Halt:
         outcome = Outcome("halt")
     except Trap as t:
-        return take_trap(spec, state, t.cause, t.tval, seen), Outcome("trap", t.cause, t.tval)
+        taken = take_trap(spec, state, t.cause, t.tval, seen)
+        advance_time(spec, taken, False, seen)
+        return taken, Outcome("trap", t.cause, t.tval)
     except LeaveGuest as x:  # precise: nothing the instruction did remains, pc still points at it
         return state, Outcome(x.kind, None, x.code)
     for k in mmu or ():
         del work.regs[k]
     work.regs["pc"] = ev.next_pc
+    advance_time(spec, work, True, seen)
     return work, outcome
+
+
+def advance_time(spec, state: MachineState, retired: bool, seen: set | None = None):
+    """The ``[time]`` rule, in place on ``state`` after a step: ``steps`` counters advance by one, and
+    ``retired`` ones too when the step retired an instruction (it ended ok or in a halt, not in a
+    trap or an interrupt taken).  A rule of the language, like "pc advances by the instruction's
+    length"; a spec without ``[time]`` has nothing to advance."""
+    t = spec.time
+    if t is None:
+        return
+    for name in t.steps + (t.retired if retired else ()):
+        state.regs[name] = (state.regs[name] + 1) & mask(spec.registers[name].width)
+        if seen is not None:
+            seen.add(("reg", name))
+
+
+def boundary(spec, state: MachineState, seen: set | None = None):
+    """Run the boundary program (``[interrupts] boundary``) on a copy of ``state``: ``(state', Outcome)``.
+
+    ``ok``: the state it wrote, the instruction comes next.  ``interrupt`` (cause in the outcome): the
+    trap entry has run on the state it wrote, and the delivery counted as a step (``[time] steps``).
+    ``vmexit``: precise, the state as it was.  A spec without a boundary gives ``(state, ok)``.
+    The trap entry faulting while it delivers raises :class:`Trap`, as :func:`take_trap` does.
+    """
+    written, event = _run_boundary(spec, state, seen)
+    if event is None:
+        return written, Outcome("ok")
+    if event.kind != "interrupt":
+        return state, event
+    taken = take_trap(spec, written, event.cause, 0, seen)
+    advance_time(spec, taken, False, seen)
+    return taken, event
+
+
+def _run_boundary(spec, state, seen=None):
+    """``(the state the boundary program wrote, None or the Outcome that ended it)``."""
+    if not spec.boundary_body:
+        return state, None
+    work = state.copy()
+    ev = _evaluator(spec, work, {}, state.regs["pc"], seen)
+    try:
+        ev.run(spec.boundary_body)
+    except _Interrupt as i:
+        return work, Outcome("interrupt", i.cause, 0)
+    except LeaveGuest as x:
+        return state, Outcome(x.kind, None, x.code)
+    return work, None
 
 
 def mmu_view(spec, presented: MachineState, mode: int) -> dict:
@@ -326,13 +429,34 @@ class Step:
 
 
 def step_once(spec, state: MachineState, trap_exits=frozenset()):
-    """Fetch, decode and execute one instruction; return ``(state', Step)``.
+    """Run the boundary program, then fetch, decode and execute one instruction; return ``(state', Step)``.
 
     A trap whose cause is in ``trap_exits`` is not taken: the state is left as
     it was and the step's kind is ``exit``.  Other traps are taken by the
     spec's trap entry (kind ``trap``).  An undecodable word leaves the state
     as it was (kind ``illegal``).
+
+    The boundary program (``[interrupts] boundary``) runs first.  An interrupt it raises is one step:
+    delivered like a trap (kind ``trap``, no instruction) on the state it wrote, or, when its cause
+    is in ``trap_exits``, an ``exit`` with the state as before the boundary (precise, as its
+    ``vmexit`` is).  Otherwise what it wrote stays, and the instruction runs on it: an instruction
+    that traps, exits or is illegal keeps the boundary's writes, since they belong to the boundary
+    before it, which has happened (x86's interrupt shadow, once cleared, stays cleared).
     """
+    if spec.boundary_body:
+        written, event = _run_boundary(spec, state)
+        if event is not None:
+            if event.kind != "interrupt":  # vmexit: precise
+                return state, Step(event.kind, tval=event.tval)
+            if event.cause in trap_exits:
+                return state, Step("exit", None, {}, event.cause, 0)
+            try:
+                taken = take_trap(spec, written, event.cause, 0)
+            except Trap:
+                return state, Step("double_fault", None, {}, event.cause, 0)
+            advance_time(spec, taken, False)
+            return taken, Step("trap", None, {}, event.cause, 0)
+        state = written
     try:
         _, word = fetch(spec, state)
     except Trap as t:
@@ -352,10 +476,12 @@ def _deliver(spec, state, instr, ops, cause, tval, trap_exits, taken=None):
     if cause in trap_exits:
         return state, Step("exit", instr, ops, cause, tval)
     try:
-        s2 = taken if taken is not None else take_trap(spec, state, cause, tval)
+        if taken is None:  # a fetch fault: step() took an instruction's trap and advanced time already
+            taken = take_trap(spec, state, cause, tval)
+            advance_time(spec, taken, False)
     except Trap:
         return state, Step("double_fault", instr, ops, cause, tval)
-    return s2, Step("trap", instr, ops, cause, tval)
+    return taken, Step("trap", instr, ops, cause, tval)
 
 
 def run(spec, state: MachineState, budget: int, trap_exits=frozenset()):

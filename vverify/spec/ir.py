@@ -223,7 +223,22 @@ class Leave:
     line: int = 0
 
 
-Stmt = Union[SetLocal, SetReg, SetFile, Load, Store, If, Trap, Halt, Leave]
+@dataclass(frozen=True)
+class Interrupt:
+    """``interrupt(cause)``: deliver an asynchronous cause (kind ``interrupt``).
+
+    Only the boundary program (``[interrupts] boundary``, run before each
+    instruction) may hold one; the loader refuses it anywhere else.  Unlike a
+    trap it is not precise: it ends the program and *keeps* what the program
+    wrote before it (a cleared interrupt shadow, a disarmed deadline), then the
+    spec's trap entry runs on that state with the cause's code and tval 0.
+    """
+
+    cause: str
+    line: int = 0
+
+
+Stmt = Union[SetLocal, SetReg, SetFile, Load, Store, If, Trap, Halt, Leave, Interrupt]
 
 
 def walk_exprs(stmts):

@@ -24,8 +24,8 @@ from ..vocabulary import PROPERTIES
 from . import ir, limits, semantics
 from .encoding import EncodingError, parse_encoding
 from .locate import Locator
-from .model import (Bank, Cause, GuestABI, InstructionClaim, Memory, MmuMap, OperandDecl, PureExpr, RegFile, Register,
-                    Spec, Paravirt, TheoremClaim, Instruction, VirtualizationMap)
+from .model import (Bank, Cause, Deadline, Device, GuestABI, InstructionClaim, Memory, MmuMap, OperandDecl, PureExpr,
+                    RegFile, Register, Spec, Paravirt, TheoremClaim, Time, Instruction, VirtualizationMap)
 from .ir import mask
 from .overlaps import first_overlap
 
@@ -465,7 +465,19 @@ class _Loader:
                 self.fail(("state", "memory", "fault"), "state", f"memory fault cause '{fault}' is not declared")
             if fault is None and size < (1 << m["address"]):
                 self.fail(("state", "memory"), "state", "a memory smaller than its address space needs a 'fault' cause")
-            memory = Memory(m["unit"], m["address"], size, fault, m.get("doc", ""))
+            store_fault = m.get("store_fault")
+            if store_fault is not None and store_fault not in causes:
+                self.fail(("state", "memory", "store_fault"), "state",
+                          f"memory store fault cause '{store_fault}' is not declared")
+            if store_fault is not None and size >= (1 << m["address"]):
+                self.fail(("state", "memory", "store_fault"), "state", "store_fault is the cause of a store outside "
+                                                                        "memory, but this memory fills its address space")
+            for key, c in (("fault", fault), ("store_fault", store_fault)):
+                if c is not None and causes[c].kind == "interrupt":
+                    self.fail(("state", "memory", key), "state", f"memory {key.replace('_', ' ')} cause '{c}' has kind "
+                                                                 "'interrupt'; an access faults synchronously")
+            memory = Memory(m["unit"], m["address"], size, fault, m.get("doc", ""), store_fault)
+        devices = self._devices(registers, memory, modes)
 
         constants = dict(d.get("constants", {}))
         for name in constants:
@@ -490,6 +502,7 @@ class _Loader:
         ns.constants = {**constants, **modes}
         ns.enums = enums
         ns.causes = set(causes)
+        ns.interrupts = {n for n, c in causes.items() if c.kind == "interrupt"}
         ns.tval_width = tval_width
 
         # operands
@@ -515,6 +528,7 @@ class _Loader:
                         raise SpecError(src.path, h.line_base + h.node.lineno - 1, f"helper '{name}'",
                                         f"'{name}' is already declared as {taken[name]}")
                     helpers[name] = h
+        time = self._time(registers, helpers, taken)
         ns.helpers = helpers
         for name in helpers:
             taken[name] = "a helper"
@@ -606,6 +620,8 @@ class _Loader:
             vmap.mmu = self._mmu(ns, helpers, declared, instructions, d["isa"].get("fetch"))
         theorem_claims, instruction_claims = self._claims(instructions, enums)
 
+        boundary, boundary_body, boundary_inputs = self._boundary(ns)
+
         fetch = d["isa"].get("fetch")
         if fetch is not None and (fetch not in helpers or helpers[fetch].params or not helpers[fetch].returns):
             self.fail(("isa", "fetch"), "isa", f"fetch names '{fetch}', which is not a helper taking no parameters and returning an address")
@@ -625,8 +641,152 @@ class _Loader:
             invariants=invariants, virtualization=vmap, theorem_claims=theorem_claims, banks=banks,
             instruction_claims=instruction_claims, references=dict(d.get("references", {})), namespace=ns,
             fetch=fetch, guest=self._guest(causes), verdict_digest=verdict_digest,
+            devices=devices, time=time, boundary=boundary, boundary_body=boundary_body,
+            boundary_inputs=boundary_inputs,
         )
         return spec
+
+    def _devices(self, registers, memory, modes) -> tuple:
+        """``[state.devices.<name>]``: windows of the address space, outside memory, whose offsets are registers."""
+        out = []
+        for name, dv in self.data["state"].get("devices", {}).items():
+            kp = ("state", "devices", name)
+            what = f"device '{name}'"
+            if not _NAME.fullmatch(name):
+                self.fail(kp, "state", f"{name!r} is not a valid device name")
+            if memory is None:
+                self.fail(kp, "state", f"{what}: a device window is part of the address space, and the spec declares no memory")
+            top = 1 << memory.address
+            base, size = dv["base"], dv["size"]
+            if base + size > top:
+                self.fail(kp + ("size",), "state", f"{what}: the window [{base:#x}, {base + size:#x}) leaves the "
+                                                    f"{memory.address}-bit address space")
+            if base < memory.size:
+                self.fail(kp + ("base",), "state", f"{what}: the window starts at {base:#x}, inside memory (which ends "
+                                                    f"at {memory.size:#x}); a window is where an access misses memory")
+            for other in out:
+                if base < other.base + other.size and other.base < base + size:
+                    self.fail(kp + ("base",), "state", f"{what}: the window overlaps device '{other.name}'")
+            if not dv["modes"]:
+                self.fail(kp + ("modes",), "state", f"{what}: list at least one mode that may access the window")
+            for m in dv["modes"]:
+                if m not in modes:
+                    self.fail(kp + ("modes",), "state", f"{what}: '{m}' is not a declared mode")
+            regs = []
+            for key, reg in dv["registers"].items():
+                try:
+                    off = int(key, 0)
+                except ValueError:
+                    off = -1
+                if off < 0:
+                    self.fail(kp + ("registers", key), "state", f"{what}: {key!r} is not an offset (an integer such as 0x4000)")
+                if reg not in registers or reg in ("pc", "mode"):
+                    self.fail(kp + ("registers", key), "state", f"{what}: offset {key} names '{reg}', which is not a "
+                                                                 "state register (pc and mode excluded)")
+                n = -(-registers[reg].width // memory.unit)
+                if off + n > size:
+                    self.fail(kp + ("registers", key), "state", f"{what}: '{reg}' takes {n} memory units from offset "
+                                                                 f"{off:#x}, past the window's size {size:#x}")
+                for o2, r2, n2 in regs:
+                    if off < o2 + n2 and o2 < off + n:
+                        self.fail(kp + ("registers", key), "state", f"{what}: '{reg}' at offset {off:#x} overlaps "
+                                                                     f"'{r2}' at {o2:#x}")
+                regs.append((off, reg, n))
+            out.append(Device(name, base, size, tuple(sorted({modes[m] for m in dv["modes"]})), tuple(sorted(regs)),
+                              self.where(kp)[1]))
+        return tuple(sorted(out, key=lambda dev: dev.base))
+
+    def _time(self, registers, helpers, taken) -> Time | None:
+        """``[time]``: the counters that advance by themselves, and the deadlines on them, each of which
+        defines a helper ``<name>_due()`` (added to ``helpers``), so a spec states the comparison once."""
+        t = self.data.get("time")
+        if t is None:
+            return None
+        listed = {}
+        for kind in [k for k in t if k in ("retired", "steps")]:  # in the file's order: the second listing is the error
+            for r in t[kind]:
+                if r not in registers or r in ("pc", "mode"):
+                    self.fail(("time", kind), "time", f"{kind} names '{r}', which is not a state register (pc and mode excluded)")
+                if r in listed:
+                    self.fail(("time", kind), "time", f"'{r}' is listed twice (in {listed[r]} and {kind}); "
+                                                      "a counter advances by one rule")
+                listed[r] = kind
+        deadlines = []
+        for name, dl in t.get("deadlines", {}).items():
+            kp = ("time", "deadlines", name)
+            what = f"deadline '{name}'"
+            if not _NAME.fullmatch(name):
+                self.fail(kp, "time", f"{name!r} is not a valid deadline name")
+            counter, compare = dl["counter"], dl["compare"]
+            for key, r in (("counter", counter), ("compare", compare)):
+                if r not in registers or r in ("pc", "mode"):
+                    self.fail(kp + (key,), "time", f"{what}: {key} '{r}' is not a state register (pc and mode excluded)")
+            if counter not in listed:
+                self.fail(kp + ("counter",), "time", f"{what}: counter '{counter}' is not listed in [time] retired or "
+                                                      "steps, so nothing advances it")
+            if compare in listed:
+                self.fail(kp + ("compare",), "time", f"{what}: compare '{compare}' is itself a counter in [time]")
+            w = registers[counter].width
+            if registers[compare].width != w:
+                self.fail(kp + ("compare",), "time", f"{what}: compare '{compare}' is {registers[compare].width} bits "
+                                                      f"and counter '{counter}' {w}; they must be as wide")
+            disarmed = dl.get("disarmed")
+            if disarmed is not None and disarmed > mask(w):
+                self.fail(kp + ("disarmed",), "time", f"{what}: disarmed value does not fit in {w} bits")
+            helper = f"{name}_due"
+            if helper in taken or helper in helpers:
+                self.fail(kp, "time", f"{what} defines helper '{helper}', but '{helper}' is already declared as "
+                                      f"{taken.get(helper, 'a helper')}")
+            cond = f"{counter} >= {compare}" if disarmed is None else f"{compare} != {disarmed} and {counter} >= {compare}"
+            path, line = self.where(kp)
+            helpers.update(semantics.parse_helpers(f"def {helper}() -> bool:\n    return {cond}\n", path, line, True))
+            deadlines.append(Deadline(name, counter, compare, disarmed))
+        return Time(tuple(r for r, k in listed.items() if k == "retired"),
+                    tuple(r for r, k in listed.items() if k == "steps"), tuple(deadlines))
+
+    def _boundary(self, ns) -> tuple:
+        """``[interrupts] boundary`` lowered once, and the registers it reads.
+
+        It may read and write registers only: no pc, no register file, no memory, no load, store,
+        trap, halt or hypercall.  So it is a function of a set of registers (and nothing else),
+        which is what lets a backend skip it while none of them changed and no deadline fell.
+        """
+        i = self.data.get("interrupts")
+        if i is None:
+            return None, (), frozenset()
+        where = "interrupts boundary"
+        bpath, bline, flat = self.text_where(("interrupts", "boundary"))
+        text = i["boundary"]
+        body = semantics.compile_body(ns, text, bpath, where, bline, {}, flat, self.budget, boundary=True)
+        bend = bline + text.count("\n")
+
+        def refuse(st, msg):
+            line = st.line if bline <= getattr(st, "line", 0) <= bend else bline  # a helper's line is not the boundary's
+            raise SpecError(bpath, line, where, f"the boundary program {msg}")
+
+        for st in ir.walk_stmts(body):
+            if isinstance(st, ir.Load):
+                refuse(st, "reads memory (load); it runs before every instruction and may read registers only")
+            if isinstance(st, ir.Store):
+                refuse(st, "writes memory (store); it may write registers only")
+            if isinstance(st, ir.Halt):
+                refuse(st, "halts; only an instruction may halt the machine")
+            if isinstance(st, ir.Trap):
+                refuse(st, f"traps ({st.cause}); an asynchronous event is raised by interrupt(cause)")
+            if isinstance(st, ir.Leave) and st.kind != "vmexit":
+                refuse(st, f"makes a {st.kind}(); it may end in interrupt(...) or vmexit(...)")
+            if isinstance(st, ir.SetFile):
+                refuse(st, f"writes register file '{st.file}'; it may write registers only")
+            if isinstance(st, ir.SetReg) and st.name == "pc":
+                refuse(st, "writes pc; a delivery sets pc through the trap entry")
+            for e in ir.stmt_exprs(st):
+                for x in _walk_expr(e):
+                    if isinstance(x, ir.FileRead):
+                        refuse(st, f"reads register file '{x.file}'; it may read registers only")
+                    if isinstance(x, ir.Reg) and x.name == "pc":
+                        refuse(st, "reads pc; it is a function of registers other than pc")
+        inputs = frozenset(e.name for e in ir.walk_exprs(body) if isinstance(e, ir.Reg))
+        return text, body, inputs
 
     def _banks(self, registers, modes, constants, claim_name) -> dict:
         """The ``[state.banked]`` registers; each copy joins ``registers`` as a data register."""
@@ -954,6 +1114,12 @@ class _Loader:
                     f"so no unit {name} is classified and the claim would be checked against nothing")
         return (f"member '{member}' = {value} does not fit the {width}-bit operand '{var}', "
                 f"so no unit {name} is classified and the claim would be checked against nothing")
+
+
+def _walk_expr(e):
+    yield e
+    for c in ir.expr_children(e):
+        yield from _walk_expr(c)
 
 
 def _mmu_reads(body) -> set:

@@ -92,6 +92,62 @@ class Memory:
     size: int  # number of units
     fault: str | None = None  # cause raised by an access outside [0, size)
     doc: str = ""
+    store_fault: str | None = None  # cause raised by a store outside memory, when not ``fault``
+
+    def fault_of(self, store: bool) -> str | None:
+        """The cause an access outside memory (and outside every device window) raises."""
+        return self.store_fault if store and self.store_fault is not None else self.fault
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device window (``[state.devices.<name>]``): addresses ``[base, base + size)``, outside
+    memory, whose offsets read and write registers (memory-mapped I/O, docs/interrupts.md).
+
+    ``registers`` maps an offset to ``(register, units)``: the register's little-endian
+    memory units from that offset on (``units`` of them, enough for its width).  An offset no
+    register covers reads 0 and ignores writes.  An access from a mode outside ``modes`` raises
+    the memory's fault (a store: its store fault), as an access outside memory does.
+    """
+
+    name: str
+    base: int
+    size: int
+    modes: tuple  # mode values allowed
+    registers: tuple  # ((offset, register, units), ...) in offset order
+    line: int = 0
+
+    def contains(self, addr: int, units: int) -> bool:
+        return self.base <= addr and addr + units <= self.base + self.size
+
+    def unit_at(self, offset: int):
+        """``(register, k)``: the register whose unit ``k`` sits at ``offset``, or None."""
+        for off, reg, n in self.registers:
+            if off <= offset < off + n:
+                return reg, offset - off
+        return None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """``[time.deadlines] <name>``: due when ``counter >= compare`` (and ``compare != disarmed``)."""
+
+    name: str
+    counter: str
+    compare: str
+    disarmed: int | None = None
+
+
+@dataclass(frozen=True)
+class Time:
+    """``[time]``: registers that advance by themselves, one of the language's rules like "pc advances
+    by the instruction's length".  ``retired`` ones advance by 1 per retired instruction (a step of
+    kind ok or halt); ``steps`` ones by 1 per step (an instruction, a trap taken or an interrupt
+    taken: the unit ``Exit.steps`` counts)."""
+
+    retired: tuple = ()
+    steps: tuple = ()
+    deadlines: tuple = ()  # (Deadline, ...)
 
 
 @dataclass
@@ -277,6 +333,15 @@ class Spec:
     banks: dict = field(default_factory=dict)  # banked name -> Bank; its copies are in ``registers``
     fetch: str | None = None
     guest: GuestABI | None = None
+    devices: tuple = ()  # (Device, ...) in address order
+    time: Time | None = None
+    boundary: str | None = None  # ``[interrupts] boundary``'s text
+    boundary_body: tuple = ()
+    """``[interrupts] boundary`` lowered once, like the fetch: run before every instruction."""
+    boundary_inputs: frozenset = frozenset()
+    """The registers the boundary program reads: with none of them written and no deadline
+    crossed, a boundary that did nothing still does nothing (the loader forbids pc, files and
+    memory in it)."""
     verdict_digest: str = ""
     """The digest of what verdicts depend on: every source's content less its claims and references
     (the proof cache's key: editing a claim, or its note, does not re-solve; see docs/ci.md)."""

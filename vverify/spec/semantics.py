@@ -53,6 +53,7 @@ class Namespace:
     constants: dict = field(default_factory=dict)  # name -> int
     enums: dict = field(default_factory=dict)  # name -> {member: int}
     causes: set = field(default_factory=set)
+    interrupts: set = field(default_factory=set)  # the causes of kind "interrupt": only interrupt() raises them
     tval_width: int = 32
     helpers: dict = field(default_factory=dict)  # name -> HelperDef
     banks: dict = field(default_factory=dict)  # banked register name -> model.Bank (its copies are registers)
@@ -89,7 +90,7 @@ class _Lit:
 
 _BUILTINS = {
     "zext", "sext", "bits", "concat", "slt", "sle", "sgt", "sge", "sra",
-    "load", "store", "trap", "halt", "range", "hypercall", "vmexit",
+    "load", "store", "trap", "halt", "range", "hypercall", "vmexit", "interrupt",
 }
 
 _BINOPS = {
@@ -105,7 +106,8 @@ _FOLD = {
     "and": lambda a, b: a & b, "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b,
     "shl": lambda a, b: a << b, "lshr": lambda a, b: a >> b,
 }
-_EFFECTS = (ir.SetReg, ir.SetFile, ir.Load, ir.Store, ir.Trap, ir.Halt, ir.Leave)
+_EFFECTS = (ir.SetReg, ir.SetFile, ir.Load, ir.Store, ir.Trap, ir.Halt, ir.Leave, ir.Interrupt)
+_ENDS = ("trap", "halt", "interrupt") + ir.LEAVE_KINDS  # calls that end the body
 
 _FORBIDDEN_STMT = {
     ast.While: "unbounded loop: `while` is not allowed; use `for i in range(N)` with constant N",
@@ -281,8 +283,9 @@ class Compiler:
     """
 
     def __init__(self, ns: Namespace, path, where: str, line_base: int, operands: dict | None = None,
-                 budget: Budget | None = None, mmu: MmuLowering | None = None):
+                 budget: Budget | None = None, mmu: MmuLowering | None = None, boundary: bool = False):
         self.ns = ns
+        self.boundary = boundary  # lowering ``[interrupts] boundary``: the one body where interrupt() is allowed
         self.mmu = mmu
         self.in_translation = 0  # > 0 while lowering the translation helper's body (``mmu`` lowering)
         self.path = path
@@ -649,6 +652,9 @@ class Compiler:
             cause = call.args[0].id
             if cause not in self.ns.causes:
                 self._fail(call, f"unknown trap cause '{cause}'")
+            if cause in self.ns.interrupts:
+                self._fail(call, f"cause '{cause}' has kind 'interrupt': it is asynchronous, so only interrupt({cause}) "
+                                 "in [interrupts] boundary raises it, not trap()")
             tval = self._typed(call.args[1], self.ns.tval_width) if len(call.args) == 2 else ir.Const(0, self.ns.tval_width)
             self._require_effects(call)
             self._emit(ir.Trap(cause, tval, self._line_of(call)))
@@ -659,6 +665,21 @@ class Compiler:
                 self._fail(call, "halt() takes no arguments")
             self._require_effects(call)
             self._emit(ir.Halt(self._line_of(call)))
+            return True
+        if fname == "interrupt":
+            self._no_keywords(call)
+            if not self.boundary:
+                self._fail(call, "interrupt() outside [interrupts] boundary: an interrupt is delivered between "
+                                 "instructions, by the boundary program; an instruction raises trap()")
+            if len(call.args) != 1 or not isinstance(call.args[0], ast.Name):
+                self._fail(call, "interrupt takes a cause name: interrupt(cause)")
+            cause = call.args[0].id
+            if cause not in self.ns.causes:
+                self._fail(call, f"unknown trap cause '{cause}'")
+            if cause not in self.ns.interrupts:
+                self._fail(call, f"interrupt({cause}): cause '{cause}' does not have kind 'interrupt'")
+            self._require_effects(call)
+            self._emit(ir.Interrupt(cause, self._line_of(call)))
             return True
         if fname in ir.LEAVE_KINDS:
             self._no_keywords(call)
@@ -1209,7 +1230,7 @@ class Compiler:
             self._emit(ir.Load(name, addr, units, width, self._line_of(node)))
             self._define(name)
             return ir.Local(name, width)
-        if f in ("store", "trap", "halt") + ir.LEAVE_KINDS:
+        if f in ("store", "trap", "halt", "interrupt") + ir.LEAVE_KINDS:
             self._fail(node, f"{f}(...) is a statement and has no value")
         if f == "range":
             self._fail(node, "range is only allowed in `for i in range(...)`")
@@ -1259,7 +1280,7 @@ def _always_exits(block) -> bool:
     if isinstance(last, ast.Return):
         return True
     if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Name):
-        return last.value.func.id in ("trap", "halt") + ir.LEAVE_KINDS
+        return last.value.func.id in _ENDS
     if isinstance(last, ast.If):
         return _always_exits(last.body) and _always_exits(last.orelse)
     return False
@@ -1326,8 +1347,9 @@ def _wname(w):
 
 
 def compile_body(ns: Namespace, text: str, path, where: str, line_base: int, operands: dict,
-                 flat: bool = False, budget: "Budget | None" = None, mmu: MmuLowering | None = None) -> tuple:
-    comp = Compiler(ns, path, where, line_base, operands, budget, mmu)
+                 flat: bool = False, budget: "Budget | None" = None, mmu: MmuLowering | None = None,
+                 boundary: bool = False) -> tuple:
+    comp = Compiler(ns, path, where, line_base, operands, budget, mmu, boundary)
     stmts = parse_text(text, path, where, line_base, flat)
     try:
         return comp.body(stmts)
