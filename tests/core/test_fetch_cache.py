@@ -15,7 +15,7 @@ from tests.agreement.same_run import assert_core_runs_as_interpreter
 from tests.conftest import load
 from tests.sv32 import A, D, PAGE, R, V, W, X, paged_state, pte, satp, write_word
 from vverify.core import Core
-from vverify.core.codegen import fetch_cache_inputs
+from vverify.core.codegen import FETCH_CACHE_ENTRIES, fetch_cache_inputs
 
 SPEC = "riscv32_sv32"
 C1, C2 = 0x20, 0x21          # two code frames the page at virtual 0 is mapped to in turn
@@ -77,7 +77,8 @@ def test_a_paged_run_fills_the_cache_with_where_each_pc_was_found(spec, core):
     s, _ = paged(spec, enc(spec, "ecall"))
     assert_core_runs_as_interpreter(core, spec, s, 20, spec.causes)
     lay = core.layout
-    entries = core.DECF[lay.fetch_cache_base:].reshape(-1, lay.fetch_entry)
+    entries = core.DECF[lay.fetch_cache_base:lay.fetch_cache_base + lay.fetch_entry * FETCH_CACHE_ENTRIES]
+    entries = entries.reshape(-1, lay.fetch_entry)
     found = {int(e[0]): int(e[-1]) for e in entries if e[1]}  # pc -> physical address, where filled
     assert found == {0: C1 * PAGE, 4: C1 * PAGE + 4, K: KERNEL * PAGE + K - 0x2000}
 
