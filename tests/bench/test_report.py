@@ -95,6 +95,15 @@ def test_wall_time_and_model_winners_are_set_side_by_side_and_disagreements_name
     res.get("pg74_vt", "hardware-assisted", "syscall").values = [1.0]
     text = "\n".join(report.section_wall_vs_model(res, profiles, "binary-translation", "hardware-assisted"))
     assert "in 1 of 2 workloads; not in syscall (pg74)." in text
+    # the disagreement is explained from the row's own figures: the time each adds over native, per event
+    # it is charged, beside the modeled cycles per event
+    line = next(x for x in text.splitlines() if x.startswith("- **syscall, pg74 (HW: pg74_vt)**"))
+    bt, nat = res.get("pg74", "binary-translation", "syscall"), res.get("pg74", "native", "syscall")
+    assert f"BT adds {report.fmt_time(bt.median - nat.median)} over " in line
+    assert "HW adds " in line and "per event against" in line
+    assert "names no winner" not in line  # 1 s against microseconds is far outside the spread
+    assert "Where they differ" not in "\n".join(
+        report.section_wall_vs_model(results.load([DATA]), profiles, "binary-translation", "hardware-assisted"))
 
 
 def test_shadow_against_nested_paging_is_read_from_the_counters_and_set_beside_vmwares_figures():
