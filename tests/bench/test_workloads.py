@@ -113,3 +113,33 @@ def test_cell_run_calibrates_and_records_counters():
     md = run_.metadata()
     assert md["spec"] == "pg74" and md["technique"] == "trap-and-emulate" and md["workload"] == "syscall"
     assert '"svc":' in md["counters"] and md["iterations"] == 20 and md["guest_library"] == "pg74"
+
+
+def test_a_kernel_that_does_not_use_the_count_is_assembled_once_for_every_count():
+    """A benchmark builds each workload for several counts N (pilot, calibration, measured run).  Kernel
+    code that never names N gets no ``.equ N`` and is assembled once; kernel code that does is assembled
+    per count and sees its own N.  The images differ only where N is used."""
+    spec = load("riscv32")
+    assert not W._uses_n(W.source(spec, "mixed").kernel) and W._uses_n(W.source(spec, "in").kernel)
+    a, b = W.build(spec, "mixed", 3), W.build(spec, "mixed", 5)
+    assert a.kernel is b.kernel  # one assembly, shared
+    assert a.memory != b.memory  # the user program's count differs
+    c, d = W.build(spec, "in", 3), W.build(spec, "in", 5)
+    assert c.kernel is not d.kernel and c.kernel.constants["N"] == 3 and d.kernel.constants["N"] == 5
+
+
+def test_calibration_reaches_the_target_in_few_runs():
+    """The calibration steps aim at the target from the last run's time per operation, so a cell whose
+    operation takes nanoseconds needs a handful of runs, not one per factor of four up to ~10^5."""
+    from vverify.bench.measure import CellRun
+
+    spec = load("pg74")
+    run_ = CellRun(Target(spec, report_of("pg74")), "native", "compute")
+    calls = []
+    real = run_._run
+    run_._run = lambda guest, budget: calls.append(budget) or real(guest, budget)
+    run_.prepare(None, 0.01)
+    # boot, pilot, two runs of none, then two runs per step, then the measured run
+    steps = (len(calls) - 5) // 2
+    assert 1 <= steps <= 4, len(calls)
+    assert run_.iterations >= 1000  # nanoseconds per operation: thousands of operations fill 10 ms

@@ -183,6 +183,10 @@ class CellRun:
         The time per operation is measured past the run's fixed cost (boot,
         exit, building translations): runs of growing length until the
         operations alone take a quarter of the target, minus a run of none.
+        Each step aims at half the target from the time per operation the
+        last run showed (at least four times longer, at most 256 times), so
+        a fast cell gets there in two or three steps rather than one step
+        per factor of four: calibrating was most of a fast run's time.
         """
         spec = self.target.spec
         cap = W.max_iterations(spec)
@@ -195,7 +199,8 @@ class CellRun:
             dt = min(self._run(g, budget)[2] for _ in range(2))
             if dt - t0 >= target_seconds / 4 or n >= cap:
                 break
-            n = min(n * 4, cap)
+            aim = target_seconds / 2 / max((dt - t0) / n, 1e-10)
+            n = int(min(max(aim, n * 4), n * 256, cap))
         per_op = max((dt - t0) / n, 1e-9)
         n = int(float(f"{int(target_seconds / per_op):.2g}"))  # two significant digits: a readable N
         return max(MIN_ITERATIONS, min(n, cap))

@@ -26,6 +26,7 @@ the memory maps and the ABI.  A new ISA needs no Python.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -189,10 +190,31 @@ def _kernel_text(spec, kernel_extra: str, user_main: int) -> str:
     return text + f".equ user_main, {user_main}\n"
 
 
+_KERNELS_KEPT = 64  # assembled kernels kept per spec: a benchmark run needs one or two per workload
+
+
 def _assemble_kernel(spec, kernel_extra: str, user_main: int) -> Program:
+    """The boot stub with ``kernel_extra`` appended, assembled once per spec and input.
+
+    A benchmark builds each workload's guest for several operation counts
+    (its pilot, its calibration, its measured run), and where the kernel
+    code does not use the count it is the same in all of them.  Assembling
+    the stub is most of the time a build takes (about 30 ms for riscv32),
+    so it is kept.  The program is shared: :func:`build` copies what it
+    takes from it and never changes it.
+    """
+    kept = spec.memo("assembled_kernels", lambda _: OrderedDict())
+    key = (kernel_extra, user_main)
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
     path = stub_path(spec)
-    return assemble(spec, _kernel_text(spec, kernel_extra, user_main), origin=0, file=str(path),
+    prog = assemble(spec, _kernel_text(spec, kernel_extra, user_main), origin=0, file=str(path),
                     include_dirs=(str(LIBRARY_DIR),))
+    kept[key] = prog
+    if len(kept) > _KERNELS_KEPT:
+        kept.popitem(last=False)
+    return prog
 
 
 def layout(spec) -> GuestLayout:
