@@ -36,7 +36,7 @@ def both(state, budget, stop=STOP, defect=None, log=None):
         vmm = TrapAndEmulate(spec(), state, core=core("jit" if compiled else "py"), compiled=compiled)
         vmm.pager.defect = defect
         if log is not None:
-            vmm.pager.LOG = np.zeros((log, 2), dtype=np.int64)
+            vmm.pager.LOG = np.zeros((log, 4), dtype=np.int64)
         out.append((vmm, vmm.run(budget, stop_on=stop)))
     return out
 
