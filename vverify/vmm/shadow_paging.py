@@ -233,6 +233,9 @@ class ShadowPager:
         self.served_compiled = 0  # events the compiled path served: hidden faults and traced writes
         self.traced_compiled = 0  # of them, traced writes (counted in traced_writes too)
         self.traced_resumed = 0  # traced writes it emulated and handed back to Python to finish
+        # runs whose budget ended on a traced write the compiled path served: it returns then, once, as
+        # the run ends, where the Python path had returned for the write itself (one crossing not saved)
+        self.budget_ends_compiled = 0
         self.traced_in_compiled = True  # let the compiled path serve traced writes (False: hidden faults only)
         self.resume_traced = False  # tests: hand every traced write back after emulating it (the rare path)
         self._satp = placed.core.layout.reg_index["satp"]

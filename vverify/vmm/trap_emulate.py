@@ -28,8 +28,8 @@ from ..core.protocol import R_TRAP, REASONS
 from .base import VMM, PlacedGuest
 from . import shadow_paging
 from .shadow_paging import ShadowPlacedGuest, mmu_kind
-from .shadow_paging_loop import (DIRECT, EMULATED, HIDDEN, LOGGED, N_SCALARS, R_CODE, R_GEN, R_PA, R_REFS, RESUME,
-                                 STEPS, TRACED_W, WALK_REFS)
+from .shadow_paging_loop import (DIRECT, EMULATED, HIDDEN, LOGGED, N_SCALARS, R_CODE, R_GEN, R_PA, R_REFS, RAN_OUT,
+                                 RESUME, STEPS, TRACED_W, WALK_REFS)
 from .trap_emulate_loop import CompiledDispatcher, loop_for
 
 
@@ -187,6 +187,8 @@ class TrapAndEmulate(VMM):
             n, end, exited = self._resume_traced(core.exit_of(R_TRAP), int(scalars[R_REFS]), int(scalars[R_PA]),
                                                  int(scalars[R_GEN]), int(scalars[R_CODE]))
             return steps + n, end, exited
+        if outcome == RAN_OUT:  # the budget ended on a served traced write's emulated step: the run's
+            p.budget_ends_compiled += 1  # end, whose return the Python path did not make after that event
         if outcome < 0:  # the budget ended on a served event, or the log is full: nothing to dispatch
             return steps, None, True
         n, end, exited = self.dispatch(core.exit_of(outcome))
