@@ -267,5 +267,22 @@ def test_random_paged_programs_count_the_same(data):
 @given(case=paging_kernels())
 def test_random_paging_kernels_count_the_same(case):
     g, lines = case
-    served = assert_same(*both(g.s, 600))
+    py, jit = both(g.s, 600)
+    served = assert_same(py, jit)
     event(f"served compiled: {min(served, 5)}")
+    p = jit[0].pager
+    event(f"traced writes: {min(jit[0].counters.traced_writes, 3)}, compiled: {min(p.traced_compiled, 3)}, "
+          f"handed back: {min(p.traced_resumed, 1)}")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=paging_kernels(), resume=st.booleans())
+def test_random_paging_kernels_with_a_missed_invalidation_count_the_same(case, resume):
+    """The planted ``missed_invalidation`` on both paths: stale shadow entries make the real machine
+    run what the guest's tables no longer map, so a traced write's emulation may end otherwise than
+    the loop finishes it (handed back) or run another instruction; both paths must still agree."""
+    g, lines = case
+    py, jit = both(g.s, 600, defect="missed_invalidation", resume=resume)
+    assert_same(py, jit)
+    p = jit[0].pager
+    event(f"traced writes compiled: {min(p.traced_compiled, 2)}, handed back: {min(p.traced_resumed, 2)}")
