@@ -286,3 +286,27 @@ def test_random_paging_kernels_with_a_missed_invalidation_count_the_same(case, r
     assert_same(py, jit)
     p = jit[0].pager
     event(f"traced writes compiled: {min(p.traced_compiled, 2)}, handed back: {min(p.traced_resumed, 2)}")
+
+
+def test_the_library_kernels_pte_writes_are_served_compiled_in_the_identity_view():
+    """The guest library's pte() (system call 8) is an M-mode store to a window table: a traced write
+    in the identity view's shadow, served by the loop, which drops the user view's entry made from
+    the word.  The user program touches window page 1 (x1 points there), makes it read-only and maps
+    it to the next frame, reads it, stores to it (a page fault the kernel skips), maps it back."""
+    sp = spec()
+    user = "\n".join(["user_main:", "lw s2, 0(ra)", G.syscall_text(sp, 8, 1 | 1 << 3), "lw s3, 0(ra)",
+                      "sw s3, 0(ra)", G.syscall_text(sp, 8, 1), "lw s4, 0(ra)", G.syscall_text(sp, 0, 0)])
+    state = G.boot_state(sp, G.build(sp, user))
+    stop = stop_causes(sp)
+    py, jit = both(state, 5_000, stop=stop)
+    assert py[1].reason in ("halt", "stop")
+    assert assert_same(py, jit) >= 2
+    c, p = jit[0].counters, jit[0].pager
+    assert (c.traced_writes, p.traced_compiled, p.traced_resumed) == (2, 2, 0)
+    native = Native(sp, state, core=core("native"))
+    end = native.run(5_000, stop_on=stop)
+    assert compare_views(sp, native, jit[0], end, jit[1]) == []
+    # and the planted defect, in the loop alone, shows: the read after pte() goes through the old entry
+    vmm = TrapAndEmulate(sp, state, core=core("jit"))
+    vmm.pager.loop_defect = "missed_invalidation"
+    assert compare_views(sp, native, vmm, end, vmm.run(5_000, stop_on=stop)) != []

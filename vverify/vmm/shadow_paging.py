@@ -71,6 +71,7 @@ from ..core import Core
 from ..spec.loader import load_spec
 from .base import PlacedGuest
 from .emulation import Emulator
+from .shadow_paging_loop import MISSED_INVALIDATION, RESUME_TRACED, SERVE_HIDDEN, SERVE_TRACED
 
 PAGE = 4096
 V, R, W, X, U, G, A, D = (1 << i for i in range(8))
@@ -204,6 +205,7 @@ class ShadowPager:
     """The shadow tables of one guest, and the events that keep them (see the module docstring)."""
 
     defect = None  # one of DEFECTS, planted by a test; leave it None
+    loop_defect = None  # "missed_invalidation" planted in the compiled loop only (tests/fuzz/quality); leave it None
 
     def __init__(self, placed: "ShadowPlacedGuest", counters):
         self.g = placed
@@ -439,19 +441,24 @@ class ShadowPager:
 
     def compiled_view(self, key):
         """``(root, privilege, slot, real satp, flags)`` for the compiled path as the guest is now, in
-        view ``key`` (:meth:`view_key`, a paged one), or None where it must not serve: the shadow
-        loaded is not the view's (classify would refuse), or no frame is free (classify would
-        flush).  The real satp is the one :meth:`real_satp` gives while the view stays; the flags
-        (vverify.vmm.shadow_paging_loop) say whether traced writes are served there and carry the
-        planted ``missed_invalidation``, whose logic the compiled path repeats."""
-        from .shadow_paging_loop import MISSED_INVALIDATION, RESUME_TRACED, SERVE_TRACED
-
+        view ``key`` (:meth:`view_key`, a paged one or the identity), or None where it must not
+        serve: the shadow loaded is not the view's (classify would refuse), no frame is free
+        (classify would flush), or guest M-mode with MPRV (classify walks its loads and stores at
+        MPP's privilege, the loop at the mode's).  The real satp is the one :meth:`real_satp` gives
+        while the view stays; the flags (vverify.vmm.shadow_paging_loop) say what is served there
+        (hidden faults in a paged view only: the identity view is filled whole; traced writes in
+        both) and carry the planted ``missed_invalidation``, whose logic the compiled path
+        repeats."""
         s = self.current
         if s is None or not self.free or s.key != key:
             return None
-        flags = (SERVE_TRACED if self.traced_in_compiled else 0) | (RESUME_TRACED if self.resume_traced else 0) \
-            | (MISSED_INVALIDATION if self.defect == "missed_invalidation" else 0)
-        return s.root, self.g.virtual["mode"], s.slot, (1 << 31) | s.root, flags
+        mode = self.g.virtual["mode"]
+        if mode == M_MODE and self.g.reg_view("mstatus") & MPRV:
+            return None
+        flags = (SERVE_HIDDEN if key[0] == "paged" else 0) | (SERVE_TRACED if self.traced_in_compiled else 0) \
+            | (RESUME_TRACED if self.resume_traced else 0) \
+            | (MISSED_INVALIDATION if "missed_invalidation" in (self.defect, self.loop_defect) else 0)
+        return s.root, mode, s.slot, (1 << 31) | s.root, flags
 
     def drain_fills(self, n: int):
         """Make the ``n`` changes to ``leaves`` the compiled path logged, in its order: a fill adds

@@ -96,7 +96,8 @@ STEPS, DIRECT, EMULATED, HIDDEN, TRACED_W, WALK_REFS, LOGGED, R_REFS, R_PA, R_GE
 N_SCALARS = 11
 
 # the loop's flags (ShadowPager.compiled_view)
-SERVE_TRACED = 1  # serve traced writes (else hidden faults only)
+SERVE_TRACED = 1  # serve traced writes
+SERVE_HIDDEN = 8  # serve hidden faults (a paged view: the identity view is filled whole when it is made)
 RESUME_TRACED = 2  # tests: hand every traced write back to Python after emulating it
 MISSED_INVALIDATION = 4  # the planted defect (shadow_paging.DEFECTS): a traced write drops no shadow entry
 
@@ -354,7 +355,9 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
                 scalars[TRACED_W] += 1
                 steps += ran + 1
             else:
-                frame, word = serve_hidden(E, GMEM, READS, TRACED, W32, root, va, acc, priv, pa)
+                frame, word = -1, 0
+                if flags & SERVE_HIDDEN != 0:
+                    frame, word = serve_hidden(E, GMEM, READS, TRACED, W32, root, va, acc, priv, pa)
                 if frame < 0:
                     outcome = np.int64(reason)
                     break

@@ -136,7 +136,7 @@ class TrapAndEmulate(VMM):
             if key[0] == "interpret":  # p.must_interpret()
                 done = self.emulate()  # no one real table serves M-mode with MPRV: interpret it
                 return done.steps, (done if done.reason != "budget" else None), True
-            if key[0] == "paged" and self.compiled:
+            if self.compiled:  # a paged view or the identity view
                 served = self._direct_serving(budget, key)
                 if served is not None:
                     return served
@@ -145,7 +145,7 @@ class TrapAndEmulate(VMM):
     _serving = None  # the compiled hidden-fault loop and its arguments, made on first use; False: none
 
     def _direct_serving(self, budget: int, key):
-        """:meth:`direct` under shadow paging in view ``key`` (a paged one), with the hidden faults
+        """:meth:`direct` under shadow paging in view ``key`` (a paged one or the identity), with the hidden faults
         and traced writes the compiled loop can serve served there, without returning to Python
         (vverify.vmm.shadow_paging_loop); the exit it does not serve is dispatched here as
         :meth:`direct` dispatches it, and a traced write it emulated but did not finish is finished
