@@ -53,11 +53,13 @@ only here, from the spec's own text.
 
 The events are few kinds (:meth:`ShadowPager.classify`), served here in
 Python, the walk compiled.  The commonest, a hidden fault whose tables are
-already traced and whose shadow already has the level-0 table, is also
-served by a compiled loop around the real core
-(vverify/vmm/shadow_paging_loop.py) that trap-and-emulate runs in place of
-the core's ``run``; it decides from :attr:`ShadowPager.TRACED` (the traced
-frames as a bitmap) and the real tables, and logs its fills for
+already traced and whose shadow already has the level-0 table, and a traced
+write whose emulation stores the traced word only, are also served by a
+compiled loop around the real core (vverify/vmm/shadow_paging_loop.py) that
+trap-and-emulate runs in place of the core's ``run``; it decides from
+:attr:`ShadowPager.TRACED` (the traced frames as a bitmap), the shadows'
+``src`` as arrays (``SROOT``, ``GROOT``, ``SRC``, kept with the dicts) and
+the real tables, and logs what it changes in ``leaves`` for
 :meth:`ShadowPager.drain_fills`.  Everything else returns to Python.
 """
 

@@ -25,10 +25,13 @@ need:
   bitmap of ``traced``): classify would trace nothing new;
 * the shadow loaded is the guest's view's (the caller checks the key before
   the call: direct execution cannot change the view, every write to
-  ``satp``/``mstatus`` and every mode change traps) and a paged one, and the
-  pager has a free frame (else classify flushes).
+  ``satp``/``mstatus`` and every mode change traps), a paged one or the
+  identity (not guest M-mode with MPRV, whose loads and stores classify
+  walks at another privilege), and the pager has a free frame (else
+  classify flushes).
 
-A **hidden fault** (not a store to a traced frame) is filled here when
+A **hidden fault** (not a store to a traced frame; in a paged view only,
+the identity view being filled whole when it is made) is filled here when
 besides the shadow has a level-0 table for the address's VPN[1] (read from
 the real root table: its entry is valid exactly when the pager's
 ``Shadow.l0`` has it, and then ``Shadow.src`` has it too, so classify's
@@ -37,7 +40,8 @@ changes no leaf the reverse map ``leaves`` holds), and the leaf the walks
 give serves the access.  The leaf's permissions are the pager's ``_perms``:
 one walk per access kind, the faulting one reused.
 
-A **traced write** (a store to a traced frame) is served here when besides
+A **traced write** (a store to a traced frame, in either kind of view: the
+guest library's kernel writes its tables from M-mode) is served here when besides
 the word stored is no entry of a paged shadow's root table that has a
 level-0 table (``pte_written`` would drop that table: Python), and the log
 has room for every leaf the write drops.  The loop then does what
@@ -71,7 +75,10 @@ makes them (:meth:`ShadowPager.drain_fills`) before Python reads that map
 again.  Everything else (true faults, new traces, new level-0 tables,
 flushes, a traced write to a root table) returns to Python with the state
 untouched, and the Python path serves it as before.  The Python path is the
-reference: tests/vmm/test_shadow_paging_compiled.py compares them.
+reference: tests/vmm/test_shadow_paging_compiled.py compares them.  The
+planted ``missed_invalidation`` (shadow_paging.DEFECTS) is repeated here
+(``MISSED_INVALIDATION``), and can be planted here alone
+(``ShadowPager.loop_defect``) for the fuzzer's quality tests.
 """
 
 from __future__ import annotations
