@@ -1,12 +1,18 @@
-"""Shadow paging's hidden faults served in compiled code (vverify/vmm/shadow_paging_loop.py).
+"""Shadow paging's hidden faults and traced writes served in compiled code
+(vverify/vmm/shadow_paging_loop.py).
 
-The Python path (``TrapAndEmulate(compiled=False)``: every fault through ``ShadowPager.classify``)
-is the reference.  The compiled path must reach the same guest state, deliver the same traps and
-count every event the same (hidden faults, walk references, shadow builds, traps and exits by
-cause...), with one crossing into Python fewer for each hidden fault it served: the two runs differ
-in ``crossings`` by exactly ``ShadowPager.served_compiled``.  Which faults it serves is pinned
-exactly on a small program; the paging workloads, the guest library's programs, random paged states
-and random paging kernels are compared whole.  The planted pager defects take effect on both paths.
+The Python path (``TrapAndEmulate(compiled=False)``: every fault through ``ShadowPager.classify``,
+every traced write emulated by ``TrapAndEmulate.emulate``) is the reference.  The compiled path must
+reach the same guest state, deliver the same traps, count every event the same (hidden faults,
+traced writes, emulated instructions, walk references, shadow builds, traps and exits by cause...)
+and leave the pager's own record the same (``traced``, the reverse map ``leaves``, each shadow's
+``l0`` and ``src``, and the arrays that mirror ``src`` for the compiled loop), with one crossing
+into Python fewer for each event it served: the two runs differ in ``crossings`` by exactly
+``ShadowPager.served_compiled``.  Which events it serves is pinned exactly on small programs and on
+the paging workloads' operations; the guest library's programs, random paged states and random
+paging kernels are compared whole.  The rare hand-back of a traced write (emulated in compiled
+code, finished in Python) is forced on the same programs and must agree too.  The planted pager
+defects take effect on both paths.
 """
 
 import numpy as np
@@ -16,8 +22,9 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from tests.agreement.test_sv32_backends import memory_programs, paged_states
 from tests.strategies import place
 from tests.sv32 import A, PAGE, R, V
-from tests.vmm.test_shadow_paging import (DATA_VA, F1, F2, FU, LIBRARY_WORKLOADS, WORKLOADS, Guest, RWAD, core,
-                                          defect_cases, paging_kernels, spec)
+from tests.sv32 import pte
+from tests.vmm.test_shadow_paging import (DATA_VA, F1, F2, FU, LIBRARY_WORKLOADS, ROOT, WORKLOADS, Guest, RWAD,
+                                          core, defect_cases, paging_kernels, spec)
 from vverify import guests as G
 from vverify.bench import workloads
 from vverify.bench.costmodel import per_operation
@@ -28,35 +35,62 @@ from vverify.vmm.shadow_paging import DEFECTS
 STOP = frozenset({"ecall_from_s", "ecall_from_u", "ecall_from_m"})
 
 
-def both(state, budget, stop=STOP, defect=None, log=None):
+def both(state, budget, stop=STOP, defect=None, log=None, traced=True, resume=False):
     """Run ``state`` under trap-and-emulate on the Python path and on the compiled one; returns
-    ``((python vmm, exit), (compiled vmm, exit))``.  ``log``: the fill log's capacity (compiled)."""
+    ``((python vmm, exit), (compiled vmm, exit))``.  ``log``: the capacity of the log of changes to
+    ``leaves`` (compiled); ``traced``: the compiled path serves traced writes; ``resume``: it hands
+    each back to Python after emulating it."""
     out = []
     for compiled in (False, True):
         vmm = TrapAndEmulate(spec(), state, core=core("jit" if compiled else "py"), compiled=compiled)
         vmm.pager.defect = defect
+        vmm.pager.traced_in_compiled = traced
+        vmm.pager.resume_traced = resume
         if log is not None:
-            vmm.pager.LOG = np.zeros((log, 2), dtype=np.int64)
+            vmm.pager.LOG = np.zeros((log, 4), dtype=np.int64)
         out.append((vmm, vmm.run(budget, stop_on=stop)))
     return out
 
 
+def assert_arrays_mirror(p):
+    """The pager's arrays for the compiled loop say what its dicts say: each shadow's slot, root,
+    guest root (paged views) and ``src``; every other slot empty."""
+    assert [s.slot for s in p.by_slot] == list(range(len(p.shadows))) and set(p.by_slot) == set(p.shadows.values())
+    for k in range(len(p.SROOT)):
+        s = p.by_slot[k] if k < len(p.by_slot) else None
+        src = np.full(1024, -1, dtype=np.int64)
+        if s is None:
+            assert (p.SROOT[k], p.GROOT[k]) == (-1, -1)
+        else:
+            assert (p.SROOT[k], p.GROOT[k]) == (s.root, s.key[1] if s.key[0] == "paged" else -1)
+            for vpn1, f in s.src.items():
+                src[vpn1] = -1 if f is None else f
+        assert (p.SRC[k] == src).all()
+
+
 def assert_same(py, jit, saved=None):
-    """The same guest results and counters; crossings fewer by the faults served compiled (by
-    ``saved`` if given).  Returns the faults served compiled."""
+    """The same guest results and counters; crossings fewer by the events served compiled (by
+    ``saved`` if given), but for a run whose budget ended on a traced write served compiled: its
+    loop returns once more as the run ends, where the Python path had returned for the write.
+    Returns the events served compiled."""
     (a_vmm, a), (b_vmm, b) = py, jit
     assert compare_views(spec(), a_vmm, b_vmm, a, b) == []
     assert resource_violations(spec(), b_vmm) == []
     ca, cb = a_vmm.counters.as_dict(), b_vmm.counters.as_dict()
-    served = b_vmm.pager.served_compiled
-    assert a_vmm.pager.served_compiled == 0
-    assert ca.pop("crossings") - cb.pop("crossings") == (served if saved is None else saved)
+    p = b_vmm.pager
+    served = p.served_compiled
+    assert (a_vmm.pager.served_compiled, a_vmm.pager.traced_resumed) == (0, 0)
+    assert p.budget_ends_compiled <= 1 and (p.budget_ends_compiled == 0 or b.reason == "budget")
+    expected = served - p.budget_ends_compiled if saved is None else saved
+    assert ca.pop("crossings") - cb.pop("crossings") == expected
     assert ca == cb
     # the pager's own record of the shadows agrees too: the fills the compiled path logged reached
     # the reverse map, and the traces are the same
     pa, pb = a_vmm.pager, b_vmm.pager
     assert pa.traced == pb.traced and pa.leaves == pb.leaves
     assert {k: (s.l0, s.src) for k, s in pa.shadows.items()} == {k: (s.l0, s.src) for k, s in pb.shadows.items()}
+    assert_arrays_mirror(pa)
+    assert_arrays_mirror(pb)
     return served
 
 
@@ -105,22 +139,99 @@ def workload(name, n):
     return G.boot_state(spec(), workloads.build_file(spec(), WORKLOADS / f"{name}.s", n))
 
 
+def traced_guest():
+    """A kernel that rewrites one PTE of its own level-0 table twice, through which two 4 MiB
+    regions map (the root's entries for DATA_VA's region and the next point at the same table), so
+    that each write drops two shadow entries."""
+    alias = DATA_VA + (1 << 22)
+    g = Guest(f"""
+        lw    t0, 0(a0)       # hidden: DATA_VA's region's first touch (a level-0 shadow table): Python
+        lw    t4, 0(a3)       # hidden: the alias region's first touch: Python
+        sw    s2, {(DATA_VA >> 12 & 0x3FF) * 4}(a1)   # traced: compiled, drops both entries (now F2)
+        lw    t1, 0(a0)       # hidden: compiled
+        lw    t5, 0(a3)       # hidden: compiled
+        sw    s3, {(DATA_VA >> 12 & 0x3FF) * 4}(a1)   # traced: compiled, drops both again (F1)
+        lw    t3, 0(a0)       # hidden: compiled
+        ecall""")
+    g.map_own_table()
+    g.t.set_root_entry(alias, pte(g.t.level0[DATA_VA >> 22], V))
+    x = g.s.files["x"]
+    x[13], x[18], x[19] = alias, pte(F2, RWAD), pte(F1, RWAD)
+    return g
+
+
+def test_a_small_program_serves_exactly_its_traced_writes_compiled():
+    py, jit = both(traced_guest().s, 400)
+    assert assert_same(py, jit) == 5
+    p, c = jit[0].pager, jit[0].counters
+    assert (p.traced_compiled, p.traced_resumed) == (2, 0)
+    # the code page's first fetch and each region's first load make level-0 shadow tables: Python
+    assert (c.hidden_faults, c.traced_writes, c.true_faults, c.inline_pte_writes, c.emulated) == (6, 2, 0, 0, 2)
+    x = jit[0].g.view().files["x"]
+    assert (x[5], x[29], x[6], x[30], x[28]) == (0x11111111, 0x11111111, 0x22222222, 0x22222222, 0x11111111)
+
+
+def test_a_traced_write_handed_back_after_its_emulation_ends_as_on_the_python_path():
+    """The hand-back (the routines' run ended otherwise than the loop finishes: no correct pager's
+    guest gets there), forced: every traced write is emulated in compiled code and finished in
+    Python, one crossing each, as the Python path's."""
+    py, jit = both(traced_guest().s, 400, resume=True)
+    assert assert_same(py, jit) == 3
+    assert (jit[0].pager.traced_compiled, jit[0].pager.traced_resumed) == (0, 2)
+
+
+@pytest.mark.parametrize("log, served, saved", [(1, 3, 0), (2, 5, 2), (3, 5, 3)])
+def test_a_log_too_small_for_a_traced_write_leaves_it_to_python(log, served, saved):
+    """Each traced write logs two discards.  With room for one row it goes to Python (and each
+    hidden fault served fills the log: a return to drain it); with two it is served, and the log is
+    full after it (a return, as after a fill with room for one); with three a hidden fault and a
+    traced write fit."""
+    py, jit = both(traced_guest().s, 400, log=log)
+    assert assert_same(py, jit, saved=saved) == served
+
+
+def test_a_traced_write_budget_end_agrees():
+    """Budgets that end on and around the traced writes; two of them end on one served compiled."""
+    ends = 0
+    for budget in range(1, 14):
+        for resume in (False, True):
+            py, jit = both(traced_guest().s, budget, resume=resume)
+            assert_same(py, jit)
+            ends += jit[0].pager.budget_ends_compiled
+    assert ends == 2
+
+
+# crossings per operation on the Python path, and on the compiled path serving hidden faults only and
+# serving traced writes too; the events per operation it serves (hidden faults, traced writes)
+PER_OPERATION = {"pgfault": ((7, 6, 4), (1, 2)), "ptemod": ((1, 1, 0), (0, 1))}
+
+
 @pytest.mark.parametrize("name", ["pgfault", "ptemod"])
-def test_the_paging_workloads_count_the_same_with_a_crossing_fewer_per_served_fault(name):
-    runs = {}
-    for n in (0, 3, 13):
-        py, jit = both(workload(name, n), 200_000, stop=stop_causes(spec()))
-        assert py[1].reason == "stop"
-        assert_same(py, jit)
-        runs[n] = py[0], jit[0]
-    (py3, jit3), (py13, jit13) = runs[3], runs[13]
-    a = per_operation(py13.counters.as_dict(), py3.counters.as_dict(), 10)
-    b = per_operation(jit13.counters.as_dict(), jit3.counters.as_dict(), 10)
-    served = (jit13.pager.served_compiled - jit3.pager.served_compiled) / 10
-    # pgfault's one hidden fault per operation (the load again after the handler mapped the page)
-    # lands in a region whose tables are traced and whose level-0 shadow table is there: compiled
-    assert served == {"pgfault": 1, "ptemod": 0}[name]
-    assert a["crossings"] - b["crossings"] == served
+def test_the_paging_workloads_count_the_same_with_a_crossing_fewer_per_served_event(name):
+    crossings, (hidden, traced) = PER_OPERATION[name]
+    got = []
+    for serve_traced, resume in ((False, False), (True, False), (True, True)):
+        runs = {}
+        for n in (0, 3, 13):
+            py, jit = both(workload(name, n), 200_000, stop=stop_causes(spec()), traced=serve_traced, resume=resume)
+            assert py[1].reason == "stop"
+            assert_same(py, jit)
+            runs[n] = py[0], jit[0]
+        (py3, jit3), (py13, jit13) = runs[3], runs[13]
+        a = per_operation(py13.counters.as_dict(), py3.counters.as_dict(), 10)
+        b = per_operation(jit13.counters.as_dict(), jit3.counters.as_dict(), 10)
+        p3, p13 = jit3.pager, jit13.pager
+        served = (p13.served_compiled - p3.served_compiled) / 10
+        t = (p13.traced_compiled - p3.traced_compiled) / 10
+        resumed = (p13.traced_resumed - p3.traced_resumed) / 10
+        assert a["crossings"] - b["crossings"] == served
+        assert a["crossings"] == crossings[0]
+        assert (served - t, t, resumed) == (hidden, traced if serve_traced and not resume else 0,
+                                            traced if resume else 0)
+        got.append(b["crossings"])
+    # pgfault's one hidden fault per operation (the load again after the handler mapped the page) and
+    # its two traced writes (the handler's PTE writes), ptemod's one traced write: compiled
+    assert got == [crossings[1], crossings[2], crossings[1]]
 
 
 @pytest.mark.parametrize("name", LIBRARY_WORKLOADS[:4])
@@ -137,6 +248,8 @@ def test_a_planted_defect_takes_effect_on_the_compiled_path_too(defect):
     py, jit = both(g.s, 400, defect=defect)
     assert compare_views(spec(), native, jit[0], a, jit[1]) != []
     assert compare_views(spec(), py[0], jit[0], py[1], jit[1]) == []
+    if defect == "missed_invalidation":  # planted in the compiled traced write too: it served this one
+        assert jit[0].pager.traced_compiled == 1
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -154,5 +267,46 @@ def test_random_paged_programs_count_the_same(data):
 @given(case=paging_kernels())
 def test_random_paging_kernels_count_the_same(case):
     g, lines = case
-    served = assert_same(*both(g.s, 600))
+    py, jit = both(g.s, 600)
+    served = assert_same(py, jit)
     event(f"served compiled: {min(served, 5)}")
+    p = jit[0].pager
+    event(f"traced writes: {min(jit[0].counters.traced_writes, 3)}, compiled: {min(p.traced_compiled, 3)}, "
+          f"handed back: {min(p.traced_resumed, 1)}")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=paging_kernels(), resume=st.booleans())
+def test_random_paging_kernels_with_a_missed_invalidation_count_the_same(case, resume):
+    """The planted ``missed_invalidation`` on both paths: stale shadow entries make the real machine
+    run what the guest's tables no longer map, so a traced write's emulation may end otherwise than
+    the loop finishes it (handed back) or run another instruction; both paths must still agree."""
+    g, lines = case
+    py, jit = both(g.s, 600, defect="missed_invalidation", resume=resume)
+    assert_same(py, jit)
+    p = jit[0].pager
+    event(f"traced writes compiled: {min(p.traced_compiled, 2)}, handed back: {min(p.traced_resumed, 2)}")
+
+
+def test_the_library_kernels_pte_writes_are_served_compiled_in_the_identity_view():
+    """The guest library's pte() (system call 8) is an M-mode store to a window table: a traced write
+    in the identity view's shadow, served by the loop, which drops the user view's entry made from
+    the word.  The user program touches window page 1 (x1 points there), makes it read-only and maps
+    it to the next frame, reads it, stores to it (a page fault the kernel skips), maps it back."""
+    sp = spec()
+    user = "\n".join(["user_main:", "lw s2, 0(ra)", G.syscall_text(sp, 8, 1 | 1 << 3), "lw s3, 0(ra)",
+                      "sw s3, 0(ra)", G.syscall_text(sp, 8, 1), "lw s4, 0(ra)", G.syscall_text(sp, 0, 0)])
+    state = G.boot_state(sp, G.build(sp, user))
+    stop = stop_causes(sp)
+    py, jit = both(state, 5_000, stop=stop)
+    assert py[1].reason in ("halt", "stop")
+    assert assert_same(py, jit) >= 2
+    c, p = jit[0].counters, jit[0].pager
+    assert (c.traced_writes, p.traced_compiled, p.traced_resumed) == (2, 2, 0)
+    native = Native(sp, state, core=core("native"))
+    end = native.run(5_000, stop_on=stop)
+    assert compare_views(sp, native, jit[0], end, jit[1]) == []
+    # and the planted defect, in the loop alone, shows: the read after pte() goes through the old entry
+    vmm = TrapAndEmulate(sp, state, core=core("jit"))
+    vmm.pager.loop_defect = "missed_invalidation"
+    assert compare_views(sp, native, vmm, end, vmm.run(5_000, stop_on=stop)) != []

@@ -83,7 +83,7 @@ class Emulator:
         """Hand the emulated view to the allocator (:meth:`PlacedGuest.write_back`)."""
         self.g.write_back(self.E)
 
-    def run(self, vmm, budget: int, until_user: bool = False, stop_on=frozenset()) -> Exit:
+    def run(self, vmm, budget: int, until_user: bool = False, stop_on=frozenset(), ran: int | None = None) -> Exit:
         """Emulate at most ``budget`` guest instructions on the virtual state.
 
         With ``until_user`` it stops before the first instruction the guest
@@ -95,14 +95,22 @@ class Emulator:
         as it was before the instruction (or, for ``double_fault``, as the
         trap entry left it, as on the machine).  Counts what it emulated in
         ``vmm.counters.emulated``.
+
+        ``ran``: the reason code of a first run of the routines' core that compiled code already
+        made on the guest's view in ``E`` (shadow paging's traced writes,
+        vverify.vmm.shadow_paging_loop); the run goes on from there, without loading the view.
         """
-        self.load()
+        if ran is None:
+            self.load()
         E, st = self.E, self.st
         steps, reason, cause = 0, "budget", None
         while steps < budget:
             if until_user and int(E[self.mode]) in self.user_modes:
                 break
-            code = int(self.core.run_context(E))
+            if ran is None:
+                code = int(self.core.run_context(E))
+            else:
+                code, ran = int(ran), None
             steps += int(E[st + ST_STEPS])
             if code == R_BUDGET:
                 continue

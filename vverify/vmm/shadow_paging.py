@@ -53,11 +53,13 @@ only here, from the spec's own text.
 
 The events are few kinds (:meth:`ShadowPager.classify`), served here in
 Python, the walk compiled.  The commonest, a hidden fault whose tables are
-already traced and whose shadow already has the level-0 table, is also
-served by a compiled loop around the real core
-(vverify/vmm/shadow_paging_loop.py) that trap-and-emulate runs in place of
-the core's ``run``; it decides from :attr:`ShadowPager.TRACED` (the traced
-frames as a bitmap) and the real tables, and logs its fills for
+already traced and whose shadow already has the level-0 table, and a traced
+write whose emulation stores the traced word only, are also served by a
+compiled loop around the real core (vverify/vmm/shadow_paging_loop.py) that
+trap-and-emulate runs in place of the core's ``run``; it decides from
+:attr:`ShadowPager.TRACED` (the traced frames as a bitmap), the shadows'
+``src`` as arrays (``SROOT``, ``GROOT``, ``SRC``, kept with the dicts) and
+the real tables, and logs what it changes in ``leaves`` for
 :meth:`ShadowPager.drain_fills`.  Everything else returns to Python.
 """
 
@@ -71,6 +73,7 @@ from ..core import Core
 from ..spec.loader import load_spec
 from .base import PlacedGuest
 from .emulation import Emulator
+from .shadow_paging_loop import MISSED_INVALIDATION, RESUME_TRACED, SERVE_HIDDEN, SERVE_TRACED
 
 PAGE = 4096
 V, R, W, X, U, G, A, D = (1 << i for i in range(8))
@@ -86,7 +89,8 @@ ACCESS_FAULTS = ("instruction_access_fault", "load_access_fault", "store_access_
 FAULT_ACCESS = {**{c: k for k, c in enumerate(PAGE_FAULTS)}, **{c: k for k, c in enumerate(ACCESS_FAULTS)}}
 
 MAX_SHADOWS = 8  # views kept at once; past that, all are dropped (a flush) and rebuilt on demand
-FILL_LOG = 1024  # fills the compiled path logs before Python adds them to ``leaves``
+FILL_LOG = 1024  # changes to ``leaves`` the compiled path logs before Python makes them (drain_fills)
+LOG_ADD, LOG_DISCARD = 1, 0  # what a row of the log does to ``leaves``
 
 DEFECTS = ("missed_invalidation", "user_bit", "stale_root")
 """Defects a test may plant (``ShadowPager.defect``) to show that the equivalence tests catch them:
@@ -196,12 +200,14 @@ class Shadow:
         self.root = root  # host frame number
         self.l0 = {}  # vpn1 -> host frame of the level-0 table
         self.src = {}  # vpn1 -> guest level-0 frame it was filled from, or None (a superpage, or identity)
+        self.slot = 0  # its row in the pager's arrays for the compiled path (ShadowPager.SRC)
 
 
 class ShadowPager:
     """The shadow tables of one guest, and the events that keep them (see the module docstring)."""
 
     defect = None  # one of DEFECTS, planted by a test; leave it None
+    loop_defect = None  # "missed_invalidation" planted in the compiled loop only (tests/fuzz/quality); leave it None
 
     def __init__(self, placed: "ShadowPlacedGuest", counters):
         self.g = placed
@@ -217,11 +223,25 @@ class ShadowPager:
         self.traced = set()  # guest frames walked as page tables: read-only in every shadow
         self.leaves = {}  # guest frame -> {(shadow key, host word index)} of shadow leaves mapping it
         # for the compiled path (vverify.vmm.shadow_paging_loop): ``traced`` as a bitmap over guest
-        # frames, and the fills it made, (guest frame, host word), until drain_fills adds them to leaves
+        # frames; the shadows by slot (their order in ``shadows``): the host root frame, the guest root
+        # frame of a paged one (-1: the identity view, or no shadow) and ``src`` (-1: None, or absent);
+        # and the changes it made to ``leaves``, (LOG_ADD or LOG_DISCARD, guest frame, host word, slot),
+        # until drain_fills makes them
         self.TRACED = np.zeros(self.ram_frames, dtype=np.uint8)
-        self.LOG = np.zeros((FILL_LOG, 2), dtype=np.int64)
+        self.SROOT = np.full(MAX_SHADOWS, -1, dtype=np.int64)
+        self.GROOT = np.full(MAX_SHADOWS, -1, dtype=np.int64)
+        self.SRC = np.full((MAX_SHADOWS, 1024), -1, dtype=np.int64)
+        self.by_slot = []  # the shadows by slot
+        self.LOG = np.zeros((FILL_LOG, 4), dtype=np.int64)
         self._serve_loop = None  # the compiled loop, made on first use; False where it cannot be built
-        self.served_compiled = 0  # hidden faults the compiled path served (counted in hidden_faults too)
+        self.served_compiled = 0  # events the compiled path served: hidden faults and traced writes
+        self.traced_compiled = 0  # of them, traced writes (counted in traced_writes too)
+        self.traced_resumed = 0  # traced writes it emulated and handed back to Python to finish
+        # runs whose budget ended on a traced write the compiled path served: it returns then, once, as
+        # the run ends, where the Python path had returned for the write itself (one crossing not saved)
+        self.budget_ends_compiled = 0
+        self.traced_in_compiled = True  # let the compiled path serve traced writes (False: hidden faults only)
+        self.resume_traced = False  # tests: hand every traced write back after emulating it (the rare path)
         self._satp = placed.core.layout.reg_index["satp"]
         # the guest's walk: the spec's translation helper, compiled, on the routines' core (guest RAM)
         mmu = spec.virtualization.mmu
@@ -288,7 +308,12 @@ class ShadowPager:
         if len(self.shadows) >= MAX_SHADOWS or len(self.free) < 2:
             self.flush()
         s = Shadow(key, self._alloc())
+        s.slot = len(self.shadows)  # < MAX_SHADOWS: shadows are dropped only all at once (flush)
         self.shadows[key] = s
+        self.by_slot.append(s)
+        self.SROOT[s.slot] = s.root
+        self.GROOT[s.slot] = key[1] if key[0] == "paged" else -1
+        self.SRC[s.slot] = -1
         self.counters.shadow_builds += 1
         if key[0] == "id":
             # guest RAM one to one, eagerly: one level-0 table covers it (256 KiB < 4 MiB)
@@ -305,6 +330,10 @@ class ShadowPager:
             self.free.append(s.root)
             self.free.extend(s.l0.values())
         self.shadows.clear()
+        self.by_slot.clear()
+        self.SROOT[:] = -1
+        self.GROOT[:] = -1
+        self.SRC[:] = -1
         self.current = None
         self.traced.clear()
         self.TRACED[:] = 0
@@ -379,8 +408,7 @@ class ShadowPager:
                 if t is not None:
                     self._trace(t)
         if acc == ACC_STORE and frame in self.traced:
-            self.counters.traced_writes += 1
-            self.pending = w.pa & ~3
+            self.traced_write(w.pa)
             return "traced"
         s = self.current
         if s is None or (s.key != key and self.defect is None):
@@ -389,7 +417,7 @@ class ShadowPager:
             l0 = w.tables[-1] if len(w.tables) > 1 else None  # None: a superpage, read from the root
             vpn1 = va >> 22
             if vpn1 not in s.src:
-                s.src[vpn1] = l0
+                self._set_src(s, vpn1, l0)
             perms = self._perms(va, frame, self._paged_view(mode, ms)[0], view, {acc: w})
         else:
             perms = R | W | X
@@ -405,8 +433,8 @@ class ShadowPager:
         """The compiled loop that serves hidden faults (vverify.vmm.shadow_paging_loop) for this
         guest's spec, or None where it cannot be built.  A planted defect keeps it: each lives in
         what the loop takes from Python (the view's key and root: ``user_bit``, ``stale_root``,
-        where a stale shadow makes :meth:`compiled_view` refuse) or in what only Python serves
-        (traced writes: ``missed_invalidation``), so it takes effect on both paths."""
+        where a stale shadow makes :meth:`compiled_view` refuse) or is planted in the loop too
+        (``missed_invalidation``: its flag), so it takes effect on both paths."""
         if self._serve_loop is None:
             from .shadow_paging_loop import serve_loop_for
 
@@ -414,23 +442,44 @@ class ShadowPager:
         return self._serve_loop or None
 
     def compiled_view(self, key):
-        """``(root, privilege)`` for the compiled path as the guest is now, in view ``key``
-        (:meth:`view_key`, a paged one), or None where it must not serve: the shadow loaded is not
-        the view's (classify would refuse), or no frame is free (classify would flush)."""
+        """``(root, privilege, slot, real satp, flags)`` for the compiled path as the guest is now, in
+        view ``key`` (:meth:`view_key`, a paged one or the identity), or None where it must not
+        serve: the shadow loaded is not the view's (classify would refuse), no frame is free
+        (classify would flush), or guest M-mode with MPRV (classify walks its loads and stores at
+        MPP's privilege, the loop at the mode's).  The real satp is the one :meth:`real_satp` gives
+        while the view stays; the flags (vverify.vmm.shadow_paging_loop) say what is served there
+        (hidden faults in a paged view only: the identity view is filled whole; traced writes in
+        both) and carry the planted ``missed_invalidation``, whose logic the compiled path
+        repeats."""
         s = self.current
         if s is None or not self.free or s.key != key:
             return None
-        return s.root, self.g.virtual["mode"]
+        mode = self.g.virtual["mode"]
+        if mode == M_MODE and self.g.reg_view("mstatus") & MPRV:
+            return None
+        flags = (SERVE_HIDDEN if key[0] == "paged" else 0) | (SERVE_TRACED if self.traced_in_compiled else 0) \
+            | (RESUME_TRACED if self.resume_traced else 0) \
+            | (MISSED_INVALIDATION if "missed_invalidation" in (self.defect, self.loop_defect) else 0)
+        return s.root, mode, s.slot, (1 << 31) | s.root, flags
 
     def drain_fills(self, n: int):
-        """Add the ``n`` fills the compiled path logged (in the shadow loaded now) to ``leaves``, as
-        :meth:`_fill` would have.  Called as the compiled path returns, before any other entry point
-        of the pager runs."""
+        """Make the ``n`` changes to ``leaves`` the compiled path logged, in its order: a fill adds
+        the leaf as :meth:`_fill` would have, a dropped entry discards it as :meth:`_unleaf` would
+        have.  Called as the compiled path returns, before any other entry point of the pager runs."""
         if n:
-            key = self.current.key
-            leaves = self.leaves
-            for frame, word in self.LOG[:n].tolist():
-                leaves.setdefault(frame, set()).add((key, word))
+            leaves, shadows = self.leaves, self.by_slot
+            for op, frame, word, slot in self.LOG[:n].tolist():
+                key = shadows[slot].key
+                if op == LOG_ADD:
+                    leaves.setdefault(frame, set()).add((key, word))
+                else:
+                    leaves.get(frame, set()).discard((key, word))
+
+    def traced_write(self, pa: int):
+        """A store to guest physical ``pa`` in a traced frame: counted, and its word noted for
+        :meth:`emulated` (classify's "traced", also the compiled path's on a hand-back)."""
+        self.counters.traced_writes += 1
+        self.pending = pa & ~3
 
     pending = None  # the guest word a traced store is about to write
     _gen = 0
@@ -497,11 +546,16 @@ class ShadowPager:
     def _drop_table(self, s: Shadow, vpn1: int):
         t = s.l0.pop(vpn1)
         s.src.pop(vpn1, None)
+        self.SRC[s.slot, vpn1] = -1
         self.W32[s.root * 1024 + vpn1] = 0
         base = t * 1024
         for w in np.flatnonzero(self.W32[base:base + 1024]).tolist():
             self._unleaf(s, base + w)
         self.free.append(t)
+
+    def _set_src(self, s: Shadow, vpn1: int, l0):
+        s.src[vpn1] = l0
+        self.SRC[s.slot, vpn1] = -1 if l0 is None else l0
 
     def _unleaf(self, s: Shadow, word: int):
         pte = int(self.W32[word])
@@ -519,7 +573,8 @@ class ShadowPager:
         t = s.l0.get(vpn1)
         if t is None:
             t = s.l0[vpn1] = self._alloc()
-            s.src.setdefault(vpn1, None)
+            if vpn1 not in s.src:
+                self._set_src(s, vpn1, None)
             self.W32[s.root * 1024 + vpn1] = (t << 10) | V
         if frame in self.traced:
             perms &= ~W

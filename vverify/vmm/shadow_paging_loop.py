@@ -1,19 +1,21 @@
-"""Shadow paging's hidden page faults, served in compiled code.
+"""Shadow paging's hidden page faults and traced writes, served in compiled code.
 
 In the steady state of a shadow-paged guest most exits of the real core are
-*hidden* page faults (vverify/vmm/shadow_paging.py): the guest's own walk
-allows the access, the shadow lacks the entry, the VMM fills it and the
-instruction runs again.  Served from Python, each is a return from the real
-core's run loop, a composed view, three calls of the compiled walk and a few
-dict operations.  :func:`make_serve_loop` builds one compiled function that
-runs the real core and serves those faults itself, going back to Python only
-for an exit it does not serve.  Trap-and-emulate calls it in place of the
-real core's ``run`` (``TrapAndEmulate.direct``), so a hidden fault served
-here costs no crossing.
+*hidden* page faults and *traced writes* (vverify/vmm/shadow_paging.py): a
+fault the shadow lacked an entry for, or a store to a guest page table the
+shadow maps read-only.  Served from Python, each is a return from the real
+core's run loop, a composed view, compiled walks and a few dict operations,
+and for a traced write the interpreter routines' run and the drop of the
+shadow entries made from the word stored.  :func:`make_serve_loop` builds one
+compiled function that runs the real core and serves those events itself,
+going back to Python only for an exit it does not serve.  Trap-and-emulate
+calls it in place of the real core's ``run`` (``TrapAndEmulate.direct``),
+so an event served here costs no crossing.
 
-It serves a fault only when the Python path (``ShadowPager.classify``) would
-do exactly this and nothing else, which it can decide without the pager's
-dicts:
+It serves an event only when the Python path (``ShadowPager.classify`` and,
+for a traced write, ``TrapAndEmulate.emulate``) would do exactly the same,
+which it decides from arrays the pager keeps beside its dicts.  Both kinds
+need:
 
 * the fault is a page fault (an access fault goes to Python);
 * the guest's walk (the spec's translation helper, the same compiled function
@@ -21,26 +23,62 @@ dicts:
   composes it) succeeds inside guest RAM;
 * every frame the walk read is already traced (``TRACED``, the pager's
   bitmap of ``traced``): classify would trace nothing new;
-* it is not a store to a traced frame (a traced write);
 * the shadow loaded is the guest's view's (the caller checks the key before
   the call: direct execution cannot change the view, every write to
-  ``satp``/``mstatus`` and every mode change traps) and a paged one; the
-  pager has a free frame (else classify flushes); the shadow has a level-0
-  table for the address's VPN[1] (read from the real root table: its entry
-  is valid exactly when the pager's ``Shadow.l0`` has it, and then
-  ``Shadow.src`` has it too, so classify's ``src`` update is a no-op);
-* the shadow's entry there is empty (filling it changes no leaf the reverse
-  map ``leaves`` holds), and the leaf the walks give serves the access.
+  ``satp``/``mstatus`` and every mode change traps), a paged one or the
+  identity (not guest M-mode with MPRV, whose loads and stores classify
+  walks at another privilege), and the pager has a free frame (else
+  classify flushes).
 
-The leaf's permissions are the pager's ``_perms``: one walk per access kind,
-the faulting one reused.  Counters move as the Python path moves them
-(``walk_refs`` for the faulting walk only, ``hidden_faults``, the trap and
-the exit); each fill is logged as ``(guest frame, host word)`` in ``LOG`` so
-that the pager adds it to ``leaves`` (:meth:`ShadowPager.drain_fills`)
-before Python reads that map again.  Everything else (true faults, traced
-writes, new traces, new level-0 tables, flushes) returns to Python with the
-state untouched, and the Python path serves it as before.  The Python path
-is the reference: tests/vmm/test_shadow_paging_compiled.py compares them.
+A **hidden fault** (not a store to a traced frame; in a paged view only,
+the identity view being filled whole when it is made) is filled here when
+besides the shadow has a level-0 table for the address's VPN[1] (read from
+the real root table: its entry is valid exactly when the pager's
+``Shadow.l0`` has it, and then ``Shadow.src`` has it too, so classify's
+``src`` update is a no-op), the shadow's entry there is empty (filling it
+changes no leaf the reverse map ``leaves`` holds), and the leaf the walks
+give serves the access.  The leaf's permissions are the pager's ``_perms``:
+one walk per access kind, the faulting one reused.
+
+A **traced write** (a store to a traced frame, in either kind of view: the
+guest library's kernel writes its tables from M-mode) is served here when besides
+the word stored is no entry of a paged shadow's root table that has a
+level-0 table (``pte_written`` would drop that table: Python), and the log
+has room for every leaf the write drops.  The loop then does what
+``TrapAndEmulate.emulate`` does: forgets the routines' decoded code at the
+instruction's fetch address (``ShadowPager.emulating``: the guest's fetch
+walk), runs the interpreter routines' core on the guest's view for one
+instruction (``Emulator.run``), and, where that run completed one
+instruction, left ``satp``, ``mstatus`` and the mode as they were (the
+shadow loaded stays the view's) and stored into the traced word only (its
+store log, as ``Core.stores_since`` reads it), writes the view back and
+places the guest again (``PlacedGuest.write_back``: the compiled map, the
+real ``satp`` the shadow's root) and, per store, does ``word_written``: the
+host core's decoded code at the word is forgotten (``Core.invalidate``) and
+every shadow entry made from the word is dropped.  Which those are is the
+pager's reverse map kept as arrays: per shadow (``SROOT``, ``GROOT``, its
+slot), the guest level-0 frame each VPN[1] was filled from (``SRC``, the
+dict ``Shadow.src``); an entry is made from word ``index`` of guest frame
+``f`` where ``SRC[slot, vpn1] == f``.  Where the run ended any other way
+(a trap, a store elsewhere, a register of the view's key changed: none of
+them happens to a correct pager's guest, a planted defect can make them) the
+loop returns ``RESUME`` and Python finishes the emulation from the run's
+result (``TrapAndEmulate._resume_traced``), so the result is still exactly
+the Python path's.
+
+Counters move as the Python path moves them (the trap and its exit; a
+hidden fault's ``hidden_faults`` and its faulting walk's ``walk_refs``; a
+traced write's ``walk_refs``, ``traced_writes`` and ``emulated``).  Every
+change the loop makes to the reverse map ``leaves`` (a fill adds a leaf, a
+dropped entry discards one) is logged in ``LOG`` in order, and the pager
+makes them (:meth:`ShadowPager.drain_fills`) before Python reads that map
+again.  Everything else (true faults, new traces, new level-0 tables,
+flushes, a traced write to a root table) returns to Python with the state
+untouched, and the Python path serves it as before.  The Python path is the
+reference: tests/vmm/test_shadow_paging_compiled.py compares them.  The
+planted ``missed_invalidation`` (shadow_paging.DEFECTS) is repeated here
+(``MISSED_INVALIDATION``), and can be planted here alone
+(``ShadowPager.loop_defect``) for the fuzzer's quality tests.
 """
 
 from __future__ import annotations
@@ -48,29 +86,50 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.closures import cached
+from ..core.codegen import STORE_LOG, STORE_LOG_UNITS
 from ..core.jit import njit
-from ..core.protocol import R_TRAP, ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL
-from .registers import compose_view
+from ..core.protocol import R_BUDGET, R_TRAP, ST_BUDGET, ST_CAUSE, ST_STEPS, ST_TRAP_EXITS, ST_TVAL
+from .registers import bank_table, compose_view, place_real, write_view_back
 
-RAN_OUT = -1  # the budget ended on a served fault
-LOG_FULL = -2  # the fill log is full: Python drains it and calls again
+RAN_OUT = -1  # the budget ended on a served event
+LOG_FULL = -2  # the log of changes to ``leaves`` is full: Python drains it and calls again
+RESUME = -3  # a traced write emulated but not finished: Python finishes it (TrapAndEmulate._resume_traced)
 
-# the slots of the scalar array
-STEPS, SERVED, WALK_REFS, FILLS = range(4)
+# the slots of the scalar array: guest steps (direct + emulated), steps run directly, steps emulated,
+# hidden faults served, traced writes served, their walks' PTE reads, rows of LOG in use; and for
+# RESUME, the walk's PTE reads, the store's guest physical address, the routines' code-write
+# generation before the emulation and the reason code their run returned
+STEPS, DIRECT, EMULATED, HIDDEN, TRACED_W, WALK_REFS, LOGGED, R_REFS, R_PA, R_GEN, R_CODE = range(11)
+N_SCALARS = 11
+
+# the loop's flags (ShadowPager.compiled_view)
+SERVE_TRACED = 1  # serve traced writes
+SERVE_HIDDEN = 8  # serve hidden faults (a paged view: the identity view is filled whole when it is made)
+RESUME_TRACED = 2  # tests: hand every traced write back to Python after emulating it
+MISSED_INVALIDATION = 4  # the planted defect (shadow_paging.DEFECTS): a traced write drops no shadow entry
+
+SERVED, BAIL = 0, 1  # what serve_traced did (or RESUME)
 
 PAGE_SHIFT = 12
 V, R, W, X, U, A, D = 1, 2, 4, 8, 16, 64, 128
+LOG_ADD, LOG_DISCARD = 1, 0  # as ShadowPager's
+UNLOGGED = (1 << 64) - 1  # a store-log entry for a write the run loop did not make (vverify.core.machine)
 
 
 def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram: int, store_acc: int,
-                    fetch_acc: int, load_acc: int):
+                    fetch_acc: int, load_acc: int, routines_layout, routines_run, map_place, banks, regs,
+                    max_ilen: int):
     """The compiled loop (see the module docstring).
 
     ``run`` is the host core's compiled run loop (``Core.kernels()[0]``), ``translate`` the spec's
     compiled translation helper (``CompiledHelper.function``), ``order`` where ``(address, access,
     privilege)`` go among its parameters, ``acc_consts`` the spec's value of each access kind (by the
     pager's ACC_FETCH, ACC_LOAD, ACC_STORE), ``acc_of_cause`` the access kind of each cause index that
-    is a page fault (-1 for every other cause), ``ram`` guest RAM in bytes."""
+    is a page fault (-1 for every other cause), ``ram`` guest RAM in bytes.  For traced writes:
+    ``routines_run`` is the interpreter routines' core's run loop (its layout ``routines_layout``),
+    ``map_place`` the host's compiled map (``CompiledMap.kernel()``), ``banks`` the spec's bank table
+    (vverify.vmm.registers.bank_table), ``regs`` the indexes of ``(pc, satp, mstatus, mode)`` in a
+    register array, ``max_ilen`` the spec's longest instruction in memory units."""
     st = layout.st_base
     all_traps = np.uint64((1 << len(acc_of_cause)) - 1)
     i0, i1, i2 = order
@@ -80,9 +139,19 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
     NEED = np.array([X if k == fetch_acc else R if k == load_acc else W for k in range(3)], dtype=np.uint64)
     BIT_ORDER = np.array([load_acc, store_acc, fetch_acc], dtype=np.int64)  # _perms's order: R, W, X
     BITS = np.array([R, W, X], dtype=np.uint64)
-    STORE = store_acc
+    STORE, FETCH = store_acc, fetch_acc
     SH, S22, T10, M10 = np.uint64(PAGE_SHIFT), np.uint64(22), np.uint64(10), np.uint64(0x3FF)  # unsigned: numba
     UV, URX, LEAF, NOT_W = np.uint64(V), np.uint64(R | X), np.uint64(V | U | A | D), ~np.uint64(W)  # mixes no signs
+    PCI, SATP, MSTATUS, MODE = regs
+    BT, BB = banks, layout.bank_base
+    HW, HGEN, HLOG = layout.row_width, layout.code_gen, layout.store_log  # the host core's decoded code
+    RW, RGEN, RLOG = routines_layout.row_width, routines_layout.code_gen, routines_layout.store_log
+    BACK = max_ilen - 1
+    LOG_SLOTS = np.uint64(STORE_LOG)
+    LOG_MASK = np.uint64(STORE_LOG - 1)  # unsigned, for the host's generation
+    FIRST_MASK = np.uint64((1 << STORE_LOG_UNITS) - 1)
+    UNITS_SHIFT = np.uint64(STORE_LOG_UNITS)
+    NOT_LOGGED = np.uint64(UNLOGGED)
 
     @njit
     def guest_walk(E, GMEM, READS, va, acc, priv):
@@ -92,28 +161,32 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         return exc, pa, refs
 
     @njit
-    def serve_hidden(E, GMEM, READS, TRACED, W32, root, va, acc, priv):
-        """Fill the shadow entry for this fault if the Python path would do just that: the guest frame
-        mapped (>= 0), with the host word filled in ``W32[word]`` and the faulting walk's PTE reads;
-        ``(-1, 0, 0)`` when Python must serve it (then nothing has changed)."""
-        va = np.uint64(va)
+    def fault_walk(E, GMEM, READS, TRACED, va, acc, priv):
+        """``(pa, refs)``: the faulting access's guest walk, its PTE reads, and the guest physical
+        address it reaches, or -1 where classify would deliver a fault or trace a new table."""
         exc, pa, refs = guest_walk(E, GMEM, READS, va, acc, priv)
         if exc >= 0 or pa >= RAM:
-            return -1, 0, 0
+            return np.int64(-1), refs
         for k in range(refs):
             t = np.int64(READS[2 * k] >> SH)
             if t >= TRACED.shape[0] or TRACED[t] == 0:  # classify would trace a new table
-                return -1, 0, 0
-        frame = np.int64(pa >> SH)
-        if acc == STORE and TRACED[frame] != 0:  # a traced write
-            return -1, 0, 0
+                return np.int64(-1), refs
+        return np.int64(pa), refs
+
+    @njit
+    def serve_hidden(E, GMEM, READS, TRACED, W32, root, va, acc, priv, pa):
+        """Fill the shadow entry for this fault (the walk reached ``pa``) if the Python path would do
+        just that: the guest frame mapped (>= 0), with the host word filled in ``W32[word]``;
+        ``(-1, 0)`` when Python must serve it (then nothing has changed)."""
+        va = np.uint64(va)
+        frame = pa >> PAGE_SHIFT
         vpn1 = np.int64(va >> S22)
         top = np.uint64(W32[root * 1024 + vpn1])
         if top & UV == 0:  # no level-0 table yet: classify allocates one
-            return -1, 0, 0
+            return -1, 0
         word = np.int64(top >> T10) * 1024 + np.int64((va >> SH) & M10)
         if W32[word] != 0:  # an entry already there: classify rewrites a leaf ``leaves`` holds
-            return -1, 0, 0
+            return -1, 0
         perms = np.uint64(0)
         for j in range(3):
             k = BIT_ORDER[j]
@@ -129,16 +202,120 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         if TRACED[frame] != 0:
             perms &= NOT_W
         if perms & URX == 0 or perms & NEED[acc] == 0:  # classify would fail loudly: let it
-            return -1, 0, 0
+            return -1, 0
         W32[word] = np.uint32((np.uint64(frame) << T10) | perms | LEAF)
-        return frame, word, refs
+        return frame, word
 
     @njit
-    def serve_loop(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, TRACED, W32, LOG, root, priv, budget, scalars, traps):
-        """Run the real core until an exit this loop does not serve, the budget ends on a served fault
-        (RAN_OUT) or LOG fills (LOG_FULL).  Otherwise returns the core's reason code, with the exit's
-        steps, cause and value left in R_'s status slots as the core left them.  ``scalars``: the steps
-        run before the served faults, the faults served, their walks' PTE reads, the fills logged."""
+    def drops(W32, SROOT, GROOT, SRC, frame, index, LOG, n):
+        """ShadowPager.pte_written for word ``index`` of guest frame ``frame``: with ``LOG`` None,
+        only the number of leaves it would discard from ``leaves``, or -1 where it would drop a
+        level-0 table (Python must); else it drops the entries, logs the discards from row ``n`` on
+        and returns the rows in use after them."""
+        for s in range(SROOT.shape[0]):
+            g = GROOT[s]
+            if g < 0:  # no shadow in this slot, or the identity view's
+                continue
+            base = SROOT[s] * 1024
+            if g == frame and np.uint64(W32[base + index]) & UV != 0:  # a root entry with a level-0 table
+                return np.int64(-1)
+            for vpn1 in range(1024):
+                if SRC[s, vpn1] != frame:
+                    continue
+                top = np.uint64(W32[base + vpn1])
+                if top & UV == 0:
+                    continue
+                w = np.int64(top >> T10) * 1024 + index
+                pte = np.uint64(W32[w])
+                if pte & UV != 0:
+                    if LOG is not None:
+                        LOG[n, 0] = LOG_DISCARD
+                        LOG[n, 1] = np.int64(pte >> T10)
+                        LOG[n, 2] = w
+                        LOG[n, 3] = s
+                    n += 1
+                if LOG is not None:
+                    W32[w] = 0
+        return np.int64(n)
+
+    @njit
+    def stored_words(RDECF, gen, now, word):
+        """How many guest words the routines stored since generation ``gen``, as
+        ``ShadowPager.emulated`` goes through them (``Core.stores_since``), where every store is
+        known and wrote into the guest word at ``word`` only; -1 otherwise."""
+        if now - gen > LOG_SLOTS:
+            return -1
+        count = 0
+        for g in range(np.int64(gen) + 1, np.int64(now) + 1):
+            entry = RDECF[RLOG + (g & (STORE_LOG - 1))]
+            if entry == NOT_LOGGED:
+                return -1
+            first = np.int64(entry & FIRST_MASK)
+            units = np.int64(entry >> UNITS_SHIFT)
+            for pa in range(first & ~3, first + units, 4):
+                if pa != word:
+                    return -1
+                count += 1
+        return count
+
+    @njit
+    def serve_traced(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, W32, LOG, EM, RDECF, P, PM, PV,
+                     SROOT, GROOT, SRC, pa, satp, priv, flags, scalars):
+        """The traced write of a store that reached guest physical ``pa`` (see the module docstring):
+        SERVED; BAIL where Python must serve it from the start (nothing has changed); or RESUME where
+        the routines ran and Python must finish (``scalars[R_GEN]``, ``scalars[R_CODE]`` set)."""
+        word = pa & ~3
+        frame = word >> PAGE_SHIFT
+        index = (word >> 2) & 0x3FF
+        missed = flags & MISSED_INVALIDATION != 0
+        n = scalars[LOGGED]
+        if not missed:
+            need = drops(W32, SROOT, GROOT, SRC, frame, index, None, 0)
+            if need < 0 or n + need > LOG.shape[0]:
+                return BAIL
+        # ShadowPager.emulating: forget what the routines decoded at the instruction's fetch address
+        exc, fpa, _ = guest_walk(E, GMEM, READS, E[PCI], FETCH, priv)
+        if exc < 0 and fpa < RAM:
+            at = np.int64(fpa)
+            for u in range(max(at - BACK, 0), at + 1):
+                RDECF[u * RW] = 0
+        gen = RDECF[RGEN]
+        # Emulator.run: the routines, one instruction on the guest's view
+        compose_view(EM, R_, V_, DM, CM, n_regs, st)
+        code = routines_run(EM, GMEM, RDECF)
+        now = RDECF[RGEN]
+        words = stored_words(RDECF, gen, now, word)
+        if (code != R_BUDGET or EM[st + ST_STEPS] != 1 or flags & RESUME_TRACED != 0 or words < 0
+                or EM[SATP] != E[SATP] or EM[MSTATUS] != E[MSTATUS] or EM[MODE] != E[MODE]):
+            scalars[R_GEN] = np.int64(gen)
+            scalars[R_CODE] = np.int64(code)
+            scalars[R_PA] = pa
+            return RESUME
+        # Emulator.store: the view written back, the guest placed again (PlacedGuest.write_back), the
+        # real satp the root of the view's shadow, as before (ShadowPlacedGuest.place)
+        write_view_back(R_, EM, V_, DM, CM, n_regs, st)
+        compose_view(E, R_, V_, DM, CM, n_regs, st)
+        map_place(E, MEM, DECF, P, PV)
+        place_real(R_, V_, PM, PV, DM, CM, n_regs, BT, BB)
+        R_[SATP] = satp
+        # ShadowPager.emulated: per word stored (each the traced word), word_written
+        for _ in range(words):
+            for u in range(max(word - 3, 0), word + 4):  # Core.invalidate on the host
+                DECF[u * HW] = 0
+            DECF[HGEN] += np.uint64(1)
+            DECF[HLOG + np.int64(DECF[HGEN] & LOG_MASK)] = NOT_LOGGED
+            if not missed:
+                n = drops(W32, SROOT, GROOT, SRC, frame, index, LOG, n)
+        scalars[LOGGED] = n
+        return SERVED
+
+    @njit
+    def serve_loop(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, TRACED, W32, LOG, EM, RDECF, P, PM, PV,
+                   SROOT, GROOT, SRC, root, priv, slot, satp, flags, budget, scalars, traps):
+        """Run the real core until an exit this loop does not serve, the budget ends on a served event
+        (RAN_OUT), LOG fills (LOG_FULL) or a traced write must be finished in Python (RESUME).
+        Otherwise returns the core's reason code, with the exit's steps, cause and value left in R_'s
+        status slots as the core left them (as they are for RESUME too).  ``scalars``: see its slots."""
         scalars[:] = 0
         traps[:] = 0
         steps = np.int64(0)
@@ -147,7 +324,7 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         cap = LOG.shape[0]
         outcome = np.int64(RAN_OUT)
         while steps < budget:
-            if scalars[FILLS] >= cap:
+            if scalars[LOGGED] >= cap:
                 outcome = np.int64(LOG_FULL)
                 break
             R_[st + ST_BUDGET] = np.uint64(budget - steps)
@@ -162,16 +339,44 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
                 outcome = np.int64(reason)
                 break
             compose_view(E, R_, V_, DM, CM, n_regs, st)
-            frame, word, refs = serve_hidden(E, GMEM, READS, TRACED, W32, root, R_[st + ST_TVAL], acc, priv)
-            if frame < 0:
+            va = R_[st + ST_TVAL]
+            pa, refs = fault_walk(E, GMEM, READS, TRACED, va, acc, priv)
+            if pa < 0:
                 outcome = np.int64(reason)
                 break
-            n = scalars[FILLS]
-            LOG[n, 0] = frame
-            LOG[n, 1] = word
-            scalars[FILLS] = n + 1
-            steps += np.int64(R_[st + ST_STEPS])
-            scalars[SERVED] += 1
+            ran = np.int64(R_[st + ST_STEPS])
+            if acc == STORE and TRACED[pa >> PAGE_SHIFT] != 0:  # a traced write
+                if flags & SERVE_TRACED == 0:
+                    outcome = np.int64(reason)
+                    break
+                done = serve_traced(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, W32, LOG, EM, RDECF,
+                                    P, PM, PV, SROOT, GROOT, SRC, pa, satp, priv, flags, scalars)
+                if done == BAIL:
+                    outcome = np.int64(reason)
+                    break
+                if done == RESUME:
+                    scalars[R_REFS] = refs
+                    outcome = np.int64(RESUME)
+                    break
+                scalars[EMULATED] += 1
+                scalars[TRACED_W] += 1
+                steps += ran + 1
+            else:
+                frame, word = -1, 0
+                if flags & SERVE_HIDDEN != 0:
+                    frame, word = serve_hidden(E, GMEM, READS, TRACED, W32, root, va, acc, priv, pa)
+                if frame < 0:
+                    outcome = np.int64(reason)
+                    break
+                n = scalars[LOGGED]
+                LOG[n, 0] = LOG_ADD
+                LOG[n, 1] = frame
+                LOG[n, 2] = word
+                LOG[n, 3] = slot
+                scalars[LOGGED] = n + 1
+                scalars[HIDDEN] += 1
+                steps += ran
+            scalars[DIRECT] += ran
             scalars[WALK_REFS] += refs
             traps[cause] += 1
         R_[st + ST_BUDGET] = saved_budget
@@ -184,22 +389,27 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
 
 def serve_loop_for(pager):
     """The compiled loop for ``pager``'s guest (made once per spec), or None where it cannot be built:
-    the host core's kernels are not handed out (plain-Python build), or the walk is not compiled."""
+    the host core's or the routines' kernels are not handed out (plain-Python build), the walk or the
+    map is not compiled."""
     from .shadow_paging import ACC_FETCH, ACC_LOAD, ACC_STORE, FAULT_ACCESS, PAGE_FAULTS
 
     host = pager.g.core
-    kernels = host.kernels()
+    routines = pager.g.routines
+    kernels, rkernels = host.kernels(), routines.kernels()
+    place = host.compiled_map().kernel()
     translate = pager._translate
-    if kernels is None or not hasattr(translate, "py_func"):
+    if kernels is None or rkernels is None or place is None or not hasattr(translate, "py_func"):
         return None
     spec = host.spec
     names = host.cause_names
     acc_of = tuple(FAULT_ACCESS[c] if c in PAGE_FAULTS else -1 for c in names)
     order = tuple(pager._order) if pager._order is not None else (0, 1, 2)
+    lay = host.layout
+    regs = tuple(lay.reg_index[r] for r in ("pc", "satp", "mstatus", "mode"))
     # the helper's parameter k takes args[order[k]] of (address, access, privilege)
     return spec.memo(("shadow_serve_loop", order), lambda s: cached(s, "shadow_serve", make_serve_loop(
-        host.layout, kernels[0], translate, order, pager._acc, acc_of, pager.ram,
-        ACC_STORE, ACC_FETCH, ACC_LOAD)))
+        lay, kernels[0], translate, order, pager._acc, acc_of, pager.ram, ACC_STORE, ACC_FETCH, ACC_LOAD,
+        routines.layout, rkernels[0], place, bank_table(s, lay), regs, pager.g.guest_spec.max_ilen_units)))
 
 
-__all__ = ["LOG_FULL", "RAN_OUT", "make_serve_loop", "serve_loop_for"]
+__all__ = ["LOG_FULL", "RAN_OUT", "RESUME", "make_serve_loop", "serve_loop_for"]

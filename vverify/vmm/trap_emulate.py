@@ -13,7 +13,7 @@ placed guest is a :class:`~vverify.vmm.shadow_paging.ShadowPlacedGuest`:
 the real root pointer is the VMM's, and the dispatcher first asks its pager
 about every memory fault (hidden, traced, true: vverify/vmm/shadow_paging.py).
 Those guests run the Python dispatcher, around a compiled loop that serves
-the common hidden faults without leaving compiled code
+the common hidden faults and traced writes without leaving compiled code
 (vverify/vmm/shadow_paging_loop.py, :meth:`TrapAndEmulate._direct_serving`).
 """
 
@@ -24,11 +24,12 @@ import numpy as np
 from ..spec.exits import Exit
 
 from ..core import Core
-from ..core.protocol import REASONS
+from ..core.protocol import R_TRAP, REASONS
 from .base import VMM, PlacedGuest
 from . import shadow_paging
 from .shadow_paging import ShadowPlacedGuest, mmu_kind
-from .shadow_paging_loop import FILLS, SERVED, STEPS, WALK_REFS
+from .shadow_paging_loop import (DIRECT, EMULATED, HIDDEN, LOGGED, N_SCALARS, R_CODE, R_GEN, R_PA, R_REFS, RAN_OUT,
+                                 RESUME, STEPS, TRACED_W, WALK_REFS)
 from .trap_emulate_loop import CompiledDispatcher, loop_for
 
 
@@ -135,7 +136,7 @@ class TrapAndEmulate(VMM):
             if key[0] == "interpret":  # p.must_interpret()
                 done = self.emulate()  # no one real table serves M-mode with MPRV: interpret it
                 return done.steps, (done if done.reason != "budget" else None), True
-            if key[0] == "paged" and self.compiled:
+            if self.compiled:  # a paged view or the identity view
                 served = self._direct_serving(budget, key)
                 if served is not None:
                     return served
@@ -144,10 +145,11 @@ class TrapAndEmulate(VMM):
     _serving = None  # the compiled hidden-fault loop and its arguments, made on first use; False: none
 
     def _direct_serving(self, budget: int, key):
-        """:meth:`direct` under shadow paging in view ``key`` (a paged one), with the hidden faults
-        the compiled loop can serve served there, without returning to Python
+        """:meth:`direct` under shadow paging in view ``key`` (a paged one or the identity), with the hidden faults
+        and traced writes the compiled loop can serve served there, without returning to Python
         (vverify.vmm.shadow_paging_loop); the exit it does not serve is dispatched here as
-        :meth:`direct` dispatches it.  None where the Python path must run instead: a subclass that
+        :meth:`direct` dispatches it, and a traced write it emulated but did not finish is finished
+        here (:meth:`_resume_traced`).  None where the Python path must run instead: a subclass that
         changes how exits are run or dispatched (binary translation and paravirtualization act at
         every exit); no compiled loop; a shadow it does not serve (ShadowPager.compiled_view); a
         budget outside 1 .. 2**63 - 1.  Counters move exactly as the Python path moves them."""
@@ -161,25 +163,55 @@ class TrapAndEmulate(VMM):
         if view is None:
             return None
         loop, args, scalars, traps = sv
-        outcome = loop(*args, view[0], view[1], budget, scalars, traps)
+        root, priv, slot, satp, flags = view
+        outcome = loop(*args, root, priv, slot, np.uint64(satp), flags, budget, scalars, traps)
         core = g.core
         core.returns += 1  # a return into Python, as the core's own entry points count it
-        served, steps = int(scalars[SERVED]), int(scalars[STEPS])
-        if served:
-            p.drain_fills(int(scalars[FILLS]))
+        hidden, traced, steps = int(scalars[HIDDEN]), int(scalars[TRACED_W]), int(scalars[STEPS])
+        p.drain_fills(int(scalars[LOGGED]))
+        if hidden or traced:
             c = self.counters
-            c.direct += steps
-            c.exits["trap"] += served
-            c.hidden_faults += served
-            p.served_compiled += served
+            c.direct += int(scalars[DIRECT])
+            c.emulated += int(scalars[EMULATED])
+            c.exits["trap"] += hidden + traced
+            c.hidden_faults += hidden
+            c.traced_writes += traced
+            p.served_compiled += hidden + traced
+            p.traced_compiled += traced
             c.walk_refs += int(scalars[WALK_REFS])
             names = core.cause_names
             for i in np.flatnonzero(traps).tolist():
                 c.traps[names[i]] += int(traps[i])
-        if outcome < 0:  # the budget ended on a served fault, or the fill log is full: nothing to dispatch
+        if outcome == RESUME:
+            p.traced_resumed += 1
+            n, end, exited = self._resume_traced(core.exit_of(R_TRAP), int(scalars[R_REFS]), int(scalars[R_PA]),
+                                                 int(scalars[R_GEN]), int(scalars[R_CODE]))
+            return steps + n, end, exited
+        if outcome == RAN_OUT:  # the budget ended on a served traced write's emulated step: the run's
+            p.budget_ends_compiled += 1  # end, whose return the Python path did not make after that event
+        if outcome < 0:  # the budget ended on a served event, or the log is full: nothing to dispatch
             return steps, None, True
         n, end, exited = self.dispatch(core.exit_of(outcome))
         return steps + n, end, exited
+
+    def _resume_traced(self, ex, refs: int, pa: int, gen: int, code: int):
+        """Finish a traced write the compiled loop emulated but did not finish (its run did not end
+        as the loop finishes them: vverify.vmm.shadow_paging_loop): what :meth:`dispatch` and
+        :meth:`emulate` do for it after the routines' run, which returned ``code`` (the view in the
+        routines' registers).  ``ex`` is the real core's exit, ``refs`` and ``pa`` what the
+        faulting walk gave, ``gen`` the routines' code-write generation before their run (their
+        decoded code at the fetch address already forgotten, as ShadowPager.emulating does)."""
+        c = self.counters
+        c.direct += ex.steps
+        c.exits[ex.reason] += 1
+        c.traps[ex.cause] += 1
+        c.walk_refs += refs  # classify's walk, and its "traced"
+        p = self.pager
+        p.traced_write(pa)
+        p._gen = gen
+        done = self.g.emulator().run(self, 1, stop_on=self.stop_on, ran=code)
+        p.emulated()
+        return ex.steps + done.steps, (done if done.reason != "budget" else None), True
 
     def _make_serving(self):
         """``(loop, its fixed arguments, scalars, traps)`` for :meth:`_direct_serving`, or False."""
@@ -191,9 +223,11 @@ class TrapAndEmulate(VMM):
         if loop is None:
             return False
         core = g.core
+        em = g.emulator()  # the routines' registers: the guest's view, budget 1, every trap exiting
         args = (core.R, core.MEM, core.DECF, g._scratch, g.virtual.array, g.DM, g.CM, len(g.names),
-                p._mem, p._reads, p.TRACED, p.W32, p.LOG)
-        return loop, args, np.zeros(4, dtype=np.int64), np.zeros(len(core.cause_names), dtype=np.int64)
+                p._mem, p._reads, p.TRACED, p.W32, p.LOG, em.E, g.routines.DECF, g.P, g.map.sets,
+                np.zeros(len(g.names), dtype=np.uint64), p.SROOT, p.GROOT, p.SRC)
+        return loop, args, np.zeros(N_SCALARS, dtype=np.int64), np.zeros(len(core.cause_names), dtype=np.int64)
 
     def dispatch(self, ex):
         """The dispatcher: account for one exit of the real core and serve it (see :meth:`direct`)."""

@@ -57,7 +57,10 @@ The defects:
   programs start with every register pointing into the window whose entries
   pte() rewrites (docs/guests.md); a find still needs a page touched, its
   entry rewritten and the page touched again, so its budget is 2,500 (seed 0
-  finds it at about 1,700).
+  finds it at about 1,700).  The same defect is planted in the compiled loop
+  alone too (**missed invalidation, compiled**: the Python path drops the
+  entries, the loop's traced write does not; the kernel's pte() store is one
+  the loop serves), so that the fuzzer must find it there.
 * **the U bit lost** and **a stale root** (trap-and-emulate with shadow
   paging, riscv32_sv32): the pager's two other planted defects.  They show
   only where guest code runs paged in S-mode: the user's code on the shadow
@@ -374,6 +377,19 @@ class MissedInvalidation(TrapAndEmulate):
         self.pager.defect = "missed_invalidation"
 
 
+class CompiledMissedInvalidation(TrapAndEmulate):
+    """The missed invalidation planted in the compiled loop only (vverify/vmm/shadow_paging_loop.py's
+    traced write, the pager's ``loop_defect``): the Python path drops the entries, so only a traced
+    write the loop serves misses them.  The library kernel's pte() is an M-mode store (the identity
+    view's shadow), which the loop serves."""
+
+    technique = "trap-and-emulate-compiled-missed-invalidation"
+
+    def __init__(self, spec, guest, params=None, core=None, compiled=None):
+        super().__init__(spec, guest, params, core, compiled)
+        self.pager.loop_defect = "missed_invalidation"
+
+
 class UserBitLost(TrapAndEmulate):
     """Shadow paging that loses the U bit's meaning: user code runs on the shadow the guest's S code
     filled, so an S-only page S touched is open to the user (the planted ``user_bit``)."""
@@ -533,6 +549,8 @@ DEFECTS = [
     Defect("hybrid-early-return", "pdp10", EarlyReturnHybrid, "hybrid", EASY, expect_early_return),
     Defect("shadow-missed-invalidation", "riscv32_sv32", MissedInvalidation, "trap-and-emulate", SHADOW,
            expect_missed_invalidation),
+    Defect("shadow-compiled-missed-invalidation", "riscv32_sv32", CompiledMissedInvalidation, "trap-and-emulate",
+           SHADOW, expect_missed_invalidation),
     Defect("shadow-user-bit-lost", "riscv32_sv32", UserBitLost, "trap-and-emulate", SHADOW, expect_peek),
     Defect("shadow-stale-root", "riscv32_sv32", StaleRoot, "trap-and-emulate", SHADOW, expect_peek),
 ]
