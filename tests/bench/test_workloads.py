@@ -107,12 +107,14 @@ def test_cell_run_calibrates_and_records_counters():
 
     spec = load("pg74")
     target = Target(spec, report_of("pg74"))
-    run_ = CellRun(target, "trap-and-emulate", "syscall").prepare(20, 0.01)
-    assert run_.iterations == 20 and run_.steps_per_op == 25
+    run_ = CellRun(target, "trap-and-emulate", "syscall").prepare(400, 0.01)
+    assert run_.iterations == 400 and run_.steps_per_op == 25
+    assert run_.steady_operations == 392  # each value times N less the pilot's 8 operations
     assert run_.time_func(2) > 0
     md = run_.metadata()
     assert md["spec"] == "pg74" and md["technique"] == "trap-and-emulate" and md["workload"] == "syscall"
-    assert '"svc":' in md["counters"] and md["iterations"] == 20 and md["guest_library"] == "pg74"
+    assert '"svc":' in md["counters"] and md["iterations"] == 400 and md["guest_library"] == "pg74"
+    assert md["timed_operations"] == 392
 
 
 def test_a_kernel_that_does_not_use_the_count_is_assembled_once_for_every_count():

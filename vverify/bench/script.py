@@ -106,7 +106,7 @@ def main(argv=None):
             cell.status, cell.reason = "error", f"{type(e).__name__}: {e}"
             emit(cell=cell.name, **cell.as_dict(), detail=traceback.format_exc(limit=3))
             continue
-        runner.bench_time_func(cell.name, run.time_func, inner_loops=run.iterations, metadata=run.metadata())
+        runner.bench_time_func(cell.name, run.time_func, inner_loops=run.steady_operations, metadata=run.metadata())
         cell.status = "measured"
         emit(cell=cell.name, iterations=run.iterations, **cell.as_dict())
 
