@@ -92,10 +92,10 @@ def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, r
     @given(fuzz_programs(spec, weights, budget=budget))
     def prop(program):
         try:
-            guest = program.boot_state(spec)
+            guest, code = program.loaded(spec)
         except AsmError:
             reject()
-        cmp = run_pair(spec, technique, guest, program.budget, translate, code=program.code_map(spec))
+        cmp = run_pair(spec, technique, guest, program.budget, translate, code=code)
         stats["examples"] += 1
         stats["direct"] += cmp.direct_fraction
         stats["violations"].extend(cmp.resource_violations)
@@ -119,9 +119,9 @@ def search(spec, technique: str, *, examples: int = 100, seed: int | None = 0, r
         with _collecting_only_new_objects():
             prop()
     except Divergence as d:
-        guest = d.program.boot_state(spec)
+        guest, code = d.program.loaded(spec)
         ce = Counterexample(d.program, d.differences, culprit(spec, technique, guest, d.program.budget, translate,
-                                                              code=d.program.code_map(spec)))
+                                                              code=code))
     dt = time.perf_counter() - t0
     n = max(stats["examples"], 1)
     return SearchResult(spec.name, technique, stats["examples"], dt, seed, ce, stats["direct"] / n,
