@@ -75,10 +75,19 @@ def compare_views(spec, a_vmm, b_vmm, a_exit, b_exit, b_registers=None) -> list:
             idx = [i for i, (x, y) in enumerate(zip(af[n], bf[n])) if x != y]
             diffs.append(f"{n}[{idx[0]}]: native {af[n][idx[0]]:#x}, virtualized {bf[n][idx[0]]:#x}")
     ma, mb = a_vmm.guest_memory(), b_vmm.guest_memory()
-    if not np.array_equal(ma, mb):
+    if not _same_memory(ma, mb):
         where = int(np.nonzero(ma != mb)[0][0])
         diffs.append(f"memory[{where:#x}]: native {int(ma[where]):#x}, virtualized {int(mb[where]):#x}")
     return diffs
+
+
+def _same_memory(a, b) -> bool:
+    """``np.array_equal(a, b)``; where both are integer arrays of one dtype and shape (two cores of one spec),
+    as a comparison of their bytes, which costs half as much on a fuzzed program's 64 KiB."""
+    if (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype and a.dtype.kind in "ui"
+            and a.shape == b.shape):
+        return a.tobytes() == b.tobytes()
+    return bool(np.array_equal(a, b))
 
 
 def resource_violations(spec, vmm, view=None) -> list:

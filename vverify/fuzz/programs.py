@@ -26,6 +26,7 @@ from .. import guests as G
 from ..asm import AsmError, assemble, disassemble
 from ..asm.syntax import syntax_table
 from ..context import context_of
+from ..memo import BoundedMemo
 from ..interp import MachineState, step, step_once
 from ..spec import ir
 from ..spec.decode import decode
@@ -33,6 +34,7 @@ from ..spec.ir import mask
 
 EXTRA_SYSCALL = 3  # the guest library sends syscall numbers >= 3 to the kernel code below
 PUTC = 1  # putc(arg): the kernel appends arg to its output buffer (pg74's builds a store to do it)
+_EXIT_CALL = ("syscall", 0)  # ends every user program (the guest library's exit)
 SMC = "smc"  # the self-modifying item: ("smc", "user") or ("smc", "kernel"), placed by _SelfModifying
 # The kinds of items, by weight: in a user program, and in the kernel code system call 3 runs.  "smc" is the
 # self-modifying item (see _SelfModifying), drawn only where the ISA can do it; one item in six (one in eleven
@@ -94,37 +96,35 @@ class FuzzProgram:
         return G.build(spec, self.user_text(spec), self.kernel_text(spec))
 
     def boot_state(self, spec):
-        img = _image(spec)
-        st = img.state.copy()
-        m = spec.memory
-        lay = G.layout(spec)
-        addr = lay.user_base + lay.user_origin
-        for item in self.user + (("syscall", 0),):
-            addr = _place(spec, st, img, item, addr)
-        kaddr = img.sys_extra
-        for item in self.kernel:
-            kaddr = _place(spec, st, img, item, kaddr)
-        jump = img.jump_at(kaddr)
-        st.mem.update(jump)
-        # items go up from user_main and sys_extra: only the last unit of each can be past the end
-        if img.off_memory or max(addr - 1, kaddr - 1, *jump) >= m.size:
-            raise AsmError("the program runs off memory")
-        return st
+        """The machine image: the guest library with this program's user and kernel code placed."""
+        return self.loaded(spec)[0]
 
     def code_map(self, spec) -> dict:
         """Where :meth:`boot_state` put instructions: ``{"supervisor"|"user": {address: units}}``
         (see :meth:`vverify.guests.GuestProgram.code_map`)."""
+        return self.loaded(spec)[1]
+
+    def loaded(self, spec) -> tuple:
+        """``(boot_state, code_map)`` in one pass over the items: the fuzzer needs both for every
+        program, and each item's units and code are looked up once (:meth:`_Image.item_at`)."""
         img = _image(spec)
-        lay = G.layout(spec)
-        out = {"supervisor": dict(img.code["supervisor"]), "user": {}}
-        addr = lay.user_base + lay.user_origin
-        for item in self.user + (("syscall", 0),):
-            addr = img.code_of(item, addr, out["user"])
+        st = img.state.copy()
+        mem = st.mem
+        user, kernel = {}, dict(img.code["supervisor"])
+        addr = img.user_start
+        for item in self.user:
+            addr = img.item_at(item, addr, mem, user)
+        addr = img.item_at(_EXIT_CALL, addr, mem, user)
         kaddr = img.sys_extra
         for item in self.kernel:
-            kaddr = img.code_of(item, kaddr, out["supervisor"])
-        out["supervisor"].update(img.jump_code(kaddr))
-        return out
+            kaddr = img.item_at(item, kaddr, mem, kernel)
+        jump = img.jump_at(kaddr)
+        mem.update(jump)
+        kernel.update(img.jump_code(kaddr))
+        # items go up from user_main and sys_extra: only the last unit of each can be past the end
+        if img.off_memory or max(addr - 1, kaddr - 1, *jump) >= spec.memory.size:
+            raise AsmError("the program runs off memory")
+        return st, {"supervisor": kernel, "user": user}
 
 
 class _Image:
@@ -141,8 +141,13 @@ class _Image:
         self.sys_extra = prog.symbols["sys_extra"]
         self.k_return = prog.symbols["k_return"]
         self._assemble = assemble
+        lay = G.layout(spec)
+        self.user_start = lay.user_base + lay.user_origin
         self.syscalls: dict = {}
         self.jumps: dict = {}
+        # an instruction item's units, by name and operand values: a search draws the same few
+        # instructions again and again, and encoding one costs more than looking it up
+        self.instr_units = BoundedMemo(1 << 14)
 
     def _syscall(self, n, arg=None):
         if (n, arg) not in self.syscalls:
@@ -166,19 +171,28 @@ class _Image:
     def jump_code(self, addr) -> dict:
         return self._jump(addr)[1]
 
-    def code_of(self, item, addr, out: dict) -> int:
-        """Record the instructions of ``item`` placed at ``addr`` in ``out``; the next address."""
-        if item[0] == "syscall":
-            units, code = self._syscall(*item[1:])
-            out.update({addr + a: n for a, n in code.items()})
-            return addr + len(units)
-        if item[0] == SMC:
-            plan = _smc_plan(self.spec, item[1], addr)
-            out.update({addr + a: n for a, n in plan.code.items()})
-            return addr + len(plan.units)
-        n = self.spec.instructions[item[1]].units
-        out[addr] = n
-        return addr + n
+    def item_at(self, item, addr, mem: dict, code: dict) -> int:
+        """Place ``item`` at ``addr``: its units into ``mem``, where its instructions are into
+        ``code`` (address -> units); the next address."""
+        kind = item[0]
+        if kind == "instr":
+            key = (item[1], tuple(item[2].items()))
+            units = self.instr_units.get(key)
+            if units is None:
+                units = self.instr_units.remember(key, _units_of(self.spec, item[1], item[2]))
+            code[addr] = len(units)
+        else:
+            if kind == "syscall":
+                units, offsets = self._syscall(*item[1:])
+            elif kind == SMC:
+                plan = _smc_plan(self.spec, item[1], addr)
+                units, offsets = plan.units, plan.code
+            else:
+                raise ValueError(f"not a program item: {item!r}")
+            code.update({addr + a: n for a, n in offsets.items()})
+        for k, v in enumerate(units):
+            mem[addr + k] = v
+        return addr + len(units)
 
 
 def _image(spec) -> _Image:
@@ -189,21 +203,6 @@ def _spec_path(name):
     from ..spec.bundled import find_bundled
 
     return find_bundled(name)
-
-
-def _place(spec, st, img, item, addr) -> int:
-    m = spec.memory
-    if item[0] == "syscall":
-        units = img.syscall_units(*item[1:])
-    elif item[0] == SMC:
-        units = _smc_plan(spec, item[1], addr).units
-    else:
-        instr = spec.instructions[item[1]]
-        word = instr.encoding.encode(item[2])
-        units = [(word >> (k * m.unit)) & mask(m.unit) for k in range(instr.units)]
-    for k, v in enumerate(units):
-        st.mem[addr + k] = v
-    return addr + len(units)
 
 
 def _item_text(spec, item, addr) -> tuple:
@@ -843,7 +842,16 @@ def _text(spec, name, ops, addr) -> str:
 
 def fuzz_programs(spec, weights, max_user=12, max_kernel=6, budget=400) -> st.SearchStrategy:
     """A strategy of :class:`FuzzProgram` for ``spec``: a count of user items, the items, a count of
-    kernel items, the items; each item one draw (see :class:`_Draws`)."""
+    kernel items, the items; each item one draw (see :class:`_Draws`).
+
+    Made once per spec and arguments: a search asks for it every time, and making a composite
+    strategy reads its function's source (milliseconds, a few percent of a short search)."""
+    key = ("fuzz_programs", tuple(sorted(weights.user.items())), tuple(sorted(weights.kernel.items())),
+           max_user, max_kernel, budget)
+    return context_of(spec).memo(key, lambda s: _programs(s, weights, max_user, max_kernel, budget))
+
+
+def _programs(spec, weights, max_user, max_kernel, budget) -> st.SearchStrategy:
     user, kernel = _items(spec, weights.user, "user"), _items(spec, weights.kernel, "kernel")
     # The two counts are drawn from strategies of different kinds, so that Hypothesis' mutator, which
     # copies a span over another of the same label, never copies one count over the other: a user
