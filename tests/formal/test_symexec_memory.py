@@ -82,3 +82,24 @@ r[rd] = v
         _check(spec, spec.instructions["t"], state_with(spec, [], files=[value, 0, 0, 0], regs={"sel": 0}),
                {"rd": 0, "a": 0})
     _check(spec, spec.instructions["t"], state_with(spec, [], files=[7, 0, 0, 0], regs={"sel": 1}), {"rd": 0, "a": 0})
+
+
+def test_a_read_leaves_out_the_stores_of_the_other_arm():
+    """A store logged under ``c`` is invisible to a read on a path holding ``Not(c)``, however
+    the two conditions are conjoined or rewritten; elsewhere the read still goes through it, and
+    on its own path the read is always the array's."""
+    _, st, _ = two_stores("arm")
+    c, d, e = z3.Bools("c d e")
+    i, v, k = z3.BitVec("i", 32), z3.BitVec("v", 8), z3.BitVec("k", 32)
+    for guard, path in [(c, z3.Not(c)), (z3.And(d, c), z3.And(z3.Not(c), e)),
+                        (z3.And(c, d), z3.And(e, z3.Not(z3.And(c, d))))]:  # the else of `if c and d`
+        after = sx.ZState(st.regs, st.files, z3.If(guard, z3.Store(st.mem, i, v), st.mem), 0, st.root,
+                          ((z3.simplify(guard), i, v),))
+        sx._remember_simplified(z3.simplify(guard), guard)
+        assert after.read(k, path).eq(z3.Select(st.root, k))
+        assert z3.is_app_of(after.read(k, e), z3.Z3_OP_ITE)  # not excluded: kept
+        assert valid(z3.Implies(path, after.read(k, path) == z3.Select(after.mem, k)))
+    # no contradiction, or only a partial one: kept
+    after = sx.ZState(st.regs, st.files, z3.If(c, z3.Store(st.mem, i, v), st.mem), 0, st.root, ((c, i, v),))
+    assert z3.is_app_of(after.read(k, z3.Not(z3.And(c, d))), z3.Z3_OP_ITE)
+

@@ -149,13 +149,23 @@ class ZState:
     def copy(self):
         return ZState(dict(self.regs), dict(self.files), self.mem, self.offset, self.root, self.writes, self.banks)
 
-    def read(self, idx):
-        """The memory cell at guest index ``idx`` (a z3 term)."""
+    def read(self, idx, path=True):
+        """The memory cell at guest index ``idx`` (a z3 term), as a read on path ``path`` sees it.
+
+        A logged store whose guard contradicts ``path`` (one holds a condition the other negates:
+        the two arms of an ``if``) never happened where the read's value is used, so it is left
+        out.  Without that, a read after an ``if`` whose arms both store (the same delivery
+        written for two causes, a push on the inner stack or on the current one) would carry
+        every store of the arm it is not on, and its address into every later read: the terms
+        grow with each dependent access (docs/paging.md, x86_32_pg)."""
         if self.root is None:
             return z3.Select(self.mem, idx)
         v = z3.Select(self.root, idx)
         key, c = _linear(idx)
+        lits = _literals(path) if self.writes and path is not True else None
         for g, i, val in self.writes:
+            if lits is not None and _excludes(g, lits):
+                continue
             ki, ci = _linear(i)
             if ki == key:  # the same sum of terms: equal exactly when the constants are
                 if ci != c:
@@ -208,6 +218,95 @@ def _linear(e):
         _LINEAR.clear()
     _LINEAR[k] = (e, out)  # keeping e alive keeps its id from being reused
     return out
+
+
+_LITERALS: dict = {}
+_SIMPLIFIED: dict = {}  # id of a store's logged (simplified) guard -> (that guard, the guard as built)
+
+
+def _literal(e):
+    """``(atom, polarity)`` of a formula: ``Not(a)`` is ``a`` with polarity False."""
+    pol = True
+    while z3.is_not(e):
+        e, pol = e.arg(0), not pol
+    return e, pol
+
+
+def _literals(cond):
+    """The conjuncts of ``cond`` as ``({atom id: polarity}, clauses)``: a conjunct that is itself a
+    disjunction (``Or(...)``, or ``Not(And(...))``, how the ``else`` of an ``if`` on ``p and q``
+    reads) is a clause, a tuple of ``(atom id, polarity)`` one of which holds.
+
+    The conditions are taken as the executor built them, not as z3's rewriter leaves them: an
+    ``if`` puts the very term ``c`` on one arm's path and ``Not(c)`` on the other's, while the
+    rewriter, run on a whole guard, may rewrite ``c`` differently in each.  A store's guard is
+    logged simplified (:meth:`_Exec.stmt`), so its built form is looked up in ``_SIMPLIFIED``."""
+    if known(cond):
+        return {}, ()
+    k = cond.get_id()
+    hit = _LITERALS.get(k)
+    if hit is not None and hit[0].eq(cond):
+        return hit[1]
+    lits: dict = {}
+    clauses = []
+    todo = [cond]
+    while todo:
+        e = todo.pop()
+        built = _SIMPLIFIED.get(e.get_id())
+        if built is not None and built[0].eq(e):
+            e = built[1]
+        if z3.is_and(e):
+            todo.extend(e.children())
+            continue
+        atom, pol = _literal(e)
+        if z3.is_true(atom) or z3.is_false(atom):
+            continue
+        lits[atom.get_id()] = pol
+        if (pol and z3.is_or(atom)) or (not pol and z3.is_and(atom)):
+            clause = []
+            for ch in atom.children():
+                a, p = _literal(ch)
+                clause.append((a.get_id(), p if pol else not p))
+            clauses.append(tuple(clause))
+    out = (lits, tuple(clauses))
+    if len(_LITERALS) > 50000:
+        _LITERALS.clear()
+    _LITERALS[k] = (cond, out)  # keeping cond alive keeps its id from being reused
+    return out
+
+
+def _remember_simplified(simplified, built):
+    """Record that a logged guard ``simplified`` was built as ``built`` (see :func:`_literals`)."""
+    if known(simplified) or known(built) or simplified.eq(built):
+        return
+    if len(_SIMPLIFIED) > 50000:
+        _SIMPLIFIED.clear()
+    _SIMPLIFIED[simplified.get_id()] = (simplified, built)
+
+
+def _refutes(lits: dict, other) -> bool:
+    """Whether the literals ``lits`` of one condition contradict the other condition ``other``
+    (its literals and clauses): an atom with both polarities, or a clause all of whose literals
+    ``lits`` negate."""
+    olits, oclauses = other
+    for k, pol in olits.items():
+        mine = lits.get(k)
+        if mine is not None and mine != pol:
+            return True
+    for clause in oclauses:
+        if all(lits.get(k, pol) != pol for k, pol in clause):
+            return True
+    return False
+
+
+def _excludes(guard, path) -> bool:
+    """Whether ``guard`` and the path whose :func:`_literals` are ``path`` contradict each other
+    syntactically (see :func:`_literals`): then no state satisfies both, and a store under ``guard``
+    is invisible to a read on that path.  Sound, not complete: a miss only keeps a store."""
+    if known(guard):
+        return guard is False
+    g = _literals(guard)
+    return _refutes(g[0], path) or _refutes(path[0], g)
 
 
 def _guarded(writes, g):
@@ -338,7 +437,7 @@ class _Exec:
             m = self.spec.memory
             v = 0
             if in_mem is not False:
-                parts = [self.read_mem(addr, k) for k in range(st.units)]
+                parts = [self.read_mem(addr, k, guard) for k in range(st.units)]
                 v = parts[0] if len(parts) == 1 else z3.Concat(*reversed([const(p, m.unit) for p in parts]))
                 v = simplify_value(v) if all(known(p) for p in parts) else v
             for dev, inside in windows:
@@ -364,6 +463,7 @@ class _Exec:
             # The log keeps its guards and values normalised, so that two runs that store the same
             # thing (a guest run and its relocation, say) log syntactically equal cells.
             wn = simplify_value(w)
+            _remember_simplified(wn, w)
             for k in range(st.units):
                 part = z3.Extract((k + 1) * m.unit - 1, k * m.unit, v) if st.units > 1 else v
                 idx = self.mem_index(addr, k)
@@ -422,8 +522,8 @@ class _Exec:
         # normalised, so that a relocated address that names the same guest cell is the same term
         return z3.simplify(const(addr, aw) + k - const(off, aw))
 
-    def read_mem(self, addr, k):
-        return self.s.read(self.mem_index(addr, k))
+    def read_mem(self, addr, k, path=True):
+        return self.s.read(self.mem_index(addr, k), path)
 
     def access(self, addr, units, g, store):
         """``(in memory, [(device, inside it and allowed), ...])`` for an access, raising the memory's
