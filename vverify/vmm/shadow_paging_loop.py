@@ -1,4 +1,4 @@
-"""Shadow paging's hidden page faults and traced writes, served in compiled code.
+"""Shadow paging's hidden page faults, traced writes and trapped instructions, served in compiled code.
 
 In the steady state of a shadow-paged guest most exits of the real core are
 *hidden* page faults and *traced writes* (vverify/vmm/shadow_paging.py): a
@@ -63,12 +63,39 @@ dict ``Shadow.src``); an entry is made from word ``index`` of guest frame
 (a trap, a store elsewhere, a register of the view's key changed: none of
 them happens to a correct pager's guest, a planted defect can make them) the
 loop returns ``RESUME`` and Python finishes the emulation from the run's
-result (``TrapAndEmulate._resume_traced``), so the result is still exactly
+result (``TrapAndEmulate._resume_emulation``), so the result is still exactly
 the Python path's.
+
+A **trapped instruction** that is no memory fault (classify's "other": the
+deprivileged kernel's CSR accesses, ``sret``/``mret``, ``ecall``...) is
+emulated here too, where the Python path (``TrapAndEmulate.emulate``) would
+emulate it and the result keeps the view.  Each used to cost a crossing
+(syscall's kernel makes ten per operation), though the cycle is the traced
+write's without its store: the fetch walk and the routines' decoded code
+forgotten there, the routines' run on the view, the write-back and the
+placement with the view's root.  The loop finishes it only where the run
+completed one instruction, stored nothing (the routines' code-write
+generation did not move: ``ShadowPager.emulated`` has nothing to do) and
+left the view's key as it was: ``satp`` and the mode unchanged, and
+``mstatus``'s SUM, MXR and MPRV, with MPP too where MPRV is set (the bits
+``ShadowPager.view_key`` reads; a stricter test than the key itself: a mode
+change that keeps the key, as between M and U with ``satp`` Bare, goes to
+Python, since the loop walks at the mode it was called with).  Otherwise
+(a trap the routines raise, to be reflected to the guest or ending the run;
+a store; a view changed: an ``sstatus`` write of SUM, a ``satp`` write,
+``mret`` to another mode) the loop hands the instruction back as it hands
+back a traced write:
+RESUME, the view in the routines' registers as their run left it, and
+Python finishes the emulation from there, one crossing as before.  So
+reflection of a trap to the guest is still Python's.  ``sfence.vma`` is
+served like any CSR access: the model caches no translation and the pager
+keeps every shadow exact at every traced write, so the Python path only
+emulates it (a no-op on the view) too.
 
 Counters move as the Python path moves them (the trap and its exit; a
 hidden fault's ``hidden_faults`` and its faulting walk's ``walk_refs``; a
-traced write's ``walk_refs``, ``traced_writes`` and ``emulated``).  Every
+traced write's ``walk_refs``, ``traced_writes`` and ``emulated``; another
+trapped instruction's ``emulated``: classify walks nothing for it).  Every
 change the loop makes to the reverse map ``leaves`` (a fill adds a leaf, a
 dropped entry discards one) is logged in ``LOG`` in order, and the pager
 makes them (:meth:`ShadowPager.drain_fills`) before Python reads that map
@@ -93,20 +120,23 @@ from .registers import bank_table, compose_view, place_real, write_view_back
 
 RAN_OUT = -1  # the budget ended on a served event
 LOG_FULL = -2  # the log of changes to ``leaves`` is full: Python drains it and calls again
-RESUME = -3  # a traced write emulated but not finished: Python finishes it (TrapAndEmulate._resume_traced)
+RESUME = -3  # an emulation begun but not finished: Python finishes it (TrapAndEmulate._resume_emulation)
 
 # the slots of the scalar array: guest steps (direct + emulated), steps run directly, steps emulated,
 # hidden faults served, traced writes served, their walks' PTE reads, rows of LOG in use; and for
-# RESUME, the walk's PTE reads, the store's guest physical address, the routines' code-write
-# generation before the emulation and the reason code their run returned
-STEPS, DIRECT, EMULATED, HIDDEN, TRACED_W, WALK_REFS, LOGGED, R_REFS, R_PA, R_GEN, R_CODE = range(11)
-N_SCALARS = 11
+# RESUME, the walk's PTE reads, the store's guest physical address (-1: not a traced write, a trapped
+# instruction), the routines' code-write generation before the emulation and the reason code their run
+# returned; then the trapped instructions emulated (other than traced writes) and finished here
+STEPS, DIRECT, EMULATED, HIDDEN, TRACED_W, WALK_REFS, LOGGED, R_REFS, R_PA, R_GEN, R_CODE, OTHER_E = range(12)
+N_SCALARS = 12
 
 # the loop's flags (ShadowPager.compiled_view)
 SERVE_TRACED = 1  # serve traced writes
 SERVE_HIDDEN = 8  # serve hidden faults (a paged view: the identity view is filled whole when it is made)
 RESUME_TRACED = 2  # tests: hand every traced write back to Python after emulating it
 MISSED_INVALIDATION = 4  # the planted defect (shadow_paging.DEFECTS): a traced write drops no shadow entry
+SERVE_EMULATE = 16  # emulate the other trapped instructions (privileged ones, ecall...) that keep the view
+RESUME_EMULATE = 32  # tests: hand every such emulation back to Python after the routines' run
 
 SERVED, BAIL = 0, 1  # what serve_traced did (or RESUME)
 
@@ -114,11 +144,12 @@ PAGE_SHIFT = 12
 V, R, W, X, U, A, D = 1, 2, 4, 8, 16, 64, 128
 LOG_ADD, LOG_DISCARD = 1, 0  # as ShadowPager's
 UNLOGGED = (1 << 64) - 1  # a store-log entry for a write the run loop did not make (vverify.core.machine)
+SUM_B, MXR_B, MPRV_B, MPP_B = 1 << 18, 1 << 19, 1 << 17, 3 << 11  # mstatus's bits the pager keys views on
 
 
 def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram: int, store_acc: int,
                     fetch_acc: int, load_acc: int, routines_layout, routines_run, map_place, banks, regs,
-                    max_ilen: int):
+                    max_ilen: int, other_of_cause=None):
     """The compiled loop (see the module docstring).
 
     ``run`` is the host core's compiled run loop (``Core.kernels()[0]``), ``translate`` the spec's
@@ -129,7 +160,9 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
     ``routines_run`` is the interpreter routines' core's run loop (its layout ``routines_layout``),
     ``map_place`` the host's compiled map (``CompiledMap.kernel()``), ``banks`` the spec's bank table
     (vverify.vmm.registers.bank_table), ``regs`` the indexes of ``(pc, satp, mstatus, mode)`` in a
-    register array, ``max_ilen`` the spec's longest instruction in memory units."""
+    register array, ``max_ilen`` the spec's longest instruction in memory units.  ``other_of_cause``:
+    1 for each cause index classify calls "other" (no memory fault: the instruction is emulated), else
+    0; None serves none of them."""
     st = layout.st_base
     all_traps = np.uint64((1 << len(acc_of_cause)) - 1)
     i0, i1, i2 = order
@@ -152,6 +185,9 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
     FIRST_MASK = np.uint64((1 << STORE_LOG_UNITS) - 1)
     UNITS_SHIFT = np.uint64(STORE_LOG_UNITS)
     NOT_LOGGED = np.uint64(UNLOGGED)
+    OTHER = np.zeros(len(acc_of_cause), dtype=np.int64) if other_of_cause is None \
+        else np.array(other_of_cause, dtype=np.int64)
+    KEY_BITS, MPRV_BIT, MPP_BITS = np.uint64(SUM_B | MXR_B | MPRV_B), np.uint64(MPRV_B), np.uint64(MPP_B)
 
     @njit
     def guest_walk(E, GMEM, READS, va, acc, priv):
@@ -310,6 +346,40 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         return SERVED
 
     @njit
+    def serve_emulated(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, EM, RDECF, P, PM, PV, satp, priv, flags,
+                       scalars):
+        """A trapped instruction that is no memory fault (the guest's view composed in ``E``), emulated
+        as ``TrapAndEmulate.emulate`` does it: SERVED where the routines' run completed the instruction,
+        stored nothing and left the view's key as it was (satp, the mode, mstatus's SUM, MXR, MPRV and,
+        with MPRV, MPP); else RESUME (``scalars[R_GEN]``, ``scalars[R_CODE]`` set, the view in ``EM``
+        as the run left it, nothing written back) and Python finishes it."""
+        # ShadowPager.emulating: forget what the routines decoded at the instruction's fetch address
+        exc, fpa, _ = guest_walk(E, GMEM, READS, E[PCI], FETCH, priv)
+        if exc < 0 and fpa < RAM:
+            at = np.int64(fpa)
+            for u in range(max(at - BACK, 0), at + 1):
+                RDECF[u * RW] = 0
+        gen = RDECF[RGEN]
+        # Emulator.run: the routines, one instruction on the guest's view
+        compose_view(EM, R_, V_, DM, CM, n_regs, st)
+        code = routines_run(EM, GMEM, RDECF)
+        ms = EM[MSTATUS]
+        keyed = KEY_BITS | (MPP_BITS if ms & MPRV_BIT != 0 else np.uint64(0))
+        if (code != R_BUDGET or EM[st + ST_STEPS] != 1 or flags & RESUME_EMULATE != 0 or RDECF[RGEN] != gen
+                or EM[SATP] != E[SATP] or EM[MODE] != E[MODE] or (ms ^ E[MSTATUS]) & keyed != 0):
+            scalars[R_GEN] = np.int64(gen)
+            scalars[R_CODE] = np.int64(code)
+            scalars[R_PA] = -1
+            return RESUME
+        # Emulator.store, as for a traced write; ShadowPager.emulated has no store to go through
+        write_view_back(R_, EM, V_, DM, CM, n_regs, st)
+        compose_view(E, R_, V_, DM, CM, n_regs, st)
+        map_place(E, MEM, DECF, P, PV)
+        place_real(R_, V_, PM, PV, DM, CM, n_regs, BT, BB)
+        R_[SATP] = satp
+        return SERVED
+
+    @njit
     def serve_loop(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, TRACED, W32, LOG, EM, RDECF, P, PM, PV,
                    SROOT, GROOT, SRC, root, priv, slot, satp, flags, budget, scalars, traps):
         """Run the real core until an exit this loop does not serve, the budget ends on a served event
@@ -336,8 +406,22 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
             cause = np.int64(R_[st + ST_CAUSE])
             acc = ACC_OF[cause]
             if acc < 0:
-                outcome = np.int64(reason)
-                break
+                if OTHER[cause] == 0 or flags & SERVE_EMULATE == 0:
+                    outcome = np.int64(reason)
+                    break
+                ran = np.int64(R_[st + ST_STEPS])
+                compose_view(E, R_, V_, DM, CM, n_regs, st)
+                if serve_emulated(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, EM, RDECF, P, PM, PV, satp,
+                                  priv, flags, scalars) == RESUME:
+                    scalars[R_REFS] = 0
+                    outcome = np.int64(RESUME)
+                    break
+                scalars[EMULATED] += 1
+                scalars[OTHER_E] += 1
+                scalars[DIRECT] += ran
+                steps += ran + 1
+                traps[cause] += 1
+                continue
             compose_view(E, R_, V_, DM, CM, n_regs, st)
             va = R_[st + ST_TVAL]
             pa, refs = fault_walk(E, GMEM, READS, TRACED, va, acc, priv)
@@ -403,13 +487,15 @@ def serve_loop_for(pager):
     spec = host.spec
     names = host.cause_names
     acc_of = tuple(FAULT_ACCESS[c] if c in PAGE_FAULTS else -1 for c in names)
+    other_of = tuple(0 if c in FAULT_ACCESS else 1 for c in names)  # classify's "other"
     order = tuple(pager._order) if pager._order is not None else (0, 1, 2)
     lay = host.layout
     regs = tuple(lay.reg_index[r] for r in ("pc", "satp", "mstatus", "mode"))
     # the helper's parameter k takes args[order[k]] of (address, access, privilege)
     return spec.memo(("shadow_serve_loop", order), lambda s: cached(s, "shadow_serve", make_serve_loop(
         lay, kernels[0], translate, order, pager._acc, acc_of, pager.ram, ACC_STORE, ACC_FETCH, ACC_LOAD,
-        routines.layout, rkernels[0], place, bank_table(s, lay), regs, pager.g.guest_spec.max_ilen_units)))
+        routines.layout, rkernels[0], place, bank_table(s, lay), regs, pager.g.guest_spec.max_ilen_units,
+        other_of)))
 
 
 __all__ = ["LOG_FULL", "RAN_OUT", "RESUME", "make_serve_loop", "serve_loop_for"]

@@ -13,8 +13,10 @@ placed guest is a :class:`~vverify.vmm.shadow_paging.ShadowPlacedGuest`:
 the real root pointer is the VMM's, and the dispatcher first asks its pager
 about every memory fault (hidden, traced, true: vverify/vmm/shadow_paging.py).
 Those guests run the Python dispatcher, around a compiled loop that serves
-the common hidden faults and traced writes without leaving compiled code
-(vverify/vmm/shadow_paging_loop.py, :meth:`TrapAndEmulate._direct_serving`).
+the common hidden faults and traced writes, and emulates the trapped
+instructions whose result keeps the guest's view (the kernel's CSR
+accesses), without leaving compiled code (vverify/vmm/shadow_paging_loop.py,
+:meth:`TrapAndEmulate._direct_serving`).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from ..core.protocol import R_TRAP, REASONS
 from .base import VMM, PlacedGuest
 from . import shadow_paging
 from .shadow_paging import ShadowPlacedGuest, mmu_kind
-from .shadow_paging_loop import (DIRECT, EMULATED, HIDDEN, LOGGED, N_SCALARS, R_CODE, R_GEN, R_PA, R_REFS, RAN_OUT,
-                                 RESUME, STEPS, TRACED_W, WALK_REFS)
+from .shadow_paging_loop import (DIRECT, EMULATED, HIDDEN, LOGGED, N_SCALARS, OTHER_E, R_CODE, R_GEN, R_PA, R_REFS,
+                                 RAN_OUT, RESUME, STEPS, TRACED_W, WALK_REFS)
 from .trap_emulate_loop import CompiledDispatcher, loop_for
 
 
@@ -145,11 +147,11 @@ class TrapAndEmulate(VMM):
     _serving = None  # the compiled hidden-fault loop and its arguments, made on first use; False: none
 
     def _direct_serving(self, budget: int, key):
-        """:meth:`direct` under shadow paging in view ``key`` (a paged one or the identity), with the hidden faults
-        and traced writes the compiled loop can serve served there, without returning to Python
-        (vverify.vmm.shadow_paging_loop); the exit it does not serve is dispatched here as
-        :meth:`direct` dispatches it, and a traced write it emulated but did not finish is finished
-        here (:meth:`_resume_traced`).  None where the Python path must run instead: a subclass that
+        """:meth:`direct` under shadow paging in view ``key`` (a paged one or the identity), with the hidden faults,
+        traced writes and view-keeping emulations the compiled loop can serve served there, without
+        returning to Python (vverify.vmm.shadow_paging_loop); the exit it does not serve is dispatched
+        here as :meth:`direct` dispatches it, and an emulation it began but did not finish is finished
+        here (:meth:`_resume_emulation`).  None where the Python path must run instead: a subclass that
         changes how exits are run or dispatched (binary translation and paravirtualization act at
         every exit); no compiled loop; a shadow it does not serve (ShadowPager.compiled_view); a
         budget outside 1 .. 2**63 - 1.  Counters move exactly as the Python path moves them."""
@@ -168,46 +170,56 @@ class TrapAndEmulate(VMM):
         core = g.core
         core.returns += 1  # a return into Python, as the core's own entry points count it
         hidden, traced, steps = int(scalars[HIDDEN]), int(scalars[TRACED_W]), int(scalars[STEPS])
+        other = int(scalars[OTHER_E])
         p.drain_fills(int(scalars[LOGGED]))
-        if hidden or traced:
+        if hidden or traced or other:
             c = self.counters
             c.direct += int(scalars[DIRECT])
             c.emulated += int(scalars[EMULATED])
-            c.exits["trap"] += hidden + traced
+            c.exits["trap"] += hidden + traced + other
             c.hidden_faults += hidden
             c.traced_writes += traced
-            p.served_compiled += hidden + traced
+            p.served_compiled += hidden + traced + other
             p.traced_compiled += traced
+            p.emulated_compiled += other
             c.walk_refs += int(scalars[WALK_REFS])
             names = core.cause_names
             for i in np.flatnonzero(traps).tolist():
                 c.traps[names[i]] += int(traps[i])
         if outcome == RESUME:
-            p.traced_resumed += 1
-            n, end, exited = self._resume_traced(core.exit_of(R_TRAP), int(scalars[R_REFS]), int(scalars[R_PA]),
-                                                 int(scalars[R_GEN]), int(scalars[R_CODE]))
+            pa = int(scalars[R_PA])
+            if pa >= 0:
+                p.traced_resumed += 1
+            else:
+                p.emulated_resumed += 1
+            n, end, exited = self._resume_emulation(core.exit_of(R_TRAP), int(scalars[R_REFS]), pa,
+                                                    int(scalars[R_GEN]), int(scalars[R_CODE]))
             return steps + n, end, exited
-        if outcome == RAN_OUT:  # the budget ended on a served traced write's emulated step: the run's
-            p.budget_ends_compiled += 1  # end, whose return the Python path did not make after that event
+        if outcome == RAN_OUT:  # the budget ended on a served emulation's step (a traced write's or another
+            p.budget_ends_compiled += 1  # trapped instruction's): the run's end, whose return the Python
+            #   path did not make after that event
         if outcome < 0:  # the budget ended on a served event, or the log is full: nothing to dispatch
             return steps, None, True
         n, end, exited = self.dispatch(core.exit_of(outcome))
         return steps + n, end, exited
 
-    def _resume_traced(self, ex, refs: int, pa: int, gen: int, code: int):
-        """Finish a traced write the compiled loop emulated but did not finish (its run did not end
-        as the loop finishes them: vverify.vmm.shadow_paging_loop): what :meth:`dispatch` and
-        :meth:`emulate` do for it after the routines' run, which returned ``code`` (the view in the
-        routines' registers).  ``ex`` is the real core's exit, ``refs`` and ``pa`` what the
-        faulting walk gave, ``gen`` the routines' code-write generation before their run (their
-        decoded code at the fetch address already forgotten, as ShadowPager.emulating does)."""
+    def _resume_emulation(self, ex, refs: int, pa: int, gen: int, code: int):
+        """Finish an emulation the compiled loop began but did not finish (its run did not end as the
+        loop finishes them, or it changed the view: vverify.vmm.shadow_paging_loop): what
+        :meth:`dispatch` and :meth:`emulate` do for it after the routines' run, which returned
+        ``code`` (the view in the routines' registers).  ``ex`` is the real core's exit; for a traced
+        write (``pa`` >= 0) ``refs`` and ``pa`` are what the faulting walk gave, for another trapped
+        instruction (``pa`` -1: classify's "other", which walks nothing) they are unused.  ``gen`` is
+        the routines' code-write generation before their run (their decoded code at the fetch address
+        already forgotten, as ShadowPager.emulating does)."""
         c = self.counters
         c.direct += ex.steps
         c.exits[ex.reason] += 1
         c.traps[ex.cause] += 1
-        c.walk_refs += refs  # classify's walk, and its "traced"
         p = self.pager
-        p.traced_write(pa)
+        if pa >= 0:
+            c.walk_refs += refs  # classify's walk, and its "traced"
+            p.traced_write(pa)
         p._gen = gen
         done = self.g.emulator().run(self, 1, stop_on=self.stop_on, ran=code)
         p.emulated()
