@@ -36,12 +36,13 @@ STOP = frozenset({"ecall_from_s", "ecall_from_u", "ecall_from_m"})
 
 
 def both(state, budget, stop=STOP, defect=None, log=None, traced=True, resume=False, emulate=True,
-         resume_emulated=False):
+         resume_emulated=False, trace_capacity=None):
     """Run ``state`` under trap-and-emulate on the Python path and on the compiled one; returns
     ``((python vmm, exit), (compiled vmm, exit))``.  ``log``: the capacity of the log of changes to
     ``leaves`` (compiled); ``traced``: the compiled path serves traced writes; ``resume``: it hands
     each back to Python after emulating it; ``emulate``: it emulates the other trapped instructions
-    that keep the view; ``resume_emulated``: it hands each of those back after the routines' run."""
+    that keep the view (true faults' reflection included); ``resume_emulated``: it hands each of those
+    back after the routines' run; ``trace_capacity``: the reflected traps it records before a return."""
     out = []
     for compiled in (False, True):
         vmm = TrapAndEmulate(spec(), state, core=core("jit" if compiled else "py"), compiled=compiled)
@@ -50,6 +51,8 @@ def both(state, budget, stop=STOP, defect=None, log=None, traced=True, resume=Fa
         vmm.pager.resume_traced = resume
         vmm.pager.emulate_in_compiled = emulate
         vmm.pager.resume_emulated = resume_emulated
+        if trace_capacity is not None:
+            vmm.trace_capacity = trace_capacity
         if log is not None:
             vmm.pager.LOG = np.zeros((log, 4), dtype=np.int64)
         out.append((vmm, vmm.run(budget, stop_on=stop)))
@@ -117,11 +120,12 @@ def small_guest():
 def test_a_small_program_serves_exactly_the_hidden_faults_of_known_tables_compiled():
     py, jit = both(small_guest().s, 400, emulate=False)
     assert assert_same(py, jit) == 3
-    # with the other trapped instructions emulated compiled: the S handler's four CSR accesses and its
-    # sret (S to S) keep the view, and the true fault's reflection to it is Python's
+    # with the other trapped instructions emulated compiled: the true fault's reflection to the S handler,
+    # the handler's four CSR accesses and its sret (S to S) keep the view; the final ecall is handed back
     py2, jit2 = both(small_guest().s, 400)
-    assert assert_same(py2, jit2) == 3 + 5
-    assert (jit2[0].pager.emulated_compiled, jit2[0].pager.emulated_resumed) == (5, 1)  # and the final ecall
+    assert assert_same(py2, jit2) == 3 + 6
+    p = jit2[0].pager
+    assert (p.emulated_compiled, p.true_compiled, p.emulated_resumed) == (6, 1, 1)
     c = jit[0].counters
     # the code page's first fetch and the data region's first load make level-0 shadow tables: Python
     assert (c.hidden_faults, c.true_faults, c.traced_writes, c.shadow_flushes) == (5, 1, 0, 0)
@@ -291,15 +295,16 @@ def test_a_kernels_privileged_instructions_handed_back_and_budget_ends_agree():
 
 # crossings per operation on the Python path, on the compiled path without and with the other trapped
 # instructions emulated there; those it emulates per operation, and those it hands back
-EMULATED_PER_OPERATION = {"syscall": ((11, 11, 2), (9, 2)), "pgfault": ((7, 4, 1), (3, 0)),
+EMULATED_PER_OPERATION = {"syscall": ((11, 11, 2), (9, 2)), "pgfault": ((7, 4, 0), (4, 0)),
                           "ptemod": ((1, 0, 0), (0, 0))}
 
 
 @pytest.mark.parametrize("name", ["syscall", "pgfault", "ptemod"])
 def test_the_workloads_trapped_instructions_that_keep_the_view_are_emulated_compiled(name):
     """syscall's kernel emulates 10 privileged instructions per operation: 9 keep the view (compiled),
-    the return to U (mret) and the ecall that enters it change it (Python).  pgfault's handler runs
-    in S and returns to S: its 3 privileged instructions (sret included) keep the view."""
+    the return to U (mret) and the ecall from U (its trap entry, compiled, enters M: another view)
+    change it and are handed back.  pgfault's true fault is reflected from S to S, and its handler's
+    3 privileged instructions (sret included) return to S: all keep the view."""
     crossings, (emulated, resumed) = EMULATED_PER_OPERATION[name]
     got = []
     for emulate, resume in ((False, False), (True, False), (True, True)):
@@ -323,6 +328,24 @@ def test_the_workloads_trapped_instructions_that_keep_the_view_are_emulated_comp
                           (0, emulated + resumed) if emulate else (0, 0))
         got.append(b["crossings"])
     assert got == [crossings[1], crossings[2], crossings[1]]
+
+
+def test_a_full_trace_buffer_returns_to_python_and_changes_nothing():
+    """pgfault's true fault, reflected compiled, with room for one reflected trap: the loop returns
+    after each to have it drained, so the true fault costs its crossing again, and nothing else
+    changes."""
+    for trace_capacity in (1, None):
+        runs = [both(workload("pgfault", k), 200_000, stop=stop_causes(spec()), trace_capacity=trace_capacity)
+                for k in (3, 4)]
+        for py, jit in runs:
+            p = jit[0].pager
+            assert p.budget_ends_compiled == 0
+            assert_same(py, jit, saved=p.served_compiled - (p.true_compiled if trace_capacity == 1 else 0))
+        (py_a, jit_a), (py_b, jit_b) = runs
+        assert jit_b[0].pager.true_compiled - jit_a[0].pager.true_compiled == 1
+        one = (py_b[0].counters.crossings - py_a[0].counters.crossings) \
+            - (jit_b[0].counters.crossings - jit_a[0].counters.crossings)
+        assert one == (6 if trace_capacity == 1 else 7)  # crossings saved by one more operation (of 7)
 
 
 @pytest.mark.parametrize("name", LIBRARY_WORKLOADS[:4])

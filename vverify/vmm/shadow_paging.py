@@ -55,7 +55,8 @@ The events are few kinds (:meth:`ShadowPager.classify`), served here in
 Python, the walk compiled.  The commonest, a hidden fault whose tables are
 already traced and whose shadow already has the level-0 table, a traced
 write whose emulation stores the traced word only, and a trapped
-instruction that is no fault and whose emulation keeps the view, are also served by a
+instruction that is no fault or a true fault whose emulation (and
+reflection to the guest) keeps the view, are also served by a
 compiled loop around the real core (vverify/vmm/shadow_paging_loop.py) that
 trap-and-emulate runs in place of the core's ``run``; it decides from
 :attr:`ShadowPager.TRACED` (the traced frames as a bitmap), the shadows'
@@ -238,7 +239,9 @@ class ShadowPager:
         self._serve_loop = None  # the compiled loop, made on first use; False where it cannot be built
         self.served_compiled = 0  # events the compiled path served: hidden faults, traced writes, emulations
         self.traced_compiled = 0  # of them, traced writes (counted in traced_writes too)
-        self.emulated_compiled = 0  # of them, other trapped instructions emulated (privileged ones...)
+        self.emulated_compiled = 0  # of them, other trapped instructions emulated (privileged ones...) and
+        #   true faults delivered to the guest, where the result keeps the view
+        self.true_compiled = 0  # of those, true faults (counted in true_faults too)
         self.traced_resumed = 0  # traced writes it emulated and handed back to Python to finish
         self.emulated_resumed = 0  # other trapped instructions it began to emulate and handed back
         # runs whose budget ended on a traced write the compiled path served: it returns then, once, as
