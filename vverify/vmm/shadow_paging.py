@@ -459,9 +459,9 @@ class ShadowPager:
         (classify would flush), or guest M-mode with MPRV (classify walks its loads and stores at
         MPP's privilege, the loop at the mode's).  The real satp is the one :meth:`real_satp` gives
         while the view stays; the flags (vverify.vmm.shadow_paging_loop) say what is served there
-        (hidden faults in a paged view only: the identity view is filled whole; traced writes in
-        both) and carry the planted ``missed_invalidation``, whose logic the compiled path
-        repeats."""
+        (hidden faults in a paged view only: the identity view is filled whole; traced writes, and
+        the emulations and true faults whose result keeps the view, in both) and carry the planted
+        ``missed_invalidation``, whose logic the compiled path repeats."""
         s = self.current
         if s is None or not self.free or s.key != key:
             return None
