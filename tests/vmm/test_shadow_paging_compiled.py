@@ -23,8 +23,8 @@ from tests.agreement.test_sv32_backends import memory_programs, paged_states
 from tests.strategies import place
 from tests.sv32 import A, PAGE, R, V
 from tests.sv32 import pte
-from tests.vmm.test_shadow_paging import (DATA_VA, F1, F2, FU, LIBRARY_WORKLOADS, ROOT, WORKLOADS, Guest, RWAD,
-                                          core, defect_cases, paging_kernels, spec)
+from tests.vmm.test_shadow_paging import (DATA_VA, F1, F2, FU, LIBRARY_WORKLOADS, ROOT, SUM_BIT, WORKLOADS, Guest,
+                                          RWAD, core, defect_cases, paging_kernels, spec)
 from vverify import guests as G
 from vverify.bench import workloads
 from vverify.bench.costmodel import per_operation
@@ -35,17 +35,24 @@ from vverify.vmm.shadow_paging import DEFECTS
 STOP = frozenset({"ecall_from_s", "ecall_from_u", "ecall_from_m"})
 
 
-def both(state, budget, stop=STOP, defect=None, log=None, traced=True, resume=False):
+def both(state, budget, stop=STOP, defect=None, log=None, traced=True, resume=False, emulate=True,
+         resume_emulated=False, trace_capacity=None):
     """Run ``state`` under trap-and-emulate on the Python path and on the compiled one; returns
     ``((python vmm, exit), (compiled vmm, exit))``.  ``log``: the capacity of the log of changes to
     ``leaves`` (compiled); ``traced``: the compiled path serves traced writes; ``resume``: it hands
-    each back to Python after emulating it."""
+    each back to Python after emulating it; ``emulate``: it emulates the other trapped instructions
+    that keep the view (true faults' reflection included); ``resume_emulated``: it hands each of those
+    back after the routines' run; ``trace_capacity``: the reflected traps it records before a return."""
     out = []
     for compiled in (False, True):
         vmm = TrapAndEmulate(spec(), state, core=core("jit" if compiled else "py"), compiled=compiled)
         vmm.pager.defect = defect
         vmm.pager.traced_in_compiled = traced
         vmm.pager.resume_traced = resume
+        vmm.pager.emulate_in_compiled = emulate
+        vmm.pager.resume_emulated = resume_emulated
+        if trace_capacity is not None:
+            vmm.trace_capacity = trace_capacity
         if log is not None:
             vmm.pager.LOG = np.zeros((log, 4), dtype=np.int64)
         out.append((vmm, vmm.run(budget, stop_on=stop)))
@@ -79,7 +86,7 @@ def assert_same(py, jit, saved=None):
     ca, cb = a_vmm.counters.as_dict(), b_vmm.counters.as_dict()
     p = b_vmm.pager
     served = p.served_compiled
-    assert (a_vmm.pager.served_compiled, a_vmm.pager.traced_resumed) == (0, 0)
+    assert (a_vmm.pager.served_compiled, a_vmm.pager.traced_resumed, a_vmm.pager.emulated_resumed) == (0, 0, 0)
     assert p.budget_ends_compiled <= 1 and (p.budget_ends_compiled == 0 or b.reason == "budget")
     expected = served - p.budget_ends_compiled if saved is None else saved
     assert ca.pop("crossings") - cb.pop("crossings") == expected
@@ -111,8 +118,14 @@ def small_guest():
 
 
 def test_a_small_program_serves_exactly_the_hidden_faults_of_known_tables_compiled():
-    py, jit = both(small_guest().s, 400)
+    py, jit = both(small_guest().s, 400, emulate=False)
     assert assert_same(py, jit) == 3
+    # with the other trapped instructions emulated compiled: the true fault's reflection to the S handler,
+    # the handler's four CSR accesses and its sret (S to S) keep the view; the final ecall is handed back
+    py2, jit2 = both(small_guest().s, 400)
+    assert assert_same(py2, jit2) == 3 + 6
+    p = jit2[0].pager
+    assert (p.emulated_compiled, p.true_compiled, p.emulated_resumed) == (6, 1, 1)
     c = jit[0].counters
     # the code page's first fetch and the data region's first load make level-0 shadow tables: Python
     assert (c.hidden_faults, c.true_faults, c.traced_writes, c.shadow_flushes) == (5, 1, 0, 0)
@@ -124,7 +137,7 @@ def test_a_small_program_serves_exactly_the_hidden_faults_of_known_tables_compil
 def test_a_full_fill_log_returns_to_python_and_changes_nothing():
     """With room for one fill, the loop returns after each served fault to have it drained: as
     many crossings as the Python path, and the same results."""
-    py, jit = both(small_guest().s, 400, log=1)
+    py, jit = both(small_guest().s, 400, log=1, emulate=False)
     assert assert_same(py, jit, saved=0) == 3
 
 
@@ -208,12 +221,15 @@ PER_OPERATION = {"pgfault": ((7, 6, 4), (1, 2)), "ptemod": ((1, 1, 0), (0, 1))}
 
 @pytest.mark.parametrize("name", ["pgfault", "ptemod"])
 def test_the_paging_workloads_count_the_same_with_a_crossing_fewer_per_served_event(name):
+    """Hidden faults and traced writes alone (the other trapped instructions left to Python: see
+    test_the_workloads_trapped_instructions_that_keep_the_view_are_emulated_compiled)."""
     crossings, (hidden, traced) = PER_OPERATION[name]
     got = []
     for serve_traced, resume in ((False, False), (True, False), (True, True)):
         runs = {}
         for n in (0, 3, 13):
-            py, jit = both(workload(name, n), 200_000, stop=stop_causes(spec()), traced=serve_traced, resume=resume)
+            py, jit = both(workload(name, n), 200_000, stop=stop_causes(spec()), traced=serve_traced, resume=resume,
+                           emulate=False)
             assert py[1].reason == "stop"
             assert_same(py, jit)
             runs[n] = py[0], jit[0]
@@ -232,6 +248,104 @@ def test_the_paging_workloads_count_the_same_with_a_crossing_fewer_per_served_ev
     # pgfault's one hidden fault per operation (the load again after the handler mapped the page) and
     # its two traced writes (the handler's PTE writes), ptemod's one traced write: compiled
     assert got == [crossings[1], crossings[2], crossings[1]]
+
+
+def privileged_guest():
+    """A kernel's CSR accesses, each a trapped privileged instruction: those that keep the view are
+    emulated in compiled code, those that change it (SUM, satp) and the final ecall (a stop cause the
+    routines raise) are handed back to Python after the routines' run."""
+    return Guest(f"""
+        csrrw zero, sscratch, a0 # compiled: the view stays
+        csrrs t0, sscratch, zero # compiled
+        lui   t2, {SUM_BIT:#x}
+        csrrs zero, sstatus, t2  # SUM on: another view, handed back
+        csrrc zero, sstatus, t2  # SUM off: handed back
+        addi  t3, zero, 2
+        csrrs zero, sstatus, t3  # SIE on: not a bit the view is keyed on, compiled
+        csrrs t1, sstatus, zero  # compiled
+        csrrw zero, satp, a2     # another root: handed back
+        lw    t4, 0(a0)          # hidden: the new view's first touch of the region (Python)
+        ecall                    # the routines raise ecall_from_s, a stop cause: handed back""")
+
+
+def test_a_kernels_privileged_instructions_that_keep_the_view_are_emulated_compiled():
+    py, jit = both(privileged_guest().s, 400)
+    assert py[1].reason == jit[1].reason == "stop" and jit[1].cause == "ecall_from_s"
+    served = assert_same(py, jit)
+    p, c = jit[0].pager, jit[0].counters
+    assert (served, p.emulated_compiled, p.emulated_resumed, p.traced_compiled) == (4, 4, 4, 0)
+    assert (c.traps["illegal_privilege"], c.emulated) == (7, 7)
+    x = jit[0].g.view().files["x"]
+    assert (x[5], x[6], x[29]) == (DATA_VA, 2, 0x22222222)  # sstatus read back with SIE set; F2 through ROOT2
+
+
+def test_a_kernels_privileged_instructions_handed_back_and_budget_ends_agree():
+    """Every emulation handed back after the routines' run (as the rare path); and budgets that end
+    on and around the emulations served compiled, some of them on one."""
+    py, jit = both(privileged_guest().s, 400, resume_emulated=True)
+    assert assert_same(py, jit) == 0
+    assert (jit[0].pager.emulated_compiled, jit[0].pager.emulated_resumed) == (0, 8)
+    ends = 0
+    for budget in range(1, 14):
+        py, jit = both(privileged_guest().s, budget)
+        assert_same(py, jit)
+        ends += jit[0].pager.budget_ends_compiled
+    assert ends > 0
+
+
+# crossings per operation on the Python path, on the compiled path without and with the other trapped
+# instructions emulated there; those it emulates per operation, and those it hands back
+EMULATED_PER_OPERATION = {"syscall": ((11, 11, 2), (9, 2)), "pgfault": ((7, 4, 0), (4, 0)),
+                          "ptemod": ((1, 0, 0), (0, 0))}
+
+
+@pytest.mark.parametrize("name", ["syscall", "pgfault", "ptemod"])
+def test_the_workloads_trapped_instructions_that_keep_the_view_are_emulated_compiled(name):
+    """syscall's kernel emulates 10 privileged instructions per operation: 9 keep the view (compiled),
+    the return to U (mret) and the ecall from U (its trap entry, compiled, enters M: another view)
+    change it and are handed back.  pgfault's true fault is reflected from S to S, and its handler's
+    3 privileged instructions (sret included) return to S: all keep the view."""
+    crossings, (emulated, resumed) = EMULATED_PER_OPERATION[name]
+    got = []
+    for emulate, resume in ((False, False), (True, False), (True, True)):
+        runs = {}
+        for n in (0, 3, 13):
+            py, jit = both(workload(name, n), 200_000, stop=stop_causes(spec()), emulate=emulate,
+                           resume_emulated=resume)
+            assert py[1].reason == "stop"
+            assert_same(py, jit)
+            runs[n] = py[0], jit[0]
+        (py3, jit3), (py13, jit13) = runs[3], runs[13]
+        a = per_operation(py13.counters.as_dict(), py3.counters.as_dict(), 10)
+        b = per_operation(jit13.counters.as_dict(), jit3.counters.as_dict(), 10)
+        p3, p13 = jit3.pager, jit13.pager
+        served = (p13.served_compiled - p3.served_compiled) / 10
+        e = (p13.emulated_compiled - p3.emulated_compiled) / 10
+        r = (p13.emulated_resumed - p3.emulated_resumed) / 10
+        assert a["crossings"] - b["crossings"] == served
+        assert a["crossings"] == crossings[0]
+        assert (e, r) == ((emulated, resumed) if emulate and not resume else
+                          (0, emulated + resumed) if emulate else (0, 0))
+        got.append(b["crossings"])
+    assert got == [crossings[1], crossings[2], crossings[1]]
+
+
+def test_a_full_trace_buffer_returns_to_python_and_changes_nothing():
+    """pgfault's true fault, reflected compiled, with room for one reflected trap: the loop returns
+    after each to have it drained, so the true fault costs its crossing again, and nothing else
+    changes."""
+    for trace_capacity in (1, None):
+        runs = [both(workload("pgfault", k), 200_000, stop=stop_causes(spec()), trace_capacity=trace_capacity)
+                for k in (3, 4)]
+        for py, jit in runs:
+            p = jit[0].pager
+            assert p.budget_ends_compiled == 0
+            assert_same(py, jit, saved=p.served_compiled - (p.true_compiled if trace_capacity == 1 else 0))
+        (py_a, jit_a), (py_b, jit_b) = runs
+        assert jit_b[0].pager.true_compiled - jit_a[0].pager.true_compiled == 1
+        one = (py_b[0].counters.crossings - py_a[0].counters.crossings) \
+            - (jit_b[0].counters.crossings - jit_a[0].counters.crossings)
+        assert one == (6 if trace_capacity == 1 else 7)  # crossings saved by one more operation (of 7)
 
 
 @pytest.mark.parametrize("name", LIBRARY_WORKLOADS[:4])

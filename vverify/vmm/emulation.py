@@ -83,7 +83,8 @@ class Emulator:
         """Hand the emulated view to the allocator (:meth:`PlacedGuest.write_back`)."""
         self.g.write_back(self.E)
 
-    def run(self, vmm, budget: int, until_user: bool = False, stop_on=frozenset(), ran: int | None = None) -> Exit:
+    def run(self, vmm, budget: int, until_user: bool = False, stop_on=frozenset(), ran: int | None = None,
+            entered: tuple | None = None) -> Exit:
         """Emulate at most ``budget`` guest instructions on the virtual state.
 
         With ``until_user`` it stops before the first instruction the guest
@@ -99,6 +100,9 @@ class Emulator:
         ``ran``: the reason code of a first run of the routines' core that compiled code already
         made on the guest's view in ``E`` (shadow paging's traced writes,
         vverify.vmm.shadow_paging_loop); the run goes on from there, without loading the view.
+        ``entered``: with ``ran`` a trap's, the ``(next pc, ok)`` the spec's trap entry already gave
+        for it on ``E`` in that compiled code (its result changed the view, so the compiled code
+        handed it back): the run goes on from there, without entering the trap again.
         """
         if ran is None:
             self.load()
@@ -126,7 +130,10 @@ class Emulator:
                 reason, cause = "stop", c
                 break
             pc = E[self.pc]
-            next_pc, ok = self.core.enter_trap(E, pc, E[self.cc + exc], E[st + ST_TVAL] & self.tval_mask)
+            if entered is None:
+                next_pc, ok = self.core.enter_trap(E, pc, E[self.cc + exc], E[st + ST_TVAL] & self.tval_mask)
+            else:
+                (next_pc, ok), entered = entered, None
             if not ok:
                 reason = REASONS[R_DOUBLE_FAULT]
                 break

@@ -53,8 +53,10 @@ only here, from the spec's own text.
 
 The events are few kinds (:meth:`ShadowPager.classify`), served here in
 Python, the walk compiled.  The commonest, a hidden fault whose tables are
-already traced and whose shadow already has the level-0 table, and a traced
-write whose emulation stores the traced word only, are also served by a
+already traced and whose shadow already has the level-0 table, a traced
+write whose emulation stores the traced word only, and a trapped
+instruction that is no fault or a true fault whose emulation (and
+reflection to the guest) keeps the view, are also served by a
 compiled loop around the real core (vverify/vmm/shadow_paging_loop.py) that
 trap-and-emulate runs in place of the core's ``run``; it decides from
 :attr:`ShadowPager.TRACED` (the traced frames as a bitmap), the shadows'
@@ -73,7 +75,8 @@ from ..core import Core
 from ..spec.loader import load_spec
 from .base import PlacedGuest
 from .emulation import Emulator
-from .shadow_paging_loop import MISSED_INVALIDATION, RESUME_TRACED, SERVE_HIDDEN, SERVE_TRACED
+from .shadow_paging_loop import (MISSED_INVALIDATION, RESUME_EMULATE, RESUME_TRACED, SERVE_EMULATE, SERVE_HIDDEN,
+                                 SERVE_TRACED)
 
 PAGE = 4096
 V, R, W, X, U, G, A, D = (1 << i for i in range(8))
@@ -234,14 +237,22 @@ class ShadowPager:
         self.by_slot = []  # the shadows by slot
         self.LOG = np.zeros((FILL_LOG, 4), dtype=np.int64)
         self._serve_loop = None  # the compiled loop, made on first use; False where it cannot be built
-        self.served_compiled = 0  # events the compiled path served: hidden faults and traced writes
+        self.served_compiled = 0  # events the compiled path served: hidden faults, traced writes, emulations
         self.traced_compiled = 0  # of them, traced writes (counted in traced_writes too)
+        self.emulated_compiled = 0  # of them, other trapped instructions emulated (privileged ones...) and
+        #   true faults delivered to the guest, where the result keeps the view
+        self.true_compiled = 0  # of those, true faults (counted in true_faults too)
         self.traced_resumed = 0  # traced writes it emulated and handed back to Python to finish
+        self.emulated_resumed = 0  # other trapped instructions it began to emulate and handed back
         # runs whose budget ended on a traced write the compiled path served: it returns then, once, as
         # the run ends, where the Python path had returned for the write itself (one crossing not saved)
         self.budget_ends_compiled = 0
         self.traced_in_compiled = True  # let the compiled path serve traced writes (False: hidden faults only)
         self.resume_traced = False  # tests: hand every traced write back after emulating it (the rare path)
+        # let the compiled path emulate the other trapped instructions (classify's "other": privileged
+        # instructions, ecall...) where the view stays; tests: hand each back after the routines' run
+        self.emulate_in_compiled = True
+        self.resume_emulated = False
         self._satp = placed.core.layout.reg_index["satp"]
         # the guest's walk: the spec's translation helper, compiled, on the routines' core (guest RAM)
         mmu = spec.virtualization.mmu
@@ -448,9 +459,9 @@ class ShadowPager:
         (classify would flush), or guest M-mode with MPRV (classify walks its loads and stores at
         MPP's privilege, the loop at the mode's).  The real satp is the one :meth:`real_satp` gives
         while the view stays; the flags (vverify.vmm.shadow_paging_loop) say what is served there
-        (hidden faults in a paged view only: the identity view is filled whole; traced writes in
-        both) and carry the planted ``missed_invalidation``, whose logic the compiled path
-        repeats."""
+        (hidden faults in a paged view only: the identity view is filled whole; traced writes, and
+        the emulations and true faults whose result keeps the view, in both) and carry the planted
+        ``missed_invalidation``, whose logic the compiled path repeats."""
         s = self.current
         if s is None or not self.free or s.key != key:
             return None
@@ -459,6 +470,7 @@ class ShadowPager:
             return None
         flags = (SERVE_HIDDEN if key[0] == "paged" else 0) | (SERVE_TRACED if self.traced_in_compiled else 0) \
             | (RESUME_TRACED if self.resume_traced else 0) \
+            | (SERVE_EMULATE if self.emulate_in_compiled else 0) | (RESUME_EMULATE if self.resume_emulated else 0) \
             | (MISSED_INVALIDATION if "missed_invalidation" in (self.defect, self.loop_defect) else 0)
         return s.root, mode, s.slot, (1 << 31) | s.root, flags
 

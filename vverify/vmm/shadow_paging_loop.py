@@ -1,4 +1,4 @@
-"""Shadow paging's hidden page faults and traced writes, served in compiled code.
+"""Shadow paging's hidden page faults, traced writes and trapped instructions, served in compiled code.
 
 In the steady state of a shadow-paged guest most exits of the real core are
 *hidden* page faults and *traced writes* (vverify/vmm/shadow_paging.py): a
@@ -63,12 +63,48 @@ dict ``Shadow.src``); an entry is made from word ``index`` of guest frame
 (a trap, a store elsewhere, a register of the view's key changed: none of
 them happens to a correct pager's guest, a planted defect can make them) the
 loop returns ``RESUME`` and Python finishes the emulation from the run's
-result (``TrapAndEmulate._resume_traced``), so the result is still exactly
+result (``TrapAndEmulate._resume_emulation``), so the result is still exactly
 the Python path's.
+
+A **trapped instruction** that is no memory fault (classify's "other": the
+deprivileged kernel's CSR accesses, ``sret``/``mret``, ``ecall``...) and a
+**true fault** (classify's "true": the guest's own walk faults, and the
+routines deliver the fault to the guest) are emulated here too, where the
+Python path (``TrapAndEmulate.emulate``) would do the same and the result
+keeps the view.  Each used to cost a crossing (syscall's kernel makes ten
+per operation), though the cycle is the traced write's without its store:
+the fetch walk and the routines' decoded code forgotten there, the
+routines' run on the view, the write-back and the placement with the
+view's root.  Where the routines' run raised a trap (a true fault raises
+the guest's), it is reflected to the guest's handler as ``Emulator.run``
+does: the spec's trap entry (the routines' core's compiled one) on the
+view, the trap recorded in ``TC``/``TP`` and counted by cause for Python to
+add to the VMM's ``trace`` and ``reflected`` as the loop returns (a full
+buffer is a return, as a full ``LOG``).  The loop finishes it only where
+the routines stored nothing (their code-write generation did not move:
+``ShadowPager.emulated`` has nothing to do), the run completed one
+instruction or raised a trap outside ``stop_on`` that the trap entry
+entered without a fault, and the result left the view's key as it was:
+``satp`` and the mode unchanged, and ``mstatus``'s SUM, MXR and MPRV, with
+MPP too where MPRV is set (the bits ``ShadowPager.view_key`` reads; a
+stricter test than the key itself: a mode change that keeps the key, as
+between M and U with ``satp`` Bare, goes to Python, since the loop walks
+at the mode it was called with).  Otherwise (a trap in ``stop_on``, a
+store, a double fault, a view changed: an ``sstatus`` write of SUM, a
+``satp`` write, ``mret`` to another mode, an ecall from U entering M) the
+loop hands it back as it hands back a traced write: RESUME, the view in
+the routines' registers as their run (and the trap entry, if it ran: its
+result is handed back too, ``Emulator.run(entered=...)``) left it, and
+Python finishes the emulation from there, one crossing as before.
+``sfence.vma`` is served like any CSR access: the model caches no
+translation and the pager keeps every shadow exact at every traced write,
+so the Python path only emulates it (a no-op on the view) too.
 
 Counters move as the Python path moves them (the trap and its exit; a
 hidden fault's ``hidden_faults`` and its faulting walk's ``walk_refs``; a
-traced write's ``walk_refs``, ``traced_writes`` and ``emulated``).  Every
+traced write's ``walk_refs``, ``traced_writes`` and ``emulated``; another
+trapped instruction's ``emulated``, classify walking nothing for it; a
+true fault's ``walk_refs``, ``true_faults``, ``emulated`` and ``reflected``).  Every
 change the loop makes to the reverse map ``leaves`` (a fill adds a leaf, a
 dropped entry discards one) is logged in ``LOG`` in order, and the pager
 makes them (:meth:`ShadowPager.drain_fills`) before Python reads that map
@@ -92,21 +128,27 @@ from ..core.protocol import R_BUDGET, R_TRAP, ST_BUDGET, ST_CAUSE, ST_STEPS, ST_
 from .registers import bank_table, compose_view, place_real, write_view_back
 
 RAN_OUT = -1  # the budget ended on a served event
-LOG_FULL = -2  # the log of changes to ``leaves`` is full: Python drains it and calls again
-RESUME = -3  # a traced write emulated but not finished: Python finishes it (TrapAndEmulate._resume_traced)
+LOG_FULL = -2  # the log of changes to ``leaves`` (or of reflected traps) is full: Python drains it and calls again
+RESUME = -3  # an emulation begun but not finished: Python finishes it (TrapAndEmulate._resume_emulation)
 
 # the slots of the scalar array: guest steps (direct + emulated), steps run directly, steps emulated,
 # hidden faults served, traced writes served, their walks' PTE reads, rows of LOG in use; and for
-# RESUME, the walk's PTE reads, the store's guest physical address, the routines' code-write
-# generation before the emulation and the reason code their run returned
-STEPS, DIRECT, EMULATED, HIDDEN, TRACED_W, WALK_REFS, LOGGED, R_REFS, R_PA, R_GEN, R_CODE = range(11)
-N_SCALARS = 11
+# RESUME, the walk's PTE reads, the store's guest physical address (-1: not a traced write, a trapped
+# instruction), the routines' code-write generation before the emulation and the reason code their run
+# returned; then the trapped instructions emulated (other than traced writes) and finished here
+STEPS, DIRECT, EMULATED, HIDDEN, TRACED_W, WALK_REFS, LOGGED, R_REFS, R_PA, R_GEN, R_CODE, OTHER_E = range(12)
+# then true faults served (their reflection included), rows of TC/TP in use (reflected traps), and for
+# RESUME, whether the trap entry already ran on the view (1) with the next pc and ok it gave
+TRUE_F, TRACED_N, R_ENTERED, R_NEXT, R_OK = range(12, 17)
+N_SCALARS = 17
 
 # the loop's flags (ShadowPager.compiled_view)
 SERVE_TRACED = 1  # serve traced writes
 SERVE_HIDDEN = 8  # serve hidden faults (a paged view: the identity view is filled whole when it is made)
 RESUME_TRACED = 2  # tests: hand every traced write back to Python after emulating it
 MISSED_INVALIDATION = 4  # the planted defect (shadow_paging.DEFECTS): a traced write drops no shadow entry
+SERVE_EMULATE = 16  # emulate the other trapped instructions (privileged ones, ecall...) that keep the view
+RESUME_EMULATE = 32  # tests: hand every such emulation back to Python after the routines' run
 
 SERVED, BAIL = 0, 1  # what serve_traced did (or RESUME)
 
@@ -114,11 +156,12 @@ PAGE_SHIFT = 12
 V, R, W, X, U, A, D = 1, 2, 4, 8, 16, 64, 128
 LOG_ADD, LOG_DISCARD = 1, 0  # as ShadowPager's
 UNLOGGED = (1 << 64) - 1  # a store-log entry for a write the run loop did not make (vverify.core.machine)
+SUM_B, MXR_B, MPRV_B, MPP_B = 1 << 18, 1 << 19, 1 << 17, 3 << 11  # mstatus's bits the pager keys views on
 
 
 def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram: int, store_acc: int,
                     fetch_acc: int, load_acc: int, routines_layout, routines_run, map_place, banks, regs,
-                    max_ilen: int):
+                    max_ilen: int, other_of_cause=None, routines_entry=None, tval_width: int = 0):
     """The compiled loop (see the module docstring).
 
     ``run`` is the host core's compiled run loop (``Core.kernels()[0]``), ``translate`` the spec's
@@ -129,7 +172,11 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
     ``routines_run`` is the interpreter routines' core's run loop (its layout ``routines_layout``),
     ``map_place`` the host's compiled map (``CompiledMap.kernel()``), ``banks`` the spec's bank table
     (vverify.vmm.registers.bank_table), ``regs`` the indexes of ``(pc, satp, mstatus, mode)`` in a
-    register array, ``max_ilen`` the spec's longest instruction in memory units."""
+    register array, ``max_ilen`` the spec's longest instruction in memory units.  ``other_of_cause``:
+    1 for each cause index classify calls "other" (no memory fault: the instruction is emulated), else
+    0; None serves none of them.  ``routines_entry``: the routines' core's compiled trap entry
+    (``Core.kernels()[1]``), for the traps it reflects (None: it reflects none), ``tval_width`` the
+    spec's trap-value width."""
     st = layout.st_base
     all_traps = np.uint64((1 << len(acc_of_cause)) - 1)
     i0, i1, i2 = order
@@ -152,6 +199,26 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
     FIRST_MASK = np.uint64((1 << STORE_LOG_UNITS) - 1)
     UNITS_SHIFT = np.uint64(STORE_LOG_UNITS)
     NOT_LOGGED = np.uint64(UNLOGGED)
+    OTHER = np.zeros(len(acc_of_cause), dtype=np.int64) if other_of_cause is None \
+        else np.array(other_of_cause, dtype=np.int64)
+    KEY_BITS, MPRV_BIT, MPP_BITS = np.uint64(SUM_B | MXR_B | MPRV_B), np.uint64(MPRV_B), np.uint64(MPP_B)
+    REFLECT = routines_entry is not None
+
+    @njit
+    def no_entry(E, MEM, DECF, pc, cause, tval):
+        """In place of the trap entry where none is given (REFLECT False: never called)."""
+        return pc, False
+
+    entry = routines_entry if REFLECT else no_entry
+    CC = routines_layout.cc_base
+    TVAL_MASK = np.uint64((1 << tval_width) - 1)
+
+    @njit
+    def keeps_view(EM, E):
+        """Whether the routines' result ``EM`` has the view key of ``E`` (see the module docstring)."""
+        ms = EM[MSTATUS]
+        keyed = KEY_BITS | (MPP_BITS if ms & MPRV_BIT != 0 else np.uint64(0))
+        return EM[SATP] == E[SATP] and EM[MODE] == E[MODE] and (ms ^ E[MSTATUS]) & keyed == 0
 
     @njit
     def guest_walk(E, GMEM, READS, va, acc, priv):
@@ -163,10 +230,11 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
     @njit
     def fault_walk(E, GMEM, READS, TRACED, va, acc, priv):
         """``(pa, refs)``: the faulting access's guest walk, its PTE reads, and the guest physical
-        address it reaches, or -1 where classify would deliver a fault or trace a new table."""
+        address it reaches, or -2 where classify would find a true fault (the guest's walk faults), -1
+        where it would trace a new table."""
         exc, pa, refs = guest_walk(E, GMEM, READS, va, acc, priv)
         if exc >= 0 or pa >= RAM:
-            return np.int64(-1), refs
+            return np.int64(-2), refs
         for k in range(refs):
             t = np.int64(READS[2 * k] >> SH)
             if t >= TRACED.shape[0] or TRACED[t] == 0:  # classify would trace a new table
@@ -310,21 +378,73 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         return SERVED
 
     @njit
+    def serve_emulated(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, EM, RDECF, P, PM, PV, satp, priv, flags,
+                       stop_mask, scalars):
+        """An instruction the real core trapped on, emulated as ``TrapAndEmulate.emulate`` does it (the
+        guest's view composed in ``E``): ``(SERVED, steps, cause reflected or -1, its pc)`` where the
+        routines' run completed the instruction and stored nothing, or raised a trap that the spec's
+        trap entry reflected to the guest without a store or a fault, and the result keeps the view's
+        key; else ``(RESUME, ...)`` with ``scalars[R_GEN]``, ``scalars[R_CODE]`` and, where the trap
+        entry ran, ``scalars[R_ENTERED]``, ``R_NEXT``, ``R_OK`` set, the view in ``EM`` as they left
+        it, nothing written back, and Python finishes it."""
+        # ShadowPager.emulating: forget what the routines decoded at the instruction's fetch address
+        exc, fpa, _ = guest_walk(E, GMEM, READS, E[PCI], FETCH, priv)
+        if exc < 0 and fpa < RAM:
+            at = np.int64(fpa)
+            for u in range(max(at - BACK, 0), at + 1):
+                RDECF[u * RW] = 0
+        gen = RDECF[RGEN]
+        # Emulator.run: the routines, one instruction on the guest's view
+        compose_view(EM, R_, V_, DM, CM, n_regs, st)
+        code = routines_run(EM, GMEM, RDECF)
+        scalars[R_GEN] = np.int64(gen)
+        scalars[R_CODE] = np.int64(code)
+        scalars[R_PA] = -1
+        scalars[R_ENTERED] = 0
+        cause = np.int64(-1)
+        pc = np.uint64(0)
+        if flags & RESUME_EMULATE != 0 or RDECF[RGEN] != gen:
+            return RESUME, 0, cause, pc
+        if code == R_TRAP and REFLECT and EM[st + ST_STEPS] == 0:
+            cause = np.int64(EM[st + ST_CAUSE])
+            if (stop_mask >> np.uint64(cause)) & np.uint64(1) != 0:  # it ends the run: Python
+                return RESUME, 0, cause, pc
+            pc = EM[PCI]
+            next_pc, ok = entry(EM, GMEM, RDECF, pc, EM[CC + cause], EM[st + ST_TVAL] & TVAL_MASK)
+            if not ok or RDECF[RGEN] != gen or not keeps_view(EM, E):
+                scalars[R_ENTERED] = 1
+                scalars[R_NEXT] = np.int64(next_pc)
+                scalars[R_OK] = 1 if ok else 0
+                return RESUME, 0, cause, pc
+            EM[PCI] = next_pc
+        elif code != R_BUDGET or EM[st + ST_STEPS] != 1 or not keeps_view(EM, E):
+            return RESUME, 0, cause, pc
+        # Emulator.store, as for a traced write; ShadowPager.emulated has no store to go through
+        write_view_back(R_, EM, V_, DM, CM, n_regs, st)
+        compose_view(E, R_, V_, DM, CM, n_regs, st)
+        map_place(E, MEM, DECF, P, PV)
+        place_real(R_, V_, PM, PV, DM, CM, n_regs, BT, BB)
+        R_[SATP] = satp
+        return SERVED, 1, cause, pc
+
+    @njit
     def serve_loop(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, TRACED, W32, LOG, EM, RDECF, P, PM, PV,
-                   SROOT, GROOT, SRC, root, priv, slot, satp, flags, budget, scalars, traps):
+                   SROOT, GROOT, SRC, TC, TP, root, priv, slot, satp, flags, stop_mask, budget, scalars, traps,
+                   reflected):
         """Run the real core until an exit this loop does not serve, the budget ends on a served event
         (RAN_OUT), LOG fills (LOG_FULL) or a traced write must be finished in Python (RESUME).
         Otherwise returns the core's reason code, with the exit's steps, cause and value left in R_'s
         status slots as the core left them (as they are for RESUME too).  ``scalars``: see its slots."""
         scalars[:] = 0
         traps[:] = 0
+        reflected[:] = 0
         steps = np.int64(0)
         saved_budget = R_[st + ST_BUDGET]
         saved_mask = R_[st + ST_TRAP_EXITS]
         cap = LOG.shape[0]
         outcome = np.int64(RAN_OUT)
         while steps < budget:
-            if scalars[LOGGED] >= cap:
+            if scalars[LOGGED] >= cap or scalars[TRACED_N] >= TC.shape[0]:
                 outcome = np.int64(LOG_FULL)
                 break
             R_[st + ST_BUDGET] = np.uint64(budget - steps)
@@ -336,15 +456,58 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
             cause = np.int64(R_[st + ST_CAUSE])
             acc = ACC_OF[cause]
             if acc < 0:
-                outcome = np.int64(reason)
-                break
+                if OTHER[cause] == 0 or flags & SERVE_EMULATE == 0:
+                    outcome = np.int64(reason)
+                    break
+                ran = np.int64(R_[st + ST_STEPS])
+                compose_view(E, R_, V_, DM, CM, n_regs, st)
+                done, n_em, exc, at = serve_emulated(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, EM, RDECF,
+                                                     P, PM, PV, satp, priv, flags, stop_mask, scalars)
+                if done == RESUME:
+                    scalars[R_REFS] = 0
+                    outcome = np.int64(RESUME)
+                    break
+                if exc >= 0:  # reflected to the guest's handler: recorded
+                    k = scalars[TRACED_N]
+                    TC[k] = exc
+                    TP[k] = at
+                    scalars[TRACED_N] = k + 1
+                    reflected[exc] += 1
+                scalars[EMULATED] += n_em
+                scalars[OTHER_E] += 1
+                scalars[DIRECT] += ran
+                steps += ran + n_em
+                traps[cause] += 1
+                continue
             compose_view(E, R_, V_, DM, CM, n_regs, st)
             va = R_[st + ST_TVAL]
             pa, refs = fault_walk(E, GMEM, READS, TRACED, va, acc, priv)
+            ran = np.int64(R_[st + ST_STEPS])
+            if pa == -2 and REFLECT and flags & SERVE_EMULATE != 0:
+                # a true fault: classify counts it and its walk, and the routines deliver it to the guest
+                done, n_em, exc, at = serve_emulated(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, EM, RDECF,
+                                                     P, PM, PV, satp, priv, flags, stop_mask, scalars)
+                if done == RESUME:
+                    scalars[R_REFS] = refs
+                    scalars[R_PA] = -2
+                    outcome = np.int64(RESUME)
+                    break
+                if exc >= 0:
+                    k = scalars[TRACED_N]
+                    TC[k] = exc
+                    TP[k] = at
+                    scalars[TRACED_N] = k + 1
+                    reflected[exc] += 1
+                scalars[EMULATED] += n_em
+                scalars[TRUE_F] += 1
+                scalars[DIRECT] += ran
+                scalars[WALK_REFS] += refs
+                steps += ran + n_em
+                traps[cause] += 1
+                continue
             if pa < 0:
                 outcome = np.int64(reason)
                 break
-            ran = np.int64(R_[st + ST_STEPS])
             if acc == STORE and TRACED[pa >> PAGE_SHIFT] != 0:  # a traced write
                 if flags & SERVE_TRACED == 0:
                     outcome = np.int64(reason)
@@ -403,13 +566,15 @@ def serve_loop_for(pager):
     spec = host.spec
     names = host.cause_names
     acc_of = tuple(FAULT_ACCESS[c] if c in PAGE_FAULTS else -1 for c in names)
+    other_of = tuple(0 if c in FAULT_ACCESS else 1 for c in names)  # classify's "other"
     order = tuple(pager._order) if pager._order is not None else (0, 1, 2)
     lay = host.layout
     regs = tuple(lay.reg_index[r] for r in ("pc", "satp", "mstatus", "mode"))
     # the helper's parameter k takes args[order[k]] of (address, access, privilege)
     return spec.memo(("shadow_serve_loop", order), lambda s: cached(s, "shadow_serve", make_serve_loop(
         lay, kernels[0], translate, order, pager._acc, acc_of, pager.ram, ACC_STORE, ACC_FETCH, ACC_LOAD,
-        routines.layout, rkernels[0], place, bank_table(s, lay), regs, pager.g.guest_spec.max_ilen_units)))
+        routines.layout, rkernels[0], place, bank_table(s, lay), regs, pager.g.guest_spec.max_ilen_units,
+        other_of, rkernels[1], pager.g.guest_spec.tval_width)))
 
 
 __all__ = ["LOG_FULL", "RAN_OUT", "RESUME", "make_serve_loop", "serve_loop_for"]

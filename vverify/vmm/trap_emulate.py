@@ -13,8 +13,11 @@ placed guest is a :class:`~vverify.vmm.shadow_paging.ShadowPlacedGuest`:
 the real root pointer is the VMM's, and the dispatcher first asks its pager
 about every memory fault (hidden, traced, true: vverify/vmm/shadow_paging.py).
 Those guests run the Python dispatcher, around a compiled loop that serves
-the common hidden faults and traced writes without leaving compiled code
-(vverify/vmm/shadow_paging_loop.py, :meth:`TrapAndEmulate._direct_serving`).
+the common hidden faults and traced writes, and emulates the trapped
+instructions and true faults whose result keeps the guest's view (the
+kernel's CSR accesses, a fault reflected from S to S), without leaving
+compiled code (vverify/vmm/shadow_paging_loop.py,
+:meth:`TrapAndEmulate._direct_serving`).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from ..core.protocol import R_TRAP, REASONS
 from .base import VMM, PlacedGuest
 from . import shadow_paging
 from .shadow_paging import ShadowPlacedGuest, mmu_kind
-from .shadow_paging_loop import (DIRECT, EMULATED, HIDDEN, LOGGED, N_SCALARS, R_CODE, R_GEN, R_PA, R_REFS, RAN_OUT,
-                                 RESUME, STEPS, TRACED_W, WALK_REFS)
+from .shadow_paging_loop import (DIRECT, EMULATED, HIDDEN, LOGGED, N_SCALARS, OTHER_E, R_CODE, R_ENTERED, R_GEN,
+                                 R_NEXT, R_OK, R_PA, R_REFS, RAN_OUT, RESUME, STEPS, TRACED_N, TRACED_W, TRUE_F,
+                                 WALK_REFS)
 from .trap_emulate_loop import CompiledDispatcher, loop_for
 
 
@@ -145,11 +149,11 @@ class TrapAndEmulate(VMM):
     _serving = None  # the compiled hidden-fault loop and its arguments, made on first use; False: none
 
     def _direct_serving(self, budget: int, key):
-        """:meth:`direct` under shadow paging in view ``key`` (a paged one or the identity), with the hidden faults
-        and traced writes the compiled loop can serve served there, without returning to Python
-        (vverify.vmm.shadow_paging_loop); the exit it does not serve is dispatched here as
-        :meth:`direct` dispatches it, and a traced write it emulated but did not finish is finished
-        here (:meth:`_resume_traced`).  None where the Python path must run instead: a subclass that
+        """:meth:`direct` under shadow paging in view ``key`` (a paged one or the identity), with the hidden faults,
+        traced writes and view-keeping emulations the compiled loop can serve served there, without
+        returning to Python (vverify.vmm.shadow_paging_loop); the exit it does not serve is dispatched
+        here as :meth:`direct` dispatches it, and an emulation it began but did not finish is finished
+        here (:meth:`_resume_emulation`).  None where the Python path must run instead: a subclass that
         changes how exits are run or dispatched (binary translation and paravirtualization act at
         every exit); no compiled loop; a shadow it does not serve (ShadowPager.compiled_view); a
         budget outside 1 .. 2**63 - 1.  Counters move exactly as the Python path moves them."""
@@ -162,54 +166,86 @@ class TrapAndEmulate(VMM):
         view = p.compiled_view(key)
         if view is None:
             return None
-        loop, args, scalars, traps = sv
+        loop, args, scalars, traps, reflected = sv
         root, priv, slot, satp, flags = view
-        outcome = loop(*args, root, priv, slot, np.uint64(satp), flags, budget, scalars, traps)
+        stop = self.stop_on
+        if stop != self._stop_key:
+            causes = g.emulator().causes
+            self._stop_key, self._stop_mask = stop, np.uint64(sum(1 << i for i, c in enumerate(causes) if c in stop))
+        outcome = loop(*args, root, priv, slot, np.uint64(satp), flags, self._stop_mask, budget, scalars, traps,
+                       reflected)
         core = g.core
         core.returns += 1  # a return into Python, as the core's own entry points count it
         hidden, traced, steps = int(scalars[HIDDEN]), int(scalars[TRACED_W]), int(scalars[STEPS])
+        other, true = int(scalars[OTHER_E]), int(scalars[TRUE_F])
         p.drain_fills(int(scalars[LOGGED]))
-        if hidden or traced:
+        if hidden or traced or other or true:
             c = self.counters
             c.direct += int(scalars[DIRECT])
             c.emulated += int(scalars[EMULATED])
-            c.exits["trap"] += hidden + traced
+            c.exits["trap"] += hidden + traced + other + true
             c.hidden_faults += hidden
             c.traced_writes += traced
-            p.served_compiled += hidden + traced
+            c.true_faults += true
+            p.served_compiled += hidden + traced + other + true
             p.traced_compiled += traced
+            p.emulated_compiled += other + true
+            p.true_compiled += true
             c.walk_refs += int(scalars[WALK_REFS])
             names = core.cause_names
             for i in np.flatnonzero(traps).tolist():
                 c.traps[names[i]] += int(traps[i])
+            k = int(scalars[TRACED_N])
+            if k:  # the traps reflected to the guest, in order, before any Python appends after this return
+                TC, TP = args[-2], args[-1]
+                self.trace.extend_codes(TC[:k], TP[:k])
+                causes = g.emulator().causes
+                for i in np.flatnonzero(reflected).tolist():
+                    c.reflected[causes[i]] += int(reflected[i])
         if outcome == RESUME:
-            p.traced_resumed += 1
-            n, end, exited = self._resume_traced(core.exit_of(R_TRAP), int(scalars[R_REFS]), int(scalars[R_PA]),
-                                                 int(scalars[R_GEN]), int(scalars[R_CODE]))
+            pa = int(scalars[R_PA])
+            if pa >= 0:
+                p.traced_resumed += 1
+            else:
+                p.emulated_resumed += 1
+            entered = (np.uint64(scalars[R_NEXT]), bool(scalars[R_OK])) if scalars[R_ENTERED] else None
+            n, end, exited = self._resume_emulation(core.exit_of(R_TRAP), int(scalars[R_REFS]), pa,
+                                                    int(scalars[R_GEN]), int(scalars[R_CODE]), entered)
             return steps + n, end, exited
-        if outcome == RAN_OUT:  # the budget ended on a served traced write's emulated step: the run's
-            p.budget_ends_compiled += 1  # end, whose return the Python path did not make after that event
+        if outcome == RAN_OUT:  # the budget ended on a served emulation's step (a traced write's or another
+            p.budget_ends_compiled += 1  # trapped instruction's): the run's end, whose return the Python
+            #   path did not make after that event
         if outcome < 0:  # the budget ended on a served event, or the log is full: nothing to dispatch
             return steps, None, True
         n, end, exited = self.dispatch(core.exit_of(outcome))
         return steps + n, end, exited
 
-    def _resume_traced(self, ex, refs: int, pa: int, gen: int, code: int):
-        """Finish a traced write the compiled loop emulated but did not finish (its run did not end
-        as the loop finishes them: vverify.vmm.shadow_paging_loop): what :meth:`dispatch` and
-        :meth:`emulate` do for it after the routines' run, which returned ``code`` (the view in the
-        routines' registers).  ``ex`` is the real core's exit, ``refs`` and ``pa`` what the
-        faulting walk gave, ``gen`` the routines' code-write generation before their run (their
-        decoded code at the fetch address already forgotten, as ShadowPager.emulating does)."""
+    _stop_key, _stop_mask = None, np.uint64(0)  # stop_on, and as a mask over cause indexes for the loop
+
+    def _resume_emulation(self, ex, refs: int, pa: int, gen: int, code: int, entered=None):
+        """Finish an emulation the compiled loop began but did not finish (its run did not end as the
+        loop finishes them, or it changed the view: vverify.vmm.shadow_paging_loop): what
+        :meth:`dispatch` and :meth:`emulate` do for it after the routines' run, which returned
+        ``code`` (the view in the routines' registers).  ``ex`` is the real core's exit; for a traced
+        write (``pa`` >= 0) ``refs`` and ``pa`` are what the faulting walk gave; for a true fault (``pa``
+        -2) ``refs`` is the walk's; for another trapped instruction (``pa`` -1: classify's "other",
+        which walks nothing) they are unused.  ``gen`` is the routines' code-write generation before
+        their run (their decoded code at the fetch address already forgotten, as
+        ShadowPager.emulating does); ``entered`` what the trap entry gave where it already ran on the
+        view (Emulator.run's)."""
         c = self.counters
         c.direct += ex.steps
         c.exits[ex.reason] += 1
         c.traps[ex.cause] += 1
-        c.walk_refs += refs  # classify's walk, and its "traced"
         p = self.pager
-        p.traced_write(pa)
+        if pa >= 0:
+            c.walk_refs += refs  # classify's walk, and its "traced"
+            p.traced_write(pa)
+        elif pa == -2:
+            c.walk_refs += refs  # classify's walk, and its "true"
+            c.true_faults += 1
         p._gen = gen
-        done = self.g.emulator().run(self, 1, stop_on=self.stop_on, ran=code)
+        done = self.g.emulator().run(self, 1, stop_on=self.stop_on, ran=code, entered=entered)
         p.emulated()
         return ex.steps + done.steps, (done if done.reason != "budget" else None), True
 
@@ -224,10 +260,14 @@ class TrapAndEmulate(VMM):
             return False
         core = g.core
         em = g.emulator()  # the routines' registers: the guest's view, budget 1, every trap exiting
+        cap = max(int(self.trace_capacity), 1)
         args = (core.R, core.MEM, core.DECF, g._scratch, g.virtual.array, g.DM, g.CM, len(g.names),
                 p._mem, p._reads, p.TRACED, p.W32, p.LOG, em.E, g.routines.DECF, g.P, g.map.sets,
-                np.zeros(len(g.names), dtype=np.uint64), p.SROOT, p.GROOT, p.SRC)
-        return loop, args, np.zeros(N_SCALARS, dtype=np.int64), np.zeros(len(core.cause_names), dtype=np.int64)
+                np.zeros(len(g.names), dtype=np.uint64), p.SROOT, p.GROOT, p.SRC,
+                np.zeros(cap, dtype=np.int64), np.zeros(cap, dtype=np.uint64))  # TC, TP: traps reflected
+        n = len(core.cause_names)
+        return (loop, args, np.zeros(N_SCALARS, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                np.zeros(len(em.causes), dtype=np.int64))
 
     def dispatch(self, ex):
         """The dispatcher: account for one exit of the real core and serve it (see :meth:`direct`)."""
