@@ -135,11 +135,13 @@ RESUME = -3  # an emulation begun but not finished: Python finishes it (TrapAndE
 # hidden faults served, traced writes served, their walks' PTE reads, rows of LOG in use; and for
 # RESUME, the walk's PTE reads, the store's guest physical address (-1: not a traced write, a trapped
 # instruction), the routines' code-write generation before the emulation and the reason code their run
-# returned; then the trapped instructions emulated (other than traced writes) and finished here
-STEPS, DIRECT, EMULATED, HIDDEN, TRACED_W, WALK_REFS, LOGGED, R_REFS, R_PA, R_GEN, R_CODE, OTHER_E = range(12)
+# returned (the BACK_ slots: what Python needs to finish an emulation handed back); then the trapped
+# instructions emulated (other than traced writes) and finished here
+(STEPS, DIRECT, EMULATED, HIDDEN, TRACED_W, WALK_REFS, LOGGED, BACK_REFS, BACK_PA, BACK_GEN, BACK_CODE,
+ OTHER_E) = range(12)
 # then true faults served (their reflection included), rows of TC/TP in use (reflected traps), and for
 # RESUME, whether the trap entry already ran on the view (1) with the next pc and ok it gave
-TRUE_F, TRACED_N, R_ENTERED, R_NEXT, R_OK = range(12, 17)
+TRUE_F, TRACED_N, BACK_ENTERED, BACK_NEXT, BACK_OK = range(12, 17)
 N_SCALARS = 17
 
 # the loop's flags (ShadowPager.compiled_view)
@@ -331,7 +333,7 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
                      SROOT, GROOT, SRC, pa, satp, priv, flags, scalars):
         """The traced write of a store that reached guest physical ``pa`` (see the module docstring):
         SERVED; BAIL where Python must serve it from the start (nothing has changed); or RESUME where
-        the routines ran and Python must finish (``scalars[R_GEN]``, ``scalars[R_CODE]`` set)."""
+        the routines ran and Python must finish (``scalars[BACK_GEN]``, ``scalars[BACK_CODE]`` set)."""
         word = pa & ~3
         frame = word >> PAGE_SHIFT
         index = (word >> 2) & 0x3FF
@@ -355,9 +357,9 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         words = stored_words(RDECF, gen, now, word)
         if (code != R_BUDGET or EM[st + ST_STEPS] != 1 or flags & RESUME_TRACED != 0 or words < 0
                 or EM[SATP] != E[SATP] or EM[MSTATUS] != E[MSTATUS] or EM[MODE] != E[MODE]):
-            scalars[R_GEN] = np.int64(gen)
-            scalars[R_CODE] = np.int64(code)
-            scalars[R_PA] = pa
+            scalars[BACK_GEN] = np.int64(gen)
+            scalars[BACK_CODE] = np.int64(code)
+            scalars[BACK_PA] = pa
             return RESUME
         # Emulator.store: the view written back, the guest placed again (PlacedGuest.write_back), the
         # real satp the root of the view's shadow, as before (ShadowPlacedGuest.place)
@@ -384,8 +386,8 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         guest's view composed in ``E``): ``(SERVED, steps, cause reflected or -1, its pc)`` where the
         routines' run completed the instruction and stored nothing, or raised a trap that the spec's
         trap entry reflected to the guest without a store or a fault, and the result keeps the view's
-        key; else ``(RESUME, ...)`` with ``scalars[R_GEN]``, ``scalars[R_CODE]`` and, where the trap
-        entry ran, ``scalars[R_ENTERED]``, ``R_NEXT``, ``R_OK`` set, the view in ``EM`` as they left
+        key; else ``(RESUME, ...)`` with ``scalars[BACK_GEN]``, ``scalars[BACK_CODE]`` and, where the trap
+        entry ran, ``scalars[BACK_ENTERED]``, ``BACK_NEXT``, ``BACK_OK`` set, the view in ``EM`` as they left
         it, nothing written back, and Python finishes it."""
         # ShadowPager.emulating: forget what the routines decoded at the instruction's fetch address
         exc, fpa, _ = guest_walk(E, GMEM, READS, E[PCI], FETCH, priv)
@@ -397,10 +399,10 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
         # Emulator.run: the routines, one instruction on the guest's view
         compose_view(EM, R_, V_, DM, CM, n_regs, st)
         code = routines_run(EM, GMEM, RDECF)
-        scalars[R_GEN] = np.int64(gen)
-        scalars[R_CODE] = np.int64(code)
-        scalars[R_PA] = -1
-        scalars[R_ENTERED] = 0
+        scalars[BACK_GEN] = np.int64(gen)
+        scalars[BACK_CODE] = np.int64(code)
+        scalars[BACK_PA] = -1
+        scalars[BACK_ENTERED] = 0
         cause = np.int64(-1)
         pc = np.uint64(0)
         if flags & RESUME_EMULATE != 0 or RDECF[RGEN] != gen:
@@ -412,9 +414,9 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
             pc = EM[PCI]
             next_pc, ok = entry(EM, GMEM, RDECF, pc, EM[CC + cause], EM[st + ST_TVAL] & TVAL_MASK)
             if not ok or RDECF[RGEN] != gen or not keeps_view(EM, E):
-                scalars[R_ENTERED] = 1
-                scalars[R_NEXT] = np.int64(next_pc)
-                scalars[R_OK] = 1 if ok else 0
+                scalars[BACK_ENTERED] = 1
+                scalars[BACK_NEXT] = np.int64(next_pc)
+                scalars[BACK_OK] = 1 if ok else 0
                 return RESUME, 0, cause, pc
             EM[PCI] = next_pc
         elif code != R_BUDGET or EM[st + ST_STEPS] != 1 or not keeps_view(EM, E):
@@ -464,7 +466,7 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
                 done, n_em, exc, at = serve_emulated(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, EM, RDECF,
                                                      P, PM, PV, satp, priv, flags, stop_mask, scalars)
                 if done == RESUME:
-                    scalars[R_REFS] = 0
+                    scalars[BACK_REFS] = 0
                     outcome = np.int64(RESUME)
                     break
                 if exc >= 0:  # reflected to the guest's handler: recorded
@@ -488,8 +490,8 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
                 done, n_em, exc, at = serve_emulated(R_, MEM, DECF, E, V_, DM, CM, n_regs, GMEM, READS, EM, RDECF,
                                                      P, PM, PV, satp, priv, flags, stop_mask, scalars)
                 if done == RESUME:
-                    scalars[R_REFS] = refs
-                    scalars[R_PA] = -2
+                    scalars[BACK_REFS] = refs
+                    scalars[BACK_PA] = -2
                     outcome = np.int64(RESUME)
                     break
                 if exc >= 0:
@@ -518,7 +520,7 @@ def make_serve_loop(layout, run, translate, order, acc_consts, acc_of_cause, ram
                     outcome = np.int64(reason)
                     break
                 if done == RESUME:
-                    scalars[R_REFS] = refs
+                    scalars[BACK_REFS] = refs
                     outcome = np.int64(RESUME)
                     break
                 scalars[EMULATED] += 1

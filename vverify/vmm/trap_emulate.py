@@ -31,9 +31,9 @@ from ..core.protocol import R_TRAP, REASONS
 from .base import VMM, PlacedGuest
 from . import shadow_paging
 from .shadow_paging import ShadowPlacedGuest, mmu_kind
-from .shadow_paging_loop import (DIRECT, EMULATED, HIDDEN, LOGGED, N_SCALARS, OTHER_E, R_CODE, R_ENTERED, R_GEN,
-                                 R_NEXT, R_OK, R_PA, R_REFS, RAN_OUT, RESUME, STEPS, TRACED_N, TRACED_W, TRUE_F,
-                                 WALK_REFS)
+from .shadow_paging_loop import (BACK_CODE, BACK_ENTERED, BACK_GEN, BACK_NEXT, BACK_OK, BACK_PA, BACK_REFS, DIRECT,
+                                 EMULATED, HIDDEN, LOGGED, N_SCALARS, OTHER_E, RAN_OUT, RESUME, STEPS, TRACED_N,
+                                 TRACED_W, TRUE_F, WALK_REFS)
 from .trap_emulate_loop import CompiledDispatcher, loop_for
 
 
@@ -203,14 +203,14 @@ class TrapAndEmulate(VMM):
                 for i in np.flatnonzero(reflected).tolist():
                     c.reflected[causes[i]] += int(reflected[i])
         if outcome == RESUME:
-            pa = int(scalars[R_PA])
+            pa = int(scalars[BACK_PA])
             if pa >= 0:
                 p.traced_resumed += 1
             else:
                 p.emulated_resumed += 1
-            entered = (np.uint64(scalars[R_NEXT]), bool(scalars[R_OK])) if scalars[R_ENTERED] else None
-            n, end, exited = self._resume_emulation(core.exit_of(R_TRAP), int(scalars[R_REFS]), pa,
-                                                    int(scalars[R_GEN]), int(scalars[R_CODE]), entered)
+            entered = (np.uint64(scalars[BACK_NEXT]), bool(scalars[BACK_OK])) if scalars[BACK_ENTERED] else None
+            n, end, exited = self._resume_emulation(core.exit_of(R_TRAP), int(scalars[BACK_REFS]), pa,
+                                                    int(scalars[BACK_GEN]), int(scalars[BACK_CODE]), entered)
             return steps + n, end, exited
         if outcome == RAN_OUT:  # the budget ended on a served emulation's step (a traced write's or another
             p.budget_ends_compiled += 1  # trapped instruction's): the run's end, whose return the Python
